@@ -1,0 +1,286 @@
+"""Compile a parsed circuit tree into vectorised impedance and Jacobian functions.
+
+`Circuit` is the object the fitter works with: its parameters are listed in the order
+impedance.py uses for the same circuit string (elements in order of appearance, each
+element's parameters in its own order), named readably (``CPE1.Q``, ``CPE1.n``) and with
+impedance.py's positional aliases (``CPE1_0``, ``CPE1_1``).
+
+Because parameters are ordered by their element's position in the text, every subtree
+owns a contiguous slice of the parameter vector.  Evaluation walks the tree once and
+returns Z and dZ/dtheta together:
+
+* series:   Z = sum Z_i,        dZ/dp = dZ_i/dp for p in branch i
+* parallel: Z = 1 / sum 1/Z_i,  dZ/dp = (Z / Z_i)^2 dZ_i/dp for p in branch i
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import CircuitError
+from .elements import ElementType, get_element
+from .grammar import Element, Node, Parallel, Series, format_circuit, iter_elements, parse
+
+__all__ = ["Circuit", "Parameter", "compile_circuit"]
+
+_Evaluator = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One circuit parameter: ``name`` is readable (``CPE1.n``), ``ipy_name`` positional."""
+
+    name: str
+    element: str
+    symbol: str
+    short: str
+    unit: str
+    lower: float
+    upper: float
+    log_scale: bool
+    ipy_name: str
+
+    @property
+    def identifier(self) -> str:
+        """A Python-identifier form (``CPE1_n``) usable as an lmfit parameter name."""
+        return f"{self.element}_{self.short}"
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A compiled equivalent circuit (immutable).  Build it with `compile_circuit`."""
+
+    text: str
+    tree: Node
+    parameters: tuple[Parameter, ...]
+    _evaluate: _Evaluator = field(repr=False, compare=False)
+    _aliases: Mapping[str, int] = field(repr=False, compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    @property
+    def elements(self) -> tuple[Element, ...]:
+        return iter_elements(self.tree)
+
+    def __len__(self) -> int:
+        return len(self.parameters)
+
+    def index(self, name: str) -> int:
+        """Position of a parameter given any of its names (``CPE1.n``, ``CPE1_n``, ``CPE1_1``)."""
+        try:
+            return self._aliases[name]
+        except KeyError:
+            raise CircuitError(
+                f"unknown parameter {name!r} for circuit {self.text}; "
+                f"parameters are {', '.join(self.names)}"
+            ) from None
+
+    def canonical_name(self, name: str) -> str:
+        return self.parameters[self.index(name)].name
+
+    def impedance(self, theta: npt.ArrayLike, frequency_hz: npt.ArrayLike) -> np.ndarray:
+        """Complex impedance (ohm) at ``frequency_hz`` for parameter vector ``theta``."""
+        z, _ = self.impedance_and_jacobian(theta, frequency_hz)
+        return z
+
+    def jacobian(self, theta: npt.ArrayLike, frequency_hz: npt.ArrayLike) -> np.ndarray:
+        """Complex dZ/dtheta, shape (n_frequencies, n_parameters)."""
+        _, jac = self.impedance_and_jacobian(theta, frequency_hz)
+        return jac
+
+    def impedance_and_jacobian(
+        self, theta: npt.ArrayLike, frequency_hz: npt.ArrayLike
+    ) -> tuple[np.ndarray, np.ndarray]:
+        omega = 2.0 * np.pi * np.asarray(frequency_hz, dtype=float)
+        z, d = self.evaluate_omega(self._theta(theta), omega)
+        return z, d.T
+
+    def evaluate_omega(self, theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fast path for the fitter: Z and dZ (n_parameters, n_points) at angular frequency."""
+        with np.errstate(all="ignore"):
+            return self._evaluate(theta, omega)
+
+    def _theta(self, theta: npt.ArrayLike) -> np.ndarray:
+        arr = np.asarray(theta, dtype=float)
+        if arr.shape != (len(self.parameters),):
+            raise CircuitError(
+                f"circuit {self.text} takes {len(self.parameters)} parameters, "
+                f"got shape {arr.shape}"
+            )
+        return arr
+
+    def vector(self, values: Mapping[str, float]) -> np.ndarray:
+        """Parameter vector from a mapping holding every parameter under any of its names."""
+        theta = np.full(len(self.parameters), np.nan)
+        for key, value in values.items():
+            theta[self.index(key)] = float(value)
+        missing = [p.name for p, v in zip(self.parameters, theta, strict=True) if np.isnan(v)]
+        if missing:
+            raise CircuitError(f"missing values for {', '.join(missing)}")
+        return theta
+
+
+def _element_evaluator(kind: ElementType, start: int) -> _Evaluator:
+    stop = start + len(kind.params)
+    func = kind.impedance_and_derivatives
+
+    def evaluate(theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return func(theta[start:stop], omega)
+
+    return evaluate
+
+
+def _series_evaluator(parts: list[_Evaluator]) -> _Evaluator:
+    def evaluate(theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        zs, ds = zip(*(part(theta, omega) for part in parts), strict=True)
+        return np.sum(zs, axis=0), np.concatenate(ds, axis=0)
+
+    return evaluate
+
+
+def _parallel_evaluator(parts: list[_Evaluator]) -> _Evaluator:
+    def evaluate(theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        zs, ds = zip(*(part(theta, omega) for part in parts), strict=True)
+        z = 1.0 / np.sum([1.0 / zi for zi in zs], axis=0)
+        scaled = [d * (z / zi) ** 2 for zi, d in zip(zs, ds, strict=True)]
+        return z, np.concatenate(scaled, axis=0)
+
+    return evaluate
+
+
+def _fused_evaluator(tree: Node) -> _Evaluator | None:
+    """A faster evaluator for a series chain of elements and R||CPE / R||C arcs.
+
+    Arcs are evaluated together as (n_arcs, n_points) arrays.  For an arc with
+    y = R Q (j w)^n and D = 1 + y:  Z = R/D, dZ/dR = 1/D^2, dZ/dQ = -R^2 (j w)^n / D^2,
+    dZ/dn = -R y ln(j w) / D^2 (for R||C set n = 1, Q = C).
+    """
+    parts = tree.parts if isinstance(tree, Series) else (tree,)
+    singles: list[tuple[ElementType, int]] = []
+    arcs: list[tuple[int, int, int, bool]] = []  # (R index, Q/C index, n index or -1, is CPE)
+    start = 0
+    for part in parts:
+        if isinstance(part, Element):
+            kind = get_element(part.symbol)
+            singles.append((kind, start))
+            start += len(kind.params)
+            continue
+        if not (isinstance(part, Parallel) and len(part.parts) == 2):
+            return None
+        a, b = part.parts
+        if not (isinstance(a, Element) and isinstance(b, Element)):
+            return None
+        if {a.symbol, b.symbol} not in ({"R", "CPE"}, {"R", "C"}):
+            return None
+        other = a if a.symbol != "R" else b
+        width = 3 if other.symbol == "CPE" else 2
+        if a.symbol == "R":
+            r_i, q_i = start, start + 1
+        else:
+            q_i, r_i = start, start + width - 1
+        arcs.append((r_i, q_i, q_i + 1 if other.symbol == "CPE" else -1, other.symbol == "CPE"))
+        start += width
+    if not arcs:
+        return None
+    n_params = start
+    r_idx = np.array([a[0] for a in arcs])
+    q_idx = np.array([a[1] for a in arcs])
+    is_cpe = np.array([a[3] for a in arcs])
+    n_idx = np.array([a[2] for a in arcs if a[3]], dtype=int)
+    single_slices = [
+        (kind.impedance_and_derivatives, i, i + len(kind.params)) for kind, i in singles
+    ]
+
+    def evaluate(theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dz = np.empty((n_params, omega.size), dtype=complex)
+        ljw = np.log(omega) + 0.5j * np.pi  # ln(j w)
+        n = np.ones(len(arcs))
+        n[is_cpe] = theta[n_idx]
+        r, q = theta[r_idx][:, None], theta[q_idx][:, None]
+        s = np.exp(n[:, None] * ljw)  # (j w)^n
+        y = r * q * s
+        inv_d = 1.0 / (1.0 + y)
+        inv_d2 = inv_d * inv_d
+        z = (r * inv_d).sum(axis=0)
+        dz[r_idx] = inv_d2
+        dz[q_idx] = -(r * r) * s * inv_d2
+        if n_idx.size:
+            dz[n_idx] = (-(r * y * inv_d2) * ljw)[is_cpe]
+        for func, i, j in single_slices:
+            zi, di = func(theta[i:j], omega)
+            z = z + zi
+            dz[i:j] = di
+        return z, dz
+
+    return evaluate
+
+
+def _build(node: Node, start: int) -> tuple[_Evaluator, int]:
+    if isinstance(node, Element):
+        kind = get_element(node.symbol)
+        return _element_evaluator(kind, start), start + len(kind.params)
+    parts = []
+    for child in node.parts:
+        evaluator, start = _build(child, start)
+        parts.append(evaluator)
+    if isinstance(node, Series):
+        return _series_evaluator(parts), start
+    if isinstance(node, Parallel):
+        return _parallel_evaluator(parts), start
+    raise CircuitError(f"unexpected node {node!r}")  # pragma: no cover - parser guarantees
+
+
+def _parameters(tree: Node) -> tuple[Parameter, ...]:
+    params = []
+    for element in iter_elements(tree):
+        kind = get_element(element.symbol)
+        for k, spec in enumerate(kind.params):
+            params.append(
+                Parameter(
+                    name=f"{element.name}.{spec.name}",
+                    element=element.name,
+                    symbol=element.symbol,
+                    short=spec.name,
+                    unit=spec.unit,
+                    lower=spec.lower,
+                    upper=spec.upper,
+                    log_scale=spec.log_scale,
+                    ipy_name=f"{element.name}_{k}",
+                )
+            )
+    return tuple(params)
+
+
+def compile_circuit(circuit: str | Node | Circuit) -> Circuit:
+    """Parse (if needed) and compile a circuit; compiled circuits are cached by text."""
+    if isinstance(circuit, Circuit):
+        return circuit
+    if isinstance(circuit, str):
+        return _compile_text(circuit)
+    return _compile_text(format_circuit(circuit))
+
+
+@lru_cache(maxsize=256)
+def _compile_text(text: str) -> Circuit:
+    tree = parse(text)
+    params = _parameters(tree)
+    aliases: dict[str, int] = {}
+    for i, p in enumerate(params):
+        for alias in (p.name, p.identifier, p.ipy_name):
+            aliases.setdefault(alias, i)
+    evaluator = _fused_evaluator(tree) or _build(tree, 0)[0]
+    return Circuit(
+        text=format_circuit(tree),
+        tree=tree,
+        parameters=params,
+        _evaluate=evaluator,
+        _aliases=MappingProxyType(aliases),
+    )

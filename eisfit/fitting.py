@@ -1,0 +1,366 @@
+"""Complex non-linear least squares with automatic starting values.
+
+What is minimised: the sum over points of ``(w' (Z'_fit - Z'))^2 + (w'' (Z''_fit - Z''))^2``
+with the weights of `weights` (modulus by default).  The inner solver is MINPACK's
+Levenberg-Marquardt (``scipy.optimize.least_squares(method="lm")``) with the circuit's
+analytic Jacobian, working on transformed parameters: the logarithm of positive scale
+parameters (R, Q, C, L, tau...) and, for bounded ones, the MINUIT sine transform that
+lmfit also uses (James, MINUIT manual, sec. 1.3), so every step stays in bounds.
+
+Starting values come from `eisfit.initial.starting_points`; local fits run from the most
+promising start on, and the search stops once two different starts have reached the same
+lowest cost (relative 1e-6), the candidates are used up, or the evaluation/time budget
+is spent.  Parameters, bounds, fixed values and constraint expressions are lmfit
+`Parameters`; the final uncertainties come from the covariance of the analytic Jacobian
+at the optimum, scaled by the reduced chi-square as lmfit does (not scaled for user
+sigmas, which are taken as absolute).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import lmfit
+import numpy as np
+import numpy.typing as npt
+
+from .circuits.grammar import Element, Series
+from .circuits.model import Circuit, compile_circuit
+from .errors import CircuitError, EisfitError, FitInputError
+from .initial import canonical_arc_order, starting_points
+from .result import FitResult
+from .solver import solve
+from .spectrum import Spectrum
+
+__all__ = ["Weighting", "fit", "weights"]
+
+Weighting = Literal["modulus", "proportional", "unit", "sigma"]
+
+
+def weights(
+    spectrum: Spectrum, weighting: Weighting = "modulus", sigma: npt.ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the real and imaginary residuals.
+
+    * ``modulus``: 1/|Z| for both (Boukamp, Solid State Ionics 20 (1986) 31);
+    * ``proportional``: 1/|Z'| and 1/|Z''|, each floored at 1e-3 |Z| so a zero crossing
+      cannot dominate;
+    * ``unit``: 1;
+    * ``sigma``: 1/sigma from the user, a real array (same sigma for both parts) or a
+      complex one (sigma' + j sigma'').
+    """
+    z = spectrum.impedance_ohm
+    mod = np.abs(z)
+    if weighting == "modulus":
+        return 1.0 / mod, 1.0 / mod
+    if weighting == "proportional":
+        floor = 1e-3 * mod
+        return 1.0 / np.maximum(np.abs(z.real), floor), 1.0 / np.maximum(np.abs(z.imag), floor)
+    if weighting == "unit":
+        ones = np.ones_like(mod)
+        return ones, ones
+    if weighting == "sigma":
+        if sigma is None:
+            raise FitInputError('weighting="sigma" needs sigma=')
+        s = np.asarray(sigma)
+        if s.shape != z.shape:
+            raise FitInputError(f"sigma must have one value per point ({z.size}), got {s.shape}")
+        s_re, s_im = (s.real, s.imag) if np.iscomplexobj(s) else (s, s)
+        s_re, s_im = np.asarray(s_re, dtype=float), np.asarray(s_im, dtype=float)
+        if not (np.all(np.isfinite(s_re)) and np.all(s_re > 0) and np.all(s_im > 0)):
+            raise FitInputError("sigma must be finite and > 0")
+        return 1.0 / s_re, 1.0 / s_im
+    raise FitInputError(
+        f"unknown weighting {weighting!r}; use modulus, proportional, unit or sigma"
+    )
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Everything the residual function needs, prepared once per fit."""
+
+    circuit: Circuit
+    omega: np.ndarray
+    z: np.ndarray
+    w_re: np.ndarray
+    w_im: np.ndarray
+    free: np.ndarray  # indices of parameters the solver moves
+    log: np.ndarray  # per free parameter: log transform
+    lower: np.ndarray  # per free parameter, in transformed space (log for log params)
+    upper: np.ndarray
+    params: lmfit.Parameters  # names are identifiers; holds fixed values and expressions
+    exprs: tuple[int, ...]  # indices of parameters given by constraint expressions
+    floor: np.ndarray  # per free parameter: bounds enforced by the active set (+-inf: none)
+    ceil: np.ndarray
+    base: np.ndarray  # full parameter vector holding the values of non-free parameters
+
+    def hold(self, mask: np.ndarray, values: np.ndarray) -> _Problem:
+        """The same problem with the free parameters in ``mask`` held at ``values``."""
+        base = self.base.copy()
+        base[self.free[mask]] = values[mask]
+        keep = ~mask
+        return replace(
+            self,
+            free=self.free[keep],
+            log=self.log[keep],
+            lower=self.lower[keep],
+            upper=self.upper[keep],
+            floor=self.floor[keep],
+            ceil=self.ceil[keep],
+            base=base,
+        )
+
+    def to_internal(self, theta: np.ndarray) -> np.ndarray:
+        v = theta[self.free].astype(float)
+        v = np.where(self.log, np.log(np.maximum(v, 1e-300)), v)
+        lo, hi = self.lower, self.upper
+        bounded = np.isfinite(lo) & np.isfinite(hi)
+        one_lo = np.isfinite(lo) & ~np.isfinite(hi)
+        one_hi = ~np.isfinite(lo) & np.isfinite(hi)
+        x = v.copy()
+        with np.errstate(invalid="ignore"):
+            x[bounded] = np.arcsin(
+                np.clip(2 * (v[bounded] - lo[bounded]) / (hi[bounded] - lo[bounded]) - 1, -1, 1)
+            )
+            x[one_lo] = np.sqrt((np.maximum(v[one_lo] - lo[one_lo], 0) + 1) ** 2 - 1)
+            x[one_hi] = np.sqrt((np.maximum(hi[one_hi] - v[one_hi], 0) + 1) ** 2 - 1)
+        return x
+
+    def from_internal(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Transformed values to (free values in natural units, d natural / d x)."""
+        lo, hi = self.lower, self.upper
+        v, dv = x.copy(), np.ones_like(x)
+        bounded = np.isfinite(lo) & np.isfinite(hi)
+        one_lo = np.isfinite(lo) & ~np.isfinite(hi)
+        one_hi = ~np.isfinite(lo) & np.isfinite(hi)
+        half = (hi[bounded] - lo[bounded]) / 2
+        v[bounded] = lo[bounded] + half * (np.sin(x[bounded]) + 1)
+        dv[bounded] = half * np.cos(x[bounded])
+        root = np.sqrt(x[one_lo] ** 2 + 1)
+        v[one_lo], dv[one_lo] = lo[one_lo] - 1 + root, x[one_lo] / root
+        root = np.sqrt(x[one_hi] ** 2 + 1)
+        v[one_hi], dv[one_hi] = hi[one_hi] + 1 - root, -x[one_hi] / root
+        nat = np.where(self.log, np.exp(v), v)
+        dnat = np.where(self.log, nat * dv, dv)
+        return nat, dnat
+
+    def theta(self, free_values: np.ndarray) -> np.ndarray:
+        theta = self.base.copy()
+        theta[self.free] = free_values
+        if self.exprs:
+            theta = self._apply_exprs(theta)
+        return theta
+
+    def _apply_exprs(self, theta: np.ndarray) -> np.ndarray:
+        names = list(self.params)
+        for i, name in enumerate(names):
+            if i not in self.exprs:
+                self.params[name].value = theta[i]
+        out = theta.copy()
+        for i in self.exprs:
+            out[i] = self.params[names[i]].value
+        return out
+
+    def expr_derivatives(self, free_values: np.ndarray) -> np.ndarray:
+        """d theta[exprs] / d free values by forward differences (expressions only)."""
+        base = self.theta(free_values)[list(self.exprs)]
+        out = np.empty((len(self.exprs), free_values.size))
+        for k in range(free_values.size):
+            step = 1e-7 * max(abs(free_values[k]), 1e-300)
+            moved = free_values.copy()
+            moved[k] += step
+            out[:, k] = (self.theta(moved)[list(self.exprs)] - base) / step
+        self.theta(free_values)
+        return out
+
+    def residual_and_jacobian(self, free_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted residuals (2n,) and their Jacobian w.r.t. free natural values (2n, k)."""
+        theta = self.theta(free_values)
+        zm, d = self.circuit.evaluate_omega(theta, self.omega)
+        diff = zm - self.z
+        r = np.concatenate([self.w_re * diff.real, self.w_im * diff.imag])
+        dfree = d[self.free]
+        if self.exprs:
+            dfree = dfree + d[list(self.exprs)].T.dot(self.expr_derivatives(free_values)).T
+        jac = np.concatenate([(self.w_re * dfree.real).T, (self.w_im * dfree.imag).T], axis=0)
+        return r, jac
+
+
+def _boundary_params(circuit: Circuit) -> frozenset[int]:
+    """Indices of series R and L values, fitted linearly (bounded below) instead of as logs.
+
+    The optimum of a series resistance or lead inductance is often at or near zero (an arc
+    just above the band absorbs the intercept; a cell without leads has no inductance),
+    which a log parameter can only creep towards.
+    """
+    parts = circuit.tree.parts if isinstance(circuit.tree, Series) else (circuit.tree,)
+    names = {p.name for p in parts if isinstance(p, Element) and p.symbol in ("R", "L")}
+    return frozenset(i for i, p in enumerate(circuit.parameters) if p.element in names)
+
+
+def _as_index_map(
+    circuit: Circuit, mapping: Mapping[str, object] | None, what: str
+) -> dict[int, object]:
+    out: dict[int, object] = {}
+    for key, value in (mapping or {}).items():
+        try:
+            out[circuit.index(key)] = value
+        except CircuitError as exc:
+            raise FitInputError(f"{what}: {exc}") from None
+    return out
+
+
+def _build_params(
+    circuit: Circuit,
+    initial: dict[int, object],
+    fixed: dict[int, object],
+    bounds: dict[int, object],
+    expressions: dict[int, object],
+) -> lmfit.Parameters:
+    params = lmfit.Parameters()
+    for i, p in enumerate(circuit.parameters):
+        lo, hi = p.lower, p.upper
+        if i in bounds:
+            try:
+                lo, hi = (float(b) for b in bounds[i])  # type: ignore[union-attr]
+            except (TypeError, ValueError):
+                raise FitInputError(f"bounds for {p.name} must be a (lower, upper) pair") from None
+            if not lo < hi:
+                raise FitInputError(f"bounds for {p.name}: lower {lo} must be < upper {hi}")
+            if p.log_scale and lo < 0:
+                lo = 0.0
+        value = fixed.get(i, initial.get(i, np.nan))
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise FitInputError(f"value for {p.name} is not a number: {value!r}") from None
+        if i in fixed and not math.isfinite(value):
+            raise FitInputError(f"fixed value for {p.name} must be finite")
+        if i in fixed and p.log_scale and value <= 0:
+            raise FitInputError(f"fixed value for {p.name} must be > 0")
+        params.add(
+            p.identifier,
+            value=value if math.isfinite(value) else 1.0,
+            min=lo,
+            max=hi,
+            vary=i not in fixed,
+        )
+    names = list(params)
+    for i, expr in expressions.items():
+        try:
+            params[names[i]].set(expr=str(expr))
+            params[names[i]].value  # noqa: B018 - evaluates once to catch bad expressions
+        except (NameError, SyntaxError, ValueError, TypeError) as exc:
+            raise FitInputError(f"constraint expression for {names[i]}: {exc}") from None
+    return params
+
+
+def fit(
+    spectrum: Spectrum,
+    circuit: str | Circuit,
+    *,
+    initial: Mapping[str, float] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    expressions: Mapping[str, str] | None = None,
+    weighting: Weighting = "modulus",
+    sigma: npt.ArrayLike | None = None,
+    n_starts: int | None = None,
+    max_nfev: int | None = None,
+    timeout_s: float | None = None,
+    kk: bool = True,
+) -> FitResult:
+    """Fit ``circuit`` to ``spectrum``; no starting values needed.
+
+    Parameter names may be readable (``CPE1.n``), identifiers (``CPE1_n``, also used inside
+    ``expressions``, e.g. ``{"CPE2.n": "CPE1_n"}``) or impedance.py's (``CPE1_1``).
+    ``initial`` values are tried first; missing ones come from the data.  ``n_starts`` caps
+    the number of local fits (default 8), ``max_nfev`` the residual evaluations over all of
+    them, ``timeout_s`` the wall time (default 10 s).  Non-convergence returns
+    ``success=False`` with a message; bad input raises `FitInputError`.
+    """
+    t0 = time.perf_counter()
+    model = compile_circuit(circuit)
+    fixed_i = _as_index_map(model, fixed, "fixed")
+    expr_i = _as_index_map(model, expressions, "expressions")
+    params = _build_params(
+        model,
+        _as_index_map(model, initial, "initial"),
+        fixed_i,
+        _as_index_map(model, bounds, "bounds"),
+        expr_i,
+    )
+    free = np.array(
+        [i for i in range(len(model)) if i not in fixed_i and i not in expr_i], dtype=int
+    )
+    n_points = len(spectrum)
+    if 2 * n_points <= free.size:
+        raise FitInputError(
+            f"{n_points} points give {2 * n_points} values, too few for {free.size} free "
+            f"parameters of {model.text}"
+        )
+    w_re, w_im = weights(spectrum, weighting, sigma)
+    plist = list(params.values())
+    lower = np.array([plist[i].min for i in free], dtype=float)
+    upper = np.array([plist[i].max for i in free], dtype=float)
+    # Physical bounds of linear parameters (series R and L, CPE exponents) are enforced by
+    # an active set (solve unbounded, hold any violator at its bound, solve again): optima
+    # sit on these bounds often (n = 1, R0 = 0), where a sine transform stalls.
+    user_bounded = set(_as_index_map(model, bounds, "bounds"))
+    linear = _boundary_params(model) - user_bounded
+    log = np.array([model.parameters[i].log_scale and i not in linear for i in free], dtype=bool)
+    active = np.array(
+        [
+            (i in linear or not model.parameters[i].log_scale) and i not in user_bounded
+            for i in free
+        ],
+        dtype=bool,
+    )
+    floor = np.where(active, lower, -np.inf)
+    ceil = np.where(active, upper, np.inf)
+    lower = np.where(active, -np.inf, lower)
+    upper = np.where(active, np.inf, upper)
+    with np.errstate(divide="ignore"):
+        lower = np.where(log, np.log(np.maximum(lower, 0.0)), lower)
+        upper = np.where(log, np.log(upper), upper)
+    problem = _Problem(
+        circuit=model,
+        omega=spectrum.angular_frequency,
+        z=spectrum.impedance_ohm,
+        w_re=w_re,
+        w_im=w_im,
+        free=free,
+        log=log,
+        lower=lower,
+        upper=upper,
+        params=params,
+        exprs=tuple(sorted(expr_i)),
+        floor=floor,
+        ceil=ceil,
+        base=np.array([p.value for p in plist], dtype=float),
+    )
+    outcome = solve(
+        problem,
+        user_initial={i: plist[i].value for i in _as_index_map(model, initial, "initial")},
+        n_starts=8 if n_starts is None else max(int(n_starts), 1),
+        max_nfev=max_nfev,
+        deadline=t0 + (10.0 if timeout_s is None else float(timeout_s)),
+        starting_points=starting_points,
+        canonical_arc_order=canonical_arc_order if not (fixed_i or expr_i or bounds) else None,
+    )
+    kk_result = None
+    warnings: list[str] = list(outcome.warnings)
+    if kk:
+        from .kk import kk_check
+
+        try:
+            kk_result = kk_check(spectrum)
+        except EisfitError as exc:
+            warnings.append(f"KK check not run: {exc}")
+    return outcome.to_result(
+        spectrum, weighting, fixed_i, time.perf_counter() - t0, kk_result, warnings
+    )

@@ -1,0 +1,393 @@
+"""Automatic starting values: a linear pre-fit over a grid of time constants.
+
+Most equivalent circuits used for solid electrolytes are a series chain of *units*, each
+of which is linear in one amplitude once its time constant is fixed:
+
+=====================  ==========================  =====================================
+unit                   basis column (amplitude 1)  parameters from (amplitude a, tau)
+=====================  ==========================  =====================================
+``R``                  1                           R = a
+``L``                  j w                         L = a
+``C``                  1 / (j w)                   C = 1 / a
+``CPE`` (spike)        (j w)^-n0                   Q = 1 / a, n = n0
+``W``                  (1 - j) / sqrt(w)           Aw = a
+``La``                 (j w)^n0                    L = a, n = n0
+``p(R,CPE)``           1 / (1 + (j w tau)^n0)      R = a, Q = tau^n0 / a, n = n0
+``p(R,C)``             1 / (1 + j w tau)           R = a, C = tau / a
+``G``/``Wo``/``Ws``... element with (1, tau)       (a, tau)
+=====================  ==========================  =====================================
+
+For every combination of time constants on a log grid (4 per decade, reaching two
+decades beyond the measured band so that arcs just outside it are found), the weighted
+linear least-squares problem for the amplitudes is solved in one batched call; the best
+combinations with physical (positive) amplitudes become the starting points of the
+non-linear fit.  This is variable projection (Golub & Pereyra, SIAM J. Numer. Anal. 10
+(1973) 413) done by exhaustive search instead of by descent, so it cannot be trapped by a
+poor first guess, and it is deterministic.  Arcs of the same kind are taken in written
+order from high to low frequency, which removes the label-switching symmetry.
+
+Circuits that are not a chain of such units (nested parallels, Randles cells) fall back
+to starting values derived from the data scales plus a deterministic quasi-random
+(Halton) spread of log-scale parameters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .circuits.elements import get_element
+from .circuits.grammar import Element, Node, Parallel, Series
+from .circuits.model import Circuit
+
+__all__ = ["starting_points"]
+
+_ARC_N0 = 0.85
+_SPIKE_N0 = 0.9
+_POINTS_PER_DECADE = 4
+_MAX_COMBINATIONS = 40_000
+# units whose amplitude is a resistance; one far above |Z| means cancelling columns
+_RESISTIVE = frozenset({"R", "arc_CPER", "arc_CR", "G", "K", "Zarc", "Wo", "Ws"})
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A series part of the circuit with a linear amplitude and maybe a time constant."""
+
+    family: str  # basis family; units of one family share the tau grid columns
+    start: int  # index of its first parameter in theta
+    symbols: tuple[str, ...]  # element symbols, in written order
+    has_tau: bool
+
+
+def _classify(node: Node, start: int) -> _Unit | None:
+    if isinstance(node, Element):
+        sym = node.symbol
+        if sym in ("R", "L", "C", "CPE", "W", "La"):
+            return _Unit(sym, start, (sym,), False)
+        if sym in ("G", "Wo", "Ws", "K", "Zarc"):
+            return _Unit(sym, start, (sym,), True)
+        return None
+    if isinstance(node, Parallel) and len(node.parts) == 2:
+        a, b = node.parts
+        if isinstance(a, Element) and isinstance(b, Element):
+            syms = (a.symbol, b.symbol)
+            if set(syms) in ({"R", "CPE"}, {"R", "C"}):
+                return _Unit("arc_" + "".join(sorted(syms)), start, syms, True)
+    return None
+
+
+def _units(circuit: Circuit) -> list[_Unit] | None:
+    parts = circuit.tree.parts if isinstance(circuit.tree, Series) else (circuit.tree,)
+    units, start = [], 0
+    for part in parts:
+        unit = _classify(part, start)
+        if unit is None:
+            return None
+        units.append(unit)
+        start += sum(len(get_element(s).params) for s in unit.symbols)
+    return units
+
+
+def _basis(unit: _Unit, omega: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """Columns (n_points, n_taus) of the unit's impedance with amplitude 1."""
+    jw = 1j * omega[:, None]
+    fam = unit.family
+    if fam == "R":
+        return np.ones_like(jw)
+    if fam == "L":
+        return jw
+    if fam == "C":
+        return 1.0 / jw
+    if fam == "CPE":
+        return jw**-_SPIKE_N0
+    if fam == "W":
+        return (1 - 1j) / np.sqrt(omega[:, None])
+    if fam == "La":
+        return jw**0.98
+    if fam == "arc_CPER":
+        return 1.0 / (1.0 + (jw * taus) ** _ARC_N0)
+    if fam == "arc_CR":
+        return 1.0 / (1.0 + jw * taus)
+    kind = get_element(fam)
+    cols = []
+    for tau in taus:
+        p = np.array([1.0, tau] + ([_ARC_N0] if fam == "Zarc" else []))
+        cols.append(kind.impedance(p, omega))
+    return np.stack(cols, axis=1)
+
+
+def _unit_params(unit: _Unit, amplitude: float, tau: float) -> list[float]:
+    a = amplitude
+    values = {
+        "R": [a],
+        "L": [a],
+        "C": [1.0 / a],
+        "CPE": [1.0 / a, _SPIKE_N0],
+        "W": [a],
+        "La": [a, 0.98],
+        "G": [a, tau],
+        "Wo": [a, tau],
+        "Ws": [a, tau],
+        "K": [a, tau],
+        "Zarc": [a, tau, _ARC_N0],
+    }.get(unit.family)
+    if values is not None:
+        return values
+    out: list[float] = []
+    for sym in unit.symbols:  # an arc: R and CPE/C in written order
+        if sym == "R":
+            out.append(a)
+        elif sym == "CPE":
+            out.extend([tau**_ARC_N0 / a, _ARC_N0])
+        else:
+            out.append(tau / a)
+    return out
+
+
+def _tau_grid(omega: np.ndarray, n_tau_units: int) -> np.ndarray:
+    lo = math.log10(1.0 / omega.max()) - 2.0
+    hi = math.log10(1.0 / omega.min()) + 2.0
+    per_decade = _POINTS_PER_DECADE
+    while True:
+        n = max(round((hi - lo) * per_decade) + 1, n_tau_units + 1)
+        if math.comb(n, n_tau_units) <= _MAX_COMBINATIONS or per_decade <= 1:
+            return np.logspace(lo, hi, n)
+        per_decade -= 1
+
+
+@lru_cache(maxsize=64)
+def _combinations(families: tuple[str, ...], n_grid: int) -> np.ndarray:
+    """Grid-index combinations (n_comb, n_tau_units) for tau units of these families.
+
+    Units of one family take ascending grid positions in written order; the result is
+    cached because every spectrum of a run uses the same few shapes.
+    """
+    if not families:
+        return np.zeros((1, 0), dtype=np.intp)
+    kinds = list(dict.fromkeys(families))
+    per_family = [
+        np.array(list(itertools.combinations(range(n_grid), families.count(fam))), dtype=np.intp)
+        for fam in kinds
+    ]
+    # cartesian product of the per-family choices, as index arrays
+    grids = np.meshgrid(*[np.arange(len(c)) for c in per_family], indexing="ij")
+    picks = [c[g.ravel()] for c, g in zip(per_family, grids, strict=True)]
+    out = np.empty((picks[0].shape[0], len(families)), dtype=np.intp)
+    for fam, pick in zip(kinds, picks, strict=True):
+        cols = [i for i, f in enumerate(families) if f == fam]
+        out[:, cols] = pick
+    out.setflags(write=False)
+    return out
+
+
+def _stack(columns: np.ndarray, w_re: np.ndarray, w_im: np.ndarray) -> np.ndarray:
+    return np.concatenate([columns.real * w_re[:, None], columns.imag * w_im[:, None]], axis=0)
+
+
+def _grid_starts(
+    circuit: Circuit,
+    units: list[_Unit],
+    omega: np.ndarray,
+    z: np.ndarray,
+    w_re: np.ndarray,
+    w_im: np.ndarray,
+    n_starts: int,
+) -> list[np.ndarray]:
+    tau_units = [u for u in units if u.has_tau]
+    taus = _tau_grid(omega, len(tau_units))
+    n_grid = taus.size
+    # basis: one column per fixed unit, then n_grid columns per tau family
+    blocks, offsets = [], {}
+    col = 0
+    for u in units:
+        if not u.has_tau:
+            blocks.append(_basis(u, omega, taus[:1]))
+            offsets[id(u)] = col
+            col += 1
+    for fam in dict.fromkeys(u.family for u in tau_units):
+        rep = next(u for u in tau_units if u.family == fam)
+        blocks.append(_basis(rep, omega, taus))
+        offsets[fam] = col
+        col += n_grid
+    basis = _stack(np.concatenate(blocks, axis=1), w_re, w_im)
+    norms = np.linalg.norm(basis, axis=0)
+    norms[norms == 0] = 1.0
+    basis /= norms  # unit columns: the ridge below then means the same for every column
+    y = np.concatenate([z.real * w_re, z.imag * w_im])
+    gram, by = basis.T @ basis, basis.T @ y
+
+    combos = _combinations(tuple(u.family for u in tau_units), n_grid)
+    fixed_cols = [offsets[id(u)] for u in units if not u.has_tau]
+    idx = np.concatenate(
+        [
+            np.broadcast_to(np.array(fixed_cols, dtype=np.intp), (len(combos), len(fixed_cols))),
+            np.stack([offsets[u.family] + combos[:, i] for i, u in enumerate(tau_units)], axis=1)
+            if tau_units
+            else np.zeros((len(combos), 0), dtype=np.intp),
+        ],
+        axis=1,
+    )
+    g = gram[idx[:, :, None], idx[:, None, :]]
+    b = by[idx]
+    ridge = 1e-10 * np.trace(g, axis1=1, axis2=2)[:, None, None] * np.eye(idx.shape[1])
+    amps = np.linalg.solve(g + ridge, b[..., None])[..., 0]
+    cost = y @ y - np.sum(b * amps, axis=1)
+    amps = amps / norms[idx]
+
+    # amplitudes in the order of `idx`: fixed units first, then tau units
+    order = [u for u in units if not u.has_tau] + tau_units
+    must_be_positive = np.array([u.family not in ("R", "L", "La") for u in order])
+    resistive = np.array([u.family in _RESISTIVE for u in order])
+    too_big = np.any(resistive & (np.abs(amps) > 10.0 * np.abs(z).max()), axis=1)
+    feasible = np.all((amps > 0) | ~must_be_positive, axis=1) & ~too_big
+    ranked = np.argsort(np.where(feasible, cost, np.inf), kind="stable")
+    if not feasible.any():
+        ranked = np.argsort(cost, kind="stable")
+
+    scale = float(np.median(np.abs(z)))
+    starts: list[np.ndarray] = []
+    chosen: list[np.ndarray] = []
+    for r in ranked:
+        if len(starts) >= n_starts:
+            break
+        if any(np.max(np.abs(combos[r] - c)) < 2 for c in chosen):
+            continue  # too close to a start already taken
+        chosen.append(combos[r])
+        theta = np.empty(len(circuit))
+        for u, a, tau_pos in zip(order, amps[r], _tau_positions(order, combos[r]), strict=True):
+            tau = taus[tau_pos] if tau_pos is not None else float("nan")
+            a = _floor_amplitude(u, a, scale, omega)
+            vals = _unit_params(u, a, tau)
+            theta[u.start : u.start + len(vals)] = vals
+        starts.append(theta)
+    return starts
+
+
+def _tau_positions(order: list[_Unit], combo: np.ndarray) -> list[int | None]:
+    it = iter(combo.tolist())
+    return [next(it) if u.has_tau else None for u in order]
+
+
+def _floor_amplitude(unit: _Unit, a: float, scale: float, omega: np.ndarray) -> float:
+    """Replace a non-positive amplitude by a small physical one."""
+    a = abs(float(a))
+    if unit.family == "L" or unit.family == "La":
+        return max(a, 1e-4 * scale / omega.max())
+    return max(a, 1e-4 * scale)
+
+
+def _generic_starts(
+    circuit: Circuit, omega: np.ndarray, z: np.ndarray, n_starts: int
+) -> list[np.ndarray]:
+    """Scale-based values for any circuit, spread by a Halton sequence in log space."""
+    r_scale = max(float(np.ptp(z.real)), 1e-3 * float(np.median(np.abs(z))))
+    w_mid = float(np.sqrt(omega.min() * omega.max()))
+    n_r = max(sum(p.unit == "ohm" for p in circuit.parameters), 1)
+    base = []
+    for p in circuit.parameters:
+        if not p.log_scale:
+            base.append(min(max(0.85, p.lower), p.upper))
+        elif p.unit == "ohm":
+            base.append(r_scale / n_r)
+        elif p.short == "tau":
+            base.append(1.0 / w_mid)
+        elif p.symbol == "L" or p.symbol == "La":
+            base.append(1e-3 * r_scale / omega.max())
+        elif p.symbol in ("C", "CPE"):
+            base.append(1.0 / (w_mid * r_scale / n_r))
+        else:  # Warburg coefficient and anything else scaled in ohm * s^-1/2
+            base.append(r_scale * math.sqrt(w_mid) / n_r)
+    base_arr = np.array(base)
+    logs = np.array([p.log_scale for p in circuit.parameters])
+    starts = [base_arr]
+    for k in range(1, n_starts):
+        spread = np.array([_halton(k, _PRIMES[i % len(_PRIMES)]) for i in range(len(base_arr))])
+        theta = base_arr.copy()
+        theta[logs] = base_arr[logs] * 10.0 ** (4.0 * spread[logs] - 2.0)
+        starts.append(theta)
+    return starts
+
+
+_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)
+
+
+def _halton(index: int, base: int) -> float:
+    result, frac = 0.0, 1.0 / base
+    while index > 0:
+        result += frac * (index % base)
+        index //= base
+        frac /= base
+    return result
+
+
+def starting_points(
+    circuit: Circuit,
+    omega: np.ndarray,
+    z: np.ndarray,
+    w_re: np.ndarray,
+    w_im: np.ndarray,
+    *,
+    n_starts: int = 8,
+) -> list[np.ndarray]:
+    """Candidate parameter vectors (natural units), most promising first.
+
+    ``omega`` in rad/s, ``z`` the measured impedance, ``w_re``/``w_im`` the fit weights of
+    the real and imaginary residuals.  Always returns at least one candidate.
+    """
+    units = _units(circuit)
+    if units is not None:
+        with np.errstate(all="ignore"):
+            starts = _grid_starts(circuit, units, omega, z, w_re, w_im, n_starts)
+        starts = [s for s in starts if np.all(np.isfinite(s))]
+        if starts:
+            return starts
+    return _generic_starts(circuit, omega, z, n_starts)
+
+
+def _arc_tau(circuit: Circuit, unit: _Unit, theta: np.ndarray) -> float:
+    vals = dict(zip(unit.symbols, _split(unit, theta), strict=True))
+    r = vals["R"][0]
+    if "CPE" in vals:
+        q, n = vals["CPE"]
+        return float((r * q) ** (1.0 / n))
+    return float(r * vals["C"][0])
+
+
+def _split(unit: _Unit, theta: np.ndarray) -> list[np.ndarray]:
+    out, i = [], unit.start
+    for sym in unit.symbols:
+        k = len(get_element(sym).params)
+        out.append(theta[i : i + k])
+        i += k
+    return out
+
+
+def canonical_arc_order(circuit: Circuit, theta: np.ndarray) -> np.ndarray:
+    """Reorder interchangeable series arcs so that written order runs high -> low frequency.
+
+    Series arcs of identical structure (``p(R1,CPE1)-p(R2,CPE2)``) give the same impedance
+    whichever carries which values; this picks the labelling in which the first written
+    arc has the smallest time constant, the convention of eisfit's named models.
+    """
+    units = _units(circuit)
+    if units is None:
+        return theta
+    out = theta.copy()
+    groups: dict[tuple[str, tuple[str, ...]], list[_Unit]] = {}
+    for u in units:
+        if u.family.startswith("arc_"):
+            groups.setdefault((u.family, u.symbols), []).append(u)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        size = sum(len(get_element(s).params) for s in members[0].symbols)
+        blocks = [theta[u.start : u.start + size].copy() for u in members]
+        taus = [_arc_tau(circuit, u, theta) for u in members]
+        for u, j in zip(members, np.argsort(taus, kind="stable"), strict=True):
+            out[u.start : u.start + size] = blocks[j]
+    return out

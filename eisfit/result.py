@@ -1,0 +1,139 @@
+"""`FitResult`: what a fit hands back, immutable and self-describing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .circuits.elements import to_impedance_py_params
+from .circuits.model import Circuit, compile_circuit
+from .spectrum import Spectrum
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kk import KKResult
+
+__all__ = ["FitResult"]
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of `eisfit.fit`.
+
+    ``values`` and ``stderr`` are read-only mappings ordered like impedance.py's parameter
+    vector for the same circuit (``L0.L, R0.R, R1.R, CPE1.Q, CPE1.n, ...``).  ``stderr``
+    is NaN for a parameter the data do not determine (singular covariance) and 0 for a
+    fixed one.  Residuals are relative to the data, (Z - Z_fit) / |Z|, whatever the
+    weighting; ``chi2`` is the minimised sum of squared *weighted* residuals.
+    """
+
+    circuit: str
+    spectrum: Spectrum
+    values: Mapping[str, float]
+    stderr: Mapping[str, float]
+    fixed: tuple[str, ...]
+    correlation: np.ndarray  # (n_params, n_params), NaN where undefined
+    success: bool
+    message: str
+    weighting: str
+    chi2: float
+    chi2_per_point: float
+    reduced_chi2: float
+    aic: float
+    bic: float
+    residuals_real: np.ndarray
+    residuals_imag: np.ndarray
+    nfev: int
+    n_starts: int
+    elapsed_s: float
+    initial: Mapping[str, float]
+    kk: KKResult | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def model(self) -> Circuit:
+        return compile_circuit(self.circuit)
+
+    @property
+    def theta(self) -> np.ndarray:
+        return np.array(list(self.values.values()), dtype=float)
+
+    def predict(self, frequency_hz: npt.ArrayLike) -> np.ndarray:
+        """Fitted impedance (ohm) at any frequencies."""
+        return self.model.impedance(self.theta, frequency_hz)
+
+    def to_impedance_py(self) -> Any:
+        """An impedance.py ``CustomCircuit`` holding these parameters (fixed ones as constants)."""
+        from impedance.models.circuits import CustomCircuit
+
+        model = self.model
+        ipy_values: dict[str, float] = {}
+        for element in model.elements:
+            params = [p for p in model.parameters if p.element == element.name]
+            raw = [self.values[p.name] for p in params]
+            converted = to_impedance_py_params(element.symbol, raw)
+            for p, v in zip(params, converted, strict=True):
+                ipy_values[p.ipy_name] = float(v)
+        fixed_ipy = {model.parameters[model.index(n)].ipy_name for n in self.fixed}
+        constants = {k: v for k, v in ipy_values.items() if k in fixed_ipy}
+        free = [v for k, v in ipy_values.items() if k not in fixed_ipy]
+        cc = CustomCircuit(circuit=self.circuit, initial_guess=free, constants=constants)
+        cc.parameters_ = np.array(free)
+        return cc
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (non-finite numbers become ``None``)."""
+        return {
+            "circuit": self.circuit,
+            "success": self.success,
+            "message": self.message,
+            "weighting": self.weighting,
+            "parameters": {
+                name: {
+                    "value": _finite_or_none(self.values[name]),
+                    "stderr": _finite_or_none(self.stderr[name]),
+                    "unit": self.model.parameters[i].unit,
+                    "fixed": name in self.fixed,
+                }
+                for i, name in enumerate(self.values)
+            },
+            "chi2": _finite_or_none(self.chi2),
+            "chi2_per_point": _finite_or_none(self.chi2_per_point),
+            "reduced_chi2": _finite_or_none(self.reduced_chi2),
+            "aic": _finite_or_none(self.aic),
+            "bic": _finite_or_none(self.bic),
+            "n_points": len(self.spectrum),
+            "nfev": self.nfev,
+            "n_starts": self.n_starts,
+            "elapsed_s": self.elapsed_s,
+            "kk": self.kk.to_dict() if self.kk is not None else None,
+            "warnings": list(self.warnings),
+            "source": self.spectrum.meta.source,
+            "index": self.spectrum.meta.index,
+        }
+
+    def report(self) -> str:
+        """A plain-text parameter table (returns a string; prints nothing)."""
+        lines = [f"circuit {self.circuit}  ({self.weighting} weighting)", self.message]
+        for i, name in enumerate(self.values):
+            unit = self.model.parameters[i].unit
+            v, s = self.values[name], self.stderr[name]
+            tag = " (fixed)" if name in self.fixed else ""
+            rel = f" ({100 * s / abs(v):.2g} %)" if math.isfinite(s) and v and not tag else ""
+            lines.append(f"  {name:<10} = {v:<12.5g} +/- {s:<10.3g} {unit}{rel}{tag}")
+        lines.append(
+            f"  chi2/point = {self.chi2_per_point:.3g}, reduced chi2 = {self.reduced_chi2:.3g}, "
+            f"AIC = {self.aic:.1f}, BIC = {self.bic:.1f}"
+        )
+        if self.kk is not None:
+            lines.append(f"  {self.kk.message}")
+        lines.extend(f"  warning: {w}" for w in self.warnings)
+        return "\n".join(lines)

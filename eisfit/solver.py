@@ -1,0 +1,310 @@
+"""The multi-start Levenberg-Marquardt loop and the covariance at the optimum.
+
+Kept apart from `eisfit.fitting` (which validates options and builds the problem) so
+that each stays small.  See `eisfit.fitting` for what is minimised.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from .result import FitResult
+from .spectrum import Spectrum
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .fitting import _Problem
+    from .kk import KKResult
+
+__all__ = ["solve"]
+
+_SAME_COST = 1e-6
+_NFEV_PER_START = 60  # times (number of free parameters + 1)
+
+
+class _BudgetExceededError(Exception):
+    """Raised inside the residual function once the time or evaluation budget is spent."""
+
+
+@dataclass
+class _Counter:
+    nfev: int = 0
+    max_nfev: int | None = None
+    deadline: float = float("inf")
+
+    def tick(self) -> None:
+        self.nfev += 1
+        if (self.max_nfev is not None and self.nfev > self.max_nfev) or (
+            time.perf_counter() > self.deadline
+        ):
+            raise _BudgetExceededError
+
+
+@dataclass(frozen=True)
+class _Local:
+    theta: np.ndarray
+    cost: float
+    converged: bool
+    start: np.ndarray
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Result of `solve`, turned into a `FitResult` by `to_result`."""
+
+    problem: _Problem
+    theta: np.ndarray
+    start: np.ndarray
+    success: bool
+    message: str
+    nfev: int
+    n_starts: int
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_result(
+        self,
+        spectrum: Spectrum,
+        weighting: str,
+        fixed: dict[int, object],
+        elapsed_s: float,
+        kk: KKResult | None,
+        warnings: list[str],
+    ) -> FitResult:
+        pb = self.problem
+        names = pb.circuit.names
+        r, jac = pb.residual_and_jacobian(self.theta[pb.free])
+        chi2 = float(r @ r)
+        n_data, k = r.size, pb.free.size
+        dof = max(n_data - k, 1)
+        cov_free, notes = _covariance(
+            jac, self.theta[pb.free], scale=chi2 / dof if weighting != "sigma" else 1.0
+        )
+        cov = np.full((len(names), len(names)), np.nan)
+        cov[np.ix_(pb.free, pb.free)] = cov_free
+        if pb.exprs:
+            d = pb.expr_derivatives(self.theta[pb.free])
+            ex = list(pb.exprs)
+            cov[np.ix_(ex, ex)] = d @ cov_free @ d.T
+            cov[np.ix_(ex, pb.free)] = d @ cov_free
+            cov[np.ix_(pb.free, ex)] = (d @ cov_free).T
+        stderr = np.sqrt(np.abs(np.diag(cov)))
+        for i in fixed:
+            stderr[i] = 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / np.outer(stderr, stderr)
+        zfit = pb.circuit.evaluate_omega(self.theta, pb.omega)[0]
+        rel = (pb.z - zfit) / np.abs(pb.z)
+        log_term = n_data * np.log(max(chi2, 1e-300) / n_data)
+        undetermined = [names[i] for i in pb.free if not np.isfinite(stderr[i])]
+        if undetermined:
+            notes.append(
+                f"not determined by the data (singular covariance): {', '.join(undetermined)}"
+            )
+        for a in (rel.real, rel.imag):
+            a.setflags(write=False)
+        corr.setflags(write=False)
+        return FitResult(
+            circuit=pb.circuit.text,
+            spectrum=spectrum,
+            values=MappingProxyType({n: float(v) for n, v in zip(names, self.theta, strict=True)}),
+            stderr=MappingProxyType({n: float(s) for n, s in zip(names, stderr, strict=True)}),
+            fixed=tuple(names[i] for i in sorted(fixed)),
+            correlation=corr,
+            success=self.success,
+            message=self.message,
+            weighting=weighting,
+            chi2=chi2,
+            chi2_per_point=chi2 / len(spectrum),
+            reduced_chi2=chi2 / dof,
+            aic=float(log_term + 2 * k),
+            bic=float(log_term + np.log(n_data) * k),
+            residuals_real=rel.real.copy(),
+            residuals_imag=rel.imag.copy(),
+            nfev=self.nfev,
+            n_starts=self.n_starts,
+            elapsed_s=elapsed_s,
+            initial=MappingProxyType({n: float(v) for n, v in zip(names, self.start, strict=True)}),
+            kk=kk,
+            warnings=tuple([*self.warnings, *notes, *warnings]),
+        )
+
+
+def _covariance(
+    jac: np.ndarray, values: np.ndarray, *, scale: float
+) -> tuple[np.ndarray, list[str]]:
+    """(J^T J)^-1 * scale via an SVD of the column-scaled Jacobian; NaN where singular."""
+    k = values.size
+    if k == 0:
+        return np.zeros((0, 0)), []
+    col = np.where(values != 0, np.abs(values), 1.0)
+    js = jac * col
+    _, s, vt = np.linalg.svd(js, full_matrices=False)
+    if s.size == 0 or s[0] == 0:
+        return np.full((k, k), np.nan), []
+    keep = s > s[0] * 1e-12
+    inv = (vt[keep].T / s[keep] ** 2) @ vt[keep]
+    cov = inv * scale * np.outer(col, col)
+    if not keep.all():
+        # directions the data do not constrain: mark parameters taking part in them
+        null = np.abs(vt[~keep]).max(axis=0) > 1e-3
+        cov[null, :] = np.nan
+        cov[:, null] = np.nan
+    return cov, []
+
+
+def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev: int) -> _Local:
+    x0 = problem.to_internal(start)
+
+    cache: dict[str, np.ndarray] = {}
+
+    def fun(x: np.ndarray) -> np.ndarray:
+        # MINPACK asks for the Jacobian at the point it last evaluated: compute both at once
+        counter.tick()
+        nat, dnat = problem.from_internal(x)
+        r, j = problem.residual_and_jacobian(nat)
+        cache["x"], cache["jac"] = x.copy(), np.where(np.isfinite(j), j, 0.0) * dnat
+        return np.where(np.isfinite(r), r, 1e150)
+
+    def jac(x: np.ndarray) -> np.ndarray:
+        if "x" in cache and np.array_equal(cache["x"], x):
+            return cache["jac"]
+        nat, dnat = problem.from_internal(x)
+        _, j = problem.residual_and_jacobian(nat)
+        return np.where(np.isfinite(j), j, 0.0) * dnat
+
+    sol = least_squares(
+        fun,
+        x0,
+        jac=jac,
+        method="lm",
+        xtol=1e-10,
+        ftol=1e-10,
+        gtol=1e-10,
+        max_nfev=max_nfev,
+        x_scale=1.0,
+    )
+    nat, _ = problem.from_internal(sol.x)
+    clamped = np.clip(nat, problem.floor, problem.ceil)
+    outside = clamped != nat
+    if outside.any():
+        # active set: a value past its physical bound is held there and the rest refitted
+        held = problem.hold(outside, clamped)
+        theta = held.theta(clamped[~outside])
+        if held.free.size == 0:
+            r, _ = held.residual_and_jacobian(np.zeros(0))
+            return _Local(theta=theta, cost=float(r @ r), converged=True, start=start)
+        return _local_fit(held, theta, counter, max_nfev)
+    theta = problem.theta(nat)
+    return _Local(
+        theta=theta, cost=float(2 * sol.cost), converged=bool(sol.status > 0), start=start
+    )
+
+
+def solve(
+    problem: _Problem,
+    *,
+    user_initial: dict[int, float],
+    n_starts: int,
+    max_nfev: int | None,
+    deadline: float,
+    starting_points: Callable[..., list[np.ndarray]],
+    canonical_arc_order: Callable[..., np.ndarray] | None,
+) -> Outcome:
+    """Run local fits from the candidate starts until the best cost is confirmed."""
+    counter = _Counter(max_nfev=max_nfev, deadline=deadline)
+    base = problem.base
+    starts = []
+    free_set = set(problem.free.tolist())
+    if user_initial and free_set <= set(user_initial):
+        starts.append(_clip(problem, _merge(base, user_initial)))
+    held = np.array([i for i in range(base.size) if i not in free_set], dtype=int)
+    candidates = starting_points(
+        problem.circuit, problem.omega, problem.z, problem.w_re, problem.w_im, n_starts=n_starts
+    )
+    for candidate in candidates:
+        merged = _merge(candidate, user_initial)
+        merged[held] = base[held]  # fixed values and expressions keep their own
+        starts.append(_clip(problem, merged))
+    starts = starts[:n_starts]
+    per_start = _NFEV_PER_START * (problem.free.size + 1)
+    best: _Local | None = None
+    hits, tried, message = 0, 0, ""
+    for start in starts:
+        try:
+            local = _local_fit(problem, start, counter, per_start)
+        except _BudgetExceededError:
+            message = "stopped: time or evaluation budget spent"
+            break
+        tried += 1
+        if not np.isfinite(local.cost):
+            continue
+        if best is None or local.cost < best.cost * (1 - _SAME_COST):
+            best, hits = local, 1
+        elif local.cost <= best.cost * (1 + _SAME_COST):
+            hits += 1
+            best = local if local.cost < best.cost else best
+        if hits >= 2:
+            break
+    if best is None:
+        return Outcome(
+            problem=problem,
+            theta=starts[0] if starts else base,
+            start=starts[0] if starts else base,
+            success=False,
+            message=message or "no start gave a finite residual",
+            nfev=counter.nfev,
+            n_starts=tried,
+        )
+    theta = best.theta
+    if canonical_arc_order is not None:
+        theta = canonical_arc_order(problem.circuit, theta)
+    confirmed = hits >= 2
+    if message:
+        success = False
+    elif not best.converged:
+        success, message = False, "no start converged within its evaluation budget"
+    else:
+        success = True
+        message = (
+            f"converged; best cost reached from {hits} of {tried} starts"
+            if confirmed
+            else f"converged; best cost reached once in {tried} starts (not confirmed by another)"
+        )
+    return Outcome(
+        problem=problem,
+        theta=theta,
+        start=best.start,
+        success=success,
+        message=message,
+        nfev=counter.nfev,
+        n_starts=tried,
+    )
+
+
+def _merge(base: np.ndarray, values: dict[int, float]) -> np.ndarray:
+    out = base.copy()
+    for i, v in values.items():
+        out[i] = v
+    return out
+
+
+def _clip(problem: _Problem, theta: np.ndarray) -> np.ndarray:
+    """Move a start strictly inside the bounds of the free parameters."""
+    out = theta.copy()
+    v = out[problem.free]
+    lo, hi = problem.lower, problem.upper
+    nat_lo = np.where(problem.log, np.exp(lo), lo)
+    nat_hi = np.where(problem.log, np.exp(hi), hi)
+    span = np.where(np.isfinite(nat_hi - nat_lo), nat_hi - nat_lo, 0.0)
+    margin = np.where(span > 0, 1e-6 * span, 0.0)
+    v = np.clip(v, nat_lo + margin, nat_hi - margin)
+    v = np.where(problem.log & (v <= 0), 1e-12, v)
+    v = np.clip(v, problem.floor, problem.ceil)
+    out[problem.free] = v
+    return out

@@ -1,0 +1,145 @@
+"""The `Spectrum`: one impedance spectrum with its metadata, immutable.
+
+Sign convention: ``impedance_ohm`` is the physical impedance Z = Z' + j Z'' with
+Z'' < 0 for a capacitive arc.  Readers convert vendor conventions (BioLogic's -Im(Z),
+for example) to this one before a `Spectrum` is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import SpectrumError
+
+__all__ = ["Spectrum", "SpectrumMeta"]
+
+
+@dataclass(frozen=True)
+class SpectrumMeta:
+    """Where a spectrum came from and under which conditions it was measured.
+
+    ``timestamp`` is timezone-naive, as the instrument wrote it.  ``extra`` holds
+    anything else a reader found (instrument, technique, warnings...).
+    """
+
+    source: str | None = None
+    index: int = 0
+    timestamp: datetime | None = None
+    cycle: int | None = None
+    temperature_k: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+
+
+def _readonly(values: npt.ArrayLike, dtype: type) -> np.ndarray:
+    out = np.array(values, dtype=dtype, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """An impedance spectrum: frequencies in Hz and complex impedances in ohm.
+
+    Arrays are copied and made read-only.  Validation rejects empty data, length
+    mismatches, non-finite values and non-positive or duplicate frequencies, each with a
+    message naming the first offending point.  Point order is kept as given.
+    """
+
+    frequency_hz: np.ndarray
+    impedance_ohm: np.ndarray
+    meta: SpectrumMeta = field(default_factory=SpectrumMeta)
+
+    def __post_init__(self) -> None:
+        where = (
+            f" ({self.meta.source})"
+            if isinstance(self.meta, SpectrumMeta) and self.meta.source
+            else ""
+        )
+        try:
+            f = _readonly(self.frequency_hz, float)
+            z = _readonly(self.impedance_ohm, complex)
+        except (TypeError, ValueError) as exc:
+            raise SpectrumError(f"spectrum data are not numeric{where}: {exc}") from None
+        if f.ndim != 1 or z.ndim != 1:
+            raise SpectrumError(f"frequency_hz and impedance_ohm must be 1-D{where}")
+        if f.size != z.size:
+            raise SpectrumError(
+                f"length mismatch{where}: {f.size} frequencies but {z.size} impedances"
+            )
+        if f.size == 0:
+            raise SpectrumError(f"spectrum has no points{where}")
+        _check_finite(f, "frequency", where)
+        _check_finite(z, "impedance", where)
+        bad = np.flatnonzero(f <= 0)
+        if bad.size:
+            raise SpectrumError(
+                f"frequency must be > 0{where}: point {bad[0]} has f = {f[bad[0]]:g} Hz"
+            )
+        order = np.argsort(f, kind="stable")
+        dup = np.flatnonzero(np.diff(f[order]) == 0)
+        if dup.size:
+            raise SpectrumError(
+                f"duplicate frequency{where}: {f[order[dup[0]]]:g} Hz appears more than once"
+            )
+        if not isinstance(self.meta, SpectrumMeta):
+            raise SpectrumError("meta must be a SpectrumMeta")
+        object.__setattr__(self, "frequency_hz", f)
+        object.__setattr__(self, "impedance_ohm", z)
+
+    def __len__(self) -> int:
+        return int(self.frequency_hz.size)
+
+    @property
+    def angular_frequency(self) -> np.ndarray:
+        """omega = 2 pi f in rad/s."""
+        return 2.0 * np.pi * self.frequency_hz
+
+    def mask(self, keep: npt.ArrayLike) -> Spectrum:
+        """A new spectrum holding only the points where ``keep`` is true."""
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != self.frequency_hz.shape:
+            raise SpectrumError("mask must have one entry per point")
+        return replace(
+            self, frequency_hz=self.frequency_hz[keep], impedance_ohm=self.impedance_ohm[keep]
+        )
+
+    def crop(self, *, f_min_hz: float | None = None, f_max_hz: float | None = None) -> Spectrum:
+        """A new spectrum restricted to f_min_hz <= f <= f_max_hz."""
+        f = self.frequency_hz
+        keep = np.ones(f.shape, dtype=bool)
+        if f_min_hz is not None:
+            keep &= f >= f_min_hz
+        if f_max_hz is not None:
+            keep &= f <= f_max_hz
+        return self.mask(keep)
+
+    def sorted(self, *, descending: bool = True) -> Spectrum:
+        """A new spectrum with points ordered by frequency (high to low by default)."""
+        order = np.argsort(self.frequency_hz, kind="stable")
+        if descending:
+            order = order[::-1]
+        return replace(
+            self, frequency_hz=self.frequency_hz[order], impedance_ohm=self.impedance_ohm[order]
+        )
+
+    def with_meta(self, **changes: Any) -> Spectrum:
+        """A new spectrum with some metadata fields replaced."""
+        return replace(self, meta=replace(self.meta, **changes))
+
+
+def _check_finite(values: np.ndarray, what: str, where: str) -> None:
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size == values.size:
+        raise SpectrumError(f"every {what} value is NaN or infinite{where}")
+    if bad.size:
+        raise SpectrumError(f"{what} is NaN or infinite{where} at point {bad[0]}")
