@@ -1,5 +1,7 @@
 """eisfit: impedance spectroscopy of solid-state sodium cells."""
 
+from .circuits.grammar import format_circuit, parse
+from .circuits.model import Circuit, compile_circuit
 from .errors import (
     CircuitError,
     CircuitSyntaxError,
@@ -9,19 +11,30 @@ from .errors import (
     SpectrumError,
     UnsupportedFormatError,
 )
+from .fitting import fit
+from .kk import KKResult, kk_check
+from .result import FitResult
 from .spectrum import Spectrum, SpectrumMeta
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Circuit",
     "CircuitError",
     "CircuitSyntaxError",
     "EisfitError",
     "FitInputError",
+    "FitResult",
+    "KKResult",
     "ReadError",
     "Spectrum",
     "SpectrumError",
     "SpectrumMeta",
     "UnsupportedFormatError",
     "__version__",
+    "compile_circuit",
+    "fit",
+    "format_circuit",
+    "kk_check",
+    "parse",
 ]

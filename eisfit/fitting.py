@@ -94,9 +94,14 @@ class _Problem:
     upper: np.ndarray
     params: lmfit.Parameters  # names are identifiers; holds fixed values and expressions
     exprs: tuple[int, ...]  # indices of parameters given by constraint expressions
+    w_pair: np.ndarray  # weights interleaved like a complex array's float view: w'0, w''0...
     floor: np.ndarray  # per free parameter: bounds enforced by the active set (+-inf: none)
     ceil: np.ndarray
     base: np.ndarray  # full parameter vector holding the values of non-free parameters
+
+    @property
+    def unbounded(self) -> bool:
+        return not (np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
 
     def hold(self, mask: np.ndarray, values: np.ndarray) -> _Problem:
         """The same problem with the free parameters in ``mask`` held at ``values``."""
@@ -133,6 +138,9 @@ class _Problem:
     def from_internal(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Transformed values to (free values in natural units, d natural / d x)."""
         lo, hi = self.lower, self.upper
+        if self.unbounded:
+            nat = np.where(self.log, np.exp(x), x)
+            return nat, np.where(self.log, nat, 1.0)
         v, dv = x.copy(), np.ones_like(x)
         bounded = np.isfinite(lo) & np.isfinite(hi)
         one_lo = np.isfinite(lo) & ~np.isfinite(hi)
@@ -178,16 +186,18 @@ class _Problem:
         return out
 
     def residual_and_jacobian(self, free_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted residuals (2n,) and their Jacobian w.r.t. free natural values (2n, k)."""
+        """Weighted residuals (2n,) and their Jacobian w.r.t. the free values, (k, 2n).
+
+        Residuals interleave real and imaginary parts point by point (a float view of the
+        complex difference), so no arrays are stacked on this hot path.
+        """
         theta = self.theta(free_values)
         zm, d = self.circuit.evaluate_omega(theta, self.omega)
-        diff = zm - self.z
-        r = np.concatenate([self.w_re * diff.real, self.w_im * diff.imag])
+        r = (zm - self.z).view(float) * self.w_pair
         dfree = d[self.free]
         if self.exprs:
-            dfree = dfree + d[list(self.exprs)].T.dot(self.expr_derivatives(free_values)).T
-        jac = np.concatenate([(self.w_re * dfree.real).T, (self.w_im * dfree.imag).T], axis=0)
-        return r, jac
+            dfree = dfree + self.expr_derivatives(free_values).T @ d[list(self.exprs)]
+        return r, dfree.view(float) * self.w_pair
 
 
 def _boundary_params(circuit: Circuit) -> frozenset[int]:
@@ -341,12 +351,13 @@ def fit(
         exprs=tuple(sorted(expr_i)),
         floor=floor,
         ceil=ceil,
+        w_pair=np.column_stack([w_re, w_im]).ravel(),
         base=np.array([p.value for p in plist], dtype=float),
     )
     outcome = solve(
         problem,
         user_initial={i: plist[i].value for i in _as_index_map(model, initial, "initial")},
-        n_starts=8 if n_starts is None else max(int(n_starts), 1),
+        n_starts=6 if n_starts is None else max(int(n_starts), 1),
         max_nfev=max_nfev,
         deadline=t0 + (10.0 if timeout_s is None else float(timeout_s)),
         starting_points=starting_points,

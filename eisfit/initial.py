@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.optimize import nnls
 
 from .circuits.elements import get_element
 from .circuits.grammar import Element, Node, Parallel, Series
@@ -46,10 +47,11 @@ from .circuits.model import Circuit
 
 __all__ = ["starting_points"]
 
-_ARC_N0 = 0.85
+_ARC_N0 = 0.9
 _SPIKE_N0 = 0.9
 _POINTS_PER_DECADE = 4
-_MAX_COMBINATIONS = 40_000
+_MAX_COMBINATIONS = 8_000
+_MIN_GAP = 3  # grid steps (3/4 decade) between time constants of arcs of one kind
 # units whose amplitude is a resistance; one far above |Z| means cancelling columns
 _RESISTIVE = frozenset({"R", "arc_CPER", "arc_CR", "G", "K", "Zarc", "Wo", "Ws"})
 
@@ -170,10 +172,14 @@ def _combinations(families: tuple[str, ...], n_grid: int) -> np.ndarray:
     if not families:
         return np.zeros((1, 0), dtype=np.intp)
     kinds = list(dict.fromkeys(families))
-    per_family = [
-        np.array(list(itertools.combinations(range(n_grid), families.count(fam))), dtype=np.intp)
-        for fam in kinds
-    ]
+    per_family = []
+    for fam in kinds:
+        combos = np.array(
+            list(itertools.combinations(range(n_grid), families.count(fam))), dtype=np.intp
+        ).reshape(-1, families.count(fam))
+        # arcs of one kind closer than _MIN_GAP grid steps are one arc split in two
+        spread = np.diff(combos, axis=1).min(axis=1, initial=n_grid)
+        per_family.append(combos[spread >= _MIN_GAP])
     # cartesian product of the per-family choices, as index arrays
     grids = np.meshgrid(*[np.arange(len(c)) for c in per_family], indexing="ij")
     picks = [c[g.ravel()] for c, g in zip(per_family, grids, strict=True)]
@@ -250,6 +256,10 @@ def _grid_starts(
         ranked = np.argsort(cost, kind="stable")
 
     scale = float(np.median(np.abs(z)))
+    debye = _stack(1.0 / (1.0 + 1j * omega[:, None] * taus), w_re, w_im)
+    debye /= np.linalg.norm(debye, axis=0)
+    drt = _drt_rows(units, debye, basis[:, fixed_cols], y, combos, feasible)
+    ranked = np.concatenate([ranked[: max(n_starts - len(drt), 1)], drt, ranked])
     starts: list[np.ndarray] = []
     chosen: list[np.ndarray] = []
     for r in ranked:
@@ -266,6 +276,46 @@ def _grid_starts(
             theta[u.start : u.start + len(vals)] = vals
         starts.append(theta)
     return starts
+
+
+def _drt_rows(
+    units: list[_Unit],
+    debye: np.ndarray,
+    fixed: np.ndarray,
+    y: np.ndarray,
+    combos: np.ndarray,
+    feasible: np.ndarray,
+) -> np.ndarray:
+    """Rows of ``combos`` whose time constants sit on peaks of a discrete DRT.
+
+    The grid ranks combinations with a fixed arc shape (n0); an arc of another shape can
+    then be mimicked by two neighbours while a small arc elsewhere is missed.  A
+    non-negative least-squares fit of Debye elements on the same tau grid (a distribution
+    of relaxation times without regularisation, so its peaks are sparse clusters) finds
+    where the arcs are whatever their shape; combinations of its largest peaks become
+    candidates too.  ``debye`` and ``fixed`` are weighted, stacked, unit-norm columns.
+    Only for circuits whose tau units are all of one kind.
+    """
+    tau_units = [u for u in units if u.has_tau]
+    if not tau_units or len({u.family for u in tau_units}) != 1:
+        return np.zeros(0, dtype=np.intp)
+    k = len(tau_units)
+    try:
+        amps, _ = nnls(np.concatenate([fixed, debye], axis=1), y, maxiter=100 * y.size)
+    except RuntimeError:
+        return np.zeros(0, dtype=np.intp)
+    g = amps[fixed.shape[1] :]
+    if not g.max() > 0:
+        return np.zeros(0, dtype=np.intp)
+    nz = np.flatnonzero(g > 1e-6 * g.max())
+    clusters = np.split(nz, np.flatnonzero(np.diff(nz) > 2) + 1)
+    peaks = [(float(g[c].sum()), round(float(np.average(c, weights=g[c])))) for c in clusters]
+    top = sorted(p[1] for p in sorted(peaks, reverse=True)[: k + 2])
+    rows: list[int] = []
+    for choice in itertools.combinations(top, k):
+        match = np.flatnonzero(np.all(combos == np.array(choice), axis=1) & feasible)
+        rows.extend(match.tolist())
+    return np.array(rows, dtype=np.intp)
 
 
 def _tau_positions(order: list[_Unit], combo: np.ndarray) -> list[int | None]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import least_squares
+from scipy.optimize import leastsq
 
 from .result import FitResult
 from .spectrum import Spectrum
@@ -26,6 +26,8 @@ __all__ = ["solve"]
 
 _SAME_COST = 1e-6
 _NFEV_PER_START = 60  # times (number of free parameters + 1)
+_RACE_NFEV = 8
+_MAX_POLISHED = 4  # race leaders polished at most
 
 
 class _BudgetExceededError(Exception):
@@ -83,7 +85,7 @@ class Outcome:
         n_data, k = r.size, pb.free.size
         dof = max(n_data - k, 1)
         cov_free, notes = _covariance(
-            jac, self.theta[pb.free], scale=chi2 / dof if weighting != "sigma" else 1.0
+            jac.T, self.theta[pb.free], scale=chi2 / dof if weighting != "sigma" else 1.0
         )
         cov = np.full((len(names), len(names)), np.nan)
         cov[np.ix_(pb.free, pb.free)] = cov_free
@@ -144,7 +146,12 @@ def _covariance(
         return np.zeros((0, 0)), []
     col = np.where(values != 0, np.abs(values), 1.0)
     js = jac * col
-    _, s, vt = np.linalg.svd(js, full_matrices=False)
+    if not np.all(np.isfinite(js)):
+        return np.full((k, k), np.nan), ["covariance not computed: non-finite Jacobian"]
+    try:
+        _, s, vt = np.linalg.svd(js, full_matrices=False)
+    except np.linalg.LinAlgError:
+        return np.full((k, k), np.nan), ["covariance not computed: SVD did not converge"]
     if s.size == 0 or s[0] == 0:
         return np.full((k, k), np.nan), []
     keep = s > s[0] * 1e-12
@@ -168,7 +175,7 @@ def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev
         counter.tick()
         nat, dnat = problem.from_internal(x)
         r, j = problem.residual_and_jacobian(nat)
-        cache["x"], cache["jac"] = x.copy(), np.where(np.isfinite(j), j, 0.0) * dnat
+        cache["x"], cache["jac"] = x.copy(), np.where(np.isfinite(j), j, 0.0) * dnat[:, None]
         return np.where(np.isfinite(r), r, 1e150)
 
     def jac(x: np.ndarray) -> np.ndarray:
@@ -176,20 +183,16 @@ def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev
             return cache["jac"]
         nat, dnat = problem.from_internal(x)
         _, j = problem.residual_and_jacobian(nat)
-        return np.where(np.isfinite(j), j, 0.0) * dnat
+        return np.where(np.isfinite(j), j, 0.0) * dnat[:, None]
 
-    sol = least_squares(
-        fun,
-        x0,
-        jac=jac,
-        method="lm",
-        xtol=1e-10,
-        ftol=1e-10,
-        gtol=1e-10,
-        max_nfev=max_nfev,
-        x_scale=1.0,
+    # MINPACK's lmder through scipy's thin legacy wrapper: least_squares(method="lm")
+    # calls the same routine with several layers of per-call bookkeeping on top.
+    x, _, info, _, ier = leastsq(
+        fun, x0, Dfun=jac, col_deriv=True, full_output=True, xtol=1e-10, ftol=1e-10, gtol=1e-10,
+        maxfev=max_nfev,
     )
-    nat, _ = problem.from_internal(sol.x)
+    cost = float(info["fvec"] @ info["fvec"])
+    nat, _ = problem.from_internal(x)
     clamped = np.clip(nat, problem.floor, problem.ceil)
     outside = clamped != nat
     if outside.any():
@@ -201,9 +204,7 @@ def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev
             return _Local(theta=theta, cost=float(r @ r), converged=True, start=start)
         return _local_fit(held, theta, counter, max_nfev)
     theta = problem.theta(nat)
-    return _Local(
-        theta=theta, cost=float(2 * sol.cost), converged=bool(sol.status > 0), start=start
-    )
+    return _Local(theta=theta, cost=cost, converged=ier in (1, 2, 3, 4), start=start)
 
 
 def solve(
@@ -235,22 +236,24 @@ def solve(
     per_start = _NFEV_PER_START * (problem.free.size + 1)
     best: _Local | None = None
     hits, tried, message = 0, 0, ""
-    for start in starts:
-        try:
-            local = _local_fit(problem, start, counter, per_start)
-        except _BudgetExceededError:
-            message = "stopped: time or evaluation budget spent"
-            break
-        tried += 1
-        if not np.isfinite(local.cost):
-            continue
-        if best is None or local.cost < best.cost * (1 - _SAME_COST):
-            best, hits = local, 1
-        elif local.cost <= best.cost * (1 + _SAME_COST):
-            hits += 1
-            best = local if local.cost < best.cost else best
-        if hits >= 2:
-            break
+    try:
+        # race: a few iterations from every start show which basin each lies in ...
+        raced = [_local_fit(problem, start, counter, _RACE_NFEV) for start in starts]
+        raced = [r for r in raced if np.isfinite(r.cost)]
+        raced.sort(key=lambda r: r.cost)
+        # ... then the leaders are polished until two agree on the lowest cost
+        for lead in raced[:_MAX_POLISHED]:
+            local = replace(_local_fit(problem, lead.theta, counter, per_start), start=lead.start)
+            tried += 1
+            if best is None or local.cost < best.cost * (1 - _SAME_COST):
+                best, hits = local, 1
+            elif local.cost <= best.cost * (1 + _SAME_COST):
+                hits += 1
+                best = local if local.cost < best.cost else best
+            if hits >= 2:
+                break
+    except _BudgetExceededError:
+        message = "stopped: time or evaluation budget spent"
     if best is None:
         return Outcome(
             problem=problem,
@@ -272,9 +275,11 @@ def solve(
     else:
         success = True
         message = (
-            f"converged; best cost reached from {hits} of {tried} starts"
+            f"converged; {len(starts)} starts raced, best cost reached by {hits} of "
+            f"{tried} polished"
             if confirmed
-            else f"converged; best cost reached once in {tried} starts (not confirmed by another)"
+            else f"converged; {len(starts)} starts raced, best cost reached once in {tried} "
+            "polished (not confirmed by another)"
         )
     return Outcome(
         problem=problem,

@@ -195,13 +195,21 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
     q_idx = np.array([a[1] for a in arcs])
     is_cpe = np.array([a[3] for a in arcs])
     n_idx = np.array([a[2] for a in arcs if a[3]], dtype=int)
-    single_slices = [
-        (kind.impedance_and_derivatives, i, i + len(kind.params)) for kind, i in singles
+    series_r = np.array([i for kind, i in singles if kind.symbol == "R"], dtype=int)
+    series_l = np.array([i for kind, i in singles if kind.symbol == "L"], dtype=int)
+    others = [
+        (kind.impedance_and_derivatives, i, i + len(kind.params))
+        for kind, i in singles
+        if kind.symbol not in ("R", "L")
     ]
 
+    last: list[np.ndarray] = []  # (omega, ln(j omega), j omega) of the previous call
+
     def evaluate(theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not last or last[0] is not omega:  # a fit calls this with one omega array
+            last[:] = [omega, np.log(omega) + 0.5j * np.pi, 1j * omega]
+        _, ljw, jw = last
         dz = np.empty((n_params, omega.size), dtype=complex)
-        ljw = np.log(omega) + 0.5j * np.pi  # ln(j w)
         n = np.ones(len(arcs))
         n[is_cpe] = theta[n_idx]
         r, q = theta[r_idx][:, None], theta[q_idx][:, None]
@@ -214,7 +222,13 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
         dz[q_idx] = -(r * r) * s * inv_d2
         if n_idx.size:
             dz[n_idx] = (-(r * y * inv_d2) * ljw)[is_cpe]
-        for func, i, j in single_slices:
+        if series_r.size:
+            z = z + theta[series_r].sum()
+            dz[series_r] = 1.0
+        if series_l.size:
+            z = z + theta[series_l].sum() * jw
+            dz[series_l] = jw
+        for func, i, j in others:
             zi, di = func(theta[i:j], omega)
             z = z + zi
             dz[i:j] = di
