@@ -31,7 +31,7 @@ import numpy.typing as npt
 from .circuits.grammar import Element, Series
 from .circuits.model import Circuit, compile_circuit
 from .errors import CircuitError, EisfitError, FitInputError
-from .initial import canonical_arc_order, starting_points
+from .initial import canonical_arc_order, revived_starts, starting_points
 from .result import FitResult
 from .solver import solve
 from .spectrum import Spectrum
@@ -218,9 +218,14 @@ def _as_index_map(
     out: dict[int, object] = {}
     for key, value in (mapping or {}).items():
         try:
-            out[circuit.index(key)] = value
+            i = circuit.index(key)
         except CircuitError as exc:
             raise FitInputError(f"{what}: {exc}") from None
+        if i in out:
+            raise FitInputError(
+                f"{what}: {circuit.parameters[i].name} is given twice (as {key!r} too)"
+            )
+        out[i] = value
     return out
 
 
@@ -252,6 +257,10 @@ def _build_params(
             raise FitInputError(f"fixed value for {p.name} must be finite")
         if i in fixed and p.log_scale and value <= 0:
             raise FitInputError(f"fixed value for {p.name} must be > 0")
+        if i in fixed and not lo <= value <= hi:
+            raise FitInputError(f"fixed value {value:g} for {p.name} is outside [{lo:g}, {hi:g}]")
+        if i in fixed and i in expressions:
+            raise FitInputError(f"{p.name} is both fixed and given by an expression")
         params.add(
             p.identifier,
             value=value if math.isfinite(value) else 1.0,
@@ -354,15 +363,17 @@ def fit(
         w_pair=np.column_stack([w_re, w_im]).ravel(),
         base=np.array([p.value for p in plist], dtype=float),
     )
-    outcome = solve(
-        problem,
-        user_initial={i: plist[i].value for i in _as_index_map(model, initial, "initial")},
-        n_starts=6 if n_starts is None else max(int(n_starts), 1),
-        max_nfev=max_nfev,
-        deadline=t0 + (10.0 if timeout_s is None else float(timeout_s)),
-        starting_points=starting_points,
-        canonical_arc_order=canonical_arc_order if not (fixed_i or expr_i or bounds) else None,
-    )
+    with np.errstate(all="ignore"):  # non-finite trial values are handled explicitly
+        outcome = solve(
+            problem,
+            user_initial={i: plist[i].value for i in _as_index_map(model, initial, "initial")},
+            n_starts=14 if n_starts is None else max(int(n_starts), 1),
+            max_nfev=max_nfev,
+            deadline=t0 + (10.0 if timeout_s is None else float(timeout_s)),
+            starting_points=starting_points,
+            canonical_arc_order=None if (fixed_i or expr_i or bounds) else canonical_arc_order,
+            revive=None if (fixed_i or expr_i or bounds) else revived_starts,
+        )
     kk_result = None
     warnings: list[str] = list(outcome.warnings)
     if kk:
@@ -372,6 +383,7 @@ def fit(
             kk_result = kk_check(spectrum)
         except EisfitError as exc:
             warnings.append(f"KK check not run: {exc}")
-    return outcome.to_result(
-        spectrum, weighting, fixed_i, time.perf_counter() - t0, kk_result, warnings
-    )
+    with np.errstate(all="ignore"):
+        return outcome.to_result(
+            spectrum, weighting, fixed_i, time.perf_counter() - t0, kk_result, warnings
+        )

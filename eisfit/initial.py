@@ -441,3 +441,41 @@ def canonical_arc_order(circuit: Circuit, theta: np.ndarray) -> np.ndarray:
         for u, j in zip(members, np.argsort(taus, kind="stable"), strict=True):
             out[u.start : u.start + size] = blocks[j]
     return out
+
+
+def revived_starts(
+    circuit: Circuit, theta: np.ndarray, omega: np.ndarray, z: np.ndarray
+) -> list[np.ndarray]:
+    """Starts that re-seed arcs a fit let vanish, at time constants across the band.
+
+    An R||CPE or R||C arc has vanished when its resistance is below 1e-4 |Z|max or its
+    time constant lies more than three decades outside 1/omega_max..1/omega_min; the
+    fit then explains the data with fewer arcs than the circuit has, usually because a
+    small arc was never seeded.  Each vanished arc is placed at 2 time constants per
+    decade across the band with 5 % of the real-axis span, the rest kept as fitted.
+    """
+    units = _units(circuit)
+    if units is None:
+        return []
+    z_max = float(np.abs(z).max())
+    tau_lo, tau_hi = 1.0 / omega.max(), 1.0 / omega.min()
+    vanished = []
+    for u in units:
+        if not u.family.startswith("arc_"):
+            continue
+        r = float(dict(zip(u.symbols, _split(u, theta), strict=True))["R"][0])
+        tau = _arc_tau(circuit, u, theta)
+        if r < 1e-4 * z_max or not (1e-3 * tau_lo < tau < 1e3 * tau_hi):
+            vanished.append(u)
+    if not vanished:
+        return []
+    r_new = 0.05 * max(float(np.ptp(z.real)), 1e-3 * z_max)
+    taus = np.logspace(np.log10(tau_lo), np.log10(tau_hi), 2 * round(np.log10(tau_hi / tau_lo)) + 1)
+    starts = []
+    for u in vanished:
+        for tau in taus:
+            t = theta.copy()
+            vals = _unit_params(u, r_new, float(tau))
+            t[u.start : u.start + len(vals)] = vals
+            starts.append(t)
+    return starts

@@ -76,17 +76,25 @@ class FitResult:
 
         model = self.model
         ipy_values: dict[str, float] = {}
+        ipy_errors: dict[str, float] = {}
         for element in model.elements:
             params = [p for p in model.parameters if p.element == element.name]
             raw = [self.values[p.name] for p in params]
             converted = to_impedance_py_params(element.symbol, raw)
-            for p, v in zip(params, converted, strict=True):
+            for p, v, r in zip(params, converted, raw, strict=True):
                 ipy_values[p.ipy_name] = float(v)
+                # scale the stderr like the value (exact for all but La's L' = L^(1/n),
+                # where this is the first-order propagation of L's error alone)
+                ratio = abs(float(v) / r) if r else 1.0
+                if element.symbol == "La" and p.short == "L":
+                    ratio /= raw[1]
+                ipy_errors[p.ipy_name] = self.stderr[p.name] * ratio
         fixed_ipy = {model.parameters[model.index(n)].ipy_name for n in self.fixed}
         constants = {k: v for k, v in ipy_values.items() if k in fixed_ipy}
         free = [v for k, v in ipy_values.items() if k not in fixed_ipy]
         cc = CustomCircuit(circuit=self.circuit, initial_guess=free, constants=constants)
         cc.parameters_ = np.array(free)
+        cc.conf_ = np.array([e for k, e in ipy_errors.items() if k not in fixed_ipy])
         return cc
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import leastsq
 
+from .lm import batched_lm
 from .result import FitResult
 from .spectrum import Spectrum
 
@@ -28,6 +29,7 @@ _SAME_COST = 1e-6
 _NFEV_PER_START = 60  # times (number of free parameters + 1)
 _RACE_NFEV = 8
 _MAX_POLISHED = 4  # race leaders polished at most
+_POLISH_RATIO = 3.0  # leaders whose race cost exceeds this times the best are not polished
 
 
 class _BudgetExceededError(Exception):
@@ -108,7 +110,8 @@ class Outcome:
             notes.append(
                 f"not determined by the data (singular covariance): {', '.join(undetermined)}"
             )
-        for a in (rel.real, rel.imag):
+        res_re, res_im = rel.real.copy(), rel.imag.copy()
+        for a in (res_re, res_im):
             a.setflags(write=False)
         corr.setflags(write=False)
         return FitResult(
@@ -126,8 +129,8 @@ class Outcome:
             reduced_chi2=chi2 / dof,
             aic=float(log_term + 2 * k),
             bic=float(log_term + np.log(n_data) * k),
-            residuals_real=rel.real.copy(),
-            residuals_imag=rel.imag.copy(),
+            residuals_real=res_re,
+            residuals_imag=res_im,
             nfev=self.nfev,
             n_starts=self.n_starts,
             elapsed_s=elapsed_s,
@@ -167,6 +170,7 @@ def _covariance(
 
 def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev: int) -> _Local:
     x0 = problem.to_internal(start)
+    used_before = counter.nfev
 
     cache: dict[str, np.ndarray] = {}
 
@@ -188,7 +192,14 @@ def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev
     # MINPACK's lmder through scipy's thin legacy wrapper: least_squares(method="lm")
     # calls the same routine with several layers of per-call bookkeeping on top.
     x, _, info, _, ier = leastsq(
-        fun, x0, Dfun=jac, col_deriv=True, full_output=True, xtol=1e-10, ftol=1e-10, gtol=1e-10,
+        fun,
+        x0,
+        Dfun=jac,
+        col_deriv=True,
+        full_output=True,
+        xtol=1e-10,
+        ftol=1e-10,
+        gtol=1e-10,
         maxfev=max_nfev,
     )
     cost = float(info["fvec"] @ info["fvec"])
@@ -202,9 +213,115 @@ def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev
         if held.free.size == 0:
             r, _ = held.residual_and_jacobian(np.zeros(0))
             return _Local(theta=theta, cost=float(r @ r), converged=True, start=start)
-        return _local_fit(held, theta, counter, max_nfev)
+        remaining = max(max_nfev - (counter.nfev - used_before), 2)  # one budget in all
+        return _local_fit(held, theta, counter, remaining)
     theta = problem.theta(nat)
     return _Local(theta=theta, cost=cost, converged=ier in (1, 2, 3, 4), start=start)
+
+
+def _batchable(problem: _Problem) -> bool:
+    return problem.circuit.batchable and problem.unbounded and not problem.exprs
+
+
+def _search_sequential(
+    problem: _Problem, starts: list[np.ndarray], counter: _Counter, per_start: int
+) -> tuple[_Local | None, int]:
+    """Race every start for a few MINPACK steps, polish leaders until two agree."""
+    best: _Local | None = None
+    hits = 0
+    raced = [_local_fit(problem, start, counter, _RACE_NFEV) for start in starts]
+    raced = sorted((r for r in raced if np.isfinite(r.cost)), key=lambda r: r.cost)
+    for lead in raced[:_MAX_POLISHED]:
+        if best is not None and lead.cost > _POLISH_RATIO * best.cost:
+            break  # the rest ended the race far above the best: other basins
+        local = replace(_local_fit(problem, lead.theta, counter, per_start), start=lead.start)
+        if best is None or local.cost < best.cost * (1 - _SAME_COST):
+            best, hits = local, 1
+        elif local.cost <= best.cost * (1 + _SAME_COST):
+            hits += 1
+            best = local if local.cost < best.cost else best
+        if hits >= 2:
+            break
+    return best, hits
+
+
+def _search_batched(
+    problem: _Problem,
+    starts: list[np.ndarray],
+    counter: _Counter,
+    per_start: int,
+    revive: Callable[..., list[np.ndarray]] | None = None,
+) -> tuple[_Local | None, int]:
+    """Run every start to convergence together (`eisfit.lm`), polish the best with MINPACK.
+
+    When the best solution has let an arc vanish (zero resistance or a time constant far
+    outside the band), the arc is re-seeded across the band (``revive``) and those starts
+    are run too: a vanished arc is the usual sign of a missed small arc.
+    """
+    best, hits = _batch_round(problem, starts, counter, per_start)
+    if best is None or revive is None:
+        return best, hits
+    extra = revive(problem.circuit, best.theta, problem.omega, problem.z)
+    if extra:
+        extra = [_clip(problem, e) for e in extra]
+        second, _ = _batch_round(problem, extra, counter, per_start)
+        if second is not None and second.cost < best.cost * (1 - _SAME_COST):
+            return second, 1
+    return best, hits
+
+
+def _batch_round(
+    problem: _Problem, starts: list[np.ndarray], counter: _Counter, per_start: int
+) -> tuple[_Local | None, int]:
+    free, log = problem.free, problem.log
+    base = problem.base
+    w_pair = problem.w_pair
+
+    def resjac(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nat = np.where(log, np.exp(x), x)
+        theta = np.broadcast_to(base, (x.shape[0], base.size)).copy()
+        theta[:, free] = nat
+        z, dz = problem.circuit.evaluate_batch(theta, problem.omega)
+        r = np.ascontiguousarray(z - problem.z).view(float) * w_pair
+        jac = np.ascontiguousarray(dz[:, free, :]).view(float) * w_pair
+        jac *= np.where(log, nat, 1.0)[:, :, None]
+        return r, np.where(np.isfinite(jac), jac, 0.0)
+
+    used = counter.nfev
+
+    def should_stop(n_rows: int) -> bool:
+        counter.nfev = used + n_rows
+        return (counter.max_nfev is not None and counter.nfev > counter.max_nfev) or (
+            time.perf_counter() > counter.deadline
+        )
+
+    if counter.max_nfev is not None:  # the first batched call already evaluates every start
+        starts = starts[: max(counter.max_nfev - used, 1)]
+    x0 = np.array([problem.to_internal(s) for s in starts])
+    lower = np.where(log, -np.inf, problem.floor)
+    upper = np.where(log, np.inf, problem.ceil)
+    out = batched_lm(
+        resjac,
+        x0,
+        lower=lower,
+        upper=upper,
+        should_stop=should_stop,
+        drop_ratio=_POLISH_RATIO,
+        same_cost=_SAME_COST,
+        max_iter=100,
+    )
+    if should_stop(out.n_rows):
+        raise _BudgetExceededError
+    k = int(np.argmin(out.cost))
+    if not np.isfinite(out.cost[k]):
+        return None, 0
+    hits = int(np.sum(out.cost <= out.cost[k] * (1 + _SAME_COST)))
+    theta = base.copy()
+    theta[free] = np.where(log, np.exp(out.x[k]), out.x[k])
+    polished = _local_fit(problem, theta, counter, per_start)
+    if polished.cost <= out.cost[k] * (1 + _SAME_COST) or not out.converged[k]:
+        return replace(polished, start=starts[k]), hits
+    return _Local(theta=theta, cost=float(out.cost[k]), converged=True, start=starts[k]), hits
 
 
 def solve(
@@ -216,10 +333,16 @@ def solve(
     deadline: float,
     starting_points: Callable[..., list[np.ndarray]],
     canonical_arc_order: Callable[..., np.ndarray] | None,
+    revive: Callable[..., list[np.ndarray]] | None = None,
 ) -> Outcome:
     """Run local fits from the candidate starts until the best cost is confirmed."""
     counter = _Counter(max_nfev=max_nfev, deadline=deadline)
     base = problem.base
+    if problem.free.size == 0:
+        theta = problem.theta(np.zeros(0))
+        return Outcome(problem=problem, theta=theta, start=theta, success=True,
+                       message="all parameters fixed: model evaluated, nothing fitted",
+                       nfev=1, n_starts=0)
     starts = []
     free_set = set(problem.free.tolist())
     if user_initial and free_set <= set(user_initial):
@@ -235,25 +358,15 @@ def solve(
     starts = starts[:n_starts]
     per_start = _NFEV_PER_START * (problem.free.size + 1)
     best: _Local | None = None
-    hits, tried, message = 0, 0, ""
+    hits, message = 0, ""
     try:
-        # race: a few iterations from every start show which basin each lies in ...
-        raced = [_local_fit(problem, start, counter, _RACE_NFEV) for start in starts]
-        raced = [r for r in raced if np.isfinite(r.cost)]
-        raced.sort(key=lambda r: r.cost)
-        # ... then the leaders are polished until two agree on the lowest cost
-        for lead in raced[:_MAX_POLISHED]:
-            local = replace(_local_fit(problem, lead.theta, counter, per_start), start=lead.start)
-            tried += 1
-            if best is None or local.cost < best.cost * (1 - _SAME_COST):
-                best, hits = local, 1
-            elif local.cost <= best.cost * (1 + _SAME_COST):
-                hits += 1
-                best = local if local.cost < best.cost else best
-            if hits >= 2:
-                break
+        if _batchable(problem):
+            best, hits = _search_batched(problem, starts, counter, per_start, revive)
+        else:
+            best, hits = _search_sequential(problem, starts, counter, per_start)
     except _BudgetExceededError:
         message = "stopped: time or evaluation budget spent"
+    tried = len(starts)
     if best is None:
         return Outcome(
             problem=problem,
@@ -275,11 +388,10 @@ def solve(
     else:
         success = True
         message = (
-            f"converged; {len(starts)} starts raced, best cost reached by {hits} of "
-            f"{tried} polished"
+            f"converged; best cost reached from {hits} of {tried} starts"
             if confirmed
-            else f"converged; {len(starts)} starts raced, best cost reached once in {tried} "
-            "polished (not confirmed by another)"
+            else f"converged; best cost reached from 1 of {tried} starts (not confirmed: the "
+            "others ended in other minima)"
         )
     return Outcome(
         problem=problem,

@@ -65,6 +65,8 @@ class Spectrum:
             if isinstance(self.meta, SpectrumMeta) and self.meta.source
             else ""
         )
+        if np.iscomplexobj(self.frequency_hz):
+            raise SpectrumError(f"frequency_hz is not numeric real data{where}: it is complex")
         try:
             f = _readonly(self.frequency_hz, float)
             z = _readonly(self.impedance_ohm, complex)
@@ -88,8 +90,9 @@ class Spectrum:
         order = np.argsort(f, kind="stable")
         dup = np.flatnonzero(np.diff(f[order]) == 0)
         if dup.size:
+            a, b = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
             raise SpectrumError(
-                f"duplicate frequency{where}: {f[order[dup[0]]]:g} Hz appears more than once"
+                f"duplicate frequency{where}: points {a} and {b} both have f = {f[a]:g} Hz"
             )
         if not isinstance(self.meta, SpectrumMeta):
             raise SpectrumError("meta must be a SpectrumMeta")

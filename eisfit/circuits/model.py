@@ -108,6 +108,20 @@ class Circuit:
         with np.errstate(all="ignore"):
             return self._evaluate(theta, omega)
 
+    @property
+    def batchable(self) -> bool:
+        """True when `evaluate_batch` can evaluate many parameter vectors at once."""
+        return bool(getattr(self._evaluate, "batchable", False))
+
+    def evaluate_batch(
+        self, thetas: np.ndarray, omega: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Z (S, n_points) and dZ (S, n_parameters, n_points) for parameter rows (S, p)."""
+        if not self.batchable:
+            raise CircuitError(f"circuit {self.text} has no batch evaluator")
+        with np.errstate(all="ignore"):
+            return self._evaluate(thetas, omega)
+
     def _theta(self, theta: npt.ArrayLike) -> np.ndarray:
         arr = np.asarray(theta, dtype=float)
         if arr.shape != (len(self.parameters),):
@@ -195,45 +209,61 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
     q_idx = np.array([a[1] for a in arcs])
     is_cpe = np.array([a[3] for a in arcs])
     n_idx = np.array([a[2] for a in arcs if a[3]], dtype=int)
-    series_r = np.array([i for kind, i in singles if kind.symbol == "R"], dtype=int)
-    series_l = np.array([i for kind, i in singles if kind.symbol == "L"], dtype=int)
+    series = {
+        sym: [i for kind, i in singles if kind.symbol == sym] for sym in ("R", "L", "CPE", "C")
+    }
+    series_r, series_l = np.array(series["R"], dtype=int), np.array(series["L"], dtype=int)
+    spike_q = np.array(series["CPE"] + series["C"], dtype=int)  # Q (or C) of series CPE/C
+    spike_n = np.array([i + 1 for i in series["CPE"]], dtype=int)
+    spike_is_cpe = np.array([True] * len(series["CPE"]) + [False] * len(series["C"]))
     others = [
         (kind.impedance_and_derivatives, i, i + len(kind.params))
         for kind, i in singles
-        if kind.symbol not in ("R", "L")
+        if kind.symbol not in ("R", "L", "CPE", "C")
     ]
-
     last: list[np.ndarray] = []  # (omega, ln(j omega), j omega) of the previous call
 
     def evaluate(theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Works on one parameter vector (p,) or a batch (S, p): leading axes broadcast."""
         if not last or last[0] is not omega:  # a fit calls this with one omega array
             last[:] = [omega, np.log(omega) + 0.5j * np.pi, 1j * omega]
         _, ljw, jw = last
-        dz = np.empty((n_params, omega.size), dtype=complex)
-        n = np.ones(len(arcs))
-        n[is_cpe] = theta[n_idx]
-        r, q = theta[r_idx][:, None], theta[q_idx][:, None]
-        s = np.exp(n[:, None] * ljw)  # (j w)^n
+        lead = theta.shape[:-1]
+        dz = np.empty((*lead, n_params, omega.size), dtype=complex)
+        n = np.ones((*lead, len(arcs)))
+        n[..., is_cpe] = theta[..., n_idx]
+        r, q = theta[..., r_idx, None], theta[..., q_idx, None]
+        s = np.exp(n[..., None] * ljw)  # (j w)^n
         y = r * q * s
         inv_d = 1.0 / (1.0 + y)
         inv_d2 = inv_d * inv_d
-        z = (r * inv_d).sum(axis=0)
-        dz[r_idx] = inv_d2
-        dz[q_idx] = -(r * r) * s * inv_d2
+        z = (r * inv_d).sum(axis=-2)
+        dz[..., r_idx, :] = inv_d2
+        dz[..., q_idx, :] = -(r * r) * s * inv_d2
         if n_idx.size:
-            dz[n_idx] = (-(r * y * inv_d2) * ljw)[is_cpe]
+            dz[..., n_idx, :] = (-(r * y * inv_d2) * ljw)[..., is_cpe, :]
         if series_r.size:
-            z = z + theta[series_r].sum()
-            dz[series_r] = 1.0
+            z = z + theta[..., series_r].sum(axis=-1)[..., None]
+            dz[..., series_r, :] = 1.0
         if series_l.size:
-            z = z + theta[series_l].sum() * jw
-            dz[series_l] = jw
+            z = z + theta[..., series_l].sum(axis=-1)[..., None] * jw
+            dz[..., series_l, :] = jw
+        if spike_q.size:  # Z = (j w)^-n / Q
+            m = np.ones((*lead, spike_q.size))
+            m[..., spike_is_cpe] = theta[..., spike_n]
+            qs = theta[..., spike_q, None]
+            zs = np.exp(-m[..., None] * ljw) / qs
+            z = z + zs.sum(axis=-2)
+            dz[..., spike_q, :] = -zs / qs
+            if spike_n.size:
+                dz[..., spike_n, :] = (-ljw * zs)[..., spike_is_cpe, :]
         for func, i, j in others:
             zi, di = func(theta[i:j], omega)
             z = z + zi
             dz[i:j] = di
         return z, dz
 
+    evaluate.batchable = not others  # type: ignore[attr-defined]
     return evaluate
 
 
@@ -267,7 +297,8 @@ def _parameters(tree: Node) -> tuple[Parameter, ...]:
                     lower=spec.lower,
                     upper=spec.upper,
                     log_scale=spec.log_scale,
-                    ipy_name=f"{element.name}_{k}",
+                    # impedance.py names one-parameter elements by the element alone
+                    ipy_name=f"{element.name}_{k}" if len(kind.params) > 1 else element.name,
                 )
             )
     return tuple(params)
