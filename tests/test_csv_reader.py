@@ -1,0 +1,336 @@
+"""eisfit.io.csv: round trips, column spellings, delimiters, splitting, every error case."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import eisfit.io.csv as csv_module
+from eisfit import EisfitError, ReadError, Spectrum, SpectrumError, SpectrumMeta
+from eisfit.io import read_csv, write_csv
+from eisfit.synthetic import Arc, SyntheticCell, simulate
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
+FREQ = np.logspace(6, -1, 22)
+
+# f, Z', Z'' of three points (physical sign), and the same as text in several layouts
+POINTS = [(1000.0, 10.5, -2.25), (100.0, 20.0, -7.5), (10.0, 30.125, -1.0)]
+
+
+def _write(tmp_path: Path, content: str | bytes, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def _table(header: str | None, sep: str = ",", sign: float = 1.0, comma: bool = False) -> str:
+    rows = [] if header is None else [header]
+    for f, re, im in POINTS:
+        cells = [repr(f), repr(re), repr(sign * im)]
+        rows.append(sep.join(c.replace(".", ",") if comma else c for c in cells))
+    return "\n".join(rows) + "\n"
+
+
+def _assert_points(spectra: list[Spectrum]) -> None:
+    assert len(spectra) == 1
+    expected = np.array([complex(re, im) for _, re, im in POINTS])
+    np.testing.assert_array_equal(spectra[0].frequency_hz, [p[0] for p in POINTS])
+    np.testing.assert_array_equal(spectra[0].impedance_ohm, expected)
+
+
+def _sample(seed: int, n_spectra: int = 1) -> list[Spectrum]:
+    rng = np.random.default_rng(seed)
+    return [
+        simulate(CELL.circuit, CELL.values, FREQ, noise=0.01, rng=rng) for _ in range(n_spectra)
+    ]
+
+
+# --- round trips ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_spectra", [1, 3])
+def test_write_read_round_trip_is_exact(tmp_path: Path, n_spectra: int) -> None:
+    spectra = _sample(1, n_spectra)
+    path = write_csv(spectra, tmp_path / "out.csv", comments=["made by a test", "two lines"])
+    back = read_csv(path)
+    assert len(back) == n_spectra
+    for i, (a, b) in enumerate(zip(spectra, back, strict=True)):
+        np.testing.assert_array_equal(a.frequency_hz, b.frequency_hz)
+        np.testing.assert_array_equal(a.impedance_ohm, b.impedance_ohm)
+        assert b.meta == SpectrumMeta(source=str(path), index=i)
+    header = path.read_text().splitlines()[2]
+    assert header == "frequency_hz,z_real_ohm,z_imag_ohm" + (",spectrum" if n_spectra > 1 else "")
+
+
+def test_write_adds_spectrum_column_for_a_non_monotonic_single_spectrum(tmp_path: Path) -> None:
+    spectrum = Spectrum([10.0, 1.0, 100.0, 5.0], [1 - 1j, 2 - 2j, 3 - 3j, 4 - 4j])
+    path = write_csv(spectrum, tmp_path / "out.csv")
+    assert path.read_text().startswith("frequency_hz,z_real_ohm,z_imag_ohm,spectrum\n")
+    (back,) = read_csv(path)
+    np.testing.assert_array_equal(back.impedance_ohm, spectrum.impedance_ohm)
+
+
+def test_write_with_rounding_and_bad_input(tmp_path: Path) -> None:
+    spectrum = _sample(2)[0]
+    path = write_csv(spectrum, tmp_path / "r.csv", significant_digits=6)
+    (back,) = read_csv(path)
+    np.testing.assert_allclose(back.impedance_ohm, spectrum.impedance_ohm, rtol=1e-5)
+    with pytest.raises(SpectrumError):
+        write_csv([], tmp_path / "empty.csv")
+    with pytest.raises(ValueError, match="significant_digits"):
+        write_csv(spectrum, tmp_path / "x.csv", significant_digits=0)
+
+
+_finite = st.floats(allow_nan=False, allow_infinity=False)
+_positive = st.floats(min_value=1e-300, max_value=1e300, allow_nan=False)
+
+
+@st.composite
+def _spectra(draw: st.DrawFn) -> list[Spectrum]:
+    out = []
+    for _ in range(draw(st.integers(1, 3))):
+        f = draw(st.lists(_positive, min_size=1, max_size=12, unique=True))
+        re = draw(st.lists(_finite, min_size=len(f), max_size=len(f)))
+        im = draw(st.lists(_finite, min_size=len(f), max_size=len(f)))
+        out.append(Spectrum(f, [complex(a, b) for a, b in zip(re, im, strict=True)]))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spectra=_spectra())
+def test_round_trip_property(tmp_path_factory: pytest.TempPathFactory, spectra) -> None:
+    path = write_csv(spectra, tmp_path_factory.mktemp("rt") / "rt.csv")
+    back = read_csv(path)
+    assert len(back) == len(spectra)
+    for a, b in zip(spectra, back, strict=True):
+        np.testing.assert_array_equal(a.frequency_hz, b.frequency_hz)
+        np.testing.assert_array_equal(a.impedance_ohm.real, b.impedance_ohm.real)
+        np.testing.assert_array_equal(a.impedance_ohm.imag, b.impedance_ohm.imag)
+
+
+# --- headers, signs, delimiters ---------------------------------------------------------
+
+
+_FREQ_NAMES = ["f", "freq", "Frequency", "Hz", "freq/Hz", "Frequency (Hz)", "FREQ [Hz]"]
+_REAL_NAMES = ["Z'", "Re(Z)", "ReZ", "Zreal", "real", "Re(Z)/Ohm", "Z' (Ω)", "z_real_ohm", "Zre"]
+_IMAG_NAMES = ["Z''", 'Z"', "Im(Z)", "Zimag", "Im(Z)/Ohm", "z_imag_ohm", "imaginary", "Z'' [ohm]"]
+_HEADERS = (
+    [(f, "Z'", "Z''") for f in _FREQ_NAMES]
+    + [("frequency_hz", r, "Z''") for r in _REAL_NAMES]
+    + [("f", "Zre", i) for i in _IMAG_NAMES]
+)
+
+
+@pytest.mark.parametrize(("freq", "real", "imag"), _HEADERS)
+def test_header_spellings(tmp_path: Path, freq: str, real: str, imag: str) -> None:
+    _assert_points(read_csv(_write(tmp_path, _table(f"{freq};{real};{imag}", sep=";"))))
+
+
+@pytest.mark.parametrize("imag", ["-Im(Z)", "-Z''", "-Im(Z)/Ohm", "-Zimag", "\u2212Z''", "- Z''"])
+def test_leading_minus_flips_the_imaginary_column(tmp_path: Path, imag: str) -> None:
+    _assert_points(read_csv(_write(tmp_path, _table(f"freq/Hz\t Re(Z)/Ohm\t{imag}", "\t", -1))))
+
+
+def test_leading_minus_on_the_real_column_and_extra_columns(tmp_path: Path) -> None:
+    text = "time/s,f,-Z',|Z|,-Z''\n" + "".join(
+        f"{i},{f},{-re},{abs(complex(re, im))},{-im}\n" for i, (f, re, im) in enumerate(POINTS)
+    )
+    _assert_points(read_csv(_write(tmp_path, text)))
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", " ", "   ", " \t "])
+@pytest.mark.parametrize("header", [None, "f{s}Z'{s}Z''"])
+def test_delimiters(tmp_path: Path, sep: str, header: str | None) -> None:
+    head = None if header is None else header.format(s=sep)
+    _assert_points(read_csv(_write(tmp_path, _table(head, sep))))
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_comma(tmp_path: Path, sep: str) -> None:
+    _assert_points(read_csv(_write(tmp_path, _table(f"f{sep}Z'{sep}Z''", sep, comma=True))))
+    _assert_points(read_csv(_write(tmp_path, _table(None, sep, comma=True), "headerless.txt")))
+
+
+def test_headerless_is_physical_sign_without_guessing(tmp_path: Path) -> None:
+    (spectrum,) = read_csv(_write(tmp_path, _table(None, sign=-1.0)))
+    assert np.all(spectrum.impedance_ohm.imag > 0)  # read as given: inductive, not flipped
+
+
+def test_comments_blank_lines_crlf_bom_quotes_latin1(tmp_path: Path) -> None:
+    text = '# exported at 25 °C\r\n\r\n"f","Z\'","Z\'\'",\r\n  # note\r\n' + _table(None, ",")
+    _assert_points(read_csv(_write(tmp_path, codecs.BOM_UTF8 + text.encode())))
+    _assert_points(read_csv(_write(tmp_path, text.replace("\r\n", "\r").encode("latin-1"))))
+    _assert_points(read_csv(_write(tmp_path, text.encode("utf-16"))))
+
+
+# --- several spectra ------------------------------------------------------------------
+
+
+def _rows(fs: list[float], scale: float = 1.0) -> str:
+    return "".join(f"{f},{scale * (1 + i)},{-scale * (2 + i)}\n" for i, f in enumerate(fs))
+
+
+@pytest.mark.parametrize(
+    ("sweeps", "sizes"),
+    [
+        ([[1e4, 1e3, 1e2], [1e4, 1e3, 1e2], [1e4, 1e3]], [3, 3, 2]),  # repeated, falling
+        ([[1.0, 10.0, 100.0], [1.0, 10.0, 100.0]], [3, 3]),  # repeated, rising
+        ([[100.0, 10.0], [10.0, 100.0, 1000.0]], [2, 3]),  # alternating, shared turning point
+        ([[100.0, 10.0, 1.0], [0.5, 5.0, 50.0]], [4, 2]),  # alternating: turning point goes first
+        ([[5.0], [5.0], [5.0]], [1, 1, 1]),  # repeats of the same frequency
+    ],
+)
+def test_split_where_the_sweep_reverses(tmp_path: Path, sweeps, sizes) -> None:
+    text = "f,Z',Z''\n" + "".join(_rows(s) for s in sweeps)
+    spectra = read_csv(_write(tmp_path, text))
+    assert [len(s) for s in spectra] == sizes
+    assert [s.meta.index for s in spectra] == list(range(len(sizes)))
+    assert all(s.meta.source == str(tmp_path / "data.csv") for s in spectra)
+
+
+def test_split_by_spectrum_column_and_repeated_header(tmp_path: Path) -> None:
+    text = "f,Z',Z'',spectrum\n1,1,-1,0\n10,2,-2,0\n5,3,-3,0\n1,4,-4,1\n2,5,-5,1\n"
+    assert [len(s) for s in read_csv(_write(tmp_path, text))] == [3, 2]
+    joined = "f,Z',Z''\n" + _rows([1.0, 2.0]) + "f,Z',Z''\n" + _rows([3.0, 4.0])
+    assert [len(s) for s in read_csv(_write(tmp_path, joined))] == [2, 2]
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "fragment"),
+    [
+        ("f,Z',Z''\n1,2,3\n\n2,abc,4\n", 4, "non-numeric value 'abc'"),
+        ("1,2,3\n2,3\n", 2, "expected 3 fields, found 2"),
+        ("1;2\n3;4\n", 1, "need at least 3"),
+        ("# c\nfoo,Z',Z''\n1,2,3\n", 2, "no frequency column"),
+        ("f,|Z|,phase\n1,2,3\n", 1, "no Z' column"),
+        ("f,Z',Z''\n", 1, "no data rows"),
+        ("1,2,3,4\n", 1, "exactly 3 columns"),
+        (b"f,Z',Z''\n1,2,3\n\x00\x01\xff\n", 3, "not a text file"),
+        (b"\xff\xfe\x00", 1, "undecodable"),
+        ("f,Z',Z''\n1,2,3\n-2,2,3\n", 3, "frequency must be > 0"),
+        ("f,Z',Z''\n1,2,3\n2,nan,3\n", 3, "not a finite number"),
+        ("f,Z',Z'',spectrum\n1,2,3,0\n2,2,3,0\n1,5,5,0\n", 4, "repeats line 2"),
+        ("f,\"Z',Z''\n1,2,3\n", 1, "need at least 3"),
+    ],
+)
+def test_errors_name_file_and_line(tmp_path: Path, content, line: int, fragment: str) -> None:
+    path = _write(tmp_path, content)
+    with pytest.raises(ReadError) as info:
+        read_csv(path)
+    assert info.value.path == str(path)
+    assert info.value.line == line
+    assert str(info.value).startswith(f"{path}, line {line}: ")
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n", "# only a comment\n"])
+def test_empty_file(tmp_path: Path, content: str) -> None:
+    path = _write(tmp_path, content)
+    with pytest.raises(ReadError, match="empty file") as info:
+        read_csv(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(ReadError, match=r"nope\.csv: no such file"):
+        read_csv(tmp_path / "nope.csv")
+    with pytest.raises(ReadError, match="directory"):
+        read_csv(tmp_path)
+
+
+def test_spectrum_validation_errors_are_wrapped(tmp_path: Path, monkeypatch) -> None:
+    def reject(**_: object) -> Spectrum:
+        raise SpectrumError("invalid for a test")
+
+    monkeypatch.setattr(csv_module, "Spectrum", reject)
+    path = _write(tmp_path, _table("f,Z',Z''"))
+    with pytest.raises(ReadError, match=r"line 2: spectrum 0: invalid for a test") as info:
+        read_csv(path)
+    assert info.value.path == str(path)
+
+
+_VALID = (
+    "# comment\nfreq/Hz;Re(Z)/Ohm;-Im(Z)/Ohm\n"
+    + "".join(f"{f:g};{10 + i},5;{i},25\n" for i, f in enumerate([1e5, 1e4, 1e3, 1e2, 1e5, 1e4]))
+).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    cut=st.integers(0, len(_VALID)),
+    edits=st.lists(st.tuples(st.integers(0, len(_VALID) - 1), st.binary(max_size=3)), max_size=4),
+    tail=st.binary(max_size=20),
+)
+def test_fuzz_corrupted_files_give_spectra_or_read_error(
+    tmp_path_factory: pytest.TempPathFactory, cut: int, edits, tail: bytes
+) -> None:
+    data = bytearray(_VALID[:cut])
+    for position, replacement in edits:
+        data[position : position + 1] = replacement
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.csv"
+    path.write_bytes(bytes(data) + tail)
+    _spectra_or_read_error(path)
+
+
+def _spectra_or_read_error(path: Path) -> None:
+    """Reading must give spectra or a ReadError naming the file, never anything else."""
+    try:
+        spectra = read_csv(path)
+    except EisfitError as exc:
+        assert isinstance(exc, ReadError)
+        assert str(path) in str(exc)
+    else:
+        assert spectra and all(isinstance(s, Spectrum) for s in spectra)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_fuzz_random_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("bytes") / "random.bin"
+    path.write_bytes(data)
+    _spectra_or_read_error(path)
+
+
+# --- real exports from other projects (read-only, when the shared folder exists) -----
+
+_PYIMPSPEC = REAL_DATA / "vyrjana__pyimpspec" / "tests"
+_VARIANTS = [
+    "data-comma-decimal-separator.csv",
+    "data-header-variant-1.csv",
+    "data-header-variant-2.csv",
+    "data-header-variant-3.csv",
+    "data-semicolon.csv",
+    "data-space.csv",
+    "data-tab.csv",
+    "case-negative-real-imaginary.csv",
+]
+
+
+@pytest.mark.skipif(not _PYIMPSPEC.is_dir(), reason="shared real-data folder not present")
+@pytest.mark.parametrize("name", _VARIANTS)
+def test_pyimpspec_csv_variants_match_the_reference(name: str) -> None:
+    (reference,) = read_csv(_PYIMPSPEC / "data-comma.csv")
+    (spectrum,) = read_csv(_PYIMPSPEC / name)
+    np.testing.assert_allclose(spectrum.frequency_hz, reference.frequency_hz, rtol=1e-12)
+    np.testing.assert_allclose(spectrum.impedance_ohm, reference.impedance_ohm, rtol=1e-12)
+    assert len(reference) == 29 and np.all(reference.impedance_ohm.imag < 0)
+
+
+@pytest.mark.skipif(not _PYIMPSPEC.is_dir(), reason="shared real-data folder not present")
+def test_pyimpspec_multi_spectrum_files() -> None:
+    assert [len(s) for s in read_csv(_PYIMPSPEC / "case-multiple-spectra.csv")] == [29] * 4
+    assert [len(s) for s in read_csv(_PYIMPSPEC / "case-multiple-spectra-reverse.csv")] == [29] * 2
+    with pytest.raises(ReadError, match="no Z' column"):
+        read_csv(_PYIMPSPEC / "data-header-variant-4.csv")
