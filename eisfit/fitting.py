@@ -1,16 +1,21 @@
 """Complex non-linear least squares with automatic starting values.
 
 What is minimised: the sum over points of ``(w' (Z'_fit - Z'))^2 + (w'' (Z''_fit - Z''))^2``
-with the weights of `weights` (modulus by default).  The inner solver is MINPACK's
-Levenberg-Marquardt (``scipy.optimize.least_squares(method="lm")``) with the circuit's
-analytic Jacobian, working on transformed parameters: the logarithm of positive scale
-parameters (R, Q, C, L, tau...) and, for bounded ones, the MINUIT sine transform that
-lmfit also uses (James, MINUIT manual, sec. 1.3), so every step stays in bounds.
+with the weights of `weights` (modulus by default).  The solvers use the circuit's
+analytic Jacobian and work on the logarithm of positive scale parameters (R, Q, C, tau,
+...).  Physical bounds of linear parameters (CPE exponents, series R and L) are kept by
+an active set; bounds the user sets go through the MINUIT sine transform that lmfit also
+uses (James, MINUIT manual, sec. 1.3).
 
-Starting values come from `eisfit.initial.starting_points`; local fits run from the most
-promising start on, and the search stops once two different starts have reached the same
-lowest cost (relative 1e-6), the candidates are used up, or the evaluation/time budget
-is spent.  Parameters, bounds, fixed values and constraint expressions are lmfit
+Starting values come from `eisfit.initial.starting_points`.  For chains of R, L, C, CPE
+and R||CPE / R||C arcs (every Na|SSE|Na model) all starts are advanced together by the
+batched Levenberg-Marquardt of `eisfit.lm`, starts falling far behind are dropped, an
+arc the best solution lets vanish is re-seeded across the band, and MINPACK polishes
+the winner with an exact active set.  Other circuits race their starts one by one with
+MINPACK and polish the leaders.  A search stops when two starts agree on the lowest
+cost, the candidates are used up, or the evaluation/time budget is spent.
+
+Parameters, bounds, fixed values and constraint expressions are lmfit
 `Parameters`; the final uncertainties come from the covariance of the analytic Jacobian
 at the optimum, scaled by the reduced chi-square as lmfit does (not scaled for user
 sigmas, which are taken as absolute).
@@ -298,8 +303,8 @@ def fit(
     Parameter names may be readable (``CPE1.n``), identifiers (``CPE1_n``, also used inside
     ``expressions``, e.g. ``{"CPE2.n": "CPE1_n"}``) or impedance.py's (``CPE1_1``).
     ``initial`` values are tried first; missing ones come from the data.  ``n_starts`` caps
-    the number of local fits (default 8), ``max_nfev`` the residual evaluations over all of
-    them, ``timeout_s`` the wall time (default 10 s).  Non-convergence returns
+    the number of starting points (default 14), ``max_nfev`` the model evaluations over
+    all of them, ``timeout_s`` the wall time (default 10 s).  Non-convergence returns
     ``success=False`` with a message; bad input raises `FitInputError`.
     """
     t0 = time.perf_counter()

@@ -229,21 +229,14 @@ def _grid_starts(
 
     combos = _combinations(tuple(u.family for u in tau_units), n_grid)
     fixed_cols = [offsets[id(u)] for u in units if not u.has_tau]
-    idx = np.concatenate(
-        [
-            np.broadcast_to(np.array(fixed_cols, dtype=np.intp), (len(combos), len(fixed_cols))),
-            np.stack([offsets[u.family] + combos[:, i] for i, u in enumerate(tau_units)], axis=1)
-            if tau_units
-            else np.zeros((len(combos), 0), dtype=np.intp),
-        ],
-        axis=1,
+    tau_idx = (
+        np.stack([offsets[u.family] + combos[:, i] for i, u in enumerate(tau_units)], axis=1)
+        if tau_units
+        else np.zeros((len(combos), 0), dtype=np.intp)
     )
-    g = gram[idx[:, :, None], idx[:, None, :]]
-    b = by[idx]
-    ridge = 1e-10 * np.trace(g, axis1=1, axis2=2)[:, None, None] * np.eye(idx.shape[1])
-    amps = np.linalg.solve(g + ridge, b[..., None])[..., 0]
-    cost = y @ y - np.sum(b * amps, axis=1)
-    amps = amps / norms[idx]
+    amps_t, amps_f, cost = _solve_combinations(gram, by, y @ y, fixed_cols, tau_idx)
+    idx = np.concatenate([np.broadcast_to(fixed_cols, amps_f.shape), tau_idx], axis=1)
+    amps = np.concatenate([amps_f, amps_t], axis=1) / norms[idx]
 
     # amplitudes in the order of `idx`: fixed units first, then tau units
     order = [u for u in units if not u.has_tau] + tau_units
@@ -261,13 +254,13 @@ def _grid_starts(
     drt = _drt_rows(units, debye, basis[:, fixed_cols], y, combos, feasible)
     ranked = np.concatenate([ranked[: max(n_starts - len(drt), 1)], drt, ranked])
     starts: list[np.ndarray] = []
-    chosen: list[np.ndarray] = []
-    for r in ranked:
+    chosen = np.full((n_starts, combos.shape[1]), -100, dtype=np.intp)
+    for r in ranked[: 40 * n_starts]:
         if len(starts) >= n_starts:
             break
-        if any(np.max(np.abs(combos[r] - c)) < 2 for c in chosen):
+        if combos.shape[1] and (np.abs(chosen - combos[r]).max(axis=1) < 2).any():
             continue  # too close to a start already taken
-        chosen.append(combos[r])
+        chosen[len(starts)] = combos[r]
         theta = np.empty(len(circuit))
         for u, a, tau_pos in zip(order, amps[r], _tau_positions(order, combos[r]), strict=True):
             tau = taus[tau_pos] if tau_pos is not None else float("nan")
@@ -276,6 +269,34 @@ def _grid_starts(
             theta[u.start : u.start + len(vals)] = vals
         starts.append(theta)
     return starts
+
+
+def _solve_combinations(
+    gram: np.ndarray, by: np.ndarray, yy: float, fixed: list[int], tau_idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares amplitudes and costs of every tau combination, in one batch.
+
+    The columns shared by all combinations (series R, L...) are eliminated once (Schur
+    complement), leaving one small k x k system per combination for the k tau units.
+    Returns (tau amplitudes (C, k), fixed amplitudes (C, f), costs (C,)).
+    """
+    f = np.asarray(fixed, dtype=np.intp)
+    n_comb, k = tau_idx.shape
+    eye_f = np.eye(f.size)
+    g_ff = gram[np.ix_(f, f)] + 1e-10 * eye_f
+    g_ff_inv = np.linalg.inv(g_ff) if f.size else np.zeros((0, 0))
+    g_fx = gram[f]  # (f, M)
+    reduced = gram - g_fx.T @ g_ff_inv @ g_fx
+    b_red = by - g_fx.T @ (g_ff_inv @ by[f])
+    yy_red = yy - by[f] @ g_ff_inv @ by[f]
+    g = reduced[tau_idx[:, :, None], tau_idx[:, None, :]] + 1e-10 * np.eye(k)
+    b = b_red[tau_idx]
+    amps_t = np.linalg.solve(g, b[..., None])[..., 0] if k else np.zeros((n_comb, 0))
+    cost = yy_red - np.einsum("ck,ck->c", b, amps_t)
+    # back-substitute the fixed amplitudes: G_ff a_f = b_f - G_ft a_t
+    rhs = by[f][None, :] - np.einsum("fck,ck->cf", g_fx[:, tau_idx], amps_t)
+    amps_f = rhs @ g_ff_inv.T
+    return amps_t, amps_f, cost
 
 
 def _drt_rows(

@@ -69,7 +69,8 @@ def batched_lm(
     With ``drop_ratio``, after ``grace`` iterations a start whose cost exceeds
     ``drop_ratio`` times the lowest cost so far is abandoned (it is in another basin), and
     the run ends once the leading start has converged and another start has reached the
-    same cost (relative ``same_cost``): the minimum is confirmed.
+    same cost (relative ``same_cost``: the minimum is confirmed), or ``grace`` iterations
+    after the leader converged (the others are heading elsewhere).
     """
     x = np.clip(np.array(x0, dtype=float), lower, upper)
     s, p = x.shape
@@ -83,6 +84,7 @@ def batched_lm(
     converged = np.zeros(s, dtype=bool)
     n_eval, n_rows = 1, s
     eye = np.eye(p)
+    lead_seen, lead_done_at = -1, 0
     for it in range(1, max_iter + 1):
         idx = np.flatnonzero(active)
         if idx.size == 0 or (should_stop is not None and should_stop(n_rows)):
@@ -125,9 +127,13 @@ def batched_lm(
             best = cost.min()
             dropped = active & (cost > drop_ratio * best)
             active &= ~dropped
-            # confirmed: the leader has converged and another start sits on the same cost
+            # confirmed: the leader has converged and another start sits on the same cost;
+            # or the leader has converged and the others had `grace` more iterations
             lead = int(np.argmin(cost))
             same = cost <= best * (1 + same_cost)
-            if converged[lead] and same.sum() >= 2:
-                break
+            if converged[lead]:
+                lead_done_at = lead_done_at if lead == lead_seen else it
+                lead_seen = lead
+                if same.sum() >= 2 or it - lead_done_at >= grace:
+                    break
     return BatchResult(x=x, cost=cost, converged=converged, n_evaluations=n_eval, n_rows=n_rows)

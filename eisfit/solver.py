@@ -29,6 +29,7 @@ _SAME_COST = 1e-6
 _NFEV_PER_START = 60  # times (number of free parameters + 1)
 _RACE_NFEV = 8
 _MAX_POLISHED = 4  # race leaders polished at most
+_BATCH_ITER = 40  # iterations of the batched race before MINPACK takes over
 _POLISH_RATIO = 3.0  # leaders whose race cost exceeds this times the best are not polished
 
 
@@ -198,7 +199,6 @@ def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev
         col_deriv=True,
         full_output=True,
         xtol=1e-10,
-        ftol=1e-10,
         gtol=1e-10,
         maxfev=max_nfev,
     )
@@ -308,20 +308,30 @@ def _batch_round(
         should_stop=should_stop,
         drop_ratio=_POLISH_RATIO,
         same_cost=_SAME_COST,
-        max_iter=100,
+        max_iter=_BATCH_ITER,
     )
     if should_stop(out.n_rows):
         raise _BudgetExceededError
-    k = int(np.argmin(out.cost))
-    if not np.isfinite(out.cost[k]):
+    order = np.argsort(out.cost, kind="stable")
+    if not np.isfinite(out.cost[order[0]]):
         return None, 0
-    hits = int(np.sum(out.cost <= out.cost[k] * (1 + _SAME_COST)))
-    theta = base.copy()
-    theta[free] = np.where(log, np.exp(out.x[k]), out.x[k])
-    polished = _local_fit(problem, theta, counter, per_start)
-    if polished.cost <= out.cost[k] * (1 + _SAME_COST) or not out.converged[k]:
-        return replace(polished, start=starts[k]), hits
-    return _Local(theta=theta, cost=float(out.cost[k]), converged=True, start=starts[k]), hits
+    lowest = out.cost[order[0]]
+    hits = int(np.sum(out.cost <= lowest * (1 + _SAME_COST)))
+    # MINPACK polishes the leader and, unless confirmed, the runner-up when it is close:
+    # a start still crawling along a valley when the batch stopped may yet win
+    best: _Local | None = None
+    for rank, k in enumerate(order[:2]):
+        if rank and (hits >= 2 or out.cost[k] > _POLISH_RATIO * lowest):
+            break
+        theta = base.copy()
+        theta[free] = np.where(log, np.exp(out.x[k]), out.x[k])
+        local = _local_fit(problem, theta, counter, per_start)
+        if local.cost > out.cost[k] * (1 + _SAME_COST) and out.converged[k]:
+            local = _Local(theta=theta, cost=float(out.cost[k]), converged=True, start=theta)
+        local = replace(local, start=starts[k])
+        if best is None or local.cost < best.cost:
+            best = local
+    return best, hits
 
 
 def solve(
