@@ -16,8 +16,13 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check eisfit tests bench sample_spectra
 	$(PY) -m pytest -q
 
+# Until the batch/report issues land, the demo fits the bundled sample spectra and
+# prints the results (single spectrum: full report; cycling run: one JSON per spectrum).
+DEMO_CIRCUIT := L0-R0-p(R1,CPE1)-p(R2,CPE2)
 demo: $(STAMP)
-	$(PY) -m eisfit demo sample_spectra
+	$(VENV)/bin/eisfit fit sample_spectra/na_nzsp_na_single.csv --circuit "$(DEMO_CIRCUIT)"
+	$(VENV)/bin/eisfit kk sample_spectra/na_nzsp_na_cycling.csv
+	$(PY) bench/demo_cycling.py sample_spectra/na_nzsp_na_cycling.csv "$(DEMO_CIRCUIT)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check eisfit tests bench sample_spectra
