@@ -36,7 +36,7 @@ import numpy.typing as npt
 from .circuits.grammar import Element, Series
 from .circuits.model import Circuit, compile_circuit
 from .errors import CircuitError, EisfitError, FitInputError
-from .initial import canonical_arc_order, revived_starts, starting_points
+from .initial import canonical_arc_order, default_starts, revived_starts, starting_points
 from .result import FitResult
 from .solver import solve
 from .spectrum import Spectrum
@@ -97,7 +97,7 @@ class _Problem:
     log: np.ndarray  # per free parameter: log transform
     lower: np.ndarray  # per free parameter, in transformed space (log for log params)
     upper: np.ndarray
-    params: lmfit.Parameters  # names are identifiers; holds fixed values and expressions
+    params: lmfit.Parameters | None  # only with constraint expressions, which it evaluates
     exprs: tuple[int, ...]  # indices of parameters given by constraint expressions
     w_pair: np.ndarray  # weights interleaved like a complex array's float view: w'0, w''0...
     floor: np.ndarray  # per free parameter: bounds enforced by the active set (+-inf: none)
@@ -169,6 +169,8 @@ class _Problem:
         return theta
 
     def _apply_exprs(self, theta: np.ndarray) -> np.ndarray:
+        if self.params is None:  # exprs are only ever set together with params
+            return theta
         names = list(self.params)
         for i, name in enumerate(names):
             if i not in self.exprs:
@@ -234,14 +236,24 @@ def _as_index_map(
     return out
 
 
-def _build_params(
+@dataclass(frozen=True)
+class _Table:
+    """Validated starting/fixed values and bounds of every parameter (natural units)."""
+
+    value: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def _build_table(
     circuit: Circuit,
     initial: dict[int, object],
     fixed: dict[int, object],
     bounds: dict[int, object],
     expressions: dict[int, object],
-) -> lmfit.Parameters:
-    params = lmfit.Parameters()
+) -> _Table:
+    n = len(circuit)
+    value, lower, upper = np.ones(n), np.empty(n), np.empty(n)
     for i, p in enumerate(circuit.parameters):
         lo, hi = p.lower, p.upper
         if i in bounds:
@@ -253,24 +265,35 @@ def _build_params(
                 raise FitInputError(f"bounds for {p.name}: lower {lo} must be < upper {hi}")
             if p.log_scale and lo < 0:
                 lo = 0.0
-        value = fixed.get(i, initial.get(i, np.nan))
+        v = fixed.get(i, initial.get(i, np.nan))
         try:
-            value = float(value)  # type: ignore[arg-type]
+            v = float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise FitInputError(f"value for {p.name} is not a number: {value!r}") from None
-        if i in fixed and not math.isfinite(value):
+            raise FitInputError(f"value for {p.name} is not a number: {v!r}") from None
+        if i in fixed and not math.isfinite(v):
             raise FitInputError(f"fixed value for {p.name} must be finite")
-        if i in fixed and p.log_scale and value <= 0:
+        if i in fixed and p.log_scale and v <= 0:
             raise FitInputError(f"fixed value for {p.name} must be > 0")
-        if i in fixed and not lo <= value <= hi:
-            raise FitInputError(f"fixed value {value:g} for {p.name} is outside [{lo:g}, {hi:g}]")
+        if i in fixed and not lo <= v <= hi:
+            raise FitInputError(f"fixed value {v:g} for {p.name} is outside [{lo:g}, {hi:g}]")
         if i in fixed and i in expressions:
             raise FitInputError(f"{p.name} is both fixed and given by an expression")
+        value[i] = v if math.isfinite(v) else 1.0
+        lower[i], upper[i] = lo, hi
+    return _Table(value=value, lower=lower, upper=upper)
+
+
+def _lmfit_params(
+    circuit: Circuit, table: _Table, fixed: dict[int, object], expressions: dict[int, object]
+) -> lmfit.Parameters:
+    """lmfit Parameters evaluating the constraint expressions (only built when there are any)."""
+    params = lmfit.Parameters()
+    for i, p in enumerate(circuit.parameters):
         params.add(
             p.identifier,
-            value=value if math.isfinite(value) else 1.0,
-            min=lo,
-            max=hi,
+            value=table.value[i],
+            min=table.lower[i],
+            max=table.upper[i],
             vary=i not in fixed,
         )
     names = list(params)
@@ -303,7 +326,8 @@ def fit(
     Parameter names may be readable (``CPE1.n``), identifiers (``CPE1_n``, also used inside
     ``expressions``, e.g. ``{"CPE2.n": "CPE1_n"}``) or impedance.py's (``CPE1_1``).
     ``initial`` values are tried first; missing ones come from the data.  ``n_starts`` caps
-    the number of starting points (default 14), ``max_nfev`` the model evaluations over
+    the number of starting points (default 4 + 3 per time-constant unit, at most 16),
+    ``max_nfev`` the model evaluations over
     all of them, ``timeout_s`` the wall time (default 10 s).  Non-convergence returns
     ``success=False`` with a message; bad input raises `FitInputError`.
     """
@@ -311,13 +335,9 @@ def fit(
     model = compile_circuit(circuit)
     fixed_i = _as_index_map(model, fixed, "fixed")
     expr_i = _as_index_map(model, expressions, "expressions")
-    params = _build_params(
-        model,
-        _as_index_map(model, initial, "initial"),
-        fixed_i,
-        _as_index_map(model, bounds, "bounds"),
-        expr_i,
-    )
+    initial_i = _as_index_map(model, initial, "initial")
+    table = _build_table(model, initial_i, fixed_i, _as_index_map(model, bounds, "bounds"), expr_i)
+    params = _lmfit_params(model, table, fixed_i, expr_i) if expr_i else None
     free = np.array(
         [i for i in range(len(model)) if i not in fixed_i and i not in expr_i], dtype=int
     )
@@ -328,9 +348,7 @@ def fit(
             f"parameters of {model.text}"
         )
     w_re, w_im = weights(spectrum, weighting, sigma)
-    plist = list(params.values())
-    lower = np.array([plist[i].min for i in free], dtype=float)
-    upper = np.array([plist[i].max for i in free], dtype=float)
+    lower, upper = table.lower[free], table.upper[free]
     # Physical bounds of linear parameters (series R and L, CPE exponents) are enforced by
     # an active set (solve unbounded, hold any violator at its bound, solve again): optima
     # sit on these bounds often (n = 1, R0 = 0), where a sine transform stalls.
@@ -366,13 +384,13 @@ def fit(
         floor=floor,
         ceil=ceil,
         w_pair=np.column_stack([w_re, w_im]).ravel(),
-        base=np.array([p.value for p in plist], dtype=float),
+        base=table.value.copy(),
     )
     with np.errstate(all="ignore"):  # non-finite trial values are handled explicitly
         outcome = solve(
             problem,
-            user_initial={i: plist[i].value for i in _as_index_map(model, initial, "initial")},
-            n_starts=14 if n_starts is None else max(int(n_starts), 1),
+            user_initial={i: float(table.value[i]) for i in initial_i},
+            n_starts=default_starts(model) if n_starts is None else max(int(n_starts), 1),
             max_nfev=max_nfev,
             deadline=t0 + (10.0 if timeout_s is None else float(timeout_s)),
             starting_points=starting_points,

@@ -500,3 +500,10 @@ def revived_starts(
             t[u.start : u.start + len(vals)] = vals
             starts.append(t)
     return starts
+
+
+def default_starts(circuit: Circuit) -> int:
+    """Starting points worth racing: 4 plus 3 per arc (or other time-constant unit)."""
+    units = _units(circuit)
+    n_tau = sum(u.has_tau for u in units) if units is not None else len(circuit) // 2
+    return min(4 + 3 * n_tau, 16)

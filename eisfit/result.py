@@ -97,6 +97,31 @@ class FitResult:
         cc.conf_ = np.array([e for k, e in ipy_errors.items() if k not in fixed_ipy])
         return cc
 
+    def to_lmfit(self) -> Any:
+        """These values as lmfit ``Parameters`` (names like ``CPE1_n``), with stderr and
+        correlations set as lmfit's own fits set them; fixed parameters do not vary."""
+        import lmfit
+
+        params = lmfit.Parameters()
+        model = self.model
+        for p in model.parameters:
+            params.add(
+                p.identifier,
+                value=self.values[p.name],
+                min=p.lower,
+                max=p.upper,
+                vary=p.name not in self.fixed,
+            )
+        for i, p in enumerate(model.parameters):
+            par = params[p.identifier]
+            par.stderr = self.stderr[p.name] if p.name not in self.fixed else None
+            par.correl = {
+                q.identifier: float(self.correlation[i, j])
+                for j, q in enumerate(model.parameters)
+                if j != i and np.isfinite(self.correlation[i, j])
+            }
+        return params
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (non-finite numbers become ``None``)."""
         return {

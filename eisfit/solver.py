@@ -325,7 +325,8 @@ def _batch_round(
             break
         theta = base.copy()
         theta[free] = np.where(log, np.exp(out.x[k]), out.x[k])
-        local = _local_fit(problem, theta, counter, per_start)
+        # the runner-up gets a third of the budget: it only has to show it can win
+        local = _local_fit(problem, theta, counter, per_start if rank == 0 else per_start // 3)
         if local.cost > out.cost[k] * (1 + _SAME_COST) and out.converged[k]:
             local = _Local(theta=theta, cost=float(out.cost[k]), converged=True, start=theta)
         local = replace(local, start=starts[k])

@@ -846,3 +846,18 @@ def test_information_criteria(kind: str) -> None:
     assert result.bic == pytest.approx(log_term + math.log(n) * k, rel=1e-12)
     assert result.reduced_chi2 == pytest.approx(result.chi2 / (n - k), rel=1e-12)
     assert result.chi2_per_point == pytest.approx(result.chi2 / len(result.spectrum), rel=1e-12)
+
+
+def test_to_lmfit_carries_values_errors_and_fixed() -> None:
+    case = _case(1, 0)
+    result = _fit(case.spectrum, case.circuit, fixed={"CPE1.n": 0.9})
+    params = result.to_lmfit()
+    model = eisfit.compile_circuit(case.circuit)
+    for p in model.parameters:
+        assert params[p.identifier].value == result.values[p.name]
+        assert params[p.identifier].vary is (p.name not in result.fixed)
+    assert params["R1_R"].stderr == result.stderr["R1.R"]
+    assert params["CPE1_n"].stderr is None
+    corr = params["R1_R"].correl["CPE1_Q"]
+    i, j = model.index("R1.R"), model.index("CPE1.Q")
+    assert corr == result.correlation[i, j]
