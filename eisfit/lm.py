@@ -56,7 +56,7 @@ def batched_lm(
     xtol: float = 1e-9,
     should_stop: Callable[[int], bool] | None = None,
     drop_ratio: float | None = None,
-    grace: int = 6,
+    grace: int = 3,
     same_cost: float = 1e-6,
 ) -> BatchResult:
     """Minimise |r(x)|^2 from every row of ``x0`` (S, p).
