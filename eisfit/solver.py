@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["solve"]
 
 _SAME_COST = 1e-6
-_NFEV_PER_START = 60  # times (number of free parameters + 1)
+_NFEV_PER_START = 20  # times (number of free parameters + 1)
 _RACE_NFEV = 8
 _MAX_POLISHED = 4  # race leaders polished at most
 _BATCH_ITER = 40  # iterations of the batched race before MINPACK takes over
