@@ -51,6 +51,7 @@ _ARC_N0 = 0.9
 _SPIKE_N0 = 0.9
 _POINTS_PER_DECADE = 4
 _MAX_COMBINATIONS = 8_000
+_BEYOND_DECADES = 1.0  # the tau grid reaches this far past the measured band
 _MIN_GAP = 3  # grid steps (3/4 decade) between time constants of arcs of one kind
 # units whose amplitude is a resistance; one far above |Z| means cancelling columns
 _RESISTIVE = frozenset({"R", "arc_CPER", "arc_CR", "G", "K", "Zarc", "Wo", "Ws"})
@@ -152,8 +153,8 @@ def _unit_params(unit: _Unit, amplitude: float, tau: float) -> list[float]:
 
 
 def _tau_grid(omega: np.ndarray, n_tau_units: int) -> np.ndarray:
-    lo = math.log10(1.0 / omega.max()) - 2.0
-    hi = math.log10(1.0 / omega.min()) + 2.0
+    lo = math.log10(1.0 / omega.max()) - _BEYOND_DECADES
+    hi = math.log10(1.0 / omega.min()) + _BEYOND_DECADES
     per_decade = _POINTS_PER_DECADE
     while True:
         n = max(round((hi - lo) * per_decade) + 1, n_tau_units + 1)
