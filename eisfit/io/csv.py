@@ -1,136 +1,188 @@
-"""Plain delimited text: one or more impedance spectra as frequency, Z', Z'' columns.
+"""Generic delimited text (CSV, TSV, TXT): impedance spectra as columns, one point a row.
 
-Format read by `read_csv` (and written by `write_csv`):
+Format read by `read_csv` (registered as ``csv``; written by `write_csv`):
 
-* **Encoding**: UTF-8 (a byte-order mark is skipped), else latin-1; UTF-16 with a BOM is
-  decoded too.  A NUL or other C0 control character (other than tab, CR, LF) means the
-  file is not text: `ReadError` naming the line.
-* **Lines**: LF, CRLF or CR endings; blank lines and lines starting with ``#`` (after
-  leading spaces) are skipped anywhere; line numbers in errors count every physical line.
+* **Encoding** (see `eisfit.io.sniffing`): UTF-16 or UTF-8 with a byte-order mark, UTF-8,
+  Windows-1252, latin-1.  A NUL or other control character means a binary file:
+  `ReadError` naming the line.  LF, CRLF or CR line ends.
+* **Lines**: blank lines and lines starting with ``#`` are skipped anywhere; line numbers
+  in errors count every physical line.
 * **Delimiter**, sniffed from the first non-comment line: tab if it holds one, else ``;``,
-  else ``,``, else runs of whitespace.  Fields may be double-quoted; trailing empty
-  fields are dropped.  With ``;`` or tab a decimal comma is accepted (``1,5`` = 1.5);
-  with ``,`` or whitespace only a decimal point.
+  else ``,``, else runs of whitespace.  Fields may be double-quoted; trailing empty fields
+  are dropped.  With ``;`` or tab a decimal comma is accepted (``1,5`` = 1.5), with ``,``
+  or whitespace only a decimal point.
 * **Header**: the first non-comment line is a header unless every field is a number.
-  Column names are matched case- and space-insensitively, with a unit suffix removed
-  (``/Ohm``, ``(Hz)``, ``[Ω]``, ``_ohm``...):
+  Names are matched case- and space-insensitively with a unit suffix removed (``/Ohm``,
+  ``(Hz)``, ``[°]``, ``_ohm``, `` in Hz``...); the first match of each role wins:
 
-  ========== ==========================================================================
-  frequency  ``f``, ``freq``, ``frequency``, ``Hz``, ``frequency_hz``
-  Z'         ``Z'``, ``Re(Z)``, ``ReZ``, ``Zre``, ``Zreal``, ``z_real``, ``real``
-  Z''        ``Z''``, ``Z"``, ``Im(Z)``, ``ImZ``, ``Zim``, ``Zimag``, ``z_imag``,
-             ``imag``, ``imaginary``
-  spectrum   ``spectrum`` (optional): where its value changes a new spectrum starts
-  ========== ==========================================================================
+  ========= ==============================================================================
+  frequency ``f``, ``freq``, ``frequency``, ``Hz``, ``frequency_hz``, ``F[Hz]``
+  Z'        ``Z'``, ``Re(Z)``, ``ReZ``, ``Zre``, ``Zreal``, ``z_real``, ``real``
+  Z''       ``Z''``, ``Z"``, ``Im(Z)``, ``ImZ``, ``Zim``, ``Zimag``, ``imag``, ``imaginary``
+  |Z|       ``|Z|``, ``Zmod``, ``Mod(Z)``, ``abs(Z)``, ``Impedance`` (Zahner), ``Z[Ohm]``
+  phase     ``phase``, ``Phase(Z)``, ``theta``, ``phi``, ``Zphz``: degrees, or radians when
+            the name's unit says ``rad`` (``phase/rad``)
+  spectrum  ``spectrum``, ``loop_index``, ``loop``, ``cycle``, ``cycle number`` (optional)
+  ========= ==============================================================================
 
-  A leading minus (``-Im(Z)``, ``-Z''``, ``-Z'``) means the column holds the negated
-  quantity; it is flipped back, so every `Spectrum` has the physical sign (Z'' < 0 for
-  a capacitive arc).  Other columns are ignored.  The first matching column wins.
+  A leading minus (``-Im(Z)``, ``-Z''``, ``-phase``) means the column holds the negated
+  quantity; it is flipped back, so every `Spectrum` has the physical sign, Z = Z' + jZ''
+  with Z'' < 0 for a capacitive arc.  Z', Z'' are used when both are present, else
+  Z = |Z| (cos(phase) + j sin(phase)) with the physical phase (negative when capacitive,
+  as EC-Lab's ``Phase(Z)/deg`` and Zahner's ``Phase`` are).  Other columns are ignored.
+  A header with gain columns (``Gain in dB``) is a transfer function, not an impedance:
+  `ReadError`.
 * **Headerless** files must have exactly three columns, read as frequency (Hz), Z' (ohm)
-  and Z'' (ohm) *with the physical sign*.  No sign is guessed from the data: a headerless
-  file holding -Z'' reads as an inductive spectrum.  Give it a ``-Z''`` header instead.
-* **Several spectra** in one file: with a ``spectrum`` column, a new spectrum starts
-  wherever its value changes.  Without one, spectra are split where the sweep direction
-  reverses: the first two points of a spectrum set its direction (falling or rising
-  frequency), and a point that breaks it, or repeats the previous frequency, starts the
-  next spectrum.  Repeated sweeps in the same direction split exactly; for alternating
-  sweeps the turning point belongs to the first one.  A line repeating the header also
-  starts a new spectrum (files joined with ``cat``).
+  and Z'' (ohm) *with the physical sign* (as impedance.py's and DRTtools' readers do).
+  No sign is guessed from the data: a headerless file holding -Z'' reads as inductive.
+  Name the columns with ``read_csv(path, columns={"frequency": 0, "real": 1, "-imag": 2})``
+  for such files, or for any ambiguous header (``columns={"frequency": "Freq", ...}``).
+* **Rows that are not impedance points** are dropped and listed in ``extra["warnings"]``:
+  rows with f = 0 (other techniques, end-of-loop markers) and rows whose values are NaN.
+  A negative frequency or an infinite value is an error.
+* **Several spectra** in one file: with a spectrum column, a new spectrum starts wherever
+  its value changes.  Without one, spectra are split where the sweep direction reverses:
+  the first two points of a spectrum set its direction, and a point that breaks it, or
+  repeats the previous frequency, starts the next spectrum.  Repeated sweeps in the same
+  direction split exactly; for alternating sweeps the turning point goes to the first
+  one.  A line repeating the header also starts a new spectrum (files joined with cat).
+  A frequency repeated inside one spectrum (possible only with a spectrum column) is an
+  error naming both lines.
 
-Spectrum ``i`` (0-based, in file order) gets ``SpectrumMeta(source=str(path), index=i)``.
-Every problem raises `ReadError` naming the file and, where there is one, the line.
+Spectrum ``i`` gets ``SpectrumMeta(source=str(path), index=i)`` and ``extra`` with
+``format``, ``columns`` (the header names used) and ``warnings``.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import math
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from ..errors import ReadError, SpectrumError
-from ..spectrum import Spectrum, SpectrumMeta
-
-__all__ = ["read_csv", "write_csv"]
-
-_FREQUENCY = frozenset({"f", "freq", "freq.", "frequency", "hz"})
-_REAL = frozenset({"z'", "re(z)", "rez", "re", "zre", "z_re", "zreal", "z_real", "real"})
-_IMAG = frozenset(
-    {"z''", 'z"', "im(z)", "imz", "im", "zim", "z_im", "zimag", "z_imag", "imag", "imaginary"}
+from ..spectrum import Spectrum
+from .registry import HEAD_BYTES, FileFormat
+from .sniffing import (
+    Layout,
+    head_text,
+    is_binary,
+    layout_from_header,
+    layout_from_mapping,
+    make_spectrum,
+    number,
+    point,
+    text_lines,
 )
-_SPECTRUM = frozenset({"spectrum", "spectrum_index"})
-_UNIT = re.compile(r"(?:/|_|\(|\[)?(?:ohms?|ω|hz)[)\]]?$")
-_NUMBER = re.compile(
-    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|nan|inf|infinity)", re.I
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_HEADERLESS = ("frequency", "Z'", "Z''")
+
+__all__ = ["FORMATS", "read_csv", "spectra_from_rows", "write_csv"]
+
+Cell = str | float | None
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """Where the data live in each row, decided from the header (or its absence)."""
-
-    frequency: int
-    real: int
-    imag: int
-    real_sign: float  # -1.0 when the column holds -Z'
-    imag_sign: float  # -1.0 when the column holds -Z''
-    spectrum: int | None
-    n_fields: int  # fields in the header (or 3 without one): the most a row may have
-    header: tuple[str, ...] | None
+@dataclass
+class _Block:
+    rows: list[tuple[int, float, complex]] = field(default_factory=list)
+    group: float | None = None
+    dropped: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Row:
-    line: int
-    frequency_hz: float
-    impedance_ohm: complex
-    group: float | None
+def read_csv(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str | int] | None = None,
+    phase_unit: str | None = None,
+) -> list[Spectrum]:
+    """Read every spectrum in a delimited text file (format: see the module docstring).
 
-
-def read_csv(path: str | Path) -> list[Spectrum]:
-    """Read every spectrum in a delimited text file (format: see the module docstring)."""
+    ``columns`` maps roles to header names or 0-based indices and replaces the automatic
+    column recognition: roles ``frequency``, ``real``, ``imag``, ``modulus``, ``phase``,
+    ``spectrum``; ``-real``, ``-imag``, ``-phase`` for columns holding the negated value.
+    ``phase_unit`` (``"deg"`` or ``"rad"``) overrides the unit read from the header.
+    """
     lines = [
-        (number, text)
-        for number, text in enumerate(_read_text(path), start=1)
+        (number_, text)
+        for number_, text in enumerate(text_lines(path), start=1)
         if text.strip() and not text.lstrip().startswith("#")
     ]
     if not lines:
         raise ReadError(path, "empty file: no header and no data rows")
-    first_line, first = lines[0]
-    delimiter = next((d for d in ("\t", ";", ",") if d in first), None)
-    decimal_comma = delimiter in ("\t", ";")
-    fields = _split(first, delimiter, path, first_line)
-    if len(fields) < 3:
-        message = f"found {len(fields)} column(s), need at least 3 (frequency, Z', Z'')"
-        raise ReadError(path, message, line=first_line)
-    if all(_number(field, decimal_comma) is not None for field in fields):
-        if len(fields) != 3:
-            message = f"no header, so exactly 3 columns are needed, found {len(fields)}"
-            raise ReadError(path, message + "; add a header naming the columns", line=first_line)
-        layout = _Layout(0, 1, 2, 1.0, 1.0, None, 3, None)
-    else:
-        layout = _layout_from_header(fields, path, first_line)
-        lines = lines[1:]
-    blocks: list[list[_Row]] = [[]]
-    for number, text in lines:
-        fields = _split(text, delimiter, path, number)
-        if layout.header is not None and tuple(fields) == layout.header:
-            blocks.append([])
+    delimiter = _delimiter(lines[0][1])
+    rows = [(n, _split(text, delimiter, path, n)) for n, text in lines]
+    return spectra_from_rows(
+        path,
+        rows,
+        decimal_comma=delimiter in ("\t", ";"),
+        columns=columns,
+        phase_unit=phase_unit,
+        extra={"format": "csv"},
+    )
+
+
+def spectra_from_rows(
+    path: str | Path,
+    rows: Sequence[tuple[int, Sequence[Cell]]],
+    *,
+    decimal_comma: bool,
+    columns: Mapping[str, str | int] | None = None,
+    phase_unit: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    context: str = "",
+) -> list[Spectrum]:
+    """Spectra from a table: ``rows`` of (1-based line, cells), the first maybe a header.
+
+    Shared by the text, spreadsheet and LCR readers.  ``context`` prefixes messages
+    (``"sheet 'A': "``).
+    """
+    if not rows:
+        raise ReadError(path, f"{context}no header and no data rows")
+    first_line, first = rows[0]
+    if len(first) < 3:
+        message = f"found {len(first)} column(s), need at least 3 (frequency and two for Z)"
+        raise ReadError(path, context + message, line=first_line)
+    if columns is None and len(rows) == 1 and not all(_value(c, False) is not None for c in first):
+        raise ReadError(path, f"{context}header row but no data rows", line=first_line)
+    headerless = all(_value(cell, decimal_comma) is not None for cell in first)
+    header = None if headerless else tuple(str(c or "").strip() for c in first)
+    try:
+        if columns is not None:
+            layout = layout_from_mapping(columns, header, len(first), phase_unit)
+        elif header is None:
+            if len(first) != 3:
+                message = f"no header, so exactly 3 columns are needed, found {len(first)}"
+                raise ValueError(message + "; add a header or pass columns=...")
+            layout = layout_from_mapping({"frequency": 0, "real": 1, "imag": 2}, None, 3, None)
+        else:
+            layout = layout_from_header(header, phase_unit)
+    except ValueError as exc:
+        raise ReadError(path, f"{context}{exc}", line=first_line) from None
+    blocks = [_Block()]
+    for line, cells in rows if header is None else rows[1:]:
+        if header is not None and tuple(str(c or "").strip() for c in cells) == header:
+            blocks.append(_Block())
             continue
-        row = _parse_row(fields, layout, decimal_comma, path, number)
-        if blocks[-1] and _starts_new(blocks[-1], row):
-            blocks.append([])
-        blocks[-1].append(row)
-    blocks = [block for block in blocks if block]
-    if not blocks:
-        raise ReadError(path, "header row but no data rows", line=first_line)
-    return [_build(block, index, path) for index, block in enumerate(blocks)]
+        try:
+            f, z, group = point(layout, [_value(c, decimal_comma) for c in cells], cells)
+        except ValueError as exc:
+            raise ReadError(path, f"{context}{exc}", line=line) from None
+        block = blocks[-1]
+        if (block.rows or block.dropped) and _starts_new(block, f, group):
+            blocks.append(_Block(group=group))
+        elif not (block.rows or block.dropped):
+            block.group = group
+        if math.isnan(f) or math.isnan(z.real) or math.isnan(z.imag):
+            blocks[-1].dropped.append(f"line {line}: NaN value")
+        elif f == 0:
+            blocks[-1].dropped.append(f"line {line}: f = 0 Hz")
+        elif f < 0:
+            message = f"{context}frequency must be > 0 Hz, found {f:g}"
+            raise ReadError(path, message, line=line)
+        else:
+            blocks[-1].rows.append((line, f, z))
+    return _build(path, blocks, layout, extra, context)
 
 
 def write_csv(
@@ -171,119 +223,70 @@ def write_csv(
     return target
 
 
-def _read_text(path: str | Path) -> list[str]:
-    """The file's lines, decoded and checked to be text."""
+def sniff(head: bytes, name: str) -> float:
+    """0.8 for a recognised header over numeric rows, 0.6 for three numeric columns."""
+    if is_binary(head):
+        return 0.0
+    lines = head_text(head).replace("\r", "\n").split("\n")
+    if len(head) >= HEAD_BYTES:
+        lines = lines[:-1]  # the last line may be cut
+    lines = [text for text in lines[:200] if text.strip() and not text.lstrip().startswith("#")]
+    if not lines:
+        return 0.0
+    delimiter = _delimiter(lines[0])
+    comma = delimiter in ("\t", ";")
+    table = [[f.strip().strip('"') for f in _fields(t, delimiter)] for t in lines[:12]]
+    numeric = [
+        bool(r) and all(number(c, decimal_comma=comma) is not None for c in r) for r in table
+    ]
+    if numeric[0]:
+        same = all(n and len(r) == 3 for n, r in zip(numeric, table, strict=True))
+        return 0.6 if same else 0.1
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ReadError(path, "no such file") from None
-    except OSError as exc:  # a directory, no permission...
-        raise ReadError(path, f"cannot read the file: {exc.strerror or exc}") from None
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
-            raise ReadError(path, f"undecodable UTF-16 text: {exc.reason}", line=line) from None
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")  # maps every byte: cannot fail
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for number, line in enumerate(lines, start=1):
-        if bad := _CONTROL.search(line):
-            message = f"control character {ord(bad.group()):#04x}: not a text file (binary?)"
-            raise ReadError(path, message, line=number)
-    return lines
+        layout_from_header(tuple(table[0]), None)
+    except ValueError:
+        return 0.05
+    return 0.8 if all(numeric[1:]) else 0.3
+
+
+def _value(cell: Cell, decimal_comma: bool) -> float | None:
+    if cell is None:
+        return math.nan
+    if isinstance(cell, float | int):
+        return float(cell)
+    return math.nan if not cell.strip() else number(cell, decimal_comma=decimal_comma)
+
+
+def _delimiter(text: str) -> str | None:
+    return next((d for d in ("\t", ";", ",") if d in text), None)
+
+
+def _fields(text: str, delimiter: str | None) -> list[str]:
+    fields = text.split() if delimiter is None else text.split(delimiter)
+    while fields and not fields[-1].strip():
+        fields.pop()
+    return fields
 
 
 def _split(text: str, delimiter: str | None, path: str | Path, line: int) -> list[str]:
     if delimiter is None:
-        fields = text.split()
-    else:
-        try:
-            fields = next(csv.reader([text], delimiter=delimiter))
-        except csv.Error as exc:
-            raise ReadError(path, f"cannot split the line into fields: {exc}", line=line) from None
-        fields = [field.strip() for field in fields]
+        return text.split()
+    try:
+        fields = [f.strip() for f in next(csv.reader([text], delimiter=delimiter))]
+    except csv.Error as exc:
+        raise ReadError(path, f"cannot split the line into fields: {exc}", line=line) from None
     while fields and not fields[-1]:
         fields.pop()
     return fields
 
 
-def _number(text: str, decimal_comma: bool) -> float | None:
-    if decimal_comma:
-        text = text.replace(",", ".")
-    return float(text) if _NUMBER.fullmatch(text.strip()) else None
-
-
-def _column_key(name: str) -> tuple[str, float]:
-    """Canonical column role ('frequency', 'real', ...) and sign, or ('', 1.0)."""
-    raw = "".join(name.split()).lower().replace("\u2212", "-").replace("\u2019", "'")
-    sign = 1.0
-    if raw.startswith("-"):
-        raw, sign = raw[1:], -1.0
-    for key in (raw, _UNIT.sub("", raw)):
-        for role, names in (("frequency", _FREQUENCY), ("real", _REAL), ("imag", _IMAG)):
-            if key in names:
-                return role, sign
-        if key in _SPECTRUM and sign > 0:
-            return "spectrum", sign
-    return "", 1.0
-
-
-def _layout_from_header(fields: list[str], path: str | Path, line: int) -> _Layout:
-    found: dict[str, tuple[int, float]] = {}
-    for index, name in enumerate(fields):
-        role, sign = _column_key(name)
-        if role and role not in found and not (role == "frequency" and sign < 0):
-            found[role] = (index, sign)
-    names = ", ".join(repr(f) for f in fields)
-    for role, label in (("frequency", "frequency"), ("real", "Z'"), ("imag", "Z''")):
-        if role not in found:
-            message = f"no {label} column in the header ({names}); accepted names: eisfit.io.csv"
-            raise ReadError(path, message + " (|Z|/phase columns are not read)", line=line)
-    (f, _), (re_, re_sign), (im, im_sign) = (found[r] for r in ("frequency", "real", "imag"))
-    spectrum = found.get("spectrum", (None, 1.0))[0]
-    return _Layout(f, re_, im, re_sign, im_sign, spectrum, len(fields), tuple(fields))
-
-
-def _parse_row(
-    fields: list[str], layout: _Layout, decimal_comma: bool, path: str | Path, line: int
-) -> _Row:
-    columns = [("frequency", layout.frequency), ("Z'", layout.real), ("Z''", layout.imag)]
-    if layout.spectrum is not None:
-        columns.append(("spectrum", layout.spectrum))
-    needed = max(index for _, index in columns) + 1
-    if not needed <= len(fields) <= layout.n_fields:
-        expected = needed if needed == layout.n_fields else f"{needed} to {layout.n_fields}"
-        raise ReadError(path, f"expected {expected} fields, found {len(fields)}", line=line)
-    values: list[float] = []
-    for label, index in columns:
-        value = _number(fields[index], decimal_comma)
-        if value is None:
-            names = _HEADERLESS if layout.header is None else layout.header
-            shown = fields[index] if len(fields[index]) <= 40 else fields[index][:37] + "..."
-            message = f"non-numeric value {shown!r} in the {names[index]!r} column"
-            raise ReadError(path, message, line=line)
-        if not math.isfinite(value):
-            raise ReadError(path, f"{label} is {fields[index]!r}, not a finite number", line=line)
-        values.append(value)
-    if values[0] <= 0:
-        found = fields[layout.frequency]
-        raise ReadError(path, f"frequency must be > 0 Hz, found {found!r}", line=line)
-    real = -values[1] if layout.real_sign < 0 else values[1]
-    imag = -values[2] if layout.imag_sign < 0 else values[2]
-    group = values[3] if layout.spectrum is not None else None
-    return _Row(line, values[0], complex(real, imag), group)
-
-
-def _starts_new(block: list[_Row], row: _Row) -> bool:
-    """Whether ``row`` begins a new spectrum after the rows of ``block``."""
-    if row.group is not None:
-        return row.group != block[-1].group
-    return not _monotonic([r.frequency_hz for r in block[-2:]] + [row.frequency_hz])
+def _starts_new(block: _Block, frequency: float, group: float | None) -> bool:
+    """Whether a row begins a new spectrum after the rows of ``block``."""
+    if group is not None:
+        return group != block.group
+    if math.isnan(frequency) or frequency == 0 or not block.rows:
+        return False
+    return not _monotonic([f for _, f, _ in block.rows[-2:]] + [frequency])
 
 
 def _monotonic(frequencies: list[float]) -> bool:
@@ -292,18 +295,59 @@ def _monotonic(frequencies: list[float]) -> bool:
     return all(s < 0 for s in steps) or all(s > 0 for s in steps)
 
 
-def _build(block: list[_Row], index: int, path: str | Path) -> Spectrum:
-    seen: dict[float, int] = {}
-    for row in block:
-        if row.frequency_hz in seen:
-            message = f"frequency {row.frequency_hz:g} Hz repeats line {seen[row.frequency_hz]}"
-            raise ReadError(path, f"spectrum {index}: {message}", line=row.line)
-        seen[row.frequency_hz] = row.line
-    try:
-        return Spectrum(
-            frequency_hz=[row.frequency_hz for row in block],
-            impedance_ohm=[row.impedance_ohm for row in block],
-            meta=SpectrumMeta(source=str(path), index=index),
+def _build(
+    path: str | Path,
+    blocks: list[_Block],
+    layout: Layout,
+    extra: Mapping[str, Any] | None,
+    context: str,
+) -> list[Spectrum]:
+    dropped = [d for block in blocks for d in block.dropped]
+    kept: list[_Block] = []
+    pending: list[str] = []  # dropped rows of a block without points join a neighbour
+    for block in blocks:
+        if block.rows:
+            block.dropped[:0], pending = pending, []
+            kept.append(block)
+        else:
+            pending += block.dropped
+    if kept:
+        kept[-1].dropped += pending
+    blocks = kept
+    if not blocks:
+        why = f" ({len(dropped)} rows dropped: {dropped[0]}...)" if dropped else ""
+        raise ReadError(path, f"{context}no impedance data rows{why}")
+    out = []
+    for index, block in enumerate(blocks):
+        seen: dict[float, int] = {}
+        for line, f, _ in block.rows:
+            if f in seen:
+                message = f"{context}spectrum {index}: frequency {f:g} Hz repeats line {seen[f]}"
+                raise ReadError(path, message, line=line)
+            seen[f] = line
+        warnings = []
+        if block.dropped:
+            shown = "; ".join(block.dropped[:3]) + ("; ..." if len(block.dropped) > 3 else "")
+            warnings.append(f"dropped {len(block.dropped)} row(s) that are not points: {shown}")
+        out.append(
+            make_spectrum(
+                path,
+                index,
+                [f for _, f, _ in block.rows],
+                [z for _, _, z in block.rows],
+                line=block.rows[0][0],
+                extra={**(extra or {}), "columns": layout.names, "warnings": tuple(warnings)},
+            )
         )
-    except SpectrumError as exc:
-        raise ReadError(path, f"spectrum {index}: {exc}", line=block[0].line) from None
+    return out
+
+
+FORMATS = (
+    FileFormat(
+        name="csv",
+        description="delimited text (CSV/TSV/TXT): frequency with Z', Z'' or |Z|, phase",
+        extensions=(".csv", ".txt", ".tsv", ".dat"),
+        sniff=sniff,
+        read=read_csv,
+    ),
+)
