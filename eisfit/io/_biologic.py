@@ -1,0 +1,195 @@
+"""What the BioLogic .mpt and .mpr readers share: splitting a run into spectra, dates.
+
+An EC-Lab / BT-Lab run is a table of rows in acquisition order.  Both readers turn their
+file into a `Run` (all rows, impedance with the physical sign) and call `run_spectra`:
+
+* Rows that are not impedance points are dropped: f = 0 (rows of the other techniques of
+  a modular sequence: OCV, CA, GCPL... write f = 0), f < 0, or a NaN / non-finite value.
+  A warning says how many.  A run of dropped rows also ends the spectrum before it.
+* A new spectrum starts where ``cycle number``, ``z cycle`` or ``Ns`` (technique index in
+  a sequence) changes, at every loop start written by EC-Lab (the ``Loop k from point
+  number a to b`` lines of an .mpt, the ``VMP loop`` module of an .mpr), and where the
+  frequency sweep breaks: the first two points of a spectrum set its direction (falling
+  or rising), and a point that goes the other way, or repeats the previous frequency,
+  starts the next spectrum.  So a repeated frequency is never dropped: it begins a new
+  spectrum (EC-Lab never repeats one inside a sweep).
+* ``meta.timestamp`` is the time of the spectrum's first point (acquisition start plus its
+  ``time/s``); ``meta.cycle`` its ``cycle number`` (else ``z cycle``); ``meta.temperature_k``
+  the median of a ``Temperature/°C`` column when it reads between -150 and 1000 C.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ReadError
+from ..spectrum import Spectrum
+from .sniffing import make_spectrum
+
+__all__ = [
+    "Run",
+    "add_seconds",
+    "complex_array",
+    "ole_datetime",
+    "parse_eclab_datetime",
+    "run_spectra",
+]
+
+# EC-Lab writes dates month first whatever the separator ("08.27.2015", "01/10/2024",
+# "04-05-24"), with optional fractional seconds; yadg's mpt extractor accepts the same
+# four patterns (%m/%d/%Y, %m.%d.%Y, %m-%d-%Y, with .%f).
+_DATETIME = re.compile(
+    r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})"
+    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*$"
+)
+_OLE_EPOCH = datetime(1899, 12, 30)  # day 0 of the OLE Automation (Excel) date
+
+
+@dataclass(frozen=True)
+class Run:
+    """All rows of one BioLogic file in acquisition order, with what splits them."""
+
+    frequency_hz: np.ndarray  # float, every row (f = 0 rows included)
+    impedance_ohm: np.ndarray  # complex, physical sign
+    groups: Sequence[np.ndarray] = ()  # columns whose change starts a new spectrum
+    loop_starts: Sequence[int] = ()  # row indices where EC-Lab says a loop starts
+    cycle: np.ndarray | None = None  # cycle number of each row
+    temperature_c: np.ndarray | None = None
+    timestamp_of: Callable[[int], datetime | None] = field(default=lambda row: None)
+    line_of: Callable[[int], int | None] = field(default=lambda row: None)
+
+
+def run_spectra(
+    path: str | Path, run: Run, extra: Mapping[str, Any], warnings: Sequence[str]
+) -> list[Spectrum]:
+    """Split ``run`` into spectra (rules: module docstring) and build them."""
+    f, z = run.frequency_hz, run.impedance_ohm
+    n = f.size
+    if n == 0:
+        raise ReadError(path, "the file holds no data rows (the run recorded no points)")
+    finite = np.isfinite(f) & np.isfinite(z.real) & np.isfinite(z.imag)
+    valid = finite & (f > 0)
+    notes = list(warnings)
+    for count, what in (
+        (int(np.sum(finite & (f == 0))), "with f = 0 Hz (points of non-impedance techniques)"),
+        (int(np.sum(finite & (f < 0))), "with f < 0 Hz"),
+        (int(np.sum(~finite)), "with a missing (NaN) or infinite value"),
+    ):
+        if count:
+            notes.append(f"dropped {count} of {n} rows {what}")
+    if not valid.any():
+        raise ReadError(path, f"none of the {n} data rows is an impedance point (f > 0 Hz)")
+    start = np.zeros(n, dtype=bool)
+    for column in run.groups:
+        same = (column[1:] == column[:-1]) | (np.isnan(column[1:]) & np.isnan(column[:-1]))
+        start[1:] |= ~same
+    for row in run.loop_starts:
+        if 0 < row < n:
+            start[row] = True
+    start[1:] |= ~valid[:-1]
+    blocks: list[list[int]] = []
+    for row in np.flatnonzero(valid).tolist():
+        if not blocks or start[row] or _breaks_sweep(f, blocks[-1], row):
+            blocks.append([])
+        blocks[-1].append(row)
+    temperature_k, temperature_note = _temperature(run.temperature_c, valid)
+    if temperature_note:
+        notes.append(temperature_note)
+    meta_extra = {**extra, "warnings": tuple(notes)}
+    spectra = []
+    for index, rows in enumerate(blocks):
+        first = rows[0]
+        cycle = None
+        if run.cycle is not None and np.isfinite(run.cycle[first]):
+            cycle = round(float(run.cycle[first]))
+        spectra.append(
+            make_spectrum(
+                path,
+                index,
+                f[rows].tolist(),
+                z[rows].tolist(),
+                line=run.line_of(first),
+                timestamp=run.timestamp_of(first),
+                cycle=cycle,
+                temperature_k=temperature_k,
+                extra=meta_extra,
+            )
+        )
+    return spectra
+
+
+def _breaks_sweep(f: np.ndarray, block: list[int], row: int) -> bool:
+    """Whether point ``row`` cannot continue the sweep of ``block``."""
+    step = f[row] - f[block[-1]]
+    if step == 0:
+        return True
+    if len(block) < 2:
+        return False
+    return (step > 0) != (f[block[1]] > f[block[0]])
+
+
+def _temperature(values: np.ndarray | None, valid: np.ndarray) -> tuple[float | None, str]:
+    if values is None:
+        return None, ""
+    readings = values[valid & np.isfinite(values)]
+    if readings.size == 0:
+        return None, ""
+    median = float(np.median(readings))
+    if -150.0 < median < 1000.0:
+        return median + 273.15, ""
+    return None, f"temperature column reads {median:g} °C: implausible, not used"
+
+
+def parse_eclab_datetime(text: str) -> tuple[datetime | None, str]:
+    """An EC-Lab date-time (month first, see `_DATETIME`) and a warning ("" when fine).
+
+    A first number above 12 is taken as the day (day-first locale), with a warning.
+    Placeholders (``xx/xx/xxxx``, ``DD/MM/YYYY``) and impossible dates give None.
+    """
+    match = _DATETIME.match(text)
+    if not match:
+        return None, f"acquisition start {text.strip()!r} is not a date: no timestamps"
+    a, _, b, year, hour, minute, second, fraction = match.groups()
+    month, day = int(a), int(b)
+    note = ""
+    if month > 12 >= day:
+        month, day = day, month
+        note = f"acquisition start {text.strip()!r} read day first"
+    year_value = int(year) + (2000 if len(year) == 2 else 0)
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        value = datetime(
+            year_value, month, day, int(hour or 0), int(minute or 0), int(second or 0), micro
+        )
+    except ValueError:
+        return None, f"acquisition start {text.strip()!r} is not a valid date: no timestamps"
+    return value, note
+
+
+def ole_datetime(days: float) -> datetime | None:
+    """An OLE Automation date (days since 1899-12-30), rounded to the millisecond."""
+    if not 0.0 < days < 2958465.0:  # up to 9999-12-31
+        return None
+    milliseconds = round(days * 86_400_000)
+    return _OLE_EPOCH + timedelta(milliseconds=milliseconds)
+
+
+def complex_array(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
+    """``real + j imag`` without arithmetic (no warnings for inf or NaN parts)."""
+    out = np.empty(real.shape, dtype=complex)
+    out.real, out.imag = real, imag
+    return out
+
+
+def add_seconds(start: datetime | None, seconds: float) -> datetime | None:
+    """``start`` plus ``seconds`` (None when either is unknown or not finite)."""
+    if start is None or not np.isfinite(seconds) or abs(seconds) > 1e10:
+        return None
+    return start + timedelta(seconds=float(seconds))
