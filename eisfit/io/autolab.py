@@ -1,0 +1,129 @@
+"""Metrohm Autolab exports: Eco Chemie FRA ``.dfr`` and the Z60W CSV data file.
+
+**Eco Chemie FRA ``.dfr``** (Autolab FRA software; pyimpspec ``tests/data.dfr``): plain
+text, one number per line (leading space, decimal point), blank lines ignored:
+
+====== =====================================================================
+line   content
+====== =====================================================================
+1      ``VERSION8.0`` (format version)
+2      N, the number of points
+3      an integer of unknown meaning (``1``)
+then   N blocks of 9 lines: f (Hz), Z' (ohm), **-Z''** (ohm, positive for a
+       capacitive arc), E_dc (V), I_dc (A), time (s: kept as
+       ``meta.extra["elapsed_s"]`` of the first point), three unknown values
+after  a trailer of unknown layout (in the sample: three ``1.0``, two dates
+       ``DD.MM.YYYY HH:MM:SS``, five ``2.0``); the dates are kept verbatim in
+       ``meta.extra["trailer_dates"]`` but not interpreted (their meaning is not
+       documented; the sample's header was anonymised)
+====== =====================================================================
+
+Z'' is stored negated: the same control spectrum is in pyimpspec's ``data.z`` with
+Z''(10 kHz) = -26.56 ohm and in ``data.dfr`` as +26.56; pyimpspec's ``parse_dfr`` also
+negates it.  The point count is written before the data, so a file with fewer than N
+complete blocks is truncated: `ReadError`.  A file with N = 0 holds no data: `ReadError`.
+
+**Z60W data file** (``exampleDataAutolab.txt`` of impedance.py: "Autolab data saved in
+the Z60W (ZView) format"): Scribner's ZPlotW/Z60W CSV, documented in
+`eisfit.io.zview`, with the magic ``"Z60W Data File: Version 1.1"``.  Z''(b) has the
+physical sign (a battery's inductive high-frequency points are positive).  The Autolab
+export leaves the free header lines empty and writes 0 in the Ampl, Bias and Time columns,
+so there is no timestamp.
+
+Autolab NOVA's ASCII/CSV table exports (``Frequency (Hz)``, ``Z' (Ω)``, ``-Z'' (Ω)``...)
+are plain delimited text and belong to `eisfit.io.csv`.
+
+Sources: pyimpspec ``data/formats/dfr.py`` (line meanings), impedance.py
+``preprocessing.readAutolab`` (Z60W columns 0, 4, 5), the sample files themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import ReadError
+from ..spectrum import Spectrum
+from .registry import FileFormat
+from .sniffing import head_text, text_lines
+from .zview import Point, build_spectra, number, read_scribner_csv
+
+__all__ = ["FORMATS", "read_dfr", "read_z60w"]
+
+_VERSION = re.compile(r"version\s*\d+(?:\.\d+)*", re.I)
+_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?")
+_BLOCK_LINES = 9
+
+
+def read_dfr(path: Path) -> list[Spectrum]:
+    """Read an Eco Chemie FRA ``.dfr`` file (format: see the module docstring)."""
+    lines = [(n, t.strip()) for n, t in enumerate(text_lines(path), start=1) if t.strip()]
+    if not lines or not _VERSION.fullmatch(lines[0][1]):
+        line = lines[0][0] if lines else None
+        raise ReadError(path, "not an Eco Chemie .dfr file: no 'VERSIONx.y' first line", line=line)
+    if len(lines) < 3 or not lines[1][1].isdigit():
+        line = lines[1][0] if len(lines) > 1 else lines[0][0]
+        raise ReadError(path, "expected the number of points on the second line", line=line)
+    count = int(lines[1][1])
+    if count == 0:
+        raise ReadError(path, "the file announces 0 points: empty export", line=lines[1][0])
+    body = lines[3:]
+    complete = len(body) // _BLOCK_LINES
+    if complete < count:
+        end = lines[-1][0]
+        message = f"truncated: {count} points announced, {complete} complete"
+        raise ReadError(path, message, line=end)
+    points = []
+    for k in range(count):
+        block = body[k * _BLOCK_LINES : (k + 1) * _BLOCK_LINES]
+        (line, f_text), (_, re_text), (_, im_text) = block[:3]
+        f = number(f_text, path, line, "frequency")
+        re_ = number(re_text, path, block[1][0], "Z'")
+        minus_im = number(im_text, path, block[2][0], "-Z''")
+        elapsed = number(block[5][1], path, block[5][0], "time")
+        points.append(Point(line, f, complex(re_, -minus_im), elapsed))
+    trailer = body[count * _BLOCK_LINES :]
+    extra = {
+        "instrument": "Metrohm Autolab (Eco Chemie FRA)",
+        "technique": "EIS",
+        "format": "autolab-dfr",
+        "version": lines[0][1],
+        "trailer_dates": tuple(t for _, t in trailer if _DATE.fullmatch(t)),
+    }
+    return build_spectra(path, points, extra)
+
+
+def read_z60w(path: Path) -> list[Spectrum]:
+    """Read a ``"Z60W Data File"`` CSV as exported by Autolab (layout: `eisfit.io.zview`)."""
+    extra = {"instrument": "Metrohm Autolab (Z60W export)", "format": "autolab-z60w"}
+    return read_scribner_csv(path, extra)
+
+
+def _sniff_dfr(head: bytes, name: str) -> float:
+    lines = [t.strip() for t in head_text(head).split("\n") if t.strip()][:3]
+    if len(lines) == 3 and _VERSION.fullmatch(lines[0]) and lines[1].isdigit():
+        return 0.95
+    return 0.3 if name.endswith(".dfr") else 0.0
+
+
+def _sniff_z60w(head: bytes, name: str) -> float:
+    first = head_text(head).lstrip().split("\n", 1)[0].lower()
+    return 0.95 if first.startswith('"z60w data file') else 0.0
+
+
+FORMATS = (
+    FileFormat(
+        name="autolab-dfr",
+        description="Metrohm Autolab / Eco Chemie FRA .dfr",
+        extensions=(".dfr",),
+        sniff=_sniff_dfr,
+        read=read_dfr,
+    ),
+    FileFormat(
+        name="autolab-z60w",
+        description='Autolab export in the Scribner "Z60W Data File" CSV layout',
+        extensions=(".txt", ".z"),
+        sniff=_sniff_z60w,
+        read=read_z60w,
+    ),
+)

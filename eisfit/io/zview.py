@@ -1,0 +1,356 @@
+"""Scribner ZPlot/ZView files: ``.z`` (ZPLOT2 ASCII), ZPlotW/Z60W CSV and ZView text exports.
+
+**ZPLOT2 ASCII** (``.z``, written by ZPlot when measuring and by ZView when saving):
+
+* Line 1 is the magic ``ZPLOT2 ASCII``.  Header lines follow (``Key: value``, indented
+  ``Begin X`` / ``End X`` blocks) up to a line ``End Comments``.  Useful keys:
+  ``Measured Data, ZPlot: 3.2c`` / ``Saved Data, ZView: 3`` (software),
+  ``Experiment Type: Sweep Frequency, Control Voltage`` (technique), ``Date: MM-DD-YYYY``
+  and ``Time: HH:MM:SS`` (start of the measurement, US order: ``12-17-2019`` exists),
+  ``Data Points: N`` (points planned; fewer rows = aborted sweep, read with a warning).
+* The last header line before ``End Comments`` names the columns, tab separated:
+  ``Freq(Hz) Ampl Bias Time(Sec) Z'(a) Z''(b) GD Err Range`` (``Aux`` in place of
+  ``GD`` in ZView-saved files).  Columns are found by these names; without a column line
+  the order above is assumed.
+* Rows after ``End Comments``: numbers separated by tabs (``, `` is accepted too).
+  ``Z''(b)`` holds Im(Z) with the **physical sign** (negative for a capacitive arc:
+  checked on the ZPlot 3.2c example data of impedance.py, ``data/Circuit*_EIS_*.z``,
+  whose high-frequency inductive points are positive).  ``Time(Sec)`` is the time
+  since the start of the run.
+* Fixed-frequency experiments (``Experiment Type`` without ``Frequency``) are refused.
+
+**ZPlotW / Z60W CSV** (``exampleDataZPlot_noComments.z``; Z60W is the same layout and
+is read by `eisfit.io.autolab`): a quoted magic line ``"ZPlotW Data File: Version
+3.2c"`` (or ``"Z60W Data File: Version 1.1"``), then quoted free lines (data kind,
+experiment type, ``Date: MM-DD-YYYY    Time: HH:MM:SS``, user comment, open-circuit
+potential, sweep kind), the sweep definition ``0,3,0,1,<f_start>,<f_end>``, the number
+of points planned, the quoted column line (``Freq(Hz)`` or ``Freq (Hz)``, same nine
+columns as above) and comma-separated rows.  Same sign convention as ZPLOT2.
+
+**ZView text export** (``zview-txt``; e.g. EC-Lab's "export for ZView" ``.txt``): no
+header, three columns frequency (Hz), Z' (ohm), Z'' (ohm, **physical sign**: the 12
+EC-Lab exports of the m0l0t0ph/thesis corpus have Z'' < 0 on their capacitive arcs),
+tab separated (``;`` or spaces accepted), decimal comma on European installs (accepted
+with tab or ``;``).  `eisfit.io.csv` reads the same data as a headerless table.
+
+Common rules (`eisfit.io.autolab`, `princeton`, `chi` and `p00` share `build_spectra`
+and `number` below): text comes from `eisfit.io.sniffing.text_lines` (UTF-8, cp1252,
+latin-1, UTF-16 with a BOM; a control character means "not text": `ReadError` with the
+line).  Rows with f <= 0 or a non-finite value are dropped with a warning in
+``meta.extra["warnings"]``.  Several sweeps in one table are split where the sweep
+direction reverses or a frequency repeats (so no spectrum holds a duplicate frequency),
+each a `Spectrum` with ``meta.index`` 0..n-1.  ``meta.timestamp`` is the start written in
+the header plus the elapsed time of the spectrum's first point, where the file has both;
+that elapsed time (s, or None) is kept in ``meta.extra["elapsed_s"]``.
+
+Sources: the files themselves (impedance.py ``data/*.z``, pyimpspec ``tests/data.z``);
+impedance.py ``preprocessing.readZPlot`` and pyimpspec ``data/formats/z.py`` (which
+columns hold f, Z', Z'').
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from ..errors import ReadError
+from ..spectrum import Spectrum
+from .registry import FileFormat
+from .sniffing import head_text, make_spectrum, text_lines
+from .sniffing import number as parse_float
+
+__all__ = ["FORMATS", "read_scribner_csv", "read_zplot", "read_zplot_csv", "read_zview_txt"]
+
+_ZPLOT_COLUMNS = ("freq(hz)", "ampl", "bias", "time(sec)", "z'(a)", "z''(b)", "gd", "err", "range")
+_FREQ_COLUMN = re.compile(r"freq\s*\(hz\)", re.I)
+_DATE_TIME = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})\D+(\d{1,2}):(\d{2}):(\d{2})")
+
+
+# --- helpers shared by the vendor text readers ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    """One table row: where it was, f, Z (physical sign), elapsed time if written."""
+
+    line: int
+    frequency_hz: float
+    impedance_ohm: complex
+    elapsed_s: float | None = None
+
+
+def number(text: str, path: str | Path, line: int, what: str, *, comma: bool = False) -> float:
+    """``text`` as a float (NaN/inf allowed); `ReadError` naming the column if it is not one."""
+    value = parse_float(text, decimal_comma=comma)
+    if value is None:
+        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:37] + "..."
+        raise ReadError(path, f"non-numeric value {shown!r} in the {what} column", line=line)
+    return value
+
+
+def build_spectra(
+    path: str | Path,
+    points: Sequence[Point],
+    extra: dict[str, Any],
+    *,
+    start: datetime | None = None,
+    expected_points: int | None = None,
+    warnings: Sequence[str] = (),
+    temperature_k: float | None = None,
+) -> list[Spectrum]:
+    """Drop non-impedance rows, split sweeps and build the spectra (see module docstring)."""
+    notes = list(warnings)
+    finite = [p for p in points if math.isfinite(p.frequency_hz) and _finite(p.impedance_ohm)]
+    kept = [p for p in finite if p.frequency_hz > 0]
+    if len(finite) < len(points):
+        notes.append(f"dropped {len(points) - len(finite)} row(s) with NaN or infinite values")
+    if len(kept) < len(finite):
+        notes.append(f"dropped {len(finite) - len(kept)} row(s) with f <= 0 (not impedance)")
+    if not kept:
+        raise ReadError(path, "no impedance data rows (need f > 0 and finite Z)")
+    blocks: list[list[Point]] = [[]]
+    for point in kept:
+        if blocks[-1] and _starts_new(blocks[-1], point):
+            blocks.append([])
+        blocks[-1].append(point)
+    if expected_points and len(blocks) == 1 and len(points) < expected_points:
+        notes.append(f"aborted run: {len(points)} of {expected_points} points (or truncated file)")
+    spectra = []
+    for index, block in enumerate(blocks):
+        stamp = start
+        if start is not None and block[0].elapsed_s is not None:
+            try:
+                stamp = start + timedelta(seconds=block[0].elapsed_s)
+            except (OverflowError, ValueError):
+                stamp = start
+        spectra.append(
+            make_spectrum(
+                path,
+                index,
+                [p.frequency_hz for p in block],
+                [p.impedance_ohm for p in block],
+                line=block[0].line,
+                timestamp=stamp,
+                temperature_k=temperature_k,
+                extra={**extra, "elapsed_s": block[0].elapsed_s, "warnings": tuple(notes)},
+            )
+        )
+    return spectra
+
+
+def _finite(z: complex) -> bool:
+    return math.isfinite(z.real) and math.isfinite(z.imag)
+
+
+def _starts_new(block: list[Point], point: Point) -> bool:
+    frequencies = [p.frequency_hz for p in block[-2:]] + [point.frequency_hz]
+    steps = [b - a for a, b in pairwise(frequencies)]
+    return not (all(s < 0 for s in steps) or all(s > 0 for s in steps))
+
+
+def us_date_time(text: str) -> datetime | None:
+    """``MM-DD-YYYY ... HH:MM:SS`` (ZPlot's order) as a datetime, or None."""
+    match = _DATE_TIME.search(text)
+    if not match:
+        return None
+    month, day, year, hour, minute, second = (int(g) for g in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
+# --- ZPLOT2 ASCII ------------------------------------------------------------------------
+
+
+def read_zplot(path: Path) -> list[Spectrum]:
+    """Read a ZPLOT2 ASCII ``.z`` file (format: see the module docstring)."""
+    lines = text_lines(path)
+    if not lines[0].strip().upper().startswith("ZPLOT2 ASCII"):
+        raise ReadError(path, "not a ZPLOT2 ASCII file: first line is not 'ZPLOT2 ASCII'", line=1)
+    end = next((i for i, t in enumerate(lines) if t.strip().lower() == "end comments"), None)
+    if end is None:
+        raise ReadError(path, "no 'End Comments' line: header never ends (truncated?)")
+    header: dict[str, str] = {}
+    columns: tuple[str, ...] = _ZPLOT_COLUMNS
+    software = "Scribner ZPlot/ZView"
+    for number_, text in enumerate(lines[1:end], start=2):
+        key, sep, value = text.partition(":")
+        key = key.strip()
+        if _FREQ_COLUMN.search(text):
+            columns = tuple(re.sub(r"\s+\(", "(", text).lower().split())
+        elif key.lower().startswith(("measured data,", "saved data,")):
+            program = key.split(",")[-1].strip()
+            vendor = "Scribner " if program.lower() in ("zplot", "zview") else ""
+            software = f"{vendor}{program} {value.strip()}".strip()
+        elif sep and key.lower() not in header:
+            header[key.lower()] = value.strip()
+            if key.lower() == "experiment type" and "freq" not in value.lower():
+                message = f"experiment type {value.strip()!r} is not a frequency sweep"
+                raise ReadError(path, message, line=number_)
+    experiment = header.get("experiment type") or None
+    extra = {"instrument": software, "technique": experiment, "format": "zplot-z"}
+    start = us_date_time(f"{header.get('date', '')} {header.get('time', '')}")
+    expected = _int(header.get("data points", ""))
+    return _read_rows(path, lines, end + 1, columns, extra, start, expected)
+
+
+def _read_rows(
+    path: Path,
+    lines: list[str],
+    first: int,
+    columns: tuple[str, ...],
+    extra: dict[str, Any],
+    start: datetime | None,
+    expected: int | None,
+) -> list[Spectrum]:
+    """Rows from 0-based line ``first`` on, in the ZPlot column layout ``columns``."""
+    try:
+        f_col, re_col, im_col = (columns.index(n) for n in ("freq(hz)", "z'(a)", "z''(b)"))
+    except ValueError:
+        names = ", ".join(columns)
+        raise ReadError(path, f"no Freq(Hz), Z'(a) and Z''(b) columns in ({names})") from None
+    time_col = columns.index("time(sec)") if "time(sec)" in columns else None
+    needed = max(f_col, re_col, im_col, time_col or 0) + 1
+    wanted = ((f_col, "Freq(Hz)"), (re_col, "Z'(a)"), (im_col, "Z''(b)"), (time_col, "Time(Sec)"))
+    points = []
+    for line, text in enumerate(lines[first:], start=first + 1):
+        if not text.strip():
+            continue
+        tab = "\t" in text
+        fields = text.split("\t") if tab else text.split(",") if "," in text else text.split()
+        if len(fields) < needed:
+            message = f"expected {needed} or more fields, found {len(fields)}"
+            raise ReadError(path, message, line=line)
+        f, re_, im, elapsed = (
+            None if c is None else number(fields[c], path, line, n, comma=tab) for c, n in wanted
+        )
+        points.append(Point(line, f, complex(re_, im), elapsed))
+    if not points:
+        raise ReadError(path, "header but no data rows (empty export)", line=first)
+    return build_spectra(path, points, extra, start=start, expected_points=expected)
+
+
+def _int(text: str) -> int | None:
+    text = text.strip().strip('"').strip()
+    return int(text) if text.isdigit() else None
+
+
+# --- ZPlotW / Z60W CSV -----------------------------------------------------------------
+
+
+def read_scribner_csv(path: Path, extra: dict[str, Any]) -> list[Spectrum]:
+    """Read a ZPlotW/Z60W ``"... Data File"`` CSV; ``extra`` names instrument and format."""
+    lines = text_lines(path)
+    if "data file" not in lines[0].lower():
+        raise ReadError(path, "not a Scribner CSV data file: no 'Data File' magic line", line=1)
+    head = next((i for i, t in enumerate(lines[:60]) if _FREQ_COLUMN.search(t)), None)
+    if head is None:
+        raise ReadError(path, "no quoted column line naming Freq(Hz) in the first 60 lines")
+    columns = tuple(re.sub(r"\s+\(", "(", lines[head].replace('"', " ")).lower().split())
+    free = [t.strip().strip('"').strip() for t in lines[1:head]]
+    start = next((d for d in map(us_date_time, free) if d is not None), None)
+    expected = _int(lines[head - 1]) if head > 1 else None
+    technique = free[1] if len(free) > 1 and free[1] else None
+    software = lines[0].strip().strip('"').strip()
+    extra = {**extra, "technique": technique, "software": software}
+    return _read_rows(path, lines, head + 1, columns, extra, start, expected)
+
+
+def read_zplot_csv(path: Path) -> list[Spectrum]:
+    """Read a ZPlotW CSV data file (``exampleDataZPlot_noComments.z``)."""
+    return read_scribner_csv(path, {"instrument": "Scribner ZPlot", "format": "zplot-csv"})
+
+
+# --- ZView text export -----------------------------------------------------------------
+
+
+def read_zview_txt(path: Path) -> list[Spectrum]:
+    """Read a headerless f, Z', Z'' text export for ZView (format: module docstring)."""
+    points = []
+    for number_, text in enumerate(text_lines(path), start=1):
+        if not text.strip():
+            continue
+        separator = "\t" if "\t" in text else ";" if ";" in text else None
+        fields = [f for f in text.split(separator) if f.strip()] if separator else text.split()
+        if len(fields) != 3:
+            message = f"expected 3 fields (frequency, Z', Z''), found {len(fields)}"
+            raise ReadError(path, message, line=number_)
+        f, re_, im = (
+            number(field, path, number_, name, comma=separator is not None)
+            for field, name in zip(fields, ("frequency", "Z'", "Z''"), strict=True)
+        )
+        points.append(Point(number_, f, complex(re_, im)))
+    if not points:
+        raise ReadError(path, "empty file: no data rows")
+    extra = {"instrument": None, "technique": "EIS", "format": "zview-txt"}
+    return build_spectra(path, points, extra)
+
+
+# --- sniffers ----------------------------------------------------------------------------
+
+
+def _sniff_zplot(head: bytes, name: str) -> float:
+    text = head_text(head).lstrip()
+    if text.upper().startswith("ZPLOT2 ASCII"):
+        return 0.95
+    lower = text.lower()
+    if "\nend comments" in lower and "freq(hz)" in lower:
+        return 0.7
+    return 0.3 if name.endswith(".z") else 0.0
+
+
+def _sniff_zplot_csv(head: bytes, name: str) -> float:
+    first = head_text(head).lstrip().split("\n", 1)[0].lower()
+    if first.startswith('"zplotw data file'):
+        return 0.95
+    if first.startswith('"') and "data file: version" in first and "z60w" not in first:
+        return 0.9
+    return 0.0
+
+
+def _sniff_zview_txt(head: bytes, name: str) -> float:
+    lines = [t for t in head_text(head).splitlines() if t.strip()]
+    if len(head) >= 65536 and len(lines) > 1:
+        lines = lines[:-1]  # the head may end inside a line
+    if len(lines) < 3:
+        return 0.0
+    comma = False
+    for text in lines:
+        fields = text.strip().split("\t")
+        values = [parse_float(field, decimal_comma=True) for field in fields]
+        if len(fields) != 3 or None in values or not values[0] > 0:
+            return 0.0
+        comma = comma or "," in text
+    return 0.9 if comma else 0.4
+
+
+FORMATS = (
+    FileFormat(
+        name="zplot-z",
+        description="Scribner ZPlot/ZView .z (ZPLOT2 ASCII)",
+        extensions=(".z",),
+        sniff=_sniff_zplot,
+        read=read_zplot,
+    ),
+    FileFormat(
+        name="zplot-csv",
+        description="Scribner ZPlotW CSV data file (.z without comment block)",
+        extensions=(".z",),
+        sniff=_sniff_zplot_csv,
+        read=read_zplot_csv,
+    ),
+    FileFormat(
+        name="zview-txt",
+        description="ZView text import: headerless f, Z', Z'' (tab, decimal comma)",
+        extensions=(".txt",),
+        sniff=_sniff_zview_txt,
+        read=read_zview_txt,
+    ),
+)
