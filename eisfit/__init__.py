@@ -12,6 +12,7 @@ from .errors import (
     UnsupportedFormatError,
 )
 from .fitting import fit
+from .io import detect, iter_read, read, read_many, write_csv, write_zview
 from .kk import KKResult, kk_check
 from .result import FitResult
 from .spectrum import Spectrum, SpectrumMeta
@@ -33,8 +34,14 @@ __all__ = [
     "UnsupportedFormatError",
     "__version__",
     "compile_circuit",
+    "detect",
     "fit",
     "format_circuit",
+    "iter_read",
     "kk_check",
     "parse",
+    "read",
+    "read_many",
+    "write_csv",
+    "write_zview",
 ]

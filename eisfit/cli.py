@@ -21,7 +21,7 @@ from . import __version__
 from .circuits.model import compile_circuit
 from .errors import EisfitError, FitInputError
 from .fitting import fit
-from .io.csv import read_csv
+from .io import read
 from .kk import kk_check
 
 __all__ = ["main"]
@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Fit CIRCUIT to every spectrum in FILE (delimited text, see "
         "eisfit.io.csv) and print one parameter table per spectrum.",
     )
-    fit_parser.add_argument("file", metavar="FILE", help="CSV/text file of spectra")
+    fit_parser.add_argument(
+        "file", metavar="FILE", help="impedance export in any supported format (see eisfit.io)"
+    )
     fit_parser.add_argument(
         "--circuit", required=True, help="circuit in impedance.py notation, e.g. L0-R0-p(R1,CPE1)"
     )
@@ -83,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
         help="lin-KK (Kramers-Kronig) check of every spectrum of a file",
         description="Run the lin-KK test (Schoenleber et al. 2014) on every spectrum in FILE.",
     )
-    kk_parser.add_argument("file", metavar="FILE", help="CSV/text file of spectra")
+    kk_parser.add_argument(
+        "file", metavar="FILE", help="impedance export in any supported format (see eisfit.io)"
+    )
     kk_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     kk_parser.set_defaults(command=_kk_command)
     return parser
@@ -118,7 +122,7 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
     circuit = compile_circuit(args.circuit)  # a bad circuit fails before the file is read
     fixed = _assignments(args.fix, "--fix")
     initial = _assignments(args.initial, "--initial")
-    spectra = read_csv(args.file)
+    spectra = read(args.file)
     results = [
         fit(spectrum, circuit, fixed=fixed, initial=initial, weighting=args.weighting)
         for spectrum in spectra
@@ -136,7 +140,7 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _kk_command(args: argparse.Namespace) -> tuple[str, int]:
-    spectra = read_csv(args.file)
+    spectra = read(args.file)
     results = [kk_check(spectrum) for spectrum in spectra]
     code = 0 if all(result.valid for result in results) else 1
     if args.json:
