@@ -45,6 +45,11 @@ def _cost(r: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(c), c, np.inf)
 
 
+def _normal_equations(jac: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """J r and J J^T for a batch (rows of J are parameters); batched BLAS, not einsum."""
+    return (jac @ r[..., None])[..., 0], jac @ jac.transpose(0, 2, 1)
+
+
 def batched_lm(
     resjac: ResJac,
     x0: np.ndarray,
@@ -76,8 +81,7 @@ def batched_lm(
     s, p = x.shape
     r, jac = resjac(x)
     cost = _cost(r)
-    grad = np.einsum("spm,sm->sp", jac, r)
-    hess = np.einsum("spm,sqm->spq", jac, jac)
+    grad, hess = _normal_equations(jac, r)
     lam = np.full(s, 1e-3)
     nu = np.full(s, 2.0)
     active = np.isfinite(cost)
@@ -103,7 +107,8 @@ def batched_lm(
         c_t = _cost(r_t)
         # gain ratio: actual over predicted decrease of |r|^2 (predicted from the model
         # |r + J^T step|^2 = |r|^2 + 2 step.g + step.H.step)
-        predicted = -(2 * np.einsum("sp,sp->s", step, g) + np.einsum("sp,spq,sq->s", step, h, step))
+        h_step = (h @ step[..., None])[..., 0]
+        predicted = -np.einsum("sp,sp->s", step, 2 * g + h_step)
         rho = (cost[idx] - c_t) / np.where(predicted > 0, predicted, np.inf)
         better = (c_t < cost[idx]) & (rho > 0)
         acc, rej = idx[better], idx[~better]
@@ -111,8 +116,7 @@ def batched_lm(
             np.abs(step[better]).max(axis=1) <= xtol * (np.abs(x[acc]).max(axis=1) + xtol)
         )
         x[acc], cost[acc] = trial[better], c_t[better]
-        grad[acc] = np.einsum("spm,sm->sp", j_t[better], r_t[better])
-        hess[acc] = np.einsum("spm,sqm->spq", j_t[better], j_t[better])
+        grad[acc], hess[acc] = _normal_equations(j_t[better], r_t[better])
         # Nielsen's damping update (Nielsen, IMM-REP-1999-05; Madsen, Nielsen & Tingleff 2004)
         lam[acc] *= np.maximum(1.0 / 3.0, 1.0 - (2.0 * rho[better] - 1.0) ** 3)
         lam[acc] = np.maximum(lam[acc], 1e-15)
