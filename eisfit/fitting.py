@@ -36,10 +36,11 @@ import numpy.typing as npt
 from .circuits.grammar import Element, Series
 from .circuits.model import Circuit, compile_circuit
 from .errors import CircuitError, EisfitError, FitInputError
-from .initial import canonical_arc_order, default_starts, revived_starts, starting_points
+from .initial import starting_points
 from .result import FitResult
 from .solver import solve
 from .spectrum import Spectrum
+from .units import canonical_arc_order, default_starts, revived_starts
 
 __all__ = ["Weighting", "fit", "weights"]
 

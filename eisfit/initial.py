@@ -35,20 +35,17 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import nnls
 
 from .circuits.elements import get_element
-from .circuits.grammar import Element, Node, Parallel, Series
 from .circuits.model import Circuit
+from .units import ARC_N0, SPIKE_N0, Unit, series_units, unit_params
 
 __all__ = ["starting_points"]
 
-_ARC_N0 = 0.9
-_SPIKE_N0 = 0.9
 _POINTS_PER_DECADE = 4
 _MAX_COMBINATIONS = 8_000
 _BEYOND_DECADES = 1.0  # the tau grid reaches this far past the measured band
@@ -57,46 +54,7 @@ _MIN_GAP = 3  # grid steps (3/4 decade) between time constants of arcs of one ki
 _RESISTIVE = frozenset({"R", "arc_CPER", "arc_CR", "G", "K", "Zarc", "Wo", "Ws"})
 
 
-@dataclass(frozen=True)
-class _Unit:
-    """A series part of the circuit with a linear amplitude and maybe a time constant."""
-
-    family: str  # basis family; units of one family share the tau grid columns
-    start: int  # index of its first parameter in theta
-    symbols: tuple[str, ...]  # element symbols, in written order
-    has_tau: bool
-
-
-def _classify(node: Node, start: int) -> _Unit | None:
-    if isinstance(node, Element):
-        sym = node.symbol
-        if sym in ("R", "L", "C", "CPE", "W", "La"):
-            return _Unit(sym, start, (sym,), False)
-        if sym in ("G", "Wo", "Ws", "K", "Zarc"):
-            return _Unit(sym, start, (sym,), True)
-        return None
-    if isinstance(node, Parallel) and len(node.parts) == 2:
-        a, b = node.parts
-        if isinstance(a, Element) and isinstance(b, Element):
-            syms = (a.symbol, b.symbol)
-            if set(syms) in ({"R", "CPE"}, {"R", "C"}):
-                return _Unit("arc_" + "".join(sorted(syms)), start, syms, True)
-    return None
-
-
-def _units(circuit: Circuit) -> list[_Unit] | None:
-    parts = circuit.tree.parts if isinstance(circuit.tree, Series) else (circuit.tree,)
-    units, start = [], 0
-    for part in parts:
-        unit = _classify(part, start)
-        if unit is None:
-            return None
-        units.append(unit)
-        start += sum(len(get_element(s).params) for s in unit.symbols)
-    return units
-
-
-def _basis(unit: _Unit, omega: np.ndarray, taus: np.ndarray) -> np.ndarray:
+def _basis(unit: Unit, omega: np.ndarray, taus: np.ndarray) -> np.ndarray:
     """Columns (n_points, n_taus) of the unit's impedance with amplitude 1."""
     jw = 1j * omega[:, None]
     fam = unit.family
@@ -107,49 +65,21 @@ def _basis(unit: _Unit, omega: np.ndarray, taus: np.ndarray) -> np.ndarray:
     if fam == "C":
         return 1.0 / jw
     if fam == "CPE":
-        return jw**-_SPIKE_N0
+        return jw**-SPIKE_N0
     if fam == "W":
         return (1 - 1j) / np.sqrt(omega[:, None])
     if fam == "La":
         return jw**0.98
     if fam == "arc_CPER":
-        return 1.0 / (1.0 + (jw * taus) ** _ARC_N0)
+        return 1.0 / (1.0 + (jw * taus) ** ARC_N0)
     if fam == "arc_CR":
         return 1.0 / (1.0 + jw * taus)
     kind = get_element(fam)
     cols = []
     for tau in taus:
-        p = np.array([1.0, tau] + ([_ARC_N0] if fam == "Zarc" else []))
+        p = np.array([1.0, tau] + ([ARC_N0] if fam == "Zarc" else []))
         cols.append(kind.impedance(p, omega))
     return np.stack(cols, axis=1)
-
-
-def _unit_params(unit: _Unit, amplitude: float, tau: float) -> list[float]:
-    a = amplitude
-    values = {
-        "R": [a],
-        "L": [a],
-        "C": [1.0 / a],
-        "CPE": [1.0 / a, _SPIKE_N0],
-        "W": [a],
-        "La": [a, 0.98],
-        "G": [a, tau],
-        "Wo": [a, tau],
-        "Ws": [a, tau],
-        "K": [a, tau],
-        "Zarc": [a, tau, _ARC_N0],
-    }.get(unit.family)
-    if values is not None:
-        return values
-    out: list[float] = []
-    for sym in unit.symbols:  # an arc: R and CPE/C in written order
-        if sym == "R":
-            out.append(a)
-        elif sym == "CPE":
-            out.extend([tau**_ARC_N0 / a, _ARC_N0])
-        else:
-            out.append(tau / a)
-    return out
 
 
 def _tau_grid(omega: np.ndarray, n_tau_units: int) -> np.ndarray:
@@ -198,7 +128,7 @@ def _stack(columns: np.ndarray, w_re: np.ndarray, w_im: np.ndarray) -> np.ndarra
 
 def _grid_starts(
     circuit: Circuit,
-    units: list[_Unit],
+    units: list[Unit],
     omega: np.ndarray,
     z: np.ndarray,
     w_re: np.ndarray,
@@ -266,7 +196,7 @@ def _grid_starts(
         for u, a, tau_pos in zip(order, amps[r], _tau_positions(order, combos[r]), strict=True):
             tau = taus[tau_pos] if tau_pos is not None else float("nan")
             a = _floor_amplitude(u, a, scale, omega)
-            vals = _unit_params(u, a, tau)
+            vals = unit_params(u, a, tau)
             theta[u.start : u.start + len(vals)] = vals
         starts.append(theta)
     return starts
@@ -301,7 +231,7 @@ def _solve_combinations(
 
 
 def _drt_rows(
-    units: list[_Unit],
+    units: list[Unit],
     debye: np.ndarray,
     fixed: np.ndarray,
     y: np.ndarray,
@@ -340,12 +270,12 @@ def _drt_rows(
     return np.array(rows, dtype=np.intp)
 
 
-def _tau_positions(order: list[_Unit], combo: np.ndarray) -> list[int | None]:
+def _tau_positions(order: list[Unit], combo: np.ndarray) -> list[int | None]:
     it = iter(combo.tolist())
     return [next(it) if u.has_tau else None for u in order]
 
 
-def _floor_amplitude(unit: _Unit, a: float, scale: float, omega: np.ndarray) -> float:
+def _floor_amplitude(unit: Unit, a: float, scale: float, omega: np.ndarray) -> float:
     """Replace a non-positive amplitude by a small physical one."""
     a = abs(float(a))
     if unit.family == "L" or unit.family == "La":
@@ -411,7 +341,7 @@ def starting_points(
     ``omega`` in rad/s, ``z`` the measured impedance, ``w_re``/``w_im`` the fit weights of
     the real and imaginary residuals.  Always returns at least one candidate.
     """
-    units = _units(circuit)
+    units = series_units(circuit)
     if units is not None:
         with np.errstate(all="ignore"):
             starts = _grid_starts(circuit, units, omega, z, w_re, w_im, n_starts)
@@ -419,92 +349,3 @@ def starting_points(
         if starts:
             return starts
     return _generic_starts(circuit, omega, z, n_starts)
-
-
-def _arc_tau(circuit: Circuit, unit: _Unit, theta: np.ndarray) -> float:
-    vals = dict(zip(unit.symbols, _split(unit, theta), strict=True))
-    r = vals["R"][0]
-    if "CPE" in vals:
-        q, n = vals["CPE"]
-        return float((r * q) ** (1.0 / n))
-    return float(r * vals["C"][0])
-
-
-def _split(unit: _Unit, theta: np.ndarray) -> list[np.ndarray]:
-    out, i = [], unit.start
-    for sym in unit.symbols:
-        k = len(get_element(sym).params)
-        out.append(theta[i : i + k])
-        i += k
-    return out
-
-
-def canonical_arc_order(circuit: Circuit, theta: np.ndarray) -> np.ndarray:
-    """Reorder interchangeable series arcs so that written order runs high -> low frequency.
-
-    Series arcs of identical structure (``p(R1,CPE1)-p(R2,CPE2)``) give the same impedance
-    whichever carries which values; this picks the labelling in which the first written
-    arc has the smallest time constant, the convention of eisfit's named models.
-    """
-    units = _units(circuit)
-    if units is None:
-        return theta
-    out = theta.copy()
-    groups: dict[tuple[str, tuple[str, ...]], list[_Unit]] = {}
-    for u in units:
-        if u.family.startswith("arc_"):
-            groups.setdefault((u.family, u.symbols), []).append(u)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        size = sum(len(get_element(s).params) for s in members[0].symbols)
-        blocks = [theta[u.start : u.start + size].copy() for u in members]
-        taus = [_arc_tau(circuit, u, theta) for u in members]
-        for u, j in zip(members, np.argsort(taus, kind="stable"), strict=True):
-            out[u.start : u.start + size] = blocks[j]
-    return out
-
-
-def revived_starts(
-    circuit: Circuit, theta: np.ndarray, omega: np.ndarray, z: np.ndarray
-) -> list[np.ndarray]:
-    """Starts that re-seed arcs a fit let vanish, at time constants across the band.
-
-    An R||CPE or R||C arc has vanished when its resistance is below 1e-4 |Z|max or its
-    time constant lies more than three decades outside 1/omega_max..1/omega_min; the
-    fit then explains the data with fewer arcs than the circuit has, usually because a
-    small arc was never seeded.  Each vanished arc is placed at 2 time constants per
-    decade across the band with 5 % of the real-axis span, the rest kept as fitted.
-    """
-    units = _units(circuit)
-    if units is None:
-        return []
-    z_max = float(np.abs(z).max())
-    tau_lo, tau_hi = 1.0 / omega.max(), 1.0 / omega.min()
-    vanished = []
-    for u in units:
-        if not u.family.startswith("arc_"):
-            continue
-        r = float(dict(zip(u.symbols, _split(u, theta), strict=True))["R"][0])
-        tau = _arc_tau(circuit, u, theta)
-        if r < 1e-4 * z_max or not (1e-3 * tau_lo < tau < 1e3 * tau_hi):
-            vanished.append(u)
-    if not vanished:
-        return []
-    r_new = 0.05 * max(float(np.ptp(z.real)), 1e-3 * z_max)
-    taus = np.logspace(np.log10(tau_lo), np.log10(tau_hi), 2 * round(np.log10(tau_hi / tau_lo)) + 1)
-    starts = []
-    for u in vanished:
-        for tau in taus:
-            t = theta.copy()
-            vals = _unit_params(u, r_new, float(tau))
-            t[u.start : u.start + len(vals)] = vals
-            starts.append(t)
-    return starts
-
-
-def default_starts(circuit: Circuit) -> int:
-    """Starting points worth racing: 4 plus 3 per arc (or other time-constant unit)."""
-    units = _units(circuit)
-    n_tau = sum(u.has_tau for u in units) if units is not None else len(circuit) // 2
-    return min(4 + 3 * n_tau, 16)

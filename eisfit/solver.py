@@ -263,8 +263,12 @@ def _search_batched(
         return best, hits
     extra = revive(problem.circuit, best.theta, problem.omega, problem.z)
     if extra:
-        extra = [_clip(problem, e) for e in extra]
-        second, _ = _batch_round(problem, extra, counter, per_start)
+        try:
+            second, _ = _batch_round(
+                problem, [_clip(problem, e) for e in extra], counter, per_start
+            )
+        except _BudgetExceededError:
+            return best, hits  # the first round's answer stands
         if second is not None and second.cost < best.cost * (1 - _SAME_COST):
             return second, 1
     return best, hits
@@ -351,9 +355,15 @@ def solve(
     base = problem.base
     if problem.free.size == 0:
         theta = problem.theta(np.zeros(0))
-        return Outcome(problem=problem, theta=theta, start=theta, success=True,
-                       message="all parameters fixed: model evaluated, nothing fitted",
-                       nfev=1, n_starts=0)
+        return Outcome(
+            problem=problem,
+            theta=theta,
+            start=theta,
+            success=True,
+            message="all parameters fixed: model evaluated, nothing fitted",
+            nfev=1,
+            n_starts=0,
+        )
     starts = []
     free_set = set(problem.free.tolist())
     if user_initial and free_set <= set(user_initial):
