@@ -15,7 +15,6 @@ are removed first: eisfit drops such rows (they are not impedance points).
 
 from __future__ import annotations
 
-import csv
 import re
 import warnings
 from collections import Counter, defaultdict
@@ -23,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from reader_checks import REAL, manifest
 
 import eisfit.io
 from eisfit.errors import EisfitError
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 MANIFEST = REAL / "MANIFEST.tsv"
 
 # Files the MANIFEST counts as holding spectra that eisfit must nevertheless refuse.
@@ -75,10 +74,8 @@ class Outcome:
 
 def manifest_rows() -> list[Row]:
     """The MANIFEST rows, with the expected count and the peers' verdicts parsed."""
-    with MANIFEST.open(encoding="utf-8", newline="") as handle:
-        records = list(csv.DictReader(handle, delimiter="\t"))
     rows = []
-    for record in records:
+    for record in manifest():
         guess = record["n_spectra_guess"].strip()
         expected = None if guess.startswith(">=") else int(re.match(r"\d+", guess).group())
         peer = record["impedance.py readFile"]

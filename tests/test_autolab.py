@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from fixtures_vendor_text import (
+from fixtures_vendor_text import sample
+from reader_checks import (
     NO_REAL,
-    REAL,
-    check_peers,
+    assert_exact,
+    assert_read_error,
+    assert_sniffers_reject,
+    check_real_export,
     manifest_rows,
-    mutate,
-    outcome,
+    mutation_fuzz,
     row_id,
-    sample,
+    sniffers_never_raise,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import eisfit.io
 from eisfit import ReadError, Spectrum
@@ -51,11 +50,6 @@ def write_z60w(path: Path, spectrum: Spectrum) -> Path:
     return path
 
 
-def _assert_exact(got: Spectrum, want: Spectrum) -> None:
-    np.testing.assert_array_equal(got.frequency_hz, want.frequency_hz)
-    np.testing.assert_array_equal(got.impedance_ohm, want.impedance_ohm)
-
-
 # --- .dfr ----------------------------------------------------------------------------------
 
 
@@ -63,7 +57,7 @@ def test_dfr_round_trip_negates_the_stored_minus_z_imag(tmp_path: Path) -> None:
     spectrum = sample(1)
     path = write_dfr(tmp_path / "run.dfr", spectrum)
     (back,) = autolab.read_dfr(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     extra = back.meta.extra
     assert extra["format"] == "autolab-dfr" and extra["version"] == "VERSION8.0"
     assert extra["trailer_dates"] == ("13.07.2022 22:32:00", "12.11.2018 22:33:00")
@@ -93,9 +87,7 @@ def test_dfr_round_trip_negates_the_stored_minus_z_imag(tmp_path: Path) -> None:
 def test_dfr_errors(tmp_path: Path, edit, message: str, line) -> None:
     path = write_dfr(tmp_path / "bad.dfr", sample(2))
     path.write_text(edit(path.read_text()))
-    with pytest.raises(ReadError, match=message) as info:
-        autolab.read_dfr(path)
-    assert info.value.line == line
+    assert_read_error(autolab.read_dfr, path, message, line)
 
 
 # --- Z60W ------------------------------------------------------------------------------------
@@ -105,7 +97,7 @@ def test_z60w_round_trip(tmp_path: Path) -> None:
     spectrum = sample(3)
     path = write_z60w(tmp_path / "autolab.txt", spectrum)
     (back,) = autolab.read_z60w(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     assert back.meta.extra["format"] == "autolab-z60w"
     assert back.meta.extra["warnings"] == ()
     assert back.meta.timestamp is None
@@ -125,44 +117,19 @@ def test_z60w_short_row_names_the_line(tmp_path: Path) -> None:
 
 
 def test_sniffers_reject_plain_csv_and_text() -> None:
-    plain = b"frequency_hz,z_real_ohm,z_imag_ohm\n1000.0,1.0,-2.0\n100.0,2.0,-3.0\n"
-    prose = b"VERSION control notes\nnothing to see\n"
-    for fmt in autolab.FORMATS:
-        for head, name in ((plain, "data.csv"), (prose, "notes.txt")):
-            assert fmt.sniff(head, name) < 0.3
+    assert_sniffers_reject(autolab.FORMATS, b"VERSION control notes\nnothing to see\n")
 
 
-@settings(max_examples=200, deadline=None)
-@given(head=st.binary(max_size=300), name=st.sampled_from(["a.dfr", "a.txt", "a"]))
-def test_sniffers_never_raise(head: bytes, name: str) -> None:
-    for fmt in autolab.FORMATS:
-        assert 0.0 <= fmt.sniff(head, name) <= 1.0
+test_sniffers_never_raise = sniffers_never_raise(autolab.FORMATS, ["a.dfr", "a.txt", "a"])
 
-
-_FUZZ = {
-    "dfr": (lambda p: write_dfr(p, sample(5, 5)), autolab.read_dfr),
-    "z60w": (lambda p: write_z60w(p, sample(6, 5)), autolab.read_z60w),
-}
-
-
-@pytest.mark.parametrize("kind", sorted(_FUZZ))
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+test_mutated_files_read_or_raise_eisfit_errors = mutation_fuzz(
+    {
+        "dfr": (lambda p: write_dfr(p, sample(5, 5)), autolab.read_dfr),
+        "z60w": (lambda p: write_z60w(p, sample(6, 5)), autolab.read_z60w),
+    },
+    cut=1500,
+    span=3000,
 )
-@given(
-    cut=st.integers(0, 1500),
-    flips=st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 255)), max_size=4),
-    insert=st.tuples(st.integers(0, 3000), st.binary(max_size=12)),
-)
-def test_mutated_files_read_or_raise_eisfit_errors(
-    tmp_path: Path, kind: str, cut: int, flips, insert
-) -> None:
-    write, read = _FUZZ[kind]
-    path = write(tmp_path / f"fuzz-{kind}")
-    path.write_bytes(mutate(path.read_bytes(), cut, flips, insert))
-    outcome(read, path)
 
 
 # --- real exports ----------------------------------------------------------------------
@@ -173,14 +140,7 @@ _ROWS = manifest_rows("Autolab")
 @NO_REAL
 @pytest.mark.parametrize("row", _ROWS, ids=[row_id(r) for r in _ROWS])
 def test_real_exports(row: dict[str, str]) -> None:
-    path = REAL / row["path"]
-    name = "autolab-dfr" if ".dfr" in row["format"] else "autolab-z60w"
-    read = autolab.read_dfr if name == "autolab-dfr" else autolab.read_z60w
-    if row["n_spectra_guess"] == "0":
-        with pytest.raises(ReadError):
-            read(path)
-        return
-    spectra = read(path)
-    assert len(spectra) == int(row["n_spectra_guess"])
-    assert eisfit.io.detect(path) == name
-    check_peers(row, spectra)
+    if ".dfr" in row["format"]:
+        check_real_export(row, autolab.read_dfr, "autolab-dfr")
+    else:
+        check_real_export(row, autolab.read_z60w, "autolab-z60w")

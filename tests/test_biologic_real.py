@@ -7,12 +7,12 @@ to the .mpt export of the same run.  Skipped when the corpus is not there (fresh
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from reader_checks import NO_REAL, REAL, assert_same_as_pyimpspec, impedance_py, manifest
 
 from eisfit import ReadError
 from eisfit.io.biologic_mpr import FORMATS as MPR_FORMATS
@@ -20,28 +20,20 @@ from eisfit.io.biologic_mpr import read_mpr
 from eisfit.io.biologic_mpt import FORMATS as MPT_FORMATS
 from eisfit.io.biologic_mpt import read_mps, read_mpt
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 SNIFF = {f.name: f.sniff for f in (*MPT_FORMATS, *MPR_FORMATS)}
 
 _BROKEN = {"ECSHackWeek__impedance.py/data/exampleDataBioLogic_MissingFreq.mpt"}  # no freq column
 
 
 def _manifest(kind: str) -> list[dict[str, str]]:
-    if not REAL.exists():
-        return []
-    with open(REAL / "MANIFEST.tsv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    return [r for r in rows if r["format"].startswith(f"BioLogic EC-Lab {kind}")]
+    return [r for r in manifest() if r["format"].startswith(f"BioLogic EC-Lab {kind}")]
 
 
 def _expected(row: dict[str, str]) -> int:
     return 0 if row["path"] in _BROKEN else int(row["n_spectra_guess"].split()[0])
 
 
-real = pytest.mark.skipif(not REAL.exists(), reason="../shared/real-data not present")
-
-
-@real
+@NO_REAL
 @pytest.mark.parametrize("row", _manifest(".mpt") + _manifest(".mps") + _manifest(".mpr"),
                          ids=lambda r: r["path"][-60:])  # fmt: skip
 def test_real_files_read_to_the_expected_spectra(row: dict[str, str]) -> None:
@@ -59,22 +51,15 @@ def test_real_files_read_to_the_expected_spectra(row: dict[str, str]) -> None:
     assert all(np.all(s.frequency_hz > 0) for s in spectra)
 
 
-@real
+@NO_REAL
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("row", _manifest(".mpt"), ids=lambda r: r["path"][-60:])
 def test_real_mpt_identical_to_peers(row: dict[str, str]) -> None:
     path = REAL / row["path"]
     if row["pyimpspec parse_data"].startswith("ok"):
-        pyimpspec = pytest.importorskip("pyimpspec")
-        theirs, ours = pyimpspec.parse_data(path), read_mpt(path)
-        assert len(theirs) == len(ours)
-        for data, spectrum in zip(theirs, ours, strict=True):
-            np.testing.assert_array_equal(spectrum.frequency_hz, data.get_frequencies())
-            np.testing.assert_allclose(spectrum.impedance_ohm, data.get_impedances(), rtol=1e-9)
+        assert_same_as_pyimpspec(path, read_mpt(path), exact_frequency=True)
     if row["impedance.py readFile"].startswith("[instrument=biologic] ok ("):
-        from impedance.preprocessing import readFile
-
-        f, z = readFile(str(path), instrument="biologic")
+        f, z = impedance_py(path, "biologic")
         ours = read_mpt(path)
         np.testing.assert_array_equal(np.concatenate([s.frequency_hz for s in ours]), f)
         np.testing.assert_allclose(np.concatenate([s.impedance_ohm for s in ours]), z, rtol=1e-9)
@@ -95,7 +80,7 @@ for _row in _manifest(".mpr"):
             _PAIRS.append((_row["path"], str(_mpt)))
 
 
-@real
+@NO_REAL
 @pytest.mark.parametrize("mpr, mpt", _PAIRS, ids=lambda p: p[-40:])
 def test_real_mpr_equals_its_mpt_export(mpr: str, mpt: str) -> None:
     binary, text = read_mpr(REAL / mpr), read_mpt(REAL / mpt)

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_vendor_text import (
+from fixtures_vendor_text import sample
+from reader_checks import (
     NO_REAL,
-    REAL,
-    check_peers,
+    assert_exact,
+    assert_read_error,
+    assert_sniffers_reject,
+    check_real_export,
     manifest_rows,
-    mutate,
-    outcome,
+    mutation_fuzz,
     row_id,
-    sample,
+    sniffers_never_raise,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import eisfit.io
 from eisfit import ReadError, Spectrum
@@ -90,11 +90,6 @@ def write_p00(
     return path
 
 
-def _assert_exact(got: Spectrum, want: Spectrum) -> None:
-    np.testing.assert_array_equal(got.frequency_hz, want.frequency_hz)
-    np.testing.assert_array_equal(got.impedance_ohm, want.impedance_ohm)
-
-
 # --- CH Instruments ----------------------------------------------------------------------
 
 
@@ -102,7 +97,7 @@ def test_chi_round_trip_with_metadata(tmp_path: Path) -> None:
     spectrum = sample(1)
     path = write_chi(tmp_path / "chi.txt", spectrum)
     (back,) = chi.read_chi(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     assert back.meta.timestamp == datetime(2020, 2, 20, 15, 55, 8)
     assert back.meta.extra["instrument"] == "CH Instruments CHI660E"
     assert back.meta.extra["technique"] == "A.C. Impedance"
@@ -158,9 +153,7 @@ def test_chi_other_technique_is_refused_clearly(tmp_path: Path) -> None:
 def test_chi_errors(tmp_path: Path, edit, message: str, line) -> None:
     path = write_chi(tmp_path / "bad.txt", sample(4))
     path.write_text(edit(path.read_text()))
-    with pytest.raises(ReadError, match=message) as info:
-        chi.read_chi(path)
-    assert info.value.line == line
+    assert_read_error(chi.read_chi, path, message, line)
 
 
 # --- .P00 ----------------------------------------------------------------------------------
@@ -170,7 +163,7 @@ def test_p00_round_trip_negates_the_third_column(tmp_path: Path) -> None:
     spectrum = sample(5)
     path = write_p00(tmp_path / "run.P00", spectrum)
     (back,) = p00.read_p00(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     assert back.meta.timestamp == datetime(2018, 7, 19, 9, 40, 30)
     assert back.meta.extra["procedure"] == "EIS at OCP"
     assert back.meta.extra["warnings"] == ()
@@ -201,53 +194,29 @@ def test_p00_anonymised_date_and_aborted_run(tmp_path: Path) -> None:
 def test_p00_errors(tmp_path: Path, edit, message: str, line) -> None:
     path = write_p00(tmp_path / "bad.P00", sample(7))
     path.write_text(edit(path.read_text(encoding="latin-1")), encoding="latin-1")
-    with pytest.raises(ReadError, match=message) as info:
-        p00.read_p00(path)
-    assert info.value.line == line
+    assert_read_error(p00.read_p00, path, message, line)
 
 
 # --- sniffing and fuzzing ----------------------------------------------------------------
 
 
 def test_sniffers_reject_plain_csv_and_text() -> None:
-    plain = b"frequency_hz,z_real_ohm,z_imag_ohm\n1000.0,1.0,-2.0\n100.0,2.0,-3.0\n"
     prose = b"May 5, 2020 was a Tuesday.\nFile: none\nNothing else.\nReally.\nThe end.\n"
-    for fmt in (*chi.FORMATS, *p00.FORMATS):
-        for head, name in ((plain, "data.csv"), (prose, "notes.txt")):
-            assert fmt.sniff(head, name) < 0.3
+    assert_sniffers_reject((*chi.FORMATS, *p00.FORMATS), prose)
 
 
-@settings(max_examples=200, deadline=None)
-@given(head=st.binary(max_size=300), name=st.sampled_from(["a.p00", "a.txt", "a"]))
-def test_sniffers_never_raise(head: bytes, name: str) -> None:
-    for fmt in (*chi.FORMATS, *p00.FORMATS):
-        assert 0.0 <= fmt.sniff(head, name) <= 1.0
-
-
-_FUZZ = {
-    "chi": (lambda p: write_chi(p, sample(8, 5)), chi.read_chi),
-    "p00": (lambda p: write_p00(p, sample(9, 5)), p00.read_p00),
-}
-
-
-@pytest.mark.parametrize("kind", sorted(_FUZZ))
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+test_sniffers_never_raise = sniffers_never_raise(
+    (*chi.FORMATS, *p00.FORMATS), ["a.p00", "a.txt", "a"]
 )
-@given(
-    cut=st.integers(0, 1000),
-    flips=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), max_size=4),
-    insert=st.tuples(st.integers(0, 2000), st.binary(max_size=12)),
+
+test_mutated_files_read_or_raise_eisfit_errors = mutation_fuzz(
+    {
+        "chi": (lambda p: write_chi(p, sample(8, 5)), chi.read_chi),
+        "p00": (lambda p: write_p00(p, sample(9, 5)), p00.read_p00),
+    },
+    cut=1000,
+    span=2000,
 )
-def test_mutated_files_read_or_raise_eisfit_errors(
-    tmp_path: Path, kind: str, cut: int, flips, insert
-) -> None:
-    write, read = _FUZZ[kind]
-    path = write(tmp_path / f"fuzz-{kind}")
-    path.write_bytes(mutate(path.read_bytes(), cut, flips, insert))
-    outcome(read, path)
 
 
 # --- real exports ----------------------------------------------------------------------
@@ -258,13 +227,7 @@ _ROWS = manifest_rows("CH Instruments", "P00")
 @NO_REAL
 @pytest.mark.parametrize("row", _ROWS, ids=[row_id(r) for r in _ROWS])
 def test_real_exports(row: dict[str, str]) -> None:
-    path = REAL / row["path"]
-    name, read = ("p00", p00.read_p00) if "P00" in row["format"] else ("chi-txt", chi.read_chi)
-    if row["n_spectra_guess"] == "0":
-        with pytest.raises(ReadError):
-            read(path)
-        return
-    spectra = read(path)
-    assert len(spectra) == int(row["n_spectra_guess"])
-    assert eisfit.io.detect(path) == name
-    check_peers(row, spectra)
+    if "P00" in row["format"]:
+        check_real_export(row, p00.read_p00, "p00")
+    else:
+        check_real_export(row, chi.read_chi, "chi-txt")

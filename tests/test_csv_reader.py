@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reader_checks import REAL, corruption_fuzz, random_content_fuzz
 
 import eisfit.io
 import eisfit.io.sniffing as sniffing
-from eisfit import EisfitError, ReadError, Spectrum, SpectrumError, SpectrumMeta
+from eisfit import ReadError, Spectrum, SpectrumError, SpectrumMeta
 from eisfit.io import read_csv, write_csv
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
 FREQ = np.logspace(6, -1, 22)
 
@@ -274,45 +274,17 @@ _VALID = (
 ).encode()
 
 
-@settings(max_examples=400, deadline=None)
-@given(
-    cut=st.integers(0, len(_VALID)),
-    edits=st.lists(st.tuples(st.integers(0, len(_VALID) - 1), st.binary(max_size=3)), max_size=4),
-    tail=st.binary(max_size=20),
+test_fuzz_corrupted_files_give_spectra_or_read_error = corruption_fuzz(
+    read_csv, _VALID, "fuzz.csv", examples=400, nonempty=True
 )
-def test_fuzz_corrupted_files_give_spectra_or_read_error(
-    tmp_path_factory: pytest.TempPathFactory, cut: int, edits, tail: bytes
-) -> None:
-    data = bytearray(_VALID[:cut])
-    for position, replacement in edits:
-        data[position : position + 1] = replacement
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.csv"
-    path.write_bytes(bytes(data) + tail)
-    _spectra_or_read_error(path)
-
-
-def _spectra_or_read_error(path: Path) -> None:
-    """Reading must give spectra or a ReadError naming the file, never anything else."""
-    try:
-        spectra = read_csv(path)
-    except EisfitError as exc:
-        assert isinstance(exc, ReadError)
-        assert str(path) in str(exc)
-    else:
-        assert spectra and all(isinstance(s, Spectrum) for s in spectra)
-
-
-@settings(max_examples=200, deadline=None)
-@given(data=st.binary(max_size=200))
-def test_fuzz_random_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    path = tmp_path_factory.mktemp("bytes") / "random.bin"
-    path.write_bytes(data)
-    _spectra_or_read_error(path)
+test_fuzz_random_bytes = random_content_fuzz(
+    read_csv, "random.bin", content=st.binary(max_size=200), examples=200, nonempty=True
+)
 
 
 # --- real exports from other projects (read-only, when the shared folder exists) -----
 
-_PYIMPSPEC = REAL_DATA / "vyrjana__pyimpspec" / "tests"
+_PYIMPSPEC = REAL / "vyrjana__pyimpspec" / "tests"
 _VARIANTS = [
     "data-comma-decimal-separator.csv",
     "data-header-variant-1.csv",
@@ -467,12 +439,12 @@ def test_sniff_scores(tmp_path: Path) -> None:
     assert sniff(b"in Sa,Frequency in Hz,Gain in dB,Phase in \xc2\xb0\n1,2,3,4\n", "a.csv") < 0.25
 
 
-@pytest.mark.skipif(not REAL_DATA.is_dir(), reason="shared real-data folder not present")
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared real-data folder not present")
 def test_drttools_headerless_files_hold_the_physical_sign() -> None:
     """MANIFEST says f, Z', -Z''; pyDRTtools builds Z = Z' + 1j*col3 (runs.py EIS_object),
     and the data agree: a Li-ion cell is inductive (Z'' > 0) at 1 kHz and shows a
     capacitive diffusion tail (Z'' < 0, growing) at the lowest frequencies."""
-    folder = REAL_DATA / "ciuccislab__pyDRTtools" / "EIS data"
+    folder = REAL / "ciuccislab__pyDRTtools" / "EIS data"
     for path in [*folder.glob("text files/*.txt"), *folder.glob("csv files/*.csv")]:
         (spectrum,) = eisfit.io.read(path)
         z = spectrum.impedance_ohm

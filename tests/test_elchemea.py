@@ -6,14 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from reader_checks import (
+    REAL,
+    assert_read_error,
+    assert_same_as_pyimpspec,
+    corruption_fuzz,
+    random_content_fuzz,
+)
 
-from eisfit import EisfitError, ReadError, Spectrum
+from eisfit import ReadError, Spectrum
 from eisfit.io.elchemea import FORMATS, read_i2b, sniff_i2b
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 PYIMPSPEC = REAL / "vyrjana__pyimpspec" / "tests"
 CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
 FREQ = np.logspace(6, -1, 22)
@@ -105,9 +109,7 @@ def test_bad_files_raise_read_error(
 ) -> None:
     path = tmp_path / "bad.i2b"
     path.write_text(content, encoding="latin-1")
-    with pytest.raises(ReadError, match=message) as info:
-        read_i2b(path)
-    assert info.value.path == str(path) and info.value.line == line
+    assert_read_error(read_i2b, path, message, line)
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -128,37 +130,8 @@ def test_sniff(tmp_path: Path) -> None:
 VALID = i2b_text(simulate(CELL.circuit, CELL.values, FREQ[:5])).encode("latin-1")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cut=st.integers(0, len(VALID)),
-    edits=st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.binary(max_size=3)), max_size=4),
-    tail=st.binary(max_size=20),
-)
-def test_fuzz_corrupted_files(tmp_path_factory: pytest.TempPathFactory, cut, edits, tail) -> None:
-    data = bytearray(VALID[:cut])
-    for position, replacement in edits:
-        data[position : position + 1] = replacement
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.i2b"
-    path.write_bytes(bytes(data) + tail)
-    _spectra_or_read_error(path)
-
-
-@settings(max_examples=100, deadline=None)
-@given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
-def test_fuzz_random_content(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    path = tmp_path_factory.mktemp("bytes") / "random.i2b"
-    path.write_bytes(data)
-    _spectra_or_read_error(path)
-    assert 0.0 <= sniff_i2b(data, "random.i2b") <= 1.0
-
-
-def _spectra_or_read_error(path: Path) -> None:
-    try:
-        spectra = read_i2b(path)
-    except EisfitError as exc:
-        assert isinstance(exc, ReadError) and str(path) in str(exc)
-    else:
-        assert len(spectra) == 1 and isinstance(spectra[0], Spectrum)
+test_fuzz_corrupted_files = corruption_fuzz(read_i2b, VALID, "fuzz.i2b", count=1)
+test_fuzz_random_content = random_content_fuzz(read_i2b, "random.i2b", sniff=sniff_i2b, count=1)
 
 
 # --- real exports (MANIFEST rows "Elchemea Analytical .i2b") ----------------------------
@@ -171,8 +144,5 @@ def test_real_files_match_pyimpspec(name: str) -> None:
     assert sniff_i2b(path.read_bytes()[:65536], name) >= 0.9
     spectra = read_i2b(path)
     assert [len(s) for s in spectra] == [29]
-    pyimpspec = pytest.importorskip("pyimpspec")
-    (reference,) = pyimpspec.parse_data(str(path))
-    np.testing.assert_allclose(spectra[0].frequency_hz, reference.get_frequencies(), rtol=1e-9)
-    np.testing.assert_allclose(spectra[0].impedance_ohm, reference.get_impedances(), rtol=1e-9)
+    assert_same_as_pyimpspec(path, spectra)
     assert np.all(spectra[0].impedance_ohm.imag < 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
 
@@ -11,13 +10,22 @@ import pytest
 from fixtures_gamry import dta_text, write_dta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reader_checks import (
+    NO_REAL,
+    REAL,
+    assert_exact_spectra,
+    assert_same_as_pyimpspec,
+    impedance_py,
+    manifest_rows,
+    read_outcome,
+    truncate_and_flip,
+)
 
-from eisfit import EisfitError, ReadError, Spectrum
+from eisfit import ReadError, Spectrum
 from eisfit.io import read
 from eisfit.io.gamry import FORMATS, read_dta
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 CELL = SyntheticCell(1e-7, 25.0, (Arc(500.0, 1e4, 0.85),))
 SNIFF = FORMATS[0].sniff
 
@@ -28,19 +36,11 @@ def _spectra(n: int, seed: int = 0, points: int = 31) -> list[Spectrum]:
     return [simulate(CELL.circuit, CELL.values, f, noise=0.005, rng=rng) for _ in range(n)]
 
 
-def _same(read: list[Spectrum], written: list[Spectrum]) -> None:
-    assert len(read) == len(written)
-    for index, (got, want) in enumerate(zip(read, written, strict=True)):
-        np.testing.assert_array_equal(got.frequency_hz, want.frequency_hz)
-        np.testing.assert_array_equal(got.impedance_ohm, want.impedance_ohm)
-        assert got.meta.index == index
-
-
 def test_round_trip_with_metadata(tmp_path: Path) -> None:
     written = _spectra(1)
     path = write_dta(tmp_path / "EIS.DTA", written)
     read = read_dta(path)
-    _same(read, written)
+    assert_exact_spectra(read, written)
     meta = read[0].meta
     assert meta.source == str(path) and meta.timestamp == datetime(2020, 3, 18, 16, 54, 44)
     assert meta.temperature_k is None and meta.cycle is None
@@ -51,7 +51,7 @@ def test_round_trip_with_metadata(tmp_path: Path) -> None:
     }  # fmt: skip
 
 
-@pytest.mark.skipif(not REAL.exists(), reason="../shared/real-data not present")
+@NO_REAL
 def test_real_zimag_is_signed_as_zphz_says() -> None:
     """Gamry's Zimag is the physical imaginary part: atan2(Zimag, Zreal) is Zphz."""
     path = REAL / "ECSHackWeek__impedance.py" / "data" / "exampleDataGamry.DTA"
@@ -81,20 +81,20 @@ def test_locale_dates(tmp_path: Path, date, time, calibration, expected, warns: 
     path = write_dta(tmp_path / "d.DTA", written, date=date, time=time,
                      calibration_date=calibration, decimal_comma="." in date)  # fmt: skip
     read = read_dta(path)
-    _same(read, written)
+    assert_exact_spectra(read, written)
     assert read[0].meta.timestamp == expected
     assert bool(read[0].meta.extra["warnings"]) == warns
 
 
 def test_several_curves_and_hand_edited_rows(tmp_path: Path) -> None:
     written = _spectra(3, seed=2)
-    _same(read_dta(write_dta(tmp_path / "multi.DTA", written, spaces=True)), written)
+    assert_exact_spectra(read_dta(write_dta(tmp_path / "multi.DTA", written, spaces=True)), written)
 
 
 def test_aborted_run_returns_the_points_with_a_warning(tmp_path: Path) -> None:
     written = [_spectra(1, seed=3)[0].crop(f_min_hz=10.0)]
     read = read_dta(write_dta(tmp_path / "abort.DTA", written, aborted=True))
-    _same(read, written)
+    assert_exact_spectra(read, written)
     n = len(written[0])
     assert read[0].meta.extra["warnings"] == (f"aborted run: {n} of 36 planned points "
                                               "(EXPERIMENTABORTED)",)  # fmt: skip
@@ -103,7 +103,7 @@ def test_aborted_run_returns_the_points_with_a_warning(tmp_path: Path) -> None:
 def test_drift_correction_gives_two_spectra(tmp_path: Path) -> None:
     raw, corrected = _spectra(2, seed=4)
     read = read_dta(write_dta(tmp_path / "drift.DTA", [raw], drift=[corrected]))
-    _same(read, [corrected, raw])
+    assert_exact_spectra(read, [corrected, raw])
     assert [s.meta.extra["drift_corrected"] for s in read] == [True, False]
 
 
@@ -168,51 +168,29 @@ _DTA = dta_text(_spectra(2, points=5), aborted=True).encode("cp1252")
 @given(data=st.data())
 def test_fuzz(tmp_path: Path, data) -> None:
     if data.draw(st.booleans()):
-        content = bytearray(_DTA[: data.draw(st.integers(0, len(_DTA)))])
-        for _ in range(data.draw(st.integers(0, 4))):
-            if content:
-                at = data.draw(st.integers(0, len(content) - 1))
-                content[at] = data.draw(st.integers(0, 255))
+        content = truncate_and_flip(data, _DTA)
     else:
-        content = bytearray(b"EXPLAIN\r\n" + data.draw(st.text(max_size=300)).encode())
+        content = b"EXPLAIN\r\n" + data.draw(st.text(max_size=300)).encode()
     path = tmp_path / "fuzz.DTA"
-    path.write_bytes(bytes(content))
-    try:
-        result = read_dta(path)
-    except EisfitError:
-        return
-    assert all(isinstance(s, Spectrum) for s in result)
+    path.write_bytes(content)
+    read_outcome(read_dta, path)
 
 
 # --- real files (../shared/real-data) ------------------------------------------------
 
 
-def _manifest() -> list[dict[str, str]]:
-    if not REAL.exists():
-        return []
-    with open(REAL / "MANIFEST.tsv", encoding="utf-8") as handle:
-        return [r for r in csv.DictReader(handle, delimiter="\t") if "Gamry" in r["format"]]
-
-
-@pytest.mark.skipif(not REAL.exists(), reason="../shared/real-data not present")
+@NO_REAL
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.parametrize("row", _manifest(), ids=lambda r: r["path"][-50:])
+@pytest.mark.parametrize("row", manifest_rows("Gamry"), ids=lambda r: r["path"][-50:])
 def test_real_files(row: dict[str, str]) -> None:
     path = REAL / row["path"]
     assert SNIFF(path.read_bytes()[:65536], path.name.lower()) >= 0.9
     ours = read_dta(path)
     assert len(ours) == int(row["n_spectra_guess"].split()[0])
     if row["pyimpspec parse_data"].startswith("ok"):
-        pyimpspec = pytest.importorskip("pyimpspec")
-        theirs = pyimpspec.parse_data(path)
-        assert len(theirs) == len(ours)
-        for data, spectrum in zip(theirs, ours, strict=True):
-            np.testing.assert_array_equal(spectrum.frequency_hz, data.get_frequencies())
-            np.testing.assert_allclose(spectrum.impedance_ohm, data.get_impedances(), rtol=1e-9)
+        assert_same_as_pyimpspec(path, ours, exact_frequency=True)
     if row["impedance.py readFile"].startswith("[instrument=gamry] ok ("):
-        from impedance.preprocessing import readFile
-
-        f, z = readFile(str(path), instrument="gamry")  # the last curve, uncorrected
+        f, z = impedance_py(path, "gamry")  # the last curve, uncorrected
         np.testing.assert_array_equal(ours[-1].frequency_hz, f)
         np.testing.assert_allclose(ours[-1].impedance_ohm, z, rtol=1e-9)
     if "ABORT" in path.name.upper():

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from reader_checks import REAL, assert_same_as_pyimpspec, corruption_fuzz, random_content_fuzz
 
-from eisfit import EisfitError, ReadError, Spectrum
+from eisfit import ReadError, Spectrum
 from eisfit.io.ivium import FORMATS, read_ivium, sniff_ivium
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 PYIMPSPEC = REAL / "vyrjana__pyimpspec" / "tests"
 CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
 FREQ = np.logspace(5, -1, 19)
@@ -176,37 +174,10 @@ def test_sniff(tmp_path: Path) -> None:
 VALID = ivium_bytes(measurement(_rows(3, FREQ[:4])))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cut=st.integers(0, len(VALID)),
-    edits=st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.binary(max_size=3)), max_size=4),
-    tail=st.binary(max_size=20),
+test_fuzz_corrupted_files = corruption_fuzz(read_ivium, VALID, "fuzz.ids", nonempty=True)
+test_fuzz_random_content = random_content_fuzz(
+    read_ivium, "random.idf", sniff=sniff_ivium, nonempty=True
 )
-def test_fuzz_corrupted_files(tmp_path_factory: pytest.TempPathFactory, cut, edits, tail) -> None:
-    data = bytearray(VALID[:cut])
-    for position, replacement in edits:
-        data[position : position + 1] = replacement
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.ids"
-    path.write_bytes(bytes(data) + tail)
-    _spectra_or_read_error(path)
-
-
-@settings(max_examples=100, deadline=None)
-@given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
-def test_fuzz_random_content(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    path = tmp_path_factory.mktemp("bytes") / "random.idf"
-    path.write_bytes(data)
-    _spectra_or_read_error(path)
-    assert 0.0 <= sniff_ivium(data, "random.idf") <= 1.0
-
-
-def _spectra_or_read_error(path: Path) -> None:
-    try:
-        spectra = read_ivium(path)
-    except EisfitError as exc:
-        assert isinstance(exc, ReadError) and str(path) in str(exc)
-    else:
-        assert spectra and all(isinstance(s, Spectrum) for s in spectra)
 
 
 # --- real exports (MANIFEST rows "Ivium IviumSoft .idf/.ids") ---------------------------
@@ -222,9 +193,4 @@ def test_real_files_match_pyimpspec(name: str, count: int) -> None:
     spectra = read_ivium(path)
     assert [len(s) for s in spectra] == [29] * count
     assert all(np.all(s.impedance_ohm.imag < 0) for s in spectra)
-    pyimpspec = pytest.importorskip("pyimpspec")
-    references = pyimpspec.parse_data(str(path))
-    assert len(references) == len(spectra)
-    for spectrum, reference in zip(spectra, references, strict=True):
-        np.testing.assert_allclose(spectrum.frequency_hz, reference.get_frequencies(), rtol=1e-9)
-        np.testing.assert_allclose(spectrum.impedance_ohm, reference.get_impedances(), rtol=1e-9)
+    assert_same_as_pyimpspec(path, spectra)

@@ -10,14 +10,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reader_checks import (
+    REAL,
+    assert_exact,
+    assert_same_as_pyimpspec,
+    corruption_fuzz,
+    random_content_fuzz,
+)
 
-from eisfit import EisfitError, ReadError, Spectrum
+from eisfit import ReadError, Spectrum
 from eisfit.io.palmsens import FORMATS, read_pssession, sniff_pssession
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 PYIMPSPEC = REAL / "vyrjana__pyimpspec" / "tests"
 SDK = REAL / "PalmSens__palmsens-sdk" / "python"
 CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
@@ -90,11 +95,6 @@ def _write(tmp_path: Path, data: bytes, name: str = "session.pssession") -> Path
     return path
 
 
-def _same(spectrum: Spectrum, expected: Spectrum) -> None:
-    np.testing.assert_array_equal(spectrum.frequency_hz, expected.frequency_hz)
-    np.testing.assert_array_equal(spectrum.impedance_ohm, expected.impedance_ohm)
-
-
 @pytest.mark.parametrize("lower", [False, True])
 @pytest.mark.parametrize("tail", [b"", b"\x00", b"\r\n"])
 def test_round_trip_with_mixed_methods(tmp_path: Path, lower: bool, tail: bytes) -> None:
@@ -109,8 +109,8 @@ def test_round_trip_with_mixed_methods(tmp_path: Path, lower: bool, tail: bytes)
     path = _write(tmp_path, data)
     spectra = read_pssession(path)
     assert [s.meta.index for s in spectra] == [0, 1]
-    _same(spectra[0], first)
-    _same(spectra[1], second)
+    assert_exact(spectra[0], first)
+    assert_exact(spectra[1], second)
     assert [s.meta.timestamp for s in spectra] == [START, later]
     meta = spectra[0].meta
     assert meta.source == str(path) and meta.extra["title"] == "EIS 1"
@@ -124,7 +124,7 @@ def test_utf16_without_bom_and_utf8(tmp_path: Path) -> None:
     data = session_bytes(eis_measurement(expected, "EIS"))
     for name, content in (("nobom", data[2:]), ("utf8", data.decode("utf-16").encode("utf-8"))):
         (spectrum,) = read_pssession(_write(tmp_path, content, name + ".pssession"))
-        _same(spectrum, expected)
+        assert_exact(spectrum, expected)
 
 
 def test_repeated_sweeps_in_one_measurement_are_split(tmp_path: Path) -> None:
@@ -137,8 +137,8 @@ def test_repeated_sweeps_in_one_measurement_are_split(tmp_path: Path) -> None:
     record["DataSet"]["Values"][3] = _array("ZIm", "ZIm", "-Z''", -z.imag)
     spectra = read_pssession(_write(tmp_path, session_bytes(record)))
     assert [s.meta.extra["scan"] for s in spectra] == [0, 1]
-    _same(spectra[0], first)
-    _same(spectra[1], second)
+    assert_exact(spectra[0], first)
+    assert_exact(spectra[1], second)
 
 
 def test_invalid_points_are_dropped_with_a_warning(tmp_path: Path) -> None:
@@ -191,33 +191,16 @@ def test_sniff() -> None:
 VALID = session_bytes(eis_measurement(_sample(9, FREQ[:3]), "EIS"))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cut=st.integers(0, len(VALID)),
-    edits=st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.binary(max_size=3)), max_size=4),
-    tail=st.binary(max_size=20),
+test_fuzz_corrupted_files = corruption_fuzz(
+    read_pssession, VALID, "session.pssession", nonempty=True
 )
-def test_fuzz_corrupted_files(tmp_path_factory: pytest.TempPathFactory, cut, edits, tail) -> None:
-    data = bytearray(VALID[:cut])
-    for position, replacement in edits:
-        data[position : position + 1] = replacement
-    _spectra_or_read_error(_write(tmp_path_factory.mktemp("fuzz"), bytes(data) + tail))
-
-
-@settings(max_examples=100, deadline=None)
-@given(data=st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-16")))
-def test_fuzz_random_content(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    _spectra_or_read_error(_write(tmp_path_factory.mktemp("bytes"), data))
-    assert 0.0 <= sniff_pssession(data, "random.pssession") <= 1.0
-
-
-def _spectra_or_read_error(path: Path) -> None:
-    try:
-        spectra = read_pssession(path)
-    except EisfitError as exc:
-        assert isinstance(exc, ReadError) and str(path) in str(exc)
-    else:
-        assert spectra and all(isinstance(s, Spectrum) for s in spectra)
+test_fuzz_random_content = random_content_fuzz(
+    read_pssession,
+    "random.pssession",
+    content=st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-16")),
+    sniff=sniff_pssession,
+    nonempty=True,
+)
 
 
 # --- real sessions (MANIFEST rows "PalmSens PSTrace .pssession") ------------------------
@@ -231,12 +214,7 @@ def test_real_sessions_match_pyimpspec(path: Path) -> None:
     assert sniff_pssession(path.read_bytes()[:65536], path.name) >= 0.9
     spectra = read_pssession(path)
     assert [len(s) for s in spectra] == [29 if path.parent == PYIMPSPEC else 5]
-    pyimpspec = pytest.importorskip("pyimpspec")
-    references = pyimpspec.parse_data(str(path))
-    assert len(references) == len(spectra)
-    for spectrum, reference in zip(spectra, references, strict=True):
-        np.testing.assert_allclose(spectrum.frequency_hz, reference.get_frequencies(), rtol=1e-9)
-        np.testing.assert_allclose(spectrum.impedance_ohm, reference.get_impedances(), rtol=1e-9)
+    assert_same_as_pyimpspec(path, spectra)
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="shared real-data folder not present")

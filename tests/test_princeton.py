@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
-from fixtures_vendor_text import (
+from fixtures_vendor_text import sample
+from reader_checks import (
     NO_REAL,
     REAL,
-    check_peers,
+    assert_exact,
+    assert_read_error,
+    assert_sniffers_reject,
+    check_real_export,
     manifest_rows,
-    mutate,
-    outcome,
+    mutation_fuzz,
     row_id,
-    sample,
+    sniffers_never_raise,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import eisfit.io
 from eisfit import ReadError, Spectrum
@@ -105,11 +105,6 @@ def _versa_sample(seed: int) -> Spectrum:
     return sample(seed, 61, f_max=1e5, f_min=10 ** (5 - 60 / 9))  # stopped at 0.0215 Hz
 
 
-def _assert_exact(got: Spectrum, want: Spectrum) -> None:
-    np.testing.assert_array_equal(got.frequency_hz, want.frequency_hz)
-    np.testing.assert_array_equal(got.impedance_ohm, want.impedance_ohm)
-
-
 # --- Parstat / PowerSuite ------------------------------------------------------------------
 
 
@@ -119,7 +114,7 @@ def test_parstat_drops_other_segments_and_splits_sweeps(tmp_path: Path) -> None:
     back = princeton.read_parstat(path)
     assert [s.meta.index for s in back] == [0, 1]
     for got, want in zip(back, spectra, strict=True):
-        _assert_exact(got, want)
+        assert_exact(got, want)
         assert got.meta.extra["warnings"] == ("dropped 20 row(s) with f <= 0 (not impedance)",)
         assert got.meta.extra["format"] == "parstat-txt"
     assert [s.meta.extra["elapsed_s"] for s in back] == [101.0, 226.0]
@@ -138,7 +133,7 @@ def test_powersuite_round_trip(tmp_path: Path) -> None:
     spectrum = sample(3, f_max=0.1, f_min=2e6)  # PowerSuite sweeps upwards
     path = write_powersuite(tmp_path / "ps.txt", spectrum)
     (back,) = princeton.read_powersuite(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     assert back.meta.extra["format"] == "powersuite-txt"
     assert princeton.FORMATS[1].sniff(path.read_bytes(), "ps.txt") >= 0.9
     assert eisfit.io.detect(path) == "powersuite-txt"
@@ -157,9 +152,7 @@ def test_powersuite_round_trip(tmp_path: Path) -> None:
 def test_powersuite_errors(tmp_path: Path, content: str, message: str, line) -> None:
     path = tmp_path / "ps.txt"
     path.write_text(content)
-    with pytest.raises(ReadError, match=message) as info:
-        princeton.read_powersuite(path)
-    assert info.value.line == line
+    assert_read_error(princeton.read_powersuite, path, message, line)
 
 
 # --- VersaStudio ---------------------------------------------------------------------------
@@ -169,7 +162,7 @@ def test_par_reads_the_impedance_segment_with_metadata(tmp_path: Path) -> None:
     spectrum = _versa_sample(4)
     path = write_par(tmp_path / "run.par", [spectrum])
     (back,) = princeton.read_versastudio(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     assert back.meta.timestamp == datetime(2018, 7, 19, 21, 40, 31, 500000)
     extra = back.meta.extra
     assert extra["technique"] == "Potentiostatic EIS"
@@ -186,7 +179,7 @@ def test_par_with_two_eis_actions(tmp_path: Path) -> None:
     back = princeton.read_versastudio(write_par(tmp_path / "two.par", spectra))
     assert [s.meta.index for s in back] == [0, 1]
     assert [s.meta.extra["segment"] for s in back] == [1, 3]
-    _assert_exact(back[1], spectra[1])
+    assert_exact(back[1], spectra[1])
     assert back[1].meta.timestamp - back[0].meta.timestamp == timedelta(seconds=1000)
 
 
@@ -202,54 +195,31 @@ def test_par_with_two_eis_actions(tmp_path: Path) -> None:
 def test_par_errors(tmp_path: Path, edit, message: str, line) -> None:
     path = write_par(tmp_path / "bad.par", [_versa_sample(7)], ocv_segment=False)
     path.write_text(edit(path.read_text()))
-    with pytest.raises(ReadError, match=message) as info:
-        princeton.read_versastudio(path)
-    assert info.value.line == line
+    assert_read_error(princeton.read_versastudio, path, message, line)
 
 
 # --- sniffing and fuzzing ----------------------------------------------------------------
 
 
 def test_sniffers_reject_plain_csv_and_text() -> None:
-    plain = b"frequency_hz,z_real_ohm,z_imag_ohm\n1000.0,1.0,-2.0\n100.0,2.0,-3.0\n"
     prose = b"<html>\nFrequency of the Zre and Zimg\n</html>\n"
-    for fmt in princeton.FORMATS:
-        for head, name in ((plain, "data.csv"), (prose, "notes.txt")):
-            assert fmt.sniff(head, name) < 0.3
+    assert_sniffers_reject(princeton.FORMATS, prose)
 
 
-@settings(max_examples=200, deadline=None)
-@given(head=st.binary(max_size=300), name=st.sampled_from(["a.par", "a.txt", "a"]))
-def test_sniffers_never_raise(head: bytes, name: str) -> None:
-    for fmt in princeton.FORMATS:
-        assert 0.0 <= fmt.sniff(head, name) <= 1.0
+test_sniffers_never_raise = sniffers_never_raise(princeton.FORMATS, ["a.par", "a.txt", "a"])
 
-
-_FUZZ = {
-    "parstat": (lambda p: write_parstat(p, [sample(8, 5)], hold_rows=3), princeton.read_parstat),
-    "powersuite": (lambda p: write_powersuite(p, sample(9, 5)), princeton.read_powersuite),
-    "par": (lambda p: write_par(p, [sample(10, 5)]), princeton.read_versastudio),
-}
-
-
-@pytest.mark.parametrize("kind", sorted(_FUZZ))
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+test_mutated_files_read_or_raise_eisfit_errors = mutation_fuzz(
+    {
+        "parstat": (
+            lambda p: write_parstat(p, [sample(8, 5)], hold_rows=3),
+            princeton.read_parstat,
+        ),
+        "powersuite": (lambda p: write_powersuite(p, sample(9, 5)), princeton.read_powersuite),
+        "par": (lambda p: write_par(p, [sample(10, 5)]), princeton.read_versastudio),
+    },
+    cut=3000,
+    span=3000,
 )
-@given(
-    cut=st.integers(0, 3000),
-    flips=st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 255)), max_size=4),
-    insert=st.tuples(st.integers(0, 3000), st.binary(max_size=12)),
-)
-def test_mutated_files_read_or_raise_eisfit_errors(
-    tmp_path: Path, kind: str, cut: int, flips, insert
-) -> None:
-    write, read = _FUZZ[kind]
-    path = write(tmp_path / f"fuzz-{kind}")
-    path.write_bytes(mutate(path.read_bytes(), cut, flips, insert))
-    outcome(read, path)
 
 
 # --- real exports ----------------------------------------------------------------------
@@ -265,16 +235,8 @@ _READERS = {
 @NO_REAL
 @pytest.mark.parametrize("row", _ROWS, ids=[row_id(r) for r in _ROWS])
 def test_real_exports(row: dict[str, str]) -> None:
-    path = REAL / row["path"]
     name, read = next(v for k, v in _READERS.items() if k in row["format"])
-    if row["n_spectra_guess"] == "0":
-        with pytest.raises(ReadError):
-            read(path)
-        return
-    spectra = read(path)
-    assert len(spectra) == int(row["n_spectra_guess"])
-    assert eisfit.io.detect(path) == name
-    check_peers(row, spectra)
+    check_real_export(row, read, name)
 
 
 @NO_REAL

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reader_checks import REAL, corruption_fuzz, random_content_fuzz
 
-from eisfit import EisfitError, ReadError, Spectrum
+from eisfit import ReadError, Spectrum
 from eisfit.io.zahner import FORMATS, read_ism, sniff_ism
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 ZAHNER = REAL / "Zahner-elektrik__Zahner-Analysis-Python" / "Examples"
 CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
 FREQ = np.logspace(5, -1, 25)
@@ -167,37 +166,14 @@ def test_sniff(tmp_path: Path) -> None:
 VALID = ism_bytes(FREQ[:6], simulate(CELL.circuit, CELL.values, FREQ[:6]).impedance_ohm)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cut=st.integers(0, len(VALID)),
-    edits=st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.binary(max_size=3)), max_size=4),
-    tail=st.binary(max_size=20),
+test_fuzz_corrupted_files = corruption_fuzz(read_ism, VALID, "fuzz.ism", count=1)
+test_fuzz_random_content = random_content_fuzz(
+    read_ism,
+    "random.ism",
+    content=st.binary(max_size=300) | st.text(max_size=200).map(str.encode),
+    sniff=sniff_ism,
+    count=1,
 )
-def test_fuzz_corrupted_files(tmp_path_factory: pytest.TempPathFactory, cut, edits, tail) -> None:
-    data = bytearray(VALID[:cut])
-    for position, replacement in edits:
-        data[position : position + 1] = replacement
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.ism"
-    path.write_bytes(bytes(data) + tail)
-    _spectra_or_read_error(path)
-
-
-@settings(max_examples=100, deadline=None)
-@given(data=st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
-def test_fuzz_random_content(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    path = tmp_path_factory.mktemp("bytes") / "random.ism"
-    path.write_bytes(data)
-    _spectra_or_read_error(path)
-    assert 0.0 <= sniff_ism(data, "random.ism") <= 1.0
-
-
-def _spectra_or_read_error(path: Path) -> None:
-    try:
-        spectra = read_ism(path)
-    except EisfitError as exc:
-        assert isinstance(exc, ReadError) and str(path) in str(exc)
-    else:
-        assert len(spectra) == 1 and isinstance(spectra[0], Spectrum)
 
 
 # --- real exports (MANIFEST rows "Zahner Thales .ism"; no peer reads them) ----------------

@@ -7,18 +7,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_vendor_text import (
-    NO_REAL,
-    REAL,
-    check_peers,
-    manifest_rows,
-    mutate,
-    outcome,
-    row_id,
-    sample,
-)
-from hypothesis import HealthCheck, given, settings
+from fixtures_vendor_text import sample
 from hypothesis import strategies as st
+from reader_checks import (
+    CHUNK,
+    NO_REAL,
+    PLAIN_CSV,
+    REAL,
+    assert_exact,
+    assert_read_error,
+    assert_sniffers_reject,
+    check_real_export,
+    manifest_rows,
+    mutation_fuzz,
+    row_id,
+    sniffers_never_raise,
+)
 
 import eisfit.io
 from eisfit import ReadError, Spectrum
@@ -96,11 +100,6 @@ def write_zview_txt(path: Path, spectra: list[Spectrum], *, comma: bool = True) 
     return path
 
 
-def _assert_exact(got: Spectrum, want: Spectrum) -> None:
-    np.testing.assert_array_equal(got.frequency_hz, want.frequency_hz)
-    np.testing.assert_array_equal(got.impedance_ohm, want.impedance_ohm)
-
-
 # --- ZPLOT2 ASCII ------------------------------------------------------------------------
 
 
@@ -108,7 +107,7 @@ def test_zplot_round_trip_is_exact_with_metadata(tmp_path: Path) -> None:
     spectrum = sample(1)
     path = write_zplot(tmp_path / "run.z", [spectrum])
     (back,) = zview.read_zplot(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     assert back.meta.source == str(path) and back.meta.index == 0
     assert back.meta.timestamp == datetime(2018, 10, 12, 12, 32, 23, 500000)  # start + 2.5 s
     extra = back.meta.extra
@@ -136,8 +135,8 @@ def test_zplot_two_sweeps_become_two_spectra(tmp_path: Path) -> None:
     path = write_zplot(tmp_path / "two.z", [first, second])
     spectra = zview.read_zplot(path)
     assert [s.meta.index for s in spectra] == [0, 1]
-    _assert_exact(spectra[0], first)
-    _assert_exact(spectra[1], second)
+    assert_exact(spectra[0], first)
+    assert_exact(spectra[1], second)
     assert spectra[1].meta.timestamp == datetime(2018, 10, 12, 12, 34, 3, 500000)  # +102.5 s
 
 
@@ -151,7 +150,7 @@ def test_zplot_without_comment_block_and_extension(tmp_path: Path) -> None:
     spectrum = sample(6)
     path = write_zplot(tmp_path / "data-z", [spectrum], header=False)
     (back,) = zview.read_zplot(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     assert back.meta.timestamp is None
     assert zview.FORMATS[0].sniff(path.read_bytes(), "data-z") >= 0.9
     assert eisfit.io.detect(path) == "zplot-z"
@@ -162,7 +161,7 @@ def test_zplot_decimal_comma_and_crlf(tmp_path: Path) -> None:
     path = write_zplot(tmp_path / "comma.z", [spectrum], comma=True)
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     (back,) = zview.read_zplot(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
 
 
 def test_zplot_drops_nan_and_zero_frequency_rows(tmp_path: Path) -> None:
@@ -197,10 +196,7 @@ def test_zplot_drops_nan_and_zero_frequency_rows(tmp_path: Path) -> None:
 def test_zplot_errors_name_file_and_line(tmp_path: Path, edit, message: str, line) -> None:
     path = write_zplot(tmp_path / "bad.z", [sample(9)])
     path.write_text(edit(path.read_text()))
-    with pytest.raises(ReadError, match=message) as info:
-        zview.read_zplot(path)
-    assert info.value.path == str(path)
-    assert info.value.line == line
+    assert_read_error(zview.read_zplot, path, message, line)
 
 
 def test_binary_junk_with_z_extension_is_a_read_error(tmp_path: Path) -> None:
@@ -220,7 +216,7 @@ def test_zplot_csv_round_trip(tmp_path: Path) -> None:
     spectrum = sample(10)
     path = write_zplot_csv(tmp_path / "noComments.z", spectrum, data_points=79)
     (back,) = zview.read_zplot_csv(path)
-    _assert_exact(back, spectrum)
+    assert_exact(back, spectrum)
     assert back.meta.timestamp == datetime(2019, 12, 17, 16, 24, 37)
     assert back.meta.extra["format"] == "zplot-csv"
     assert back.meta.extra["software"] == "ZPlotW Data File: Version 3.2c"
@@ -247,7 +243,7 @@ def test_zview_txt_round_trip_and_sweeps(tmp_path: Path, comma: bool) -> None:
     back = zview.read_zview_txt(path)
     assert len(back) == 2
     for got, want in zip(back, spectra, strict=True):
-        _assert_exact(got, want)
+        assert_exact(got, want)
         assert got.meta.extra["format"] == "zview-txt"
     score = zview.FORMATS[2].sniff(path.read_bytes(), path.name)
     assert score >= 0.9 if comma else 0.3 <= score < 0.9
@@ -265,56 +261,29 @@ def test_zview_txt_round_trip_and_sweeps(tmp_path: Path, comma: bool) -> None:
 def test_zview_txt_errors(tmp_path: Path, content: str, message: str, line) -> None:
     path = tmp_path / "bad.txt"
     path.write_text(content)
-    with pytest.raises(ReadError, match=message) as info:
-        zview.read_zview_txt(path)
-    assert info.value.line == line
+    assert_read_error(zview.read_zview_txt, path, message, line)
 
 
 # --- sniffing and fuzzing ----------------------------------------------------------------
 
 
 def test_sniffers_reject_plain_csv_and_text(tmp_path: Path) -> None:
-    plain = b"frequency_hz,z_real_ohm,z_imag_ohm\n1000.0,1.0,-2.0\n100.0,2.0,-3.0\n10,3,-1\n"
     prose = b"Dear colleague,\nplease find the results attached.\nBest regards\n"
-    for fmt in zview.FORMATS:
-        for head, name in ((plain, "data.csv"), (prose, "notes.txt")):
-            assert fmt.sniff(head, name) < 0.3
+    assert_sniffers_reject(zview.FORMATS, prose, plain=PLAIN_CSV + b"10,3,-1\n")
 
 
-@settings(max_examples=200, deadline=None)
-@given(head=st.binary(max_size=300), name=st.sampled_from(["a.z", "a.txt", "a"]))
-def test_sniffers_never_raise(head: bytes, name: str) -> None:
-    for fmt in zview.FORMATS:
-        assert 0.0 <= fmt.sniff(head, name) <= 1.0
+test_sniffers_never_raise = sniffers_never_raise(zview.FORMATS, ["a.z", "a.txt", "a"])
 
-
-_FUZZ = {
-    "zplot": (lambda p: write_zplot(p, [sample(14, 6)]), zview.read_zplot),
-    "csv": (lambda p: write_zplot_csv(p, sample(15, 6)), zview.read_zplot_csv),
-    "txt": (lambda p: write_zview_txt(p, [sample(16, 6)]), zview.read_zview_txt),
-}
-
-
-@pytest.mark.parametrize("kind", sorted(_FUZZ))
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+test_mutated_files_read_or_raise_eisfit_errors = mutation_fuzz(
+    {
+        "zplot": (lambda p: write_zplot(p, [sample(14, 6)]), zview.read_zplot),
+        "csv": (lambda p: write_zplot_csv(p, sample(15, 6)), zview.read_zplot_csv),
+        "txt": (lambda p: write_zview_txt(p, [sample(16, 6)]), zview.read_zview_txt),
+    },
+    cut=2000,
+    span=4000,
+    chunk=CHUNK | st.text(max_size=12).map(str.encode),
 )
-@given(
-    cut=st.integers(0, 2000),
-    flips=st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), max_size=4),
-    insert=st.tuples(
-        st.integers(0, 4000), st.binary(max_size=12) | st.text(max_size=12).map(str.encode)
-    ),
-)
-def test_mutated_files_read_or_raise_eisfit_errors(
-    tmp_path: Path, kind: str, cut: int, flips, insert
-) -> None:
-    write, read = _FUZZ[kind]
-    path = write(tmp_path / f"fuzz-{kind}")
-    path.write_bytes(mutate(path.read_bytes(), cut, flips, insert))
-    outcome(read, path)
 
 
 # --- real exports ----------------------------------------------------------------------
@@ -333,19 +302,8 @@ def _reader(row: dict[str, str]):
 @NO_REAL
 @pytest.mark.parametrize("row", _ROWS, ids=[row_id(r) for r in _ROWS])
 def test_real_exports(row: dict[str, str]) -> None:
-    path = REAL / row["path"]
     read, name = _reader(row)
-    expected = int(row["n_spectra_guess"])
-    if expected == 0:
-        with pytest.raises(ReadError):
-            read(path)
-        return
-    spectra = read(path)
-    assert len(spectra) == expected
-    head = path.read_bytes()[:65536]
-    assert next(f for f in zview.FORMATS if f.name == name).sniff(head, path.name.lower()) >= 0.9
-    assert eisfit.io.detect(path) == name
-    check_peers(row, spectra)
+    check_real_export(row, read, name)
 
 
 @NO_REAL

@@ -1,4 +1,4 @@
-"""The column table of BioLogic .mpr data modules: column id -> numpy dtype and name.
+"""BioLogic format tables: .mpr column ids (dtype, name), .mpt column names, techniques.
 
 A ``VMP data`` module lists the ids of its columns; each data record holds the columns in
 that order, little-endian, with no padding.  Six ids are one-bit (or two-bit) flags packed
@@ -13,11 +13,15 @@ differ only in the name (241: ``|I h7|`` vs ``|E1|``; 212/213 vs 468/469 for ``h
 shared corpus is here; the record size is checked against the module length, so a wrong
 dtype cannot go unnoticed.  An id missing from the table is tolerated when it is the only
 one: its size is then what the module length leaves over (see `biologic_mpr`).
+
+The .mpt reader finds its columns by header name (`MPT_COLUMNS`); both readers name the
+technique by its short name (`TECHNIQUES` from an .mpt header's full name,
+`TECHNIQUE_IDS` from an .mpr settings module's id).
 """
 
 from __future__ import annotations
 
-__all__ = ["COLUMNS", "FLAG_IDS"]
+__all__ = ["COLUMNS", "FLAG_IDS", "MPT_COLUMNS", "TECHNIQUES", "TECHNIQUE_IDS"]
 
 # flag ids packed into one byte (bit masks: mode 0x03, ox/red 0x04, error 0x08, control
 # changes 0x10, Ns changes 0x20, counter inc. 0x80)
@@ -134,3 +138,36 @@ _TABLE: list[tuple[int, str, str]] = [
 
 # column id -> (numpy dtype, name as in the .mpt export)
 COLUMNS: dict[int, tuple[str, str]] = {cid: (dtype, name) for cid, dtype, name in _TABLE}
+
+# --- techniques and .mpt column names --------------------------------------------------
+
+# the technique's full name (line 4 of an .mpt header, lower case) -> its short name
+TECHNIQUES = {
+    "potentio electrochemical impedance spectroscopy": "PEIS",
+    "galvano electrochemical impedance spectroscopy": "GEIS",
+    "staircase potentio electrochemical impedance spectroscopy": "SPEIS",
+    "staircase galvano electrochemical impedance spectroscopy": "SGEIS",
+    "ir compensation (peis)": "ZIR",
+}
+
+# .mpt column role -> accepted header names (normalised: lower case, single spaces, "ω" -> "ohm")
+MPT_COLUMNS = {
+    "frequency": ("freq/hz", "frequency/hz"),
+    "real": ("re(z)/ohm",),
+    "minus_imag": ("-im(z)/ohm",),
+    "imag": ("im(z)/ohm",),
+    "stack_real": ("re(zstack)/ohm",),
+    "stack_minus_imag": ("-im(zstack)/ohm",),
+    "time": ("time/s", "time"),
+    "cycle": ("cycle number",),
+    "z_cycle": ("z cycle",),
+    "ns": ("ns",),
+    "temperature": ("temperature/°c", "temperature/c"),
+}
+
+# the technique id (byte 0 of an .mpr's VMP Set module; yadg's table) -> its short name
+TECHNIQUE_IDS = {
+    0x04: "GCPL", 0x06: "CV", 0x0B: "OCV", 0x16: "MP", 0x18: "CA", 0x19: "CP",
+    0x1C: "WAIT", 0x1D: "PEIS", 0x1E: "GEIS", 0x30: "CV", 0x32: "ZIR", 0x33: "CVA",
+    0x6C: "LSV", 0x75: "coV", 0x76: "coC", 0x77: "GCPL", 0x7F: "MB",
+}  # fmt: skip

@@ -44,9 +44,10 @@ from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
+from ._text_table import Point, build_spectra, number
 from .registry import FileFormat
 from .sniffing import head_text, text_lines
-from .zview import Point, build_spectra, number, read_scribner_csv
+from .zview import read_scribner_csv
 
 __all__ = ["FORMATS", "read_dfr", "read_z60w"]
 

@@ -49,7 +49,7 @@ import numpy as np
 from ..errors import ReadError
 from ..spectrum import Spectrum
 from ._biologic import Run, add_seconds, complex_array, ole_datetime, run_spectra
-from ._biologic_columns import COLUMNS, FLAG_IDS
+from ._biologic_columns import COLUMNS, FLAG_IDS, TECHNIQUE_IDS
 from .registry import FileFormat
 from .sniffing import read_bytes
 
@@ -58,11 +58,6 @@ __all__ = ["FORMATS", "read_mpr", "sniff_mpr"]
 MAGIC = b"BIO-LOGIC MODULAR FILE\x1a".ljust(48) + b"\x00\x00\x00\x00"
 _OLE_OFFSETS = (465, 469, 473, 585)
 _VERSION_AFTER_OLE = 366
-_TECHNIQUES = {
-    0x04: "GCPL", 0x06: "CV", 0x0B: "OCV", 0x16: "MP", 0x18: "CA", 0x19: "CP",
-    0x1C: "WAIT", 0x1D: "PEIS", 0x1E: "GEIS", 0x30: "CV", 0x32: "ZIR", 0x33: "CVA",
-    0x6C: "LSV", 0x75: "coV", 0x76: "coC", 0x77: "GCPL", 0x7F: "MB",
-}  # fmt: skip
 _SIZED = {1: "<u1", 2: "<u2", 4: "<f4", 8: "<f8"}
 
 
@@ -103,7 +98,7 @@ def read_mpr(path: str | Path) -> list[Spectrum]:
     settings = by_name.get("VMP Set")
     if settings is not None and settings.body:
         technique = settings.body[0]
-        extra["technique"] = _TECHNIQUES.get(technique, f"technique id {technique:#04x}")
+        extra["technique"] = TECHNIQUE_IDS.get(technique, f"technique id {technique:#04x}")
     start = _log_start(by_name.get("VMP LOG"), settings, extra, warnings)
     loops = _loop_starts(by_name.get("VMP loop"), path)
     return run_spectra(path, _run(records, start, loops, path, warnings), extra, warnings)

@@ -60,6 +60,7 @@ from ._biologic import (
     parse_eclab_datetime,
     run_spectra,
 )
+from ._biologic_columns import MPT_COLUMNS, TECHNIQUES
 from .registry import FileFormat
 from .sniffing import head_text, number, text_lines
 
@@ -71,27 +72,6 @@ _NB_HEADER = re.compile(r"\s*Nb header lines\s*:\s*(\d+)\s*$", re.I)
 _SOFTWARE = re.compile(r"\s*((?:EC|BT)-Lab)\b.*?\bv\s*([\d.]+)\s*\(software\)", re.I)
 _LOOP = re.compile(r"\s*Loop\s+\d+\s+from point number\s+(\d+)\s+to\s+\d+", re.I)
 _AREA = re.compile(r"\s*([0-9]+(?:[.,][0-9]*)?)\s*cm")
-TECHNIQUES = {
-    "potentio electrochemical impedance spectroscopy": "PEIS",
-    "galvano electrochemical impedance spectroscopy": "GEIS",
-    "staircase potentio electrochemical impedance spectroscopy": "SPEIS",
-    "staircase galvano electrochemical impedance spectroscopy": "SGEIS",
-    "ir compensation (peis)": "ZIR",
-}
-# column role -> accepted names (normalised: lower case, single spaces, "ω" -> "ohm")
-_COLUMNS = {
-    "frequency": ("freq/hz", "frequency/hz"),
-    "real": ("re(z)/ohm",),
-    "minus_imag": ("-im(z)/ohm",),
-    "imag": ("im(z)/ohm",),
-    "stack_real": ("re(zstack)/ohm",),
-    "stack_minus_imag": ("-im(zstack)/ohm",),
-    "time": ("time/s", "time"),
-    "cycle": ("cycle number",),
-    "z_cycle": ("z cycle",),
-    "ns": ("ns",),
-    "temperature": ("temperature/°c", "temperature/c"),
-}
 
 
 def sniff_mpt(head: bytes, name: str) -> float:
@@ -207,7 +187,7 @@ def _find_columns(
 ) -> dict[str, int]:
     found = {
         role: next(i for i, name in enumerate(names) if name in accepted)
-        for role, accepted in _COLUMNS.items()
+        for role, accepted in MPT_COLUMNS.items()
         if any(name in accepted for name in names)
     }
     if "frequency" not in found:

@@ -36,15 +36,16 @@ from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
+from ._text_table import build_spectra, row_point
 from .registry import FileFormat
 from .sniffing import head_text, text_lines
-from .zview import Point, build_spectra, number
 
 __all__ = ["FORMATS", "read_chi"]
 
 _DATE = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2}),\s*(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _KEYS = ("file:", "data source:", "instrument model:")
+_NAMES = ("Freq/Hz", "Z'/ohm", 'Z"/ohm')  # the columns read, as named in errors
 
 
 def _date(text: str) -> datetime | None:
@@ -83,20 +84,13 @@ def read_chi(path: Path) -> list[Spectrum]:
     roles = [_role(n) for n in lines[header].split(separator)]
     if any(r not in roles for r in ("f", "re", "im")):
         raise ReadError(path, "column line lacks Freq, Z' or Z\"", line=header + 1)
-    columns = [roles.index(r) for r in ("f", "re", "im")]
+    columns = [(roles.index(r), n) for r, n in zip(("f", "re", "im"), _NAMES, strict=True)]
+    expected = f"{len(roles)} fields"
     points = []
     for line, text in enumerate(lines[header + 1 :], start=header + 2):
-        if not text.strip():
-            continue
-        fields = text.split(separator)
-        if len(fields) <= max(columns):
-            message = f"expected {len(roles)} fields, found {len(fields)}"
-            raise ReadError(path, message, line=line)
-        f, re_, im = (
-            number(fields[c], path, line, n)
-            for c, n in zip(columns, ("Freq/Hz", "Z'/ohm", 'Z"/ohm'), strict=True)
-        )
-        points.append(Point(line, f, complex(re_, im)))
+        if text.strip():
+            fields = text.split(separator)
+            points.append(row_point(path, line, fields, columns, expected=expected))
     if not points:
         raise ReadError(path, "column line but no data rows (empty export)", line=header + 1)
     model = next(

@@ -56,38 +56,17 @@ Spectrum ``i`` gets ``SpectrumMeta(source=str(path), index=i)`` and ``extra`` wi
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum
+from ._columns import layout_from_header
+from ._rows import spectra_from_rows
 from .registry import HEAD_BYTES, FileFormat
-from .sniffing import (
-    Layout,
-    head_text,
-    is_binary,
-    layout_from_header,
-    layout_from_mapping,
-    make_spectrum,
-    number,
-    point,
-    text_lines,
-)
+from .sniffing import head_text, is_binary, monotonic, number, text_lines
 
-__all__ = ["FORMATS", "read_csv", "spectra_from_rows", "write_csv"]
-
-Cell = str | float | None
-
-
-@dataclass
-class _Block:
-    rows: list[tuple[int, float, complex]] = field(default_factory=list)
-    group: float | None = None
-    dropped: list[str] = field(default_factory=list)
+__all__ = ["FORMATS", "read_csv", "write_csv"]
 
 
 def read_csv(
@@ -122,69 +101,6 @@ def read_csv(
     )
 
 
-def spectra_from_rows(
-    path: str | Path,
-    rows: Sequence[tuple[int, Sequence[Cell]]],
-    *,
-    decimal_comma: bool,
-    columns: Mapping[str, str | int] | None = None,
-    phase_unit: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-    context: str = "",
-) -> list[Spectrum]:
-    """Spectra from a table: ``rows`` of (1-based line, cells), the first maybe a header.
-
-    Shared by the text, spreadsheet and LCR readers.  ``context`` prefixes messages
-    (``"sheet 'A': "``).
-    """
-    if not rows:
-        raise ReadError(path, f"{context}no header and no data rows")
-    first_line, first = rows[0]
-    if len(first) < 3:
-        message = f"found {len(first)} column(s), need at least 3 (frequency and two for Z)"
-        raise ReadError(path, context + message, line=first_line)
-    if columns is None and len(rows) == 1 and not all(_value(c, False) is not None for c in first):
-        raise ReadError(path, f"{context}header row but no data rows", line=first_line)
-    headerless = all(_value(cell, decimal_comma) is not None for cell in first)
-    header = None if headerless else tuple(str(c or "").strip() for c in first)
-    try:
-        if columns is not None:
-            layout = layout_from_mapping(columns, header, len(first), phase_unit)
-        elif header is None:
-            if len(first) != 3:
-                message = f"no header, so exactly 3 columns are needed, found {len(first)}"
-                raise ValueError(message + "; add a header or pass columns=...")
-            layout = layout_from_mapping({"frequency": 0, "real": 1, "imag": 2}, None, 3, None)
-        else:
-            layout = layout_from_header(header, phase_unit)
-    except ValueError as exc:
-        raise ReadError(path, f"{context}{exc}", line=first_line) from None
-    blocks = [_Block()]
-    for line, cells in rows if header is None else rows[1:]:
-        if header is not None and tuple(str(c or "").strip() for c in cells) == header:
-            blocks.append(_Block())
-            continue
-        try:
-            f, z, group = point(layout, [_value(c, decimal_comma) for c in cells], cells)
-        except ValueError as exc:
-            raise ReadError(path, f"{context}{exc}", line=line) from None
-        block = blocks[-1]
-        if (block.rows or block.dropped) and _starts_new(block, f, group):
-            blocks.append(_Block(group=group))
-        elif not (block.rows or block.dropped):
-            block.group = group
-        if math.isnan(f) or math.isnan(z.real) or math.isnan(z.imag):
-            blocks[-1].dropped.append(f"line {line}: NaN value")
-        elif f == 0:
-            blocks[-1].dropped.append(f"line {line}: f = 0 Hz")
-        elif f < 0:
-            message = f"{context}frequency must be > 0 Hz, found {f:g}"
-            raise ReadError(path, message, line=line)
-        else:
-            blocks[-1].rows.append((line, f, z))
-    return _build(path, blocks, layout, extra, context)
-
-
 def write_csv(
     spectra: Spectrum | Iterable[Spectrum],
     path: str | Path,
@@ -206,7 +122,7 @@ def write_csv(
         raise SpectrumError("write_csv needs at least one spectrum")
     if significant_digits is not None and not 1 <= significant_digits <= 17:
         raise ValueError("significant_digits must be between 1 and 17")
-    indexed = len(items) > 1 or not _monotonic([float(f) for f in items[0].frequency_hz])
+    indexed = len(items) > 1 or not monotonic([float(f) for f in items[0].frequency_hz])
     out = [f"# {line}" for comment in comments or () for line in comment.splitlines() or [""]]
     out.append("frequency_hz,z_real_ohm,z_imag_ohm" + (",spectrum" if indexed else ""))
     for index, spectrum in enumerate(items):
@@ -249,14 +165,6 @@ def sniff(head: bytes, name: str) -> float:
     return 0.8 if all(numeric[1:]) else 0.3
 
 
-def _value(cell: Cell, decimal_comma: bool) -> float | None:
-    if cell is None:
-        return math.nan
-    if isinstance(cell, float | int):
-        return float(cell)
-    return math.nan if not cell.strip() else number(cell, decimal_comma=decimal_comma)
-
-
 def _delimiter(text: str) -> str | None:
     return next((d for d in ("\t", ";", ",") if d in text), None)
 
@@ -278,68 +186,6 @@ def _split(text: str, delimiter: str | None, path: str | Path, line: int) -> lis
     while fields and not fields[-1]:
         fields.pop()
     return fields
-
-
-def _starts_new(block: _Block, frequency: float, group: float | None) -> bool:
-    """Whether a row begins a new spectrum after the rows of ``block``."""
-    if group is not None:
-        return group != block.group
-    if math.isnan(frequency) or frequency == 0 or not block.rows:
-        return False
-    return not _monotonic([f for _, f, _ in block.rows[-2:]] + [frequency])
-
-
-def _monotonic(frequencies: list[float]) -> bool:
-    """Strictly falling or strictly rising (a sweep, which the reader keeps together)."""
-    steps = [b - a for a, b in pairwise(frequencies)]
-    return all(s < 0 for s in steps) or all(s > 0 for s in steps)
-
-
-def _build(
-    path: str | Path,
-    blocks: list[_Block],
-    layout: Layout,
-    extra: Mapping[str, Any] | None,
-    context: str,
-) -> list[Spectrum]:
-    dropped = [d for block in blocks for d in block.dropped]
-    kept: list[_Block] = []
-    pending: list[str] = []  # dropped rows of a block without points join a neighbour
-    for block in blocks:
-        if block.rows:
-            block.dropped[:0], pending = pending, []
-            kept.append(block)
-        else:
-            pending += block.dropped
-    if kept:
-        kept[-1].dropped += pending
-    blocks = kept
-    if not blocks:
-        why = f" ({len(dropped)} rows dropped: {dropped[0]}...)" if dropped else ""
-        raise ReadError(path, f"{context}no impedance data rows{why}")
-    out = []
-    for index, block in enumerate(blocks):
-        seen: dict[float, int] = {}
-        for line, f, _ in block.rows:
-            if f in seen:
-                message = f"{context}spectrum {index}: frequency {f:g} Hz repeats line {seen[f]}"
-                raise ReadError(path, message, line=line)
-            seen[f] = line
-        warnings = []
-        if block.dropped:
-            shown = "; ".join(block.dropped[:3]) + ("; ..." if len(block.dropped) > 3 else "")
-            warnings.append(f"dropped {len(block.dropped)} row(s) that are not points: {shown}")
-        out.append(
-            make_spectrum(
-                path,
-                index,
-                [f for _, f, _ in block.rows],
-                [z for _, _, z in block.rows],
-                line=block.rows[0][0],
-                extra={**(extra or {}), "columns": layout.names, "warnings": tuple(warnings)},
-            )
-        )
-    return out
 
 
 FORMATS = (

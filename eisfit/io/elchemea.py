@@ -35,6 +35,7 @@ from pathlib import Path
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
 from .registry import HEAD_BYTES, FileFormat
+from .sniffing import check_text, read_bytes, split_lines
 
 __all__ = ["FORMATS", "read_i2b", "sniff_i2b"]
 
@@ -50,7 +51,7 @@ def sniff_i2b(head: bytes, name: str) -> float:
     text = head.decode("latin-1")
     if _CONTROL.search(text):
         return by_name
-    lines = [line.strip() for line in _split_lines(text) if line.strip()]
+    lines = [line.strip() for line in split_lines(text) if line.strip()]
     complete = len(head) < HEAD_BYTES
     if not complete:
         lines = lines[:-1]  # the last line may be cut off
@@ -122,26 +123,14 @@ def read_i2b(path: str | Path) -> list[Spectrum]:
 
 
 def _read_lines(path: str | Path) -> list[str]:
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ReadError(path, "no such file") from None
-    except OSError as exc:
-        raise ReadError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    """The file's lines: UTF-8, else latin-1 (not `text_lines`' cp1252 / UTF-16 guesses);
+    a control character, form feed included, means a binary file."""
+    data = read_bytes(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    lines = _split_lines(text)
-    for number, line in enumerate(lines, start=1):
-        if bad := _CONTROL.search(line):
-            message = f"control character {ord(bad.group()):#04x}: not a text file (binary?)"
-            raise ReadError(path, message, line=number)
-    return lines
-
-
-def _split_lines(text: str) -> list[str]:
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return check_text(split_lines(text), path, control=_CONTROL)
 
 
 def _find_count(numbered: list[tuple[int, str]]) -> tuple[int, int] | None:

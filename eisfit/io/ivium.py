@@ -42,6 +42,7 @@ from pathlib import Path
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
 from .registry import FileFormat
+from .sniffing import read_bytes, split_lines
 
 __all__ = ["FORMATS", "read_ivium", "sniff_ivium"]
 
@@ -72,7 +73,7 @@ def sniff_ivium(head: bytes, name: str) -> float:
 
 def read_ivium(path: str | Path) -> list[Spectrum]:
     """Read every impedance measurement of an Ivium .idf or .ids file (see module docstring)."""
-    lines = _read_lines(path)
+    lines = split_lines(read_bytes(path).decode("latin-1"))  # no text check: binary inside
     blocks = _blocks(lines, path)
     if not blocks:
         raise ReadError(path, "no primary_data block: the file holds no data (or is not Ivium)")
@@ -95,16 +96,6 @@ def read_ivium(path: str | Path) -> list[Spectrum]:
             for s in spectra
         ]
     return spectra
-
-
-def _read_lines(path: str | Path) -> list[str]:
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ReadError(path, "no such file") from None
-    except OSError as exc:
-        raise ReadError(path, f"cannot read the file: {exc.strerror or exc}") from None
-    return data.decode("latin-1").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _blocks(lines: list[str], path: str | Path) -> list[_Block]:

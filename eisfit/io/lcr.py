@@ -47,7 +47,7 @@ from pathlib import Path
 
 from ..errors import ReadError, UnsupportedFormatError
 from ..spectrum import Spectrum
-from .csv import spectra_from_rows
+from ._rows import spectra_from_rows
 from .registry import FileFormat
 from .sniffing import head_text, is_binary, make_spectrum, number, split_fields, text_lines
 

@@ -34,9 +34,9 @@ from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
+from ._text_table import build_spectra, row_point
 from .registry import FileFormat
 from .sniffing import head_text, text_lines
-from .zview import Point, build_spectra, number
 
 __all__ = ["FORMATS", "read_p00"]
 
@@ -89,20 +89,12 @@ def read_p00(path: Path) -> list[Spectrum]:
             line=(count_line or header) + 1,
         )
     count = int(lines[count_line])
-    needed = max(f_col, re_col, im_col) + 1
+    columns = ((f_col, "f/Hz"), (re_col, "Z'/Ohm"), (im_col, "Z''/Ohm"))
     points = []
     for line, text in enumerate(lines[count_line + 1 :], start=count_line + 2):
-        if not text.strip():
-            continue
-        fields = text.split("\t")
-        if len(fields) < needed:
-            raise ReadError(
-                path, f"expected {needed} or more fields, found {len(fields)}", line=line
-            )
-        f = number(fields[f_col], path, line, "f/Hz")
-        re_ = number(fields[re_col], path, line, "Z'/Ohm")
-        im = im_sign * number(fields[im_col], path, line, "Z''/Ohm")
-        points.append(Point(line, f, complex(re_, im)))
+        if text.strip():
+            fields = text.split("\t")
+            points.append(row_point(path, line, fields, columns, im_sign=im_sign))
     if not points:
         raise ReadError(path, f"{count} points announced but no data rows", line=count_line + 1)
     if len(points) > count:

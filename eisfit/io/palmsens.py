@@ -44,6 +44,7 @@ from urllib.parse import unquote
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
 from .registry import FileFormat
+from .sniffing import read_bytes
 
 __all__ = ["FORMATS", "read_pssession", "sniff_pssession"]
 
@@ -94,12 +95,7 @@ def read_pssession(path: str | Path) -> list[Spectrum]:
 
 
 def _load(path: str | Path) -> Any:
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ReadError(path, "no such file") from None
-    except OSError as exc:
-        raise ReadError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    data = read_bytes(path)
     encoding = "utf-8-sig"
     if data.startswith(codecs.BOM_UTF16_LE):
         data, encoding = data[2:], "utf-16-le"

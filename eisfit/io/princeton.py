@@ -44,9 +44,9 @@ from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
+from ._text_table import Point, build_spectra, row_point
 from .registry import FileFormat
 from .sniffing import head_text, text_lines
-from .zview import Point, build_spectra, number
 
 __all__ = ["FORMATS", "read_parstat", "read_powersuite", "read_versastudio"]
 
@@ -72,25 +72,14 @@ def _table(
     missing = [n for n in names if n not in header]
     if missing:
         raise ReadError(path, f"no column {missing[0]!r} in the header", line=first + 1)
-    columns = [header.index(n) for n in names]
-    time_col = header.index(time_name) if time_name in header else None
-    needed = max([*columns, time_col or 0]) + 1
+    raw = [f.strip() for f in lines[first].split("\t")]
+    columns = [(header.index(n), raw[header.index(n)]) for n in names]
+    elapsed = (header.index(time_name), time_name) if time_name in header else None
     points = []
     for line, text in enumerate(lines[first + 1 :], start=first + 2):
         fields = [f.strip() for f in text.split("\t")]
-        if not any(fields):
-            continue
-        if len(fields) < needed:
-            raise ReadError(
-                path, f"expected {needed} or more fields, found {len(fields)}", line=line
-            )
-        f, re_, im = (
-            number(fields[c], path, line, lines[first].split("\t")[c].strip()) for c in columns
-        )
-        elapsed = (
-            None if time_col is None else number(fields[time_col], path, line, time_name or "")
-        )
-        points.append(Point(line, f, complex(re_, im), elapsed))
+        if any(fields):
+            points.append(row_point(path, line, fields, columns, elapsed=elapsed))
     if not points:
         raise ReadError(path, "header but no data rows (empty export)", line=first + 1)
     return build_spectra(path, points, {**extra, "technique": "EIS"})
@@ -211,22 +200,14 @@ def _segment_points(path: Path, opened: int, body: list[tuple[int, str]]) -> lis
     names = [_key(n) for n in definition.partition("=")[2].split(",")]
     if any(n not in names for n in _VERSA):
         return None
-    columns = [names.index(n) for n in _VERSA]
-    time_col = names.index("elapsedtime(s)") if "elapsedtime(s)" in names else None
-    needed = max([*columns, time_col or 0]) + 1
+    columns = [(names.index(n), n) for n in _VERSA]
+    elapsed = (names.index("elapsedtime(s)"), "time") if "elapsedtime(s)" in names else None
+    width = f"{len(names)} fields as in the Definition"
     points = []
     for line, text in body:
-        if "=" in text or not text.strip():
-            continue
-        fields = text.split(",")
-        if len(fields) < needed:
-            message = f"expected {len(names)} fields as in the Definition, found {len(fields)}"
-            raise ReadError(path, message, line=line)
-        f, re_, im = (
-            number(fields[c], path, line, n) for c, n in zip(columns, _VERSA, strict=True)
-        )
-        elapsed = None if time_col is None else number(fields[time_col], path, line, "time")
-        points.append(Point(line, f, complex(re_, im), elapsed))
+        if "=" not in text and text.strip():
+            fields = text.split(",")
+            points.append(row_point(path, line, fields, columns, elapsed=elapsed, expected=width))
     if not points:
         raise ReadError(path, "impedance segment without data rows", line=opened)
     return points

@@ -36,7 +36,7 @@ from xml.etree import ElementTree
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
-from .csv import Cell, spectra_from_rows
+from ._rows import Cell, spectra_from_rows
 from .registry import FileFormat
 from .sniffing import number, read_bytes
 

@@ -61,6 +61,7 @@ import numpy as np
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
 from .registry import FileFormat
+from .sniffing import read_bytes
 
 __all__ = ["FORMATS", "read_ism", "sniff_ism"]
 
@@ -89,7 +90,7 @@ def sniff_ism(head: bytes, name: str) -> float:
 
 def read_ism(path: str | Path) -> list[Spectrum]:
     """Read the spectrum of a Zahner .ism file (format: see the module docstring)."""
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if data[:6] not in _TAGS:
         found = data[:6].hex(" ") or "an empty file"
         raise ReadError(path, f"not a Zahner .ism file: starts with {found}, not 00 00 ff ff ff fe")
@@ -144,15 +145,6 @@ def read_ism(path: str | Path) -> list[Spectrum]:
         return [Spectrum(f[sweep], z[sweep], meta)]
     except SpectrumError as exc:
         raise ReadError(path, str(exc)) from None
-
-
-def _read_bytes(path: str | Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ReadError(path, "no such file") from None
-    except OSError as exc:
-        raise ReadError(path, f"cannot read the file: {exc.strerror or exc}") from None
 
 
 def _strings(data: bytes, offset: int, path: str | Path) -> tuple[dict[str, str], list[str]]:

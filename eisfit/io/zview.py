@@ -33,15 +33,13 @@ EC-Lab exports of the m0l0t0ph/thesis corpus have Z'' < 0 on their capacitive ar
 tab separated (``;`` or spaces accepted), decimal comma on European installs (accepted
 with tab or ``;``).  `eisfit.io.csv` reads the same data as a headerless table.
 
-Common rules (`eisfit.io.autolab`, `princeton`, `chi` and `p00` share `build_spectra`
-and `number` below): text comes from `eisfit.io.sniffing.text_lines` (UTF-8, cp1252,
-latin-1, UTF-16 with a BOM; a control character means "not text": `ReadError` with the
-line).  Rows with f <= 0 or a non-finite value are dropped with a warning in
-``meta.extra["warnings"]``.  Several sweeps in one table are split where the sweep
-direction reverses or a frequency repeats (so no spectrum holds a duplicate frequency),
-each a `Spectrum` with ``meta.index`` 0..n-1.  ``meta.timestamp`` is the start written in
-the header plus the elapsed time of the spectrum's first point, where the file has both;
-that elapsed time (s, or None) is kept in ``meta.extra["elapsed_s"]``.
+Common rules (shared with `eisfit.io.autolab`, `princeton`, `chi` and `p00`; see
+`eisfit.io._text_table`): rows with f <= 0 or a non-finite value are dropped with a
+warning in ``meta.extra["warnings"]``; several sweeps in one table are split where the
+sweep direction reverses or a frequency repeats, each a `Spectrum` with ``meta.index``
+0..n-1; ``meta.timestamp`` is the start written in the header plus the elapsed time of
+the spectrum's first point, where the file has both; that elapsed time (s, or None) is
+kept in ``meta.extra["elapsed_s"]``.
 
 Sources: the files themselves (impedance.py ``data/*.z``, pyimpspec ``tests/data.z``);
 impedance.py ``preprocessing.readZPlot`` and pyimpspec ``data/formats/z.py`` (which
@@ -50,108 +48,23 @@ columns hold f, Z', Z'').
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from itertools import pairwise
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
+from ._text_table import build_spectra, row_point
 from .registry import FileFormat
-from .sniffing import head_text, make_spectrum, text_lines
-from .sniffing import number as parse_float
+from .sniffing import head_text, number, text_lines
 
 __all__ = ["FORMATS", "read_scribner_csv", "read_zplot", "read_zplot_csv", "read_zview_txt"]
 
 _ZPLOT_COLUMNS = ("freq(hz)", "ampl", "bias", "time(sec)", "z'(a)", "z''(b)", "gd", "err", "range")
 _FREQ_COLUMN = re.compile(r"freq\s*\(hz\)", re.I)
+_TXT_COLUMNS = ((0, "frequency"), (1, "Z'"), (2, "Z''"))
 _DATE_TIME = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})\D+(\d{1,2}):(\d{2}):(\d{2})")
-
-
-# --- helpers shared by the vendor text readers ---------------------------------------
-
-
-@dataclass(frozen=True)
-class Point:
-    """One table row: where it was, f, Z (physical sign), elapsed time if written."""
-
-    line: int
-    frequency_hz: float
-    impedance_ohm: complex
-    elapsed_s: float | None = None
-
-
-def number(text: str, path: str | Path, line: int, what: str, *, comma: bool = False) -> float:
-    """``text`` as a float (NaN/inf allowed); `ReadError` naming the column if it is not one."""
-    value = parse_float(text, decimal_comma=comma)
-    if value is None:
-        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:37] + "..."
-        raise ReadError(path, f"non-numeric value {shown!r} in the {what} column", line=line)
-    return value
-
-
-def build_spectra(
-    path: str | Path,
-    points: Sequence[Point],
-    extra: dict[str, Any],
-    *,
-    start: datetime | None = None,
-    expected_points: int | None = None,
-    warnings: Sequence[str] = (),
-    temperature_k: float | None = None,
-) -> list[Spectrum]:
-    """Drop non-impedance rows, split sweeps and build the spectra (see module docstring)."""
-    notes = list(warnings)
-    finite = [p for p in points if math.isfinite(p.frequency_hz) and _finite(p.impedance_ohm)]
-    kept = [p for p in finite if p.frequency_hz > 0]
-    if len(finite) < len(points):
-        notes.append(f"dropped {len(points) - len(finite)} row(s) with NaN or infinite values")
-    if len(kept) < len(finite):
-        notes.append(f"dropped {len(finite) - len(kept)} row(s) with f <= 0 (not impedance)")
-    if not kept:
-        raise ReadError(path, "no impedance data rows (need f > 0 and finite Z)")
-    blocks: list[list[Point]] = [[]]
-    for point in kept:
-        if blocks[-1] and _starts_new(blocks[-1], point):
-            blocks.append([])
-        blocks[-1].append(point)
-    if expected_points and len(blocks) == 1 and len(points) < expected_points:
-        notes.append(f"aborted run: {len(points)} of {expected_points} points (or truncated file)")
-    spectra = []
-    for index, block in enumerate(blocks):
-        stamp = start
-        if start is not None and block[0].elapsed_s is not None:
-            try:
-                stamp = start + timedelta(seconds=block[0].elapsed_s)
-            except (OverflowError, ValueError):
-                stamp = start
-        spectra.append(
-            make_spectrum(
-                path,
-                index,
-                [p.frequency_hz for p in block],
-                [p.impedance_ohm for p in block],
-                line=block[0].line,
-                timestamp=stamp,
-                temperature_k=temperature_k,
-                extra={**extra, "elapsed_s": block[0].elapsed_s, "warnings": tuple(notes)},
-            )
-        )
-    return spectra
-
-
-def _finite(z: complex) -> bool:
-    return math.isfinite(z.real) and math.isfinite(z.imag)
-
-
-def _starts_new(block: list[Point], point: Point) -> bool:
-    frequencies = [p.frequency_hz for p in block[-2:]] + [point.frequency_hz]
-    steps = [b - a for a, b in pairwise(frequencies)]
-    return not (all(s < 0 for s in steps) or all(s > 0 for s in steps))
 
 
 def us_date_time(text: str) -> datetime | None:
@@ -217,21 +130,15 @@ def _read_rows(
         names = ", ".join(columns)
         raise ReadError(path, f"no Freq(Hz), Z'(a) and Z''(b) columns in ({names})") from None
     time_col = columns.index("time(sec)") if "time(sec)" in columns else None
-    needed = max(f_col, re_col, im_col, time_col or 0) + 1
-    wanted = ((f_col, "Freq(Hz)"), (re_col, "Z'(a)"), (im_col, "Z''(b)"), (time_col, "Time(Sec)"))
+    wanted = ((f_col, "Freq(Hz)"), (re_col, "Z'(a)"), (im_col, "Z''(b)"))
+    elapsed = None if time_col is None else (time_col, "Time(Sec)")
     points = []
     for line, text in enumerate(lines[first:], start=first + 1):
         if not text.strip():
             continue
         tab = "\t" in text
         fields = text.split("\t") if tab else text.split(",") if "," in text else text.split()
-        if len(fields) < needed:
-            message = f"expected {needed} or more fields, found {len(fields)}"
-            raise ReadError(path, message, line=line)
-        f, re_, im, elapsed = (
-            None if c is None else number(fields[c], path, line, n, comma=tab) for c, n in wanted
-        )
-        points.append(Point(line, f, complex(re_, im), elapsed))
+        points.append(row_point(path, line, fields, wanted, elapsed=elapsed, comma=tab))
     if not points:
         raise ReadError(path, "header but no data rows (empty export)", line=first)
     return build_spectra(path, points, extra, start=start, expected_points=expected)
@@ -282,11 +189,8 @@ def read_zview_txt(path: Path) -> list[Spectrum]:
         if len(fields) != 3:
             message = f"expected 3 fields (frequency, Z', Z''), found {len(fields)}"
             raise ReadError(path, message, line=number_)
-        f, re_, im = (
-            number(field, path, number_, name, comma=separator is not None)
-            for field, name in zip(fields, ("frequency", "Z'", "Z''"), strict=True)
-        )
-        points.append(Point(number_, f, complex(re_, im)))
+        comma = separator is not None
+        points.append(row_point(path, number_, fields, _TXT_COLUMNS, comma=comma))
     if not points:
         raise ReadError(path, "empty file: no data rows")
     extra = {"instrument": None, "technique": "EIS", "format": "zview-txt"}
@@ -324,7 +228,7 @@ def _sniff_zview_txt(head: bytes, name: str) -> float:
     comma = False
     for text in lines:
         fields = text.strip().split("\t")
-        values = [parse_float(field, decimal_comma=True) for field in fields]
+        values = [number(field, decimal_comma=True) for field in fields]
         if len(fields) != 3 or None in values or not values[0] > 0:
             return 0.0
         comma = comma or "," in text
