@@ -3,16 +3,15 @@
 What is minimised: the sum over points of ``(w' (Z'_fit - Z'))^2 + (w'' (Z''_fit - Z''))^2``
 with the weights of `weights` (modulus by default).  The solvers use the circuit's
 analytic Jacobian and work on the logarithm of positive scale parameters (R, Q, C, tau,
-...).  Physical bounds of linear parameters (CPE exponents, series R and L) are kept by
-an active set; bounds the user sets go through the MINUIT sine transform that lmfit also
-uses (James, MINUIT manual, sec. 1.3).
+...).  Bounds, physical (0 <= n <= 1, R0 >= 0) or the user's, are kept by an active set
+(projection in the batched solver, hold-and-refit in the MINPACK polish).
 
 Starting values come from `eisfit.initial.starting_points`.  For chains of R, L, C, CPE
 and R||CPE / R||C arcs (every Na|SSE|Na model) all starts are advanced together by the
 batched Levenberg-Marquardt of `eisfit.lm`, starts falling far behind are dropped, an
 arc the best solution lets vanish is re-seeded across the band, and MINPACK polishes
-the winner with an exact active set.  Other circuits race their starts one by one with
-MINPACK and polish the leaders.  A search stops when two starts agree on the lowest
+the winner.  Other circuits race their starts one by one with MINPACK and polish the
+leaders.  A search stops when two starts agree on the lowest
 cost, the candidates are used up, or the evaluation/time budget is spent.
 
 Parameters, bounds, fixed values and constraint expressions are lmfit
@@ -96,18 +95,12 @@ class _Problem:
     w_im: np.ndarray
     free: np.ndarray  # indices of parameters the solver moves
     log: np.ndarray  # per free parameter: log transform
-    lower: np.ndarray  # per free parameter, in transformed space (log for log params)
-    upper: np.ndarray
     params: lmfit.Parameters | None  # only with constraint expressions, which it evaluates
     exprs: tuple[int, ...]  # indices of parameters given by constraint expressions
     w_pair: np.ndarray  # weights interleaved like a complex array's float view: w'0, w''0...
-    floor: np.ndarray  # per free parameter: bounds enforced by the active set (+-inf: none)
+    floor: np.ndarray  # per free parameter, natural units: bounds kept by the active set
     ceil: np.ndarray
     base: np.ndarray  # full parameter vector holding the values of non-free parameters
-
-    @property
-    def unbounded(self) -> bool:
-        return not (np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
 
     def hold(self, mask: np.ndarray, values: np.ndarray) -> _Problem:
         """The same problem with the free parameters in ``mask`` held at ``values``."""
@@ -118,49 +111,20 @@ class _Problem:
             self,
             free=self.free[keep],
             log=self.log[keep],
-            lower=self.lower[keep],
-            upper=self.upper[keep],
             floor=self.floor[keep],
             ceil=self.ceil[keep],
             base=base,
         )
 
     def to_internal(self, theta: np.ndarray) -> np.ndarray:
+        """Natural values of the free parameters to the solver's: logs of positive ones."""
         v = theta[self.free].astype(float)
-        v = np.where(self.log, np.log(np.maximum(v, 1e-300)), v)
-        lo, hi = self.lower, self.upper
-        bounded = np.isfinite(lo) & np.isfinite(hi)
-        one_lo = np.isfinite(lo) & ~np.isfinite(hi)
-        one_hi = ~np.isfinite(lo) & np.isfinite(hi)
-        x = v.copy()
-        with np.errstate(invalid="ignore"):
-            x[bounded] = np.arcsin(
-                np.clip(2 * (v[bounded] - lo[bounded]) / (hi[bounded] - lo[bounded]) - 1, -1, 1)
-            )
-            x[one_lo] = np.sqrt((np.maximum(v[one_lo] - lo[one_lo], 0) + 1) ** 2 - 1)
-            x[one_hi] = np.sqrt((np.maximum(hi[one_hi] - v[one_hi], 0) + 1) ** 2 - 1)
-        return x
+        return np.where(self.log, np.log(np.maximum(v, 1e-300)), v)
 
     def from_internal(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Transformed values to (free values in natural units, d natural / d x)."""
-        lo, hi = self.lower, self.upper
-        if self.unbounded:
-            nat = np.where(self.log, np.exp(x), x)
-            return nat, np.where(self.log, nat, 1.0)
-        v, dv = x.copy(), np.ones_like(x)
-        bounded = np.isfinite(lo) & np.isfinite(hi)
-        one_lo = np.isfinite(lo) & ~np.isfinite(hi)
-        one_hi = ~np.isfinite(lo) & np.isfinite(hi)
-        half = (hi[bounded] - lo[bounded]) / 2
-        v[bounded] = lo[bounded] + half * (np.sin(x[bounded]) + 1)
-        dv[bounded] = half * np.cos(x[bounded])
-        root = np.sqrt(x[one_lo] ** 2 + 1)
-        v[one_lo], dv[one_lo] = lo[one_lo] - 1 + root, x[one_lo] / root
-        root = np.sqrt(x[one_hi] ** 2 + 1)
-        v[one_hi], dv[one_hi] = hi[one_hi] + 1 - root, -x[one_hi] / root
-        nat = np.where(self.log, np.exp(v), v)
-        dnat = np.where(self.log, nat * dv, dv)
-        return nat, dnat
+        """Solver values to (free values in natural units, d natural / d x)."""
+        nat = np.where(self.log, np.exp(x), x)
+        return nat, np.where(self.log, nat, 1.0)
 
     def theta(self, free_values: np.ndarray) -> np.ndarray:
         theta = self.base.copy()
@@ -349,27 +313,11 @@ def fit(
             f"parameters of {model.text}"
         )
     w_re, w_im = weights(spectrum, weighting, sigma)
-    lower, upper = table.lower[free], table.upper[free]
-    # Physical bounds of linear parameters (series R and L, CPE exponents) are enforced by
-    # an active set (solve unbounded, hold any violator at its bound, solve again): optima
-    # sit on these bounds often (n = 1, R0 = 0), where a sine transform stalls.
-    user_bounded = set(_as_index_map(model, bounds, "bounds"))
-    linear = _boundary_params(model) - user_bounded
+    # Bounds (physical ones and the user's) are kept by an active set: solve without them,
+    # hold any value past a bound at the bound, solve the rest again.  Optima often sit on
+    # a bound (n = 1, R0 = 0), where a smooth bounding transform would stall.
+    linear = _boundary_params(model) - set(_as_index_map(model, bounds, "bounds"))
     log = np.array([model.parameters[i].log_scale and i not in linear for i in free], dtype=bool)
-    active = np.array(
-        [
-            (i in linear or not model.parameters[i].log_scale) and i not in user_bounded
-            for i in free
-        ],
-        dtype=bool,
-    )
-    floor = np.where(active, lower, -np.inf)
-    ceil = np.where(active, upper, np.inf)
-    lower = np.where(active, -np.inf, lower)
-    upper = np.where(active, np.inf, upper)
-    with np.errstate(divide="ignore"):
-        lower = np.where(log, np.log(np.maximum(lower, 0.0)), lower)
-        upper = np.where(log, np.log(upper), upper)
     problem = _Problem(
         circuit=model,
         omega=spectrum.angular_frequency,
@@ -378,12 +326,10 @@ def fit(
         w_im=w_im,
         free=free,
         log=log,
-        lower=lower,
-        upper=upper,
         params=params,
         exprs=tuple(sorted(expr_i)),
-        floor=floor,
-        ceil=ceil,
+        floor=table.lower[free],
+        ceil=table.upper[free],
         w_pair=np.column_stack([w_re, w_im]).ravel(),
         base=table.value.copy(),
     )
@@ -395,8 +341,8 @@ def fit(
             max_nfev=max_nfev,
             deadline=t0 + (10.0 if timeout_s is None else float(timeout_s)),
             starting_points=starting_points,
-            canonical_arc_order=None if (fixed_i or expr_i or bounds) else canonical_arc_order,
-            revive=None if (fixed_i or expr_i or bounds) else revived_starts,
+            canonical_arc_order=None if (fixed_i or expr_i) else canonical_arc_order,
+            revive=None if (fixed_i or expr_i) else revived_starts,
         )
     kk_result = None
     warnings: list[str] = list(outcome.warnings)

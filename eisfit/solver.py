@@ -220,7 +220,7 @@ def _local_fit(problem: _Problem, start: np.ndarray, counter: _Counter, max_nfev
 
 
 def _batchable(problem: _Problem) -> bool:
-    return problem.circuit.batchable and problem.unbounded and not problem.exprs
+    return problem.circuit.batchable and not problem.exprs
 
 
 def _search_sequential(
@@ -302,8 +302,9 @@ def _batch_round(
     if counter.max_nfev is not None:  # the first batched call already evaluates every start
         starts = starts[: max(counter.max_nfev - used, 1)]
     x0 = np.array([problem.to_internal(s) for s in starts])
-    lower = np.where(log, -np.inf, problem.floor)
-    upper = np.where(log, np.inf, problem.ceil)
+    with np.errstate(divide="ignore"):  # log(0) = -inf: no lower bound
+        lower = np.where(log, np.log(np.maximum(problem.floor, 0.0)), problem.floor)
+        upper = np.where(log, np.log(problem.ceil), problem.ceil)
     out = batched_lm(
         resjac,
         x0,
@@ -400,7 +401,10 @@ def solve(
         )
     theta = best.theta
     if canonical_arc_order is not None:
-        theta = canonical_arc_order(problem.circuit, theta)
+        reordered = canonical_arc_order(problem.circuit, theta)
+        v = reordered[problem.free]
+        if np.all((v >= problem.floor) & (v <= problem.ceil)):  # per-arc bounds still hold
+            theta = reordered
     confirmed = hits >= 2
     if message:
         success = False
@@ -433,16 +437,11 @@ def _merge(base: np.ndarray, values: dict[int, float]) -> np.ndarray:
 
 
 def _clip(problem: _Problem, theta: np.ndarray) -> np.ndarray:
-    """Move a start strictly inside the bounds of the free parameters."""
+    """Move a start inside the bounds of the free parameters (positive ones stay > 0)."""
     out = theta.copy()
-    v = out[problem.free]
-    lo, hi = problem.lower, problem.upper
-    nat_lo = np.where(problem.log, np.exp(lo), lo)
-    nat_hi = np.where(problem.log, np.exp(hi), hi)
-    span = np.where(np.isfinite(nat_hi - nat_lo), nat_hi - nat_lo, 0.0)
-    margin = np.where(span > 0, 1e-6 * span, 0.0)
-    v = np.clip(v, nat_lo + margin, nat_hi - margin)
-    v = np.where(problem.log & (v <= 0), 1e-12, v)
-    v = np.clip(v, problem.floor, problem.ceil)
-    out[problem.free] = v
+    v = np.clip(out[problem.free], problem.floor, problem.ceil)
+    tiny = np.maximum(problem.floor, 0.0) + 1e-12 * np.where(
+        np.isfinite(problem.ceil), problem.ceil, 1.0
+    )
+    out[problem.free] = np.where(problem.log & (v <= 0), tiny, v)
     return out
