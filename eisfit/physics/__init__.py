@@ -1,0 +1,47 @@
+"""Physics of fitted Na | solid electrolyte | Na spectra.
+
+``fit -> physics``: `analyse` turns a `FitResult` and a `Cell` into contributions (roles,
+resistances, effective capacitances, ASR per interface, conductivities); `fit_best` compares
+candidate circuits; named models live as data in ``eisfit.models``; `arrhenius_series` and
+`arrhenius_fit` give activation energies; `literature` holds published reference values.
+"""
+
+from .activation import ArrheniusFit, arrhenius_fit
+from .arrhenius import ArrheniusSeries, arrhenius_series, plot_arrhenius
+from .capacitance import apex_frequency_hz, brug_capacitance_f, hsu_mansfeld_capacitance_f
+from .contributions import EPS0_F_PER_CM, CellAnalysis, Contribution, analyse
+from .errors import ModelFileError, PhysicsError
+from .geometry import Cell
+from .literature import LiteratureValue, literature
+from .models import NamedModel, get_model, load_models, parse_model
+from .roles import CAPACITANCE_RANGES, ROLES
+from .selection import CandidateScore, ModelChoice, fit_best
+
+__all__ = [
+    "CAPACITANCE_RANGES",
+    "EPS0_F_PER_CM",
+    "ROLES",
+    "ArrheniusFit",
+    "ArrheniusSeries",
+    "CandidateScore",
+    "Cell",
+    "CellAnalysis",
+    "Contribution",
+    "LiteratureValue",
+    "ModelChoice",
+    "ModelFileError",
+    "NamedModel",
+    "PhysicsError",
+    "analyse",
+    "apex_frequency_hz",
+    "arrhenius_fit",
+    "arrhenius_series",
+    "brug_capacitance_f",
+    "fit_best",
+    "get_model",
+    "hsu_mansfeld_capacitance_f",
+    "literature",
+    "load_models",
+    "parse_model",
+    "plot_arrhenius",
+]

@@ -1,0 +1,323 @@
+"""From a fitted circuit and the cell geometry to physical contributions.
+
+One `Contribution` per physical process: the high-frequency intercept, each arc, the lead
+inductance and a blocking-electrode spike, with a role (see `eisfit.physics.roles`), the
+resistance, the effective capacitance (Hsu & Mansfeld, Corrosion 57 (2001) 747, for bulk,
+grain-boundary and SOLI arcs; Brug et al., J. Electroanal. Chem. 176 (1984) 275, for charge
+transfer and the blocking double layer, with R_e the resistance of everything faster; an
+ideal C is reported as it is), the apex frequency, and the normalised quantities:
+
+* C L/A (F/cm) for bulk and grain boundary, C/A (F/cm2) for interfaces; the implied
+  relative permittivity eps_r = C L/(eps0 A) for bulk (expected ~10-100);
+* area-specific resistance of interfacial roles: ASR = R A / 2 *per interface* for a
+  symmetric cell (``per_interface=True``; both interfaces are in series, seed review eq. 8),
+  R A otherwise; the electrolyte is never halved and has no ASR here;
+* conductivity sigma = L/(R A) for bulk, grain boundary (apparent) and total
+  (R_bulk + R_gb); without a fitted bulk arc the intercept *is* the electrolyte resistance
+  (bulk + grain boundary if that arc is missing too), never a contact resistance.
+
+Uncertainties are first-order (delta method) propagations of the fit covariance (stderr and
+correlation of the `FitResult`) with analytic partial derivatives.  Two arcs given the same
+role are reported as one contribution with their summed resistance, and a warning says so.
+The total resistance is R_bulk + R_gb + R_interface (seed review eq. 4): series lead
+resistance, inductance and a blocking spike are not part of it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from ..result import FitResult
+from .drafts import Draft, arc_draft, check_overrides, intercept_reason, merge, use_brug
+from .errors import PhysicsError
+from .geometry import Cell
+from .parts import covariance, propagate, split_circuit
+from .roles import ARC_ROLES, ELECTROLYTE_ROLES, INTERFACIAL_ROLES, ROLES, assign_roles
+
+__all__ = ["EPS0_F_PER_CM", "CellAnalysis", "Contribution", "analyse"]
+
+EPS0_F_PER_CM = 8.8541878128e-14  # vacuum permittivity, F/cm (CODATA 2018)
+_ASSUMED = (1.0, 0.1)  # area_cm2, thickness_cm assumed for role judgement without a cell
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def json_ready(value: Any) -> Any:
+    """Tuples to lists and non-finite floats to None, recursively (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, tuple | list):
+        return [json_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One physical contribution to the spectrum (units in the field names).
+
+    ``capacitance_formula``: "hsu-mansfeld", "brug" or "ideal"; ``normalised_capacitance``
+    in F/cm (C L/A, electrolyte) or F/cm2 (C/A, interfaces); ``per_interface``: True when
+    ``asr_ohm_cm2`` is already halved for one of the two interfaces of a symmetric cell.
+    """
+
+    role: str
+    elements: tuple[str, ...]
+    resistance_ohm: float
+    resistance_stderr_ohm: float
+    capacitance_f: float | None
+    capacitance_stderr_f: float | None
+    capacitance_formula: str | None
+    apex_frequency_hz: float | None
+    normalised_capacitance: float | None
+    normalised_capacitance_unit: str | None
+    relative_permittivity: float | None
+    asr_ohm_cm2: float | None
+    asr_stderr_ohm_cm2: float | None
+    per_interface: bool | None
+    conductivity_s_cm: float | None
+    conductivity_stderr_s_cm: float | None
+    reason: str
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (non-finite numbers become ``None``)."""
+        return json_ready(asdict(self))
+
+
+@dataclass(frozen=True)
+class CellAnalysis:
+    """All contributions of one fitted spectrum plus totals and analysis-level warnings."""
+
+    cell: Cell | None
+    contributions: tuple[Contribution, ...]
+    total_resistance_ohm: float
+    total_conductivity_s_cm: float | None
+    total_conductivity_stderr_s_cm: float | None
+    warnings: tuple[str, ...] = ()
+    total_resistance_stderr_ohm: float = math.nan
+
+    def by_role(self, role: str) -> Contribution | None:
+        """The contribution with ``role`` (at most one exists), or None."""
+        if role not in ROLES:
+            raise PhysicsError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        return next((c for c in self.contributions if c.role == role), None)
+
+    @property
+    def all_warnings(self) -> tuple[str, ...]:
+        """Analysis warnings followed by every contribution's own warnings."""
+        return self.warnings + tuple(w for c in self.contributions for w in c.warnings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_ready(
+            {
+                "cell": self.cell.to_dict() if self.cell is not None else None,
+                "contributions": [c.to_dict() for c in self.contributions],
+                "total_resistance_ohm": self.total_resistance_ohm,
+                "total_resistance_stderr_ohm": self.total_resistance_stderr_ohm,
+                "total_conductivity_s_cm": self.total_conductivity_s_cm,
+                "total_conductivity_stderr_s_cm": self.total_conductivity_stderr_s_cm,
+                "warnings": list(self.warnings),
+            }
+        )
+
+
+def _finalise(d: Draft, cell: Cell | None, cov: np.ndarray) -> Contribution:
+    r_err = propagate(d.r_grad, cov)
+    c_err = propagate(d.c_grad, cov) if d.c is not None and d.c_grad is not None else None
+    warnings = list(d.warnings)
+    norm = unit = eps_r = asr = asr_err = per_interface = sigma = sigma_err = None
+    if cell is not None and d.c is not None and d.role != "series":
+        if d.role in ELECTROLYTE_ROLES:
+            norm, unit = d.c * cell.thickness_cm / cell.area_cm2, "F/cm"
+        else:
+            norm, unit = d.c / cell.area_cm2, "F/cm2"
+    if cell is not None and d.role == "bulk" and d.c is not None:
+        eps_r = d.c * cell.thickness_cm / (EPS0_F_PER_CM * cell.area_cm2)
+        if not 10 / 3 <= eps_r <= 300:
+            warnings.append(
+                f"implied relative permittivity {eps_r:.3g} is far from the ~10-100 of a "
+                "non-ferroelectric ceramic: check the bulk assignment and the geometry"
+            )
+    if d.role in INTERFACIAL_ROLES:
+        if cell is None:
+            warnings.append("no cell area given: the area-specific resistance is not computed")
+        else:
+            factor = cell.area_cm2 / 2 if cell.symmetric else cell.area_cm2
+            asr, asr_err, per_interface = d.r * factor, r_err * factor, cell.symmetric
+    if d.role in ELECTROLYTE_ROLES and cell is not None:
+        if d.r > 0 and math.isfinite(d.r):
+            sigma = cell.thickness_cm / (d.r * cell.area_cm2)
+            sigma_err = sigma * r_err / d.r
+        else:
+            warnings.append(f"{d.role} resistance {d.r:.3g} ohm: conductivity undefined")
+    return Contribution(
+        role=d.role,
+        elements=d.elements,
+        resistance_ohm=float(d.r),
+        resistance_stderr_ohm=float(r_err),
+        capacitance_f=_float(d.c),
+        capacitance_stderr_f=_float(c_err),
+        capacitance_formula=d.formula if d.c is not None else None,
+        apex_frequency_hz=_float(d.f0),
+        normalised_capacitance=_float(norm),
+        normalised_capacitance_unit=unit,
+        relative_permittivity=_float(eps_r),
+        asr_ohm_cm2=_float(asr),
+        asr_stderr_ohm_cm2=_float(asr_err),
+        per_interface=per_interface,
+        conductivity_s_cm=_float(sigma),
+        conductivity_stderr_s_cm=_float(sigma_err),
+        reason=d.reason,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
+
+
+def analyse(
+    result: FitResult, cell: Cell | None = None, *, roles: Mapping[str, str] | None = None
+) -> CellAnalysis:
+    """Contributions, ASR and conductivities of a fitted Na | SSE | Na spectrum.
+
+    ``roles`` overrides the automatic assignment by element name, e.g.
+    ``{"R1": "grain_boundary", "R0": "bulk"}`` (named models supply such defaults).
+    Without ``cell``, no ASR, conductivity or normalised capacitance is computed and a
+    warning says so.  See the module docstring for the rules and formulas.
+    """
+    if cell is not None and not isinstance(cell, Cell):
+        raise PhysicsError(f"cell must be an eisfit Cell, got {type(cell).__name__}")
+    model, theta, cov = result.model, result.theta, covariance(result)
+    parts = split_circuit(model, theta)
+    overrides = check_overrides(roles, parts)
+    f = result.spectrum.frequency_hz
+    band = (float(f.min()), float(f.max()))
+    notes: list[str] = []
+    if not result.success:
+        notes.append(f"the fit did not converge ({result.message}): values are not reliable")
+    if cell is None:
+        notes.append(
+            "no cell geometry (area_cm2, thickness_cm): ASR, conductivities and normalised "
+            "capacitances are not computed; roles judged for an assumed 1 cm2, 0.1 cm cell"
+        )
+    geometry = (cell.area_cm2, cell.thickness_cm) if cell is not None else _ASSUMED
+    size = len(theta)
+    r0_grad = np.zeros(size)
+    for name in parts.resistors:
+        r0_grad[model.index(f"{name}.R")] = 1.0
+    r0 = float(r0_grad @ theta) if parts.resistors else None
+
+    drafts, features = [], []
+    for arc in parts.arcs:
+        draft, feat = arc_draft(arc, band)
+        drafts.append(draft)
+        if feat is not None and overrides.get(arc.name) != "unassigned":
+            features.append(feat)
+    assignment = assign_roles(
+        features,
+        intercept_ohm=r0,
+        blocking=bool(parts.spikes),
+        area_cm2=geometry[0],
+        thickness_cm=geometry[1],
+        overrides={k: v for k, v in overrides.items() if v in ARC_ROLES},
+    )
+    notes.extend(assignment.warnings)
+    by_name = {d.arc.name: d for d in drafts if d.arc is not None}
+    for feat, role, reason, extra in zip(
+        features, assignment.roles, assignment.reasons, assignment.arc_warnings, strict=True
+    ):
+        d = by_name[feat.name]
+        d.role, d.reason = role, reason
+        d.warnings.extend(extra)
+    for d in drafts:
+        if d.role == "unassigned" and not d.reason:
+            d.reason = "set unassigned by the user" if d.arc else "arc parameters unusable"
+
+    out: list[Draft] = []
+    if parts.inductors:
+        grad = np.zeros(size)
+        out.append(Draft("inductance", parts.inductors, 0.0, grad, "series inductance (leads)"))
+    if r0 is not None:
+        role = overrides.get("intercept", assignment.intercept_role)
+        has_gb = "grain_boundary" in assignment.roles
+        reason = intercept_reason(role, has_gb) if role != "unassigned" else "set by the user"
+        out.append(Draft(role, parts.resistors, r0, r0_grad, reason))
+        if role == "series" and "bulk" not in assignment.roles:
+            notes.append(
+                "the intercept is set as a series resistance but no bulk arc is fitted: the "
+                "bulk resistance is missing from the electrolyte and total conductivity"
+            )
+    # Brug needs R_e: the intercept plus every faster arc (purely resistive at this arc's f0)
+    faster_r, faster_grad = (r0 or 0.0), r0_grad.copy()
+    for d in sorted(drafts, key=lambda d: -(d.f0 or 0.0)):
+        if d.role == "charge_transfer":
+            use_brug(d, faster_r, faster_grad)
+        if math.isfinite(d.r):
+            faster_r, faster_grad = faster_r + d.r, faster_grad + d.r_grad
+    out.extend(drafts)
+    for spike in parts.spikes:
+        d = Draft(
+            overrides.get(spike.name, "electrode"),
+            spike.elements,
+            math.inf,
+            np.zeros(size),
+            "series CPE/C spike: blocking-electrode double layer (infinite DC resistance)",
+            arc=spike,
+        )
+        use_brug(d, faster_r, faster_grad)
+        if spike.ideal:
+            d.c, d.c_grad, d.formula = spike.q, spike.jac[1], "ideal"
+        out.append(d)
+    for names in parts.others:
+        out.append(Draft("unassigned", names, math.nan, np.zeros(size), "not an R||CPE, R||C arc"))
+    out = merge(out, notes)
+    if not any(d.role in INTERFACIAL_ROLES for d in out):
+        blocking = " (expected with blocking electrodes)" if parts.spikes else ""
+        notes.append(
+            f"no interfacial (soli or charge-transfer) arc identified in {model.text}: no "
+            f"interfacial resistance or ASR can be reported{blocking}"
+        )
+    contributions = tuple(_finalise(d, cell, cov) for d in out)
+    return _totals(cell, contributions, out, cov, notes)
+
+
+def _totals(
+    cell: Cell | None,
+    contributions: tuple[Contribution, ...],
+    drafts: list[Draft],
+    cov: np.ndarray,
+    notes: list[str],
+) -> CellAnalysis:
+    counted = [
+        d
+        for d in drafts
+        if (d.role in ELECTROLYTE_ROLES | INTERFACIAL_ROLES or d.role == "unassigned")
+        and math.isfinite(d.r)
+    ]
+    total = sum(d.r for d in counted)
+    total_err = propagate(np.sum([d.r_grad for d in counted], axis=0), cov) if counted else 0.0
+    electrolyte = [d for d in drafts if d.role in ELECTROLYTE_ROLES]
+    sigma = sigma_err = None
+    if not electrolyte:
+        notes.append("no electrolyte (bulk or grain-boundary) contribution: no conductivity")
+    elif cell is not None:
+        r_el = sum(d.r for d in electrolyte)
+        if r_el > 0 and math.isfinite(r_el):
+            sigma = cell.thickness_cm / (r_el * cell.area_cm2)
+            grad = np.sum([d.r_grad for d in electrolyte], axis=0)
+            sigma_err = sigma * propagate(grad, cov) / r_el
+    return CellAnalysis(
+        cell=cell,
+        contributions=contributions,
+        total_resistance_ohm=float(total),
+        total_conductivity_s_cm=_float(sigma),
+        total_conductivity_stderr_s_cm=_float(sigma_err),
+        warnings=tuple(dict.fromkeys(notes)),
+        total_resistance_stderr_ohm=float(total_err),
+    )
