@@ -1,4 +1,11 @@
-"""Command-line interface: ``eisfit fit``, ``eisfit kk`` (also ``python -m eisfit``).
+"""Command-line interface: ``eisfit fit``, ``kk``, ``arrhenius``, ``models`` (also
+``python -m eisfit``).
+
+``fit`` fits a circuit (``--circuit``) or a named model (``--model``, see ``eisfit models``)
+and analyses every fit into physical contributions (`eisfit.physics.analyse`): roles,
+effective capacitances, and with the cell geometry (``--area-cm2``, ``--thickness-cm``)
+ASR per interface and conductivities.  ``arrhenius`` fits a temperature series, one
+spectrum per temperature, and reports activation energies (`eisfit.physics.arrhenius`).
 
 Exit codes: 0 success; 1 a fit did not converge (``fit``) or a spectrum failed the
 Kramers-Kronig check (``kk``), the results are printed all the same; 2 bad input (any
@@ -19,14 +26,21 @@ from typing import Any
 
 from . import __version__
 from .circuits.model import compile_circuit
+from .cli_tables import arrhenius_table, contribution_report, models_table
 from .errors import EisfitError, FitInputError
 from .fitting import fit
 from .io import read
 from .kk import kk_check
+from .physics.arrhenius import arrhenius_series, plot_arrhenius
+from .physics.contributions import analyse
+from .physics.errors import PhysicsError
+from .physics.geometry import Cell
+from .physics.models import NamedModel, get_model, load_models
 
 __all__ = ["main"]
 
 _WEIGHTINGS = ("modulus", "proportional", "unit")
+_ZERO_C_K = 273.15
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,9 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     fit_parser.add_argument(
         "file", metavar="FILE", help="impedance export in any supported format (see eisfit.io)"
     )
-    fit_parser.add_argument(
-        "--circuit", required=True, help="circuit in impedance.py notation, e.g. L0-R0-p(R1,CPE1)"
-    )
+    _add_model_options(fit_parser)
     fit_parser.add_argument(
         "--weighting", choices=_WEIGHTINGS, default="modulus", help="default: %(default)s"
     )
@@ -77,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="NAME=VALUE",
             help=f"{what}, e.g. R0.R=120 or CPE1.n=0.9 (repeatable)",
         )
+    _add_cell_options(fit_parser, "optional; without it no ASR or conductivity")
     fit_parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     fit_parser.set_defaults(command=_fit_command)
 
@@ -90,7 +103,64 @@ def _parser() -> argparse.ArgumentParser:
     )
     kk_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     kk_parser.set_defaults(command=_kk_command)
+
+    arrhenius_parser = commands.add_parser(
+        "arrhenius",
+        help="activation energies from a temperature series",
+        description="Fit every spectrum of FILE... (one per temperature, coldest first, each "
+        "fit starting from the previous one), then sigma T = A exp(-Ea/kT) for bulk, grain "
+        "boundary and total conductivity.",
+    )
+    arrhenius_parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="exports; each spectrum is one temperature"
+    )
+    arrhenius_parser.add_argument(
+        "--temperature-c",
+        nargs="+",
+        type=float,
+        metavar="T",
+        help="temperature (degrees C) of each spectrum, in file order (default: as recorded)",
+    )
+    _add_model_options(arrhenius_parser)
+    _add_cell_options(arrhenius_parser, "required")
+    arrhenius_parser.add_argument("--plot", metavar="PNG", help="save the Arrhenius plot here")
+    arrhenius_parser.add_argument("--json", action="store_true", help="print JSON")
+    arrhenius_parser.set_defaults(command=_arrhenius_command)
+
+    models_parser = commands.add_parser(
+        "models", help="list the named models", description="List the named circuit models."
+    )
+    models_parser.add_argument("--models-dir", metavar="DIR", help="a folder of extra *.toml")
+    models_parser.add_argument("--json", action="store_true", help="print JSON")
+    models_parser.set_defaults(command=_models_command)
     return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--circuit", help="circuit in impedance.py notation, e.g. L0-R0-p(R1,CPE1)")
+    which.add_argument("--model", metavar="NAME", help="a named model (see: eisfit models)")
+    parser.add_argument(
+        "--models-dir", metavar="DIR", help="a folder of *.toml models adding to the packaged ones"
+    )
+    parser.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ELEMENT=ROLE",
+        help="assign an arc's role by its resistor, e.g. R1=grain_boundary (repeatable)",
+    )
+
+
+def _add_cell_options(parser: argparse.ArgumentParser, need: str) -> None:
+    group = parser.add_argument_group(f"cell geometry ({need})")
+    group.add_argument("--area-cm2", type=float, metavar="A", help="contact (Na foil) area, cm2")
+    group.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness, cm")
+    group.add_argument(
+        "--not-symmetric",
+        action="store_true",
+        help="one interface only (default: symmetric Na|SSE|Na, interfacial ASR halved)",
+    )
 
 
 def _assignments(items: Sequence[str], option: str) -> dict[str, float]:
@@ -118,25 +188,104 @@ def _dumps(items: list[dict[str, Any]]) -> str:
     return json.dumps(items[0] if len(items) == 1 else items, indent=2, allow_nan=False)
 
 
+def _roles(items: Sequence[str]) -> dict[str, str]:
+    """``["R1=bulk"]`` -> ``{"R1": "bulk"}`` (validated by `eisfit.physics.analyse`)."""
+    out: dict[str, str] = {}
+    for item in items:
+        element, sep, role = (part.strip() for part in item.partition("="))
+        if not sep or not element or not role:
+            raise PhysicsError(f"--role expects ELEMENT=ROLE, got {item!r}")
+        out[element] = role
+    return out
+
+
+def _model(args: argparse.Namespace) -> tuple[str, NamedModel | None]:
+    """The circuit text and the named model (if ``--model``); both checked before reading."""
+    if args.model is None:
+        return compile_circuit(args.circuit).text, None
+    model = get_model(args.model, args.models_dir)
+    return model.circuit, model
+
+
+def _cell(args: argparse.Namespace) -> Cell | None:
+    """The cell of ``--area-cm2 --thickness-cm``, None without both; one alone is an error."""
+    given = {"--area-cm2": args.area_cm2, "--thickness-cm": args.thickness_cm}
+    missing = [flag for flag, value in given.items() if value is None]
+    if len(missing) == 1:
+        raise PhysicsError(f"missing cell geometry {missing[0]} (give both or neither)")
+    if missing:
+        return None
+    return Cell(args.area_cm2, args.thickness_cm, symmetric=not args.not_symmetric)
+
+
 def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
-    circuit = compile_circuit(args.circuit)  # a bad circuit fails before the file is read
+    circuit, model = _model(args)  # a bad circuit or model fails before the file is read
     fixed = _assignments(args.fix, "--fix")
     initial = _assignments(args.initial, "--initial")
+    cell = _cell(args)
+    roles = {**(model.roles if model else {}), **_roles(args.role)} or None
+    bounds = dict(model.bounds) if model and model.bounds else None
     spectra = read(args.file)
-    results = [
-        fit(spectrum, circuit, fixed=fixed, initial=initial, weighting=args.weighting)
-        for spectrum in spectra
-    ]
-    code = 0 if all(result.success for result in results) else 1
+    items, reports, code = [], [], 0
+    for spectrum in spectra:
+        result = fit(
+            spectrum, circuit, fixed=fixed, initial=initial, bounds=bounds,
+            weighting=args.weighting,
+        )  # fmt: skip
+        analysis = analyse(result, cell, roles=roles)
+        code = code if result.success else 1
+        warnings = list(dict.fromkeys([*result.warnings, *analysis.all_warnings]))
+        model_name = model.name if model else None
+        items.append(
+            {**result.to_dict(), "model": model_name, **analysis.to_dict(), "warnings": warnings}
+        )
+        reports.append(contribution_report(result.report(), analysis))
     if args.json:
-        return _dumps([result.to_dict() for result in results]), code
-    if len(results) == 1:
-        return results[0].report(), code
+        return _dumps(items), code
+    if len(reports) == 1:
+        return reports[0], code
     blocks = [
-        f"== {args.file}, spectrum {result.spectrum.meta.index} ==\n{result.report()}"
-        for result in results
+        f"== {args.file}, spectrum {spectrum.meta.index} ==\n{report}"
+        for spectrum, report in zip(spectra, reports, strict=True)
     ]
     return "\n\n".join(blocks), code
+
+
+def _arrhenius_command(args: argparse.Namespace) -> tuple[str, int]:
+    circuit, model = _model(args)
+    cell = _cell(args)
+    if cell is None:
+        raise PhysicsError(
+            "arrhenius needs the cell geometry: --area-cm2 and --thickness-cm "
+            "(conductivity = thickness / (resistance x area))"
+        )
+    spectra = [spectrum for path in args.files for spectrum in read(path)]
+    temperatures = args.temperature_c
+    if temperatures is not None and len(temperatures) != len(spectra):
+        held = f"{len(args.files)} file(s) holding {len(spectra)} spectra"
+        raise PhysicsError(
+            f"{held} but {len(temperatures)} temperatures (--temperature-c); "
+            "give one temperature per spectrum, in file order"
+        )
+    kelvin = None if temperatures is None else [t + _ZERO_C_K for t in temperatures]
+    series = arrhenius_series(spectra, kelvin, model or circuit, cell, roles=_roles(args.role))
+    code = 0 if all(result.success for result in series.results) else 1
+    if args.plot:
+        try:
+            plot_arrhenius(series).savefig(args.plot, dpi=150)
+        except (OSError, ValueError) as exc:  # unwritable path, unknown image extension
+            raise EisfitError(f"--plot {args.plot}: {exc}") from None
+    if args.json:
+        return json.dumps(series.to_dict(), indent=2, allow_nan=False), code
+    return arrhenius_table(series), code
+
+
+def _models_command(args: argparse.Namespace) -> tuple[str, int]:
+    models = load_models(args.models_dir)
+    if args.json:
+        items = [model.to_dict() for model in models.values()]
+        return json.dumps(items, indent=2, allow_nan=False), 0
+    return models_table(models.values()), 0
 
 
 def _kk_command(args: argparse.Namespace) -> tuple[str, int]:
