@@ -17,10 +17,11 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 # Until the batch/report issues land, the demo fits the bundled sample spectra and
-# prints the results (single spectrum: full report; cycling run: one JSON per spectrum).
+# prints the results (single spectrum: parameters, roles, ASR per interface,
+# conductivities; cycling run: lin-KK, then R values spectrum by spectrum).
 DEMO_CIRCUIT := L0-R0-p(R1,CPE1)-p(R2,CPE2)
 demo: $(STAMP)
-	$(VENV)/bin/eisfit fit sample_spectra/na_nzsp_na_single.csv --circuit "$(DEMO_CIRCUIT)"
+	$(VENV)/bin/eisfit fit sample_spectra/na_nzsp_na_single.csv --model gb-soli --area-cm2 1 --thickness-cm 0.1
 	$(VENV)/bin/eisfit kk sample_spectra/na_nzsp_na_cycling.csv
 	$(PY) bench/demo_cycling.py sample_spectra/na_nzsp_na_cycling.csv "$(DEMO_CIRCUIT)"
 
