@@ -1,4 +1,4 @@
-"""Command-line interface: ``eisfit fit``, ``kk``, ``arrhenius``, ``models`` (also
+"""Command-line interface: ``eisfit fit``, ``kk``, ``arrhenius``, ``models``, ``batch`` (also
 ``python -m eisfit``).
 
 ``fit`` fits a circuit (``--circuit``) or a named model (``--model``, see ``eisfit models``)
@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
+from . import __version__, cli_batch
 from .circuits.model import compile_circuit
 from .cli_tables import arrhenius_table, contribution_report, models_table
 from .errors import EisfitError, FitInputError
@@ -133,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     models_parser.add_argument("--models-dir", metavar="DIR", help="a folder of extra *.toml")
     models_parser.add_argument("--json", action="store_true", help="print JSON")
     models_parser.set_defaults(command=_models_command)
+    cli_batch.register(commands, _add_cell_options)
     return parser
 
 

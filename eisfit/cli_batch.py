@@ -1,0 +1,156 @@
+"""``eisfit batch``: fit a cycling run (files, folders, globs) into a results table.
+
+Registered from `eisfit.cli`; writes results.csv, fits/ and trends.json to ``--out``
+(see `eisfit.series.run_batch`) and returns a short summary.  Exit code 0 when at least
+one spectrum was fitted, 1 when none was, 2 on bad input (as every eisfit command).
+
+``--config run.toml`` supplies any option as a top-level key (``paths``, ``circuit`` or
+``model``, ``models_dir``, ``roles`` table, ``area_cm2``, ``thickness_cm``, ``symmetric``,
+``out``, ``jobs``, ``kk``, ``weighting``); options given on the command line win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import EisfitError
+
+__all__ = ["register"]
+
+_WEIGHTINGS = ("modulus", "proportional", "unit")
+#: config key -> (argparse dest, accepted types)
+_CONFIG_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
+    "paths": ("paths", (list,)),
+    "circuit": ("circuit", (str,)),
+    "model": ("model", (str,)),
+    "models_dir": ("models_dir", (str,)),
+    "roles": ("config_roles", (dict,)),
+    "area_cm2": ("area_cm2", (int, float)),
+    "thickness_cm": ("thickness_cm", (int, float)),
+    "symmetric": ("symmetric", (bool,)),
+    "out": ("out", (str,)),
+    "jobs": ("jobs", (int,)),
+    "kk": ("kk", (bool,)),
+    "weighting": ("weighting", (str,)),
+}
+
+
+def register(
+    commands: Any, add_cell_options: Callable[[argparse.ArgumentParser, str], None]
+) -> None:
+    """Add the ``batch`` subcommand to the ``commands`` subparsers.
+
+    The model options are its own (not `eisfit.cli`'s): ``--circuit``/``--model`` may
+    come from ``--config`` instead, so argparse cannot require them.
+    """
+    parser = commands.add_parser(
+        "batch",
+        help="fit every spectrum of a cycling run and track it over time",
+        description="Fit every spectrum of PATH... (files, folders, glob patterns) with warm "
+        "starts, in time order; write results.csv, fits/*.json and trends.json to --out. "
+        "A re-run reuses fits whose data and settings are unchanged.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="file, folder or glob pattern")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--circuit", help="circuit in impedance.py notation, e.g. L0-R0-p(R1,CPE1)")
+    which.add_argument("--model", metavar="NAME", help="a named model (see: eisfit models)")
+    parser.add_argument("--models-dir", metavar="DIR", help="a folder of extra *.toml models")
+    parser.add_argument(
+        "--role", action="append", default=[], metavar="ELEMENT=ROLE",
+        help="assign an arc's role by its resistor, e.g. R1=grain_boundary (repeatable)",
+    )  # fmt: skip
+    add_cell_options(parser, "optional; without it no ASR or conductivity")
+    parser.add_argument("--out", metavar="DIR", help="output folder (required)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="worker processes (default: all cores)"
+    )
+    parser.add_argument(
+        "--weighting", choices=_WEIGHTINGS, default=None, help="fit weighting (default: modulus)"
+    )
+    parser.add_argument(
+        "--no-kk", dest="kk", action="store_false", default=None,
+        help="skip the Kramers-Kronig check of each spectrum",
+    )  # fmt: skip
+    parser.add_argument("--config", metavar="TOML", help="run options as a TOML file")
+    parser.set_defaults(command=batch_command, symmetric=None, config_roles=None)
+
+
+def _apply_config(args: argparse.Namespace) -> None:
+    """Fill options not given on the command line from ``--config``."""
+    if args.config is None:
+        return
+    try:
+        data = tomllib.loads(Path(args.config).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise EisfitError(f"--config {args.config}: {exc}") from None
+    for key, value in data.items():
+        if key not in _CONFIG_KEYS:
+            raise EisfitError(f"--config {args.config}: unknown key {key!r}; known: "
+                              f"{', '.join(_CONFIG_KEYS)}")  # fmt: skip
+        dest, types = _CONFIG_KEYS[key]
+        if not isinstance(value, types) or (bool in types) != isinstance(value, bool):
+            raise EisfitError(f"--config {args.config}: {key} has the wrong type ({value!r})")
+        current = getattr(args, dest)
+        if current is None or current == []:
+            setattr(args, dest, [str(v) for v in value] if key == "paths" else value)
+    if args.circuit is not None and args.model is not None:
+        raise EisfitError("give --circuit or --model, not both (command line and --config)")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from .cli import _cell, _model, _roles  # late: cli imports this module
+    from .series import BatchSettings
+
+    circuit, model = _model(args)
+    roles = {**(model.roles if model else {}), **(args.config_roles or {}), **_roles(args.role)}
+    args.not_symmetric = args.not_symmetric or args.symmetric is False
+    return BatchSettings(
+        circuit, model=model.name if model else None, roles=roles,
+        bounds=dict(model.bounds) if model else None, cell=_cell(args),
+        weighting=args.weighting or "modulus", kk=args.kk is not False,
+    )  # fmt: skip
+
+
+def batch_command(args: argparse.Namespace) -> tuple[str, int]:
+    from .series import run_batch
+
+    _apply_config(args)
+    missing = [flag for flag, value in (("PATH", args.paths), ("--out", args.out)) if not value]
+    if args.circuit is None and args.model is None:
+        missing.append("--circuit or --model")
+    if missing:
+        raise EisfitError(f"batch needs {', '.join(missing)} (on the command line or --config)")
+    if args.jobs is not None and args.jobs < 1:
+        raise EisfitError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.weighting not in (None, *_WEIGHTINGS):
+        raise EisfitError(f"weighting must be one of {', '.join(_WEIGHTINGS)}")
+    settings = _settings(args)
+    frame = run_batch(args.paths, settings, out_dir=args.out, jobs=args.jobs)
+    counts = frame["status"].value_counts()
+    ok, failed, error = (int(counts.get(k, 0)) for k in ("ok", "failed", "error"))
+    reused = int(frame["reused"].eq(True).sum())
+    paths = frame["start_path"].dropna().value_counts()
+    lines = [
+        f"{len(frame)} rows: {ok} ok, {failed} failed, {error} error ({reused} reused)",
+        "start paths: " + (", ".join(f"{k} {v}" for k, v in paths.items()) or "none"),
+        f"time from: {frame['time_source'].dropna().iloc[0] if ok + failed else 'n/a'}",
+        f"R_soli growth law: {_soli_law(Path(args.out))}",
+        f"results: {Path(args.out) / 'results.csv'}",
+    ]
+    return "\n".join(lines), 0 if ok else 1
+
+
+def _soli_law(out: Path) -> str:
+    try:
+        trends = json.loads((out / "trends.json").read_text())
+    except (OSError, ValueError):
+        return "n/a (no trends.json)"
+    soli = trends.get("trends", {}).get("R_soli_ohm")
+    if not isinstance(soli, dict):
+        return f"n/a ({trends.get('message', 'no R_soli trend')})"
+    return str(soli.get("best") or soli.get("message") or "none")

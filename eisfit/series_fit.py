@@ -1,0 +1,305 @@
+"""Fitting one cell's spectra in time order, with warm starts (the worker side of the batch).
+
+A *group* is the spectra of one cell (one source file), sorted in time.  Each spectrum is
+fitted starting from the previous good fit of the group (``n_starts=1``: the fast warm
+path).  The warm fit is accepted when it converged, its chi2 per point is at most
+`CHI2_GROWTH` times the previous accepted one, and no electrolyte or interfacial
+resistance changed by more than a factor `JUMP_FACTOR`; otherwise the spectrum is
+refitted from scratch (default multi-start) and the fit with the lower chi2 is kept.
+``start_path`` says what happened: ``warm``, ``fresh`` (no previous fit) or
+``fallback`` (the warm fit was rejected).
+
+Each spectrum becomes one flat row (the results.csv columns) and, unless it could not be
+fitted at all, a JSON-ready record for ``fits/``.  Bad data never raises here: a fit that
+raises `EisfitError` becomes a ``failed`` row with the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import EisfitError
+from .fitting import fit
+from .physics.contributions import CellAnalysis, analyse, json_ready
+from .physics.geometry import Cell
+from .result import FitResult
+from .spectrum import Spectrum, SpectrumMeta
+
+__all__ = [
+    "CHI2_GROWTH",
+    "JUMP_FACTOR",
+    "ROLE_COLUMNS",
+    "BatchSettings",
+    "fit_group",
+    "spectrum_digest",
+]
+
+CHI2_GROWTH = 4.0
+JUMP_FACTOR = 3.0
+_RESISTANCE_COLUMNS = {
+    "bulk": "R_bulk_ohm",
+    "grain_boundary": "R_gb_ohm",
+    "soli": "R_soli_ohm",
+    "charge_transfer": "R_ct_ohm",
+}
+#: role-derived columns of results.csv; each also has a ``_stderr`` column
+ROLE_COLUMNS = (
+    "R_bulk_ohm",
+    "R_gb_ohm",
+    "R_soli_ohm",
+    "R_ct_ohm",
+    "R_total_ohm",
+    "asr_soli_ohm_cm2",
+    "C_soli_f",
+    "sigma_bulk_s_cm",
+    "sigma_total_s_cm",
+)
+
+
+def _pairs(value: Mapping[str, Any] | None, convert: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((str(k), convert(v)) for k, v in dict(value or {}).items()))
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """What every spectrum of a batch is fitted and analysed with.
+
+    ``circuit``: impedance.py notation; ``model``: the named model it came from (or None);
+    ``roles``: element -> role overrides for `eisfit.analyse`; ``bounds``: parameter ->
+    (low, high); ``cell``: geometry for ASR and conductivities (None: not computed);
+    ``weighting``: as in `eisfit.fit`; ``kk``: run the Kramers-Kronig check.  Mappings are
+    stored as sorted tuples of pairs so that settings are hashable and picklable.
+    """
+
+    circuit: str
+    model: str | None = None
+    roles: Any = None
+    bounds: Any = None
+    cell: Cell | None = None
+    weighting: str = "modulus"
+    kk: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", _pairs(self.roles, str))
+        object.__setattr__(
+            self, "bounds", _pairs(self.bounds, lambda b: (float(b[0]), float(b[1])))
+        )
+
+    @classmethod
+    def from_model(cls, name: str, *, cell: Cell | None = None, **options: Any) -> BatchSettings:
+        """Settings of the named model ``name`` (circuit, roles, bounds; see `get_model`)."""
+        from .physics.models import get_model
+
+        model = get_model(name)
+        return cls(
+            model.circuit, model=model.name, roles=model.roles, bounds=model.bounds,
+            cell=cell, **options,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "circuit": self.circuit,
+            "model": self.model,
+            "roles": dict(self.roles),
+            "bounds": {k: list(v) for k, v in self.bounds},
+            "cell": self.cell.to_dict() if self.cell is not None else None,
+            "weighting": self.weighting,
+            "kk": self.kk,
+        }
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the settings (the resume key with the data)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def spectrum_digest(spectrum: Spectrum) -> str:
+    """sha256 of the spectrum's content: frequencies (float64) and impedances (complex128)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(spectrum.frequency_hz, dtype="<f8").tobytes())
+    h.update(np.ascontiguousarray(spectrum.impedance_ohm, dtype="<c16").tobytes())
+    return h.hexdigest()
+
+
+def pack(spectrum: Spectrum) -> tuple[Any, ...]:
+    """A picklable form of a spectrum (its meta holds a mappingproxy)."""
+    m = spectrum.meta
+    meta = (m.source, m.index, m.timestamp, m.cycle, m.temperature_k, dict(m.extra))
+    return np.asarray(spectrum.frequency_hz), np.asarray(spectrum.impedance_ohm), meta
+
+
+def unpack(packed: tuple[Any, ...]) -> Spectrum:
+    f, z, (source, index, timestamp, cycle, temperature_k, extra) = packed
+    meta = SpectrumMeta(source, index, timestamp, cycle, temperature_k, extra)
+    return Spectrum(frequency_hz=f, impedance_ohm=z, meta=meta)
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """What the next warm start needs from the last accepted fit."""
+
+    values: dict[str, float]
+    chi2_per_point: float
+    resistances: dict[str, float]
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def role_values(analysis: CellAnalysis | None) -> dict[str, float]:
+    """The role columns (NaN for roles the circuit lacks) from an analysis."""
+    out = {name: math.nan for col in ROLE_COLUMNS for name in (col, f"{col}_stderr")}
+    if analysis is None:
+        return out
+    for role, column in _RESISTANCE_COLUMNS.items():
+        c = analysis.by_role(role)
+        if c is not None:
+            out[column] = _nan(c.resistance_ohm)
+            out[f"{column}_stderr"] = _nan(c.resistance_stderr_ohm)
+    out["R_total_ohm"] = _nan(analysis.total_resistance_ohm)
+    out["R_total_ohm_stderr"] = _nan(analysis.total_resistance_stderr_ohm)
+    soli = analysis.by_role("soli")
+    if soli is not None:
+        out["asr_soli_ohm_cm2"] = _nan(soli.asr_ohm_cm2)
+        out["asr_soli_ohm_cm2_stderr"] = _nan(soli.asr_stderr_ohm_cm2)
+        out["C_soli_f"] = _nan(soli.capacitance_f)
+        out["C_soli_f_stderr"] = _nan(soli.capacitance_stderr_f)
+    bulk = analysis.by_role("bulk")
+    if bulk is not None:
+        out["sigma_bulk_s_cm"] = _nan(bulk.conductivity_s_cm)
+        out["sigma_bulk_s_cm_stderr"] = _nan(bulk.conductivity_stderr_s_cm)
+    out["sigma_total_s_cm"] = _nan(analysis.total_conductivity_s_cm)
+    out["sigma_total_s_cm_stderr"] = _nan(analysis.total_conductivity_stderr_s_cm)
+    return out
+
+
+def _resistances(row: Mapping[str, Any]) -> dict[str, float]:
+    out = {}
+    for role, column in _RESISTANCE_COLUMNS.items():
+        value = row.get(column)
+        if value is not None and math.isfinite(float(value)):
+            out[role] = float(value)
+    return out
+
+
+def previous_from_row(row: Mapping[str, Any], names: tuple[str, ...]) -> _Previous | None:
+    """Warm-start state from a (reused) ok row, or None when it cannot serve as one."""
+    if row.get("status") != "ok":
+        return None
+    values = {n: float(row[n]) for n in names if row.get(n) is not None}
+    if len(values) != len(names) or not all(math.isfinite(v) for v in values.values()):
+        return None
+    return _Previous(values, float(row["chi2_per_point"]), _resistances(row))
+
+
+def _jumped(before: Mapping[str, float], after: Mapping[str, float]) -> bool:
+    for role, old in before.items():
+        new = after.get(role)
+        if new is None:
+            continue
+        lo, hi = sorted((abs(old), abs(new)))
+        if hi > 0 and (lo <= 0 or hi / lo > JUMP_FACTOR):
+            return True
+    return False
+
+
+def _fit_one(
+    spectrum: Spectrum, settings: BatchSettings, prev: _Previous | None
+) -> tuple[FitResult, CellAnalysis, str]:
+    roles = dict(settings.roles) or None
+    common = {"bounds": dict(settings.bounds) or None, "weighting": settings.weighting}
+    common["kk"] = settings.kk
+
+    def fresh() -> tuple[FitResult, CellAnalysis]:
+        result = fit(spectrum, settings.circuit, **common)
+        return result, analyse(result, settings.cell, roles=roles)
+
+    if prev is None:
+        return (*fresh(), "fresh")
+    warm = fit(spectrum, settings.circuit, initial=prev.values, n_starts=1, **common)
+    warm_analysis = analyse(warm, settings.cell, roles=roles)
+    if (
+        warm.success
+        and warm.chi2_per_point <= CHI2_GROWTH * prev.chi2_per_point
+        and not _jumped(prev.resistances, _resistances(role_values(warm_analysis)))
+    ):
+        return warm, warm_analysis, "warm"
+    result, analysis = fresh()
+    if _rank(warm) < _rank(result):
+        return warm, warm_analysis, "fallback"
+    return result, analysis, "fallback"
+
+
+def _rank(result: FitResult) -> tuple[bool, float]:
+    """Converged fits first, then the lower chi2 (ties go to the fresh fit)."""
+    return not result.success, result.chi2 if math.isfinite(result.chi2) else math.inf
+
+
+def base_row(spectrum: Spectrum, names: tuple[str, ...]) -> dict[str, Any]:
+    """The identification columns plus NaN for everything a fit would fill."""
+    m = spectrum.meta
+    row: dict[str, Any] = {
+        "source": m.source, "index": m.index,
+        "timestamp": m.timestamp.isoformat() if m.timestamp is not None else None,
+        "cycle": m.cycle, "status": "failed", "message": "", "start_path": None,
+        "reused": False, "warnings": "",
+    }  # fmt: skip
+    for name in names:
+        row[name] = math.nan
+        row[f"{name}_stderr"] = math.nan
+    row.update(chi2=math.nan, chi2_per_point=math.nan, kk_valid=None)
+    row.update(role_values(None))
+    return row
+
+
+def fit_group(
+    packed: list[tuple[Any, ...]],
+    settings: BatchSettings,
+    reuse: list[dict[str, Any] | None],
+    names: tuple[str, ...],
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Fit one group in order; ``reuse[i]``: a stored row to take instead of fitting.
+
+    Returns (row, record) per spectrum; ``record`` is the fits/ JSON body (None for a
+    reused row, whose JSON is already on disk).  Top-level and picklable for worker
+    processes.
+    """
+    out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    prev: _Previous | None = None
+    for item, stored in zip(packed, reuse, strict=True):
+        spectrum = unpack(item)
+        if stored is not None:
+            row = {**stored, "reused": True}
+            prev = previous_from_row(row, names) or prev
+            out.append((row, None))
+            continue
+        row = base_row(spectrum, names)
+        try:
+            result, analysis, path = _fit_one(spectrum, settings, prev)
+        except EisfitError as exc:
+            row["message"] = str(exc)
+            out.append((row, {"fit": None, "analysis": None, "row": json_ready(row)}))
+            continue
+        row.update(
+            status="ok" if result.success else "failed", message=result.message,
+            start_path=path, chi2=result.chi2, chi2_per_point=result.chi2_per_point,
+            kk_valid=result.kk.valid if result.kk is not None else None,
+            warnings="; ".join(dict.fromkeys([*result.warnings, *analysis.all_warnings])),
+        )  # fmt: skip
+        for name in names:
+            row[name] = result.values[name]
+            row[f"{name}_stderr"] = result.stderr[name]
+        row.update(role_values(analysis))
+        if result.success:
+            prev = previous_from_row(row, names) or prev
+        record = {"fit": result.to_dict(), "analysis": analysis.to_dict(), "row": json_ready(row)}
+        out.append((row, record))
+    return out

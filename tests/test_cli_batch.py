@@ -1,0 +1,66 @@
+"""``eisfit batch`` on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import eisfit.cli as cli
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_spectra"
+
+
+def test_batch_writes_results_and_summary(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    argv = ["batch", str(SAMPLES / "na_nzsp_na_cycling.csv"), str(tmp_path / "nope.csv")]
+    argv += ["--model", "gb-soli", "--area-cm2", "1", "--thickness-cm", "0.1"]
+    code = cli.main([*argv, "--out", str(out), "--jobs", "2"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "24 ok, 0 failed, 1 error" in text
+    assert "R_soli growth law" in text
+    frame = pd.read_csv(out / "results.csv")
+    assert len(frame) == 25 and (out / "trends.json").exists()
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    assert "(24 reused)" in capsys.readouterr().out
+
+
+def test_batch_exit_1_when_nothing_fitted(tmp_path: Path, capsys) -> None:
+    junk = tmp_path / "junk.mpt"
+    junk.write_text("EC-Lab ASCII FILE\nNb header lines : 99\n")
+    code = cli.main(["batch", str(junk), "--circuit", "R0-p(R1,C1)", "--out", str(tmp_path / "o")])
+    assert code == 1
+    assert "0 ok, 0 failed, 1 error" in capsys.readouterr().out
+
+
+def test_batch_usage_errors_exit_2(tmp_path: Path, capsys) -> None:
+    base = ["batch", str(SAMPLES / "na_nzsp_na_cycling.csv"), "--out", str(tmp_path)]
+    assert cli.main([*base, "--circuit", "R0-p(R1"]) == 2
+    assert cli.main([*base, "--model", "gb-soli", "--area-cm2", "1"]) == 2
+    assert cli.main([*base, "--model", "gb-soli", "--jobs", "0"]) == 2
+    assert cli.main(["batch", "x.csv", "--circuit", "R0"]) == 2  # no --out
+    capsys.readouterr()
+
+
+def test_batch_from_a_config_file(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'paths = ["{SAMPLES / "na_nzsp_na_cycling.csv"}"]\nmodel = "gb-soli"\n'
+        f'area_cm2 = 2.0\nthickness_cm = 0.1\nsymmetric = false\nout = "{out}"\njobs = 1\n'
+    )
+    assert cli.main(["batch", "--config", str(config)]) == 0
+    assert "24 ok" in capsys.readouterr().out
+    frame = pd.read_csv(out / "results.csv")
+    # one interface of 2 cm2: ASR = R x A, not halved
+    assert frame["asr_soli_ohm_cm2"].to_numpy() == pytest.approx(2 * frame["R_soli_ohm"])
+
+
+def test_batch_config_errors_exit_2(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "run.toml"
+    for text in ('colour = "red"\n', "jobs = true\n", "model = [\n", 'model = "gb-soli"\n'):
+        config.write_text(text)
+        assert cli.main(["batch", "--config", str(config)]) == 2
+    assert "error" in capsys.readouterr().err
