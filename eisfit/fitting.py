@@ -291,7 +291,7 @@ def fit(
     Parameter names may be readable (``CPE1.n``), identifiers (``CPE1_n``, also used inside
     ``expressions``, e.g. ``{"CPE2.n": "CPE1_n"}``) or impedance.py's (``CPE1_1``).
     ``initial`` values are tried first; missing ones come from the data.  ``n_starts`` caps
-    the number of starting points (default 4 + 3 per time-constant unit, at most 16),
+    the number of starting points (default 4 + 2 per time-constant unit, at most 16),
     ``max_nfev`` the model evaluations over
     all of them, ``timeout_s`` the wall time (default 10 s).  Non-convergence returns
     ``success=False`` with a message; bad input raises `FitInputError`.

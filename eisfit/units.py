@@ -181,7 +181,7 @@ def revived_starts(
 
 
 def default_starts(circuit: Circuit) -> int:
-    """Starting points worth racing: 4 plus 3 per arc (or other time-constant unit)."""
+    """Starting points worth racing: 4 plus 2 per arc (or other time-constant unit)."""
     units = series_units(circuit)
     n_tau = sum(u.has_tau for u in units) if units is not None else len(circuit) // 2
-    return min(4 + 3 * n_tau, 16)
+    return min(4 + 2 * n_tau, 16)
