@@ -6,7 +6,7 @@ one spectrum was fitted, 1 when none was, 2 on bad input (as every eisfit comman
 
 ``--config run.toml`` supplies any option as a top-level key (``paths``, ``circuit`` or
 ``model``, ``models_dir``, ``roles`` table, ``area_cm2``, ``thickness_cm``, ``symmetric``,
-``out``, ``jobs``, ``kk``, ``weighting``); options given on the command line win.
+``out``, ``jobs``, ``cell_by``, ``kk``, ``weighting``); options given on the command line win.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .errors import EisfitError
 __all__ = ["register"]
 
 _WEIGHTINGS = ("modulus", "proportional", "unit")
+_CELL_BY = ("folder", "file", "all")  # as eisfit.series.CELL_BY (not imported: CLI start-up)
 #: config key -> (argparse dest, accepted types)
 _CONFIG_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "paths": ("paths", (list,)),
@@ -35,6 +36,7 @@ _CONFIG_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "symmetric": ("symmetric", (bool,)),
     "out": ("out", (str,)),
     "jobs": ("jobs", (int,)),
+    "cell_by": ("cell_by", (str,)),
     "kk": ("kk", (bool,)),
     "weighting": ("weighting", (str,)),
 }
@@ -69,6 +71,11 @@ def register(
     parser.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="worker processes (default: all cores)"
     )
+    parser.add_argument(
+        "--cell-by", choices=_CELL_BY, default=None,
+        help="which spectra chain warm starts: all files of a folder (default), each file, "
+        "or everything given",
+    )  # fmt: skip
     parser.add_argument(
         "--weighting", choices=_WEIGHTINGS, default=None, help="fit weighting (default: modulus)"
     )
@@ -129,14 +136,17 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
         raise EisfitError(f"--jobs must be at least 1, got {args.jobs}")
     if args.weighting not in (None, *_WEIGHTINGS):
         raise EisfitError(f"weighting must be one of {', '.join(_WEIGHTINGS)}")
+    if args.cell_by not in (None, *_CELL_BY):
+        raise EisfitError(f"cell_by must be one of {', '.join(_CELL_BY)}")
     settings = _settings(args)
-    frame = run_batch(args.paths, settings, out_dir=args.out, jobs=args.jobs)
+    frame = run_batch(args.paths, settings, out_dir=args.out, jobs=args.jobs, cell_by=args.cell_by)
     counts = frame["status"].value_counts()
     ok, failed, error = (int(counts.get(k, 0)) for k in ("ok", "failed", "error"))
     reused = int(frame["reused"].eq(True).sum())
     paths = frame["start_path"].dropna().value_counts()
     lines = [
         f"{len(frame)} rows: {ok} ok, {failed} failed, {error} error ({reused} reused)",
+        f"cells: {frame['cell'].nunique()} (by {args.cell_by or 'folder'})",
         "start paths: " + (", ".join(f"{k} {v}" for k, v in paths.items()) or "none"),
         f"time from: {frame['time_source'].dropna().iloc[0] if ok + failed else 'n/a'}",
         f"R_soli growth law: {_soli_law(Path(args.out))}",

@@ -1,13 +1,13 @@
 """Fitting one cell's spectra in time order, with warm starts (the worker side of the batch).
 
-A *group* is the spectra of one cell (one source file), sorted in time.  Each spectrum is
+A *group* is a cell's spectra (or one contiguous chunk of them), sorted in time.  Each spectrum is
 fitted starting from the previous good fit of the group (``n_starts=1``: the fast warm
 path).  The warm fit is accepted when it converged, its chi2 per point is at most
 `CHI2_GROWTH` times the previous accepted one, and no electrolyte or interfacial
 resistance changed by more than a factor `JUMP_FACTOR`; otherwise the spectrum is
 refitted from scratch (default multi-start) and the fit with the lower chi2 is kept.
-``start_path`` says what happened: ``warm``, ``fresh`` (no previous fit) or
-``fallback`` (the warm fit was rejected).
+``start_path`` says what happened: ``warm``, ``fresh`` (no previous fit: the first
+spectrum of a cell or of a chunk) or ``fallback`` (the warm fit was rejected).
 
 Each spectrum becomes one flat row (the results.csv columns) and, unless it could not be
 fitted at all, a JSON-ready record for ``fits/``.  Bad data never raises here: a fit that

@@ -64,3 +64,23 @@ def test_batch_config_errors_exit_2(tmp_path: Path, capsys) -> None:
         config.write_text(text)
         assert cli.main(["batch", "--config", str(config)]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_batch_cell_by_option_and_config(tmp_path: Path, capsys) -> None:
+    (tmp_path / "run").mkdir()
+    source = (SAMPLES / "na_nzsp_na_cycling.csv").read_text()
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / "run" / name).write_text(source)
+    argv = ["batch", str(tmp_path / "run"), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)"]
+    assert cli.main([*argv, "--out", str(tmp_path / "o1"), "--jobs", "1"]) == 0
+    assert "cells: 1 (by folder)" in capsys.readouterr().out
+    frame = pd.read_csv(tmp_path / "o1" / "results.csv")
+    assert set(frame["cell"]) == {str(tmp_path / "run")}
+    assert (frame["start_path"] == "fresh").sum() == 1
+    argv += ["--out", str(tmp_path / "o2"), "--jobs", "1", "--cell-by", "file"]
+    assert cli.main(argv) == 0
+    assert "cells: 2 (by file)" in capsys.readouterr().out
+    config = tmp_path / "run.toml"
+    config.write_text('cell_by = "cycle"\n')
+    assert cli.main([*argv[:-2], "--config", str(config)]) == 2
+    assert "cell_by must be one of" in capsys.readouterr().err

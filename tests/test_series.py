@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from datetime import datetime, timedelta
@@ -11,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import eisfit.series as series
 import eisfit.series_fit as series_fit
 from eisfit import Cell, Spectrum, SpectrumMeta, read, write_csv, write_zview
+from eisfit.errors import EisfitError
 from eisfit.series import BatchSettings, run_batch, spectrum_digest
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
@@ -137,9 +140,10 @@ def test_resume_reuses_fits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_jobs_two_equals_jobs_one() -> None:
     spectra = _run(6, "cellA", seed=1) + _run(6, "cellB", seed=2)
-    one = run_batch(spectra, _settings(), jobs=1)
-    two = run_batch(spectra, _settings(), jobs=2)
+    one = run_batch(spectra, _settings(), jobs=1, cell_by="file")
+    two = run_batch(spectra, _settings(), jobs=2, cell_by="file")
     pd.testing.assert_frame_equal(one, two)
+    assert set(one["cell"]) == {"cellA", "cellB"}
 
 
 def test_settings_digest_and_spectrum_digest() -> None:
@@ -169,3 +173,60 @@ def test_a_jump_falls_back_to_a_fresh_fit() -> None:
     last = frame.iloc[-1]
     assert last["start_path"] == "fallback" and last["status"] == "ok"
     assert last["R_soli_ohm"] == pytest.approx(5000.0, rel=0.05)
+
+
+def _one_spectrum_per_file(folder: Path, spectra: list[Spectrum]) -> None:
+    folder.mkdir()
+    for k, spectrum in enumerate(sorted(spectra, key=lambda s: s.meta.timestamp)):
+        write_zview(spectrum, folder / f"s{k:02d}.z")
+
+
+@pytest.mark.parametrize(
+    ("cell_by", "fresh", "cells"), [("folder", 2, 2), ("file", 8, 8), ("all", 1, 1), (None, 2, 2)]
+)
+def test_cell_by_decides_which_spectra_chain_warm_starts(
+    tmp_path: Path, cell_by: str | None, fresh: int, cells: int
+) -> None:
+    _one_spectrum_per_file(tmp_path / "cellA", _run(4, seed=1))
+    _one_spectrum_per_file(tmp_path / "cellB", _run(4, seed=2))
+    (tmp_path / "cellB" / "junk.mpt").write_text("EC-Lab ASCII FILE\nNb header lines : 9\n")
+    frame = run_batch(
+        [tmp_path / "cellA", tmp_path / "cellB"], _settings(), jobs=1, cell_by=cell_by
+    )
+    ok = frame[frame["status"] == "ok"]
+    assert len(ok) == 8
+    assert (ok["start_path"] == "fresh").sum() == fresh
+    assert ok["cell"].nunique() == cells
+    junk = frame[frame["status"] == "error"].iloc[0]
+    if cell_by in ("folder", None):
+        assert set(frame["cell"]) == {str(tmp_path / "cellA"), str(tmp_path / "cellB")}
+    expected = {"file": junk["source"], "all": "all"}.get(cell_by, str(tmp_path / "cellB"))
+    assert junk["cell"] == expected
+
+
+def test_unknown_cell_by_raises() -> None:
+    with pytest.raises(EisfitError, match="cell_by"):
+        run_batch(_run(1), _settings(), jobs=1, cell_by="cycle")
+
+
+def test_chunks_are_contiguous_and_only_when_parallel() -> None:
+    assert series._chunks([60, 10], 1) == [(0, 0, 60), (1, 0, 10)]
+    assert series._chunks([60, 10], 2) == [(0, 0, 20), (0, 20, 40), (0, 40, 60), (1, 0, 10)]
+    chunks = series._chunks([1000], 2)
+    assert [b - a for _, a, b in chunks] == [125] * 8
+    assert all(b == a2 for (_, _, b), (_, a2, _) in itertools.pairwise(chunks))
+
+
+def test_chunked_jobs_two_matches_jobs_one_up_to_fit_tolerance() -> None:
+    spectra = _run(60, seed=5)
+    one = run_batch(spectra, _settings(), jobs=1, cell_by="all")
+    two = run_batch(spectra, _settings(), jobs=2, cell_by="all")  # 3 chunks of 20
+    assert list(one["status"]) == list(two["status"])
+    assert list(one["time_h"]) == list(two["time_h"])
+    differ = one["start_path"] != two["start_path"]
+    assert (two.loc[differ, "start_path"] == "fresh").all()
+    assert list(two.index[two["start_path"] == "fresh"]) == [0, 20, 40]
+    for column in ("R_bulk_ohm", "R_gb_ohm", "R_soli_ohm"):
+        a, b = one[column].to_numpy(), two[column].to_numpy()
+        tolerance = np.maximum(1e-6 * np.abs(a), one[f"{column}_stderr"].to_numpy() / 100)
+        assert (np.abs(a - b) <= tolerance).all(), column
