@@ -26,9 +26,8 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import lmfit
 import numpy as np
 import numpy.typing as npt
 
@@ -39,6 +38,9 @@ from .initial import starting_points
 from .result import FitResult
 from .solver import solve
 from .spectrum import Spectrum
+
+if TYPE_CHECKING:  # pragma: no cover
+    import lmfit
 from .units import canonical_arc_order, default_starts, revived_starts
 
 __all__ = ["Weighting", "fit", "weights"]
@@ -252,6 +254,8 @@ def _lmfit_params(
     circuit: Circuit, table: _Table, fixed: dict[int, object], expressions: dict[int, object]
 ) -> lmfit.Parameters:
     """lmfit Parameters evaluating the constraint expressions (only built when there are any)."""
+    import lmfit  # imported here: it pulls in scipy.stats, ~1 s at start-up, rarely needed
+
     params = lmfit.Parameters()
     for i, p in enumerate(circuit.parameters):
         params.add(

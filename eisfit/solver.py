@@ -370,8 +370,13 @@ def solve(
     if user_initial and free_set <= set(user_initial):
         starts.append(_clip(problem, _merge(base, user_initial)))
     held = np.array([i for i in range(base.size) if i not in free_set], dtype=int)
-    candidates = starting_points(
-        problem.circuit, problem.omega, problem.z, problem.w_re, problem.w_im, n_starts=n_starts
+    # a complete user start with n_starts=1 (the batch's warm path) needs no search
+    candidates = (
+        starting_points(
+            problem.circuit, problem.omega, problem.z, problem.w_re, problem.w_im, n_starts=n_starts
+        )
+        if len(starts) < n_starts
+        else []
     )
     for candidate in candidates:
         merged = _merge(candidate, user_initial)
