@@ -154,28 +154,30 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
+# results.csv column -> (role, Contribution attribute of the value, of its stderr)
+_ROLE_FIELDS = {
+    **{
+        col: (role, "resistance_ohm", "resistance_stderr_ohm")
+        for role, col in _RESISTANCE_COLUMNS.items()
+    },
+    "asr_soli_ohm_cm2": ("soli", "asr_ohm_cm2", "asr_stderr_ohm_cm2"),
+    "C_soli_f": ("soli", "capacitance_f", "capacitance_stderr_f"),
+    "sigma_bulk_s_cm": ("bulk", "conductivity_s_cm", "conductivity_stderr_s_cm"),
+}
+
+
 def role_values(analysis: CellAnalysis | None) -> dict[str, float]:
     """The role columns (NaN for roles the circuit lacks) from an analysis."""
     out = {name: math.nan for col in ROLE_COLUMNS for name in (col, f"{col}_stderr")}
     if analysis is None:
         return out
-    for role, column in _RESISTANCE_COLUMNS.items():
+    for column, (role, value, stderr) in _ROLE_FIELDS.items():
         c = analysis.by_role(role)
         if c is not None:
-            out[column] = _nan(c.resistance_ohm)
-            out[f"{column}_stderr"] = _nan(c.resistance_stderr_ohm)
+            out[column] = _nan(getattr(c, value))
+            out[f"{column}_stderr"] = _nan(getattr(c, stderr))
     out["R_total_ohm"] = _nan(analysis.total_resistance_ohm)
     out["R_total_ohm_stderr"] = _nan(analysis.total_resistance_stderr_ohm)
-    soli = analysis.by_role("soli")
-    if soli is not None:
-        out["asr_soli_ohm_cm2"] = _nan(soli.asr_ohm_cm2)
-        out["asr_soli_ohm_cm2_stderr"] = _nan(soli.asr_stderr_ohm_cm2)
-        out["C_soli_f"] = _nan(soli.capacitance_f)
-        out["C_soli_f_stderr"] = _nan(soli.capacitance_stderr_f)
-    bulk = analysis.by_role("bulk")
-    if bulk is not None:
-        out["sigma_bulk_s_cm"] = _nan(bulk.conductivity_s_cm)
-        out["sigma_bulk_s_cm_stderr"] = _nan(bulk.conductivity_stderr_s_cm)
     out["sigma_total_s_cm"] = _nan(analysis.total_conductivity_s_cm)
     out["sigma_total_s_cm_stderr"] = _nan(analysis.total_conductivity_stderr_s_cm)
     return out
