@@ -21,10 +21,11 @@ first fit is a fresh multi-start (``start_path`` ``fresh``), the rest continue w
 except at chunk starts (same fits up to solver tolerance).
 
 Outputs in ``out_dir`` (each written to a temporary file and moved into place):
-``results.csv``, ``results.parquet`` (only when pyarrow is installed), ``fits/<stem>_<index>.json``
-(fit, analysis, row and provenance: file sha256, spectrum digest, settings digest, eisfit
-version) and ``trends.json`` (`eisfit.trends.analyse_trends`).  Resume: a spectrum whose
-fits/ JSON has the same spectrum and settings digests is not refitted (``reused`` True).
+``results.csv``, ``results.parquet`` (only when pyarrow is installed),
+``fits/<stem>_<index>.json`` (fit, analysis, row, the measured points and provenance:
+file sha256, spectrum digest, settings digest, eisfit version) and ``trends.json``
+(`eisfit.trends.analyse_trends`).  Resume: a spectrum whose fits/ JSON has the same
+spectrum and settings digests is not refitted (``reused`` True).
 """
 
 from __future__ import annotations

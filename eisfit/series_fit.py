@@ -128,6 +128,16 @@ def spectrum_digest(spectrum: Spectrum) -> str:
     return h.hexdigest()
 
 
+def spectrum_data(spectrum: Spectrum) -> dict[str, list[float]]:
+    """The measured points as JSON lists (fits/ records carry them for the report)."""
+    z = np.asarray(spectrum.impedance_ohm)
+    return {
+        "frequency_hz": np.asarray(spectrum.frequency_hz, dtype=float).tolist(),
+        "z_real_ohm": z.real.tolist(),
+        "z_imag_ohm": z.imag.tolist(),
+    }
+
+
 def pack(spectrum: Spectrum) -> tuple[Any, ...]:
     """A picklable form of a spectrum (its meta holds a mappingproxy)."""
     m = spectrum.meta
@@ -288,7 +298,8 @@ def fit_group(
             result, analysis, path = _fit_one(spectrum, settings, prev)
         except EisfitError as exc:
             row["message"] = str(exc)
-            out.append((row, {"fit": None, "analysis": None, "row": json_ready(row)}))
+            record = {"fit": None, "analysis": None, "row": json_ready(row)}
+            out.append((row, {**record, "spectrum": spectrum_data(spectrum)}))
             continue
         row.update(
             status="ok" if result.success else "failed", message=result.message,
@@ -303,5 +314,5 @@ def fit_group(
         if result.success:
             prev = previous_from_row(row, names) or prev
         record = {"fit": result.to_dict(), "analysis": analysis.to_dict(), "row": json_ready(row)}
-        out.append((row, record))
+        out.append((row, {**record, "spectrum": spectrum_data(spectrum)}))
     return out
