@@ -1,10 +1,11 @@
-"""Command-line interface: ``eisfit fit``, ``kk``, ``arrhenius``, ``models``, ``batch`` (also
-``python -m eisfit``).
+"""Command-line interface: ``eisfit fit``, ``kk``, ``arrhenius``, ``models``, ``batch``,
+``report`` (also ``python -m eisfit``).
 
 ``fit`` fits a circuit (``--circuit``) or a named model (``--model``, see ``eisfit models``)
 and analyses every fit into physical contributions (`eisfit.physics.analyse`): roles,
 effective capacitances, and with the cell geometry (``--area-cm2``, ``--thickness-cm``)
-ASR per interface and conductivities.  ``arrhenius`` fits a temperature series, one
+ASR per interface and conductivities; ``--report`` also writes an HTML (or PDF) fit report
+(`eisfit.report`).  ``arrhenius`` fits a temperature series, one
 spectrum per temperature, and reports activation energies (`eisfit.physics.arrhenius`).
 
 Exit codes: 0 success; 1 a fit did not converge (``fit``) or a spectrum failed the
@@ -24,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, cli_batch
+from . import __version__, cli_batch, cli_report
 from .circuits.model import compile_circuit
 from .cli_tables import arrhenius_table, contribution_report, models_table
 from .errors import EisfitError, FitInputError
@@ -91,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
         )
     _add_cell_options(fit_parser, "optional; without it no ASR or conductivity")
     fit_parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    fit_parser.add_argument(
+        "--report", metavar="HTML", help="also write a fit report here (.html, or .pdf for a PDF)"
+    )
     fit_parser.set_defaults(command=_fit_command)
 
     kk_parser = commands.add_parser(
@@ -134,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     models_parser.add_argument("--json", action="store_true", help="print JSON")
     models_parser.set_defaults(command=_models_command)
     cli_batch.register(commands, _add_cell_options)
+    cli_report.register(commands)
     return parser
 
 
@@ -227,7 +232,7 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
     roles = {**(model.roles if model else {}), **_roles(args.role)} or None
     bounds = dict(model.bounds) if model and model.bounds else None
     spectra = read(args.file)
-    items, reports, code = [], [], 0
+    items, reports, code, fits = [], [], 0, []
     for spectrum in spectra:
         result = fit(
             spectrum, circuit, fixed=fixed, initial=initial, bounds=bounds,
@@ -241,6 +246,11 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
             {**result.to_dict(), "model": model_name, **analysis.to_dict(), "warnings": warnings}
         )
         reports.append(contribution_report(result.report(), analysis))
+        fits.append((result, analysis))
+    if args.report:
+        from .report import write_fit_report
+
+        write_fit_report(fits, args.report, model=model.name if model else None)
     if args.json:
         return _dumps(items), code
     if len(reports) == 1:

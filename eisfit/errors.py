@@ -15,6 +15,7 @@ __all__ = [
     "EisfitError",
     "FitInputError",
     "ReadError",
+    "ReportError",
     "SpectrumError",
     "UnsupportedFormatError",
 ]
@@ -60,3 +61,7 @@ class ReadError(EisfitError, ValueError):
 
 class UnsupportedFormatError(ReadError):
     """A file whose format eisfit does not recognise."""
+
+
+class ReportError(EisfitError):
+    """A report that cannot be written: no results table, an unusable record, bad output."""

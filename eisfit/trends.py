@@ -42,6 +42,7 @@ __all__ = [
     "TrendResult",
     "analyse_trends",
     "detect_events",
+    "evaluate_law",
     "fit_growth",
 ]
 
@@ -136,6 +137,16 @@ def _model(law: str) -> Callable[..., np.ndarray]:
     if law == "power":
         return lambda t, r0, k, m: r0 + k * _power(t, m)
     return lambda t, r0, k, tau: r0 + k * np.log1p(t / tau)
+
+
+def evaluate_law(law: str, parameters: dict[str, float], time_h: np.ndarray) -> np.ndarray:
+    """The growth law ``law`` (one of `GROWTH_LAWS`) with ``parameters`` (as in
+    `GrowthFit.parameters`) at ``time_h``; for drawing a chosen law over its data."""
+    if law not in _PARAMS:
+        raise ValueError(f"unknown growth law {law!r}; laws are {', '.join(GROWTH_LAWS)}")
+    args = [float(parameters[name]) for name in _PARAMS[law]]
+    with np.errstate(all="ignore"):
+        return _model(law)(np.asarray(time_h, dtype=float), *args)
 
 
 def _solve_linear(basis: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:

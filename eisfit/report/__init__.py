@@ -1,0 +1,23 @@
+"""Reports a scientist can hand on: a run report for a batch folder, a single-fit report.
+
+``write_run_report(DIR)`` turns a batch folder into ``report.html`` (self-contained,
+offline, printable), ``report.pdf``, ``figures/`` (PNG + SVG) and ``tables/`` (CSV);
+``write_fit_report([(result, analysis), ...], "fit.html")`` does the per-spectrum part for
+single fits.  The pieces: `data` (what is shown), `figures` (matplotlib), `html` (the
+escaped page), `pdf`, `writer` (putting them together).
+"""
+
+from .data import RunData, Selection, SpectrumView, load_run, select_spectra, spectrum_view
+from .writer import ReportFiles, write_fit_report, write_run_report
+
+__all__ = [
+    "ReportFiles",
+    "RunData",
+    "Selection",
+    "SpectrumView",
+    "load_run",
+    "select_spectra",
+    "spectrum_view",
+    "write_fit_report",
+    "write_run_report",
+]

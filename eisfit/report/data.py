@@ -1,0 +1,297 @@
+"""What a report shows, gathered from a batch folder or from one fit (no drawing here).
+
+A batch folder (`eisfit.series.run_batch` output) holds ``results.csv`` (one row per
+spectrum or unreadable file), ``fits/<name>.json`` (fit, analysis, row, measured points and
+provenance of one spectrum) and ``trends.json``.  `load_run` reads the table and the trend
+file and only the few fits/ records it needs (one per source file for the hashes and the
+settings), so a 1,000-spectrum run loads in well under a second; `spectrum_view` turns one
+record into what the per-spectrum section draws.  Anything missing becomes a note in
+``RunData.missing`` instead of an error, so a partial folder still gives a report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EisfitError, ReportError
+from ..spectrum import Spectrum, SpectrumMeta
+
+__all__ = [
+    "FileInfo",
+    "RunData",
+    "Selection",
+    "SpectrumView",
+    "load_run",
+    "read_record",
+    "select_spectra",
+    "spectrum_view",
+]
+
+#: results.csv role columns a report plots, with their axis labels
+TREND_LABELS = {
+    "R_bulk_ohm": "R_bulk / Ω",
+    "R_gb_ohm": "R_gb / Ω",
+    "R_soli_ohm": "R_SOLI / Ω",
+    "asr_soli_ohm_cm2": "ASR_SOLI per interface / Ω cm²",
+    "R_total_ohm": "R_total / Ω",
+    "sigma_bulk_s_cm": "σ_bulk / S cm⁻¹",
+    "sigma_total_s_cm": "σ_total / S cm⁻¹",
+    "C_soli_f": "C_SOLI / F",
+}
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One source file of the run: its sha256 (None when unknown) and row counts."""
+
+    source: str
+    sha256: str | None
+    n_ok: int
+    n_failed: int
+    n_error: int
+
+
+@dataclass(frozen=True)
+class RunData:
+    """A batch folder's table, trends and settings, as a report needs them."""
+
+    run_dir: Path
+    table: pd.DataFrame
+    trends: Mapping[str, Any]
+    settings: Mapping[str, Any] | None
+    eisfit_version: str | None
+    files: tuple[FileInfo, ...]
+    time_source: str  # "timestamp", "file_order" or "none"
+    missing: tuple[str, ...] = ()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        status = self.table["status"].astype(str) if "status" in self.table else pd.Series([])
+        return {s: int((status == s).sum()) for s in ("ok", "failed", "error")}
+
+    @property
+    def time_label(self) -> str:
+        if self.time_source == "timestamp":
+            return "time / h"
+        return "spectrum number (no timestamps)"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Rows of the table shown in full: why each was chosen, and the flagged ones not shown."""
+
+    rows: tuple[int, ...]
+    reasons: Mapping[int, tuple[str, ...]]
+    flagged_not_shown: int
+
+
+@dataclass(frozen=True)
+class SpectrumView:
+    """One spectrum as the per-spectrum section draws it."""
+
+    title: str
+    spectrum: Spectrum
+    circuit: str | None
+    values: Mapping[str, float]
+    parameters: tuple[Mapping[str, Any], ...]  # name, value, stderr, unit, fixed
+    contributions: tuple[Mapping[str, Any], ...]
+    summary: Mapping[str, Any]  # status, message, chi2, kk, start path, warnings...
+    reasons: tuple[str, ...] = field(default=())
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_record(run_dir: Path, fit_file: Any) -> dict[str, Any] | None:
+    """The fits/ record named ``fit_file`` (a results.csv cell), or None when unusable."""
+    if not isinstance(fit_file, str) or not fit_file or "/" in fit_file or "\\" in fit_file:
+        return None
+    try:
+        data = _json(run_dir / "fits" / f"{fit_file}.json")
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _table(run_dir: Path) -> pd.DataFrame:
+    path = run_dir / "results.csv"
+    if not path.is_file():
+        raise ReportError(f"{run_dir}: no results.csv here; run `eisfit batch ... --out DIR` first")
+    try:
+        table = pd.read_csv(path, low_memory=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise ReportError(f"{path}: cannot be read as a results table ({exc})") from None
+    for column in ("source", "status", "time_h"):
+        if column not in table.columns:
+            raise ReportError(f"{path}: column {column!r} missing; is this an eisfit results.csv?")
+    return table
+
+
+def _trends(run_dir: Path, missing: list[str]) -> Mapping[str, Any]:
+    try:
+        trends = _json(run_dir / "trends.json")
+    except FileNotFoundError:
+        missing.append("trends.json not found: no growth laws or events")
+        return {}
+    except (OSError, ValueError) as exc:
+        missing.append(f"trends.json unreadable ({exc}): no growth laws or events")
+        return {}
+    return trends if isinstance(trends, dict) else {}
+
+
+def _files(table: pd.DataFrame, run_dir: Path) -> tuple[list[FileInfo], dict[str, Any] | None]:
+    """Per-source counts and hashes; the provenance of the first readable record."""
+    infos, provenance = [], None
+    has_fit_file = "fit_file" in table.columns
+    for source, rows in table.groupby(table["source"].astype(str), sort=False):
+        status = rows["status"].astype(str)
+        sha = None
+        for fit_file in rows["fit_file"] if has_fit_file else ():
+            record = read_record(run_dir, fit_file)
+            prov = record.get("provenance") if record else None
+            if isinstance(prov, dict):
+                sha = prov.get("file_sha256")
+                provenance = provenance or prov
+                break
+        infos.append(
+            FileInfo(
+                str(source), sha if isinstance(sha, str) else None, int((status == "ok").sum()),
+                int((status == "failed").sum()), int((status == "error").sum()),
+            )
+        )  # fmt: skip
+    return infos, provenance
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a batch folder for a report; raises `ReportError` only without a usable table."""
+    run_dir = Path(run_dir)
+    table = _table(run_dir)
+    missing: list[str] = []
+    trends = _trends(run_dir, missing)
+    files, provenance = _files(table, run_dir)
+    settings = provenance.get("settings") if provenance else None
+    if not isinstance(settings, dict):
+        settings = None
+        missing.append("no fit record with settings found in fits/: model and cell unknown")
+    elif settings.get("cell") is None:
+        missing.append(
+            "no cell geometry (area, thickness) was given: ASR and conductivities not computed"
+        )
+    sources = table.get("time_source")
+    known = sources.dropna().astype(str).unique() if sources is not None else []
+    time_source = str(known[0]) if len(known) else "none"
+    version = provenance.get("eisfit_version") if provenance else None
+    return RunData(
+        run_dir, table, trends, settings, version if isinstance(version, str) else None,
+        tuple(files), time_source, tuple(missing),
+    )  # fmt: skip
+
+
+def _flags(row: Mapping[str, Any], event_times: Sequence[float]) -> list[str]:
+    reasons = []
+    if row.get("status") == "failed":
+        reasons.append("fit failed")
+    if row.get("kk_valid") is False or str(row.get("kk_valid")) == "False":
+        reasons.append("Kramers-Kronig check failed")
+    if row.get("start_path") == "fallback":
+        reasons.append("warm start rejected (fallback fit)")
+    warnings = row.get("warnings")
+    if isinstance(warnings, str) and warnings.strip():
+        reasons.append("warnings")
+    t = row.get("time_h")
+    if isinstance(t, float) and any(math.isclose(t, e, rel_tol=1e-9) for e in event_times):
+        reasons.append("at an event")
+    return reasons
+
+
+def select_spectra(
+    table: pd.DataFrame,
+    events: Sequence[Mapping[str, Any]] = (),
+    *,
+    n_representative: int = 8,
+    max_flagged: int = 24,
+) -> Selection:
+    """Which rows get a full per-spectrum section.
+
+    ``n_representative`` evenly spaced ok spectra (first and last included), then every
+    flagged spectrum (failed fit, KK failed, fallback start, warnings, at an event) up to
+    ``max_flagged``; the count of flagged ones left out is kept so the report can say so.
+    Rows without a fits/ record (unreadable files) are never selected.
+    """
+    event_times = [float(e["time_h"]) for e in events if isinstance(e.get("time_h"), int | float)]
+    has_record = table["fit_file"].notna() if "fit_file" in table else table["status"].ne("error")
+    candidates = table.index[has_record & table["status"].ne("error")]
+    ok = [i for i in candidates if table.at[i, "status"] == "ok"]
+    reasons: dict[int, list[str]] = {}
+    if ok and n_representative > 0:
+        picks = np.unique(np.linspace(0, len(ok) - 1, min(n_representative, len(ok))).round())
+        for p in picks.astype(int):
+            reasons.setdefault(int(ok[p]), []).append("representative")
+    flagged = []
+    for i in candidates:
+        row = table.loc[i].to_dict()
+        found = _flags(row, event_times)
+        if found:
+            flagged.append((int(i), found))
+    for i, found in flagged[:max_flagged]:
+        reasons.setdefault(i, []).extend(found)
+    rows = tuple(sorted(reasons))
+    left = max(0, len(flagged) - max_flagged)
+    return Selection(rows, {i: tuple(reasons[i]) for i in rows}, left)
+
+
+def _spectrum(record: Mapping[str, Any], title: str) -> Spectrum:
+    data = record.get("spectrum")
+    if not isinstance(data, dict):
+        raise ReportError(f"{title}: the fits/ record holds no measured points")
+    try:
+        f = np.asarray(data["frequency_hz"], dtype=float)
+        z = np.asarray(data["z_real_ohm"], dtype=float) + 1j * np.asarray(
+            data["z_imag_ohm"], dtype=float
+        )
+        fit = record.get("fit") or {}
+        meta = SpectrumMeta(source=fit.get("source"), index=int(fit.get("index") or 0))
+        return Spectrum(frequency_hz=f, impedance_ohm=z, meta=meta)
+    except (KeyError, TypeError, ValueError, EisfitError) as exc:
+        raise ReportError(f"{title}: the measured points are unusable ({exc})") from None
+
+
+def spectrum_view(
+    record: Mapping[str, Any], title: str, reasons: Sequence[str] = ()
+) -> SpectrumView:
+    """A fits/ record (or the same shape built from one fit) as a `SpectrumView`."""
+    spectrum = _spectrum(record, title)
+    fit = record.get("fit") or {}
+    params = fit.get("parameters") or {}
+    parameters = tuple({"name": str(k), **v} for k, v in params.items() if isinstance(v, dict))
+    values = {p["name"]: p.get("value") for p in parameters}
+    usable = all(isinstance(v, int | float) for v in values.values()) and bool(values)
+    analysis = record.get("analysis") or {}
+    row = record.get("row") or {}
+    summary = {
+        "status": row.get("status", "ok" if fit.get("success") else "failed"),
+        "message": fit.get("message") or row.get("message") or "",
+        "chi2_per_point": fit.get("chi2_per_point"),
+        "weighting": fit.get("weighting"),
+        "kk": fit.get("kk"),
+        "start_path": row.get("start_path"),
+        "warnings": list(fit.get("warnings") or []) + list(analysis.get("warnings") or []),
+        "total_resistance_ohm": analysis.get("total_resistance_ohm"),
+        "total_conductivity_s_cm": analysis.get("total_conductivity_s_cm"),
+        "time_h": row.get("time_h"),
+    }
+    contributions = tuple(c for c in analysis.get("contributions") or () if isinstance(c, dict))
+    return SpectrumView(
+        title, spectrum, fit.get("circuit") if usable else None,
+        {k: float(v) for k, v in values.items()} if usable else {}, parameters,
+        contributions, summary, tuple(reasons),
+    )  # fmt: skip

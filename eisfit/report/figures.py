@@ -1,0 +1,300 @@
+"""Report figures: trends over time and one four-panel figure per spectrum.
+
+Built on matplotlib's Agg canvas without pyplot (nothing shown, no global state), all in
+one style (`STYLE`): labelled axes with units, the same colours for data, fit and law.
+Text that came from a file (names, metadata) is never drawn into a figure, only into the
+escaped HTML around it, so no file name can reach matplotlib's mathtext parser.
+
+Each figure is saved as PNG and SVG by `save`; the HTML report embeds the SVG bytes as a
+data URI (`<img>`, which runs no script).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..circuits.model import compile_circuit
+from ..errors import EisfitError, ReportError
+from ..kk import kk_check
+from ..trends import evaluate_law
+from .data import TREND_LABELS, SpectrumView
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = ["STYLE", "save", "spectrum_figure", "svg_bytes", "trend_figure"]
+
+#: matplotlib rc settings of every report figure
+STYLE: dict[str, Any] = {
+    "font.size": 8.5,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8.5,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.5,
+    "lines.linewidth": 1.3,
+    "lines.markersize": 3.5,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "svg.fonttype": "none",  # <text> elements: far smaller than glyph paths
+    "svg.hashsalt": "eisfit",  # stable ids: the same data give the same SVG bytes
+    "path.simplify": True,
+}
+DATA = "#1f4e79"
+FIT = "#c0392b"
+LAW = "#e67e22"
+IMAG = "#2e8b57"
+EVENT = "#7f7f7f"
+#: trend panels with more points than this draw them as a raster (keeps the SVG small)
+RASTER_ABOVE = 300
+
+#: trend figures: file stem -> (title, quantities)
+TREND_FIGURES = {
+    "trends_resistance": (
+        "Resistances and ASR",
+        ("R_bulk_ohm", "R_gb_ohm", "R_soli_ohm", "asr_soli_ohm_cm2"),
+    ),
+    "trends_conductivity": ("Conductivities", ("sigma_bulk_s_cm", "sigma_total_s_cm")),
+    "trends_capacitance": ("Interphase capacitance", ("C_soli_f",)),
+}
+
+
+def _figure(width_in: float, height_in: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decade(value: float, _pos: int) -> str:
+    """Log-axis tick label 10ⁿ in plain Unicode (mathtext labels cost most of the drawing)."""
+    if value <= 0 or not math.isfinite(value):
+        return ""
+    exponent = math.log10(value)
+    if abs(exponent - round(exponent)) > 1e-9:
+        return ""
+    return "10" + str(round(exponent)).translate(_SUPERSCRIPT)
+
+
+def _log_labels(*axes: Any) -> None:
+    from matplotlib.ticker import FuncFormatter, LogFormatter
+
+    for ax in axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_major_formatter(FuncFormatter(_decade))
+                # plain-number minor labels (200, 500) only when the axis spans < 2 decades
+                axis.set_minor_formatter(LogFormatter(labelOnlyBase=False,
+                                                      minor_thresholds=(2, 0.5)))  # fmt: skip
+
+
+_ATTRIBUTE = re.compile(rb'="([^"]*)"')
+_LONG_DECIMAL = re.compile(rb"(\d\.\d{2})\d+")
+
+
+def _round_attribute(match: re.Match[bytes]) -> bytes:
+    return b'="' + _LONG_DECIMAL.sub(rb"\1", match.group(1)).replace(b"\n", b" ") + b'"'
+
+
+def compact_svg(svg: bytes) -> bytes:
+    """matplotlib's SVG with coordinates rounded to 0.01 pt and no indentation.
+
+    Only attribute values are touched (path data, positions); text content is kept, so
+    tick labels are unchanged.  Roughly halves a data-heavy figure.
+    """
+    svg = _ATTRIBUTE.sub(_round_attribute, svg)
+    return re.sub(rb">\s+<", b"><", svg)
+
+
+def svg_bytes(figure: Figure) -> bytes:
+    """The figure as compact SVG (no date in the metadata: same figure, same bytes).
+
+    The first save runs the constrained layout; it is then frozen so that later saves
+    (PNG, PDF) of the same figure do not lay it out again.
+    """
+    import matplotlib as mpl
+
+    buffer = io.BytesIO()
+    with mpl.rc_context(STYLE):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    figure.set_layout_engine("none")
+    return compact_svg(buffer.getvalue())
+
+
+def save(figure: Figure, stem: Path, *, dpi: int = 150) -> bytes:
+    """Write ``stem``.png and ``stem``.svg; return the SVG bytes (for the HTML)."""
+    import matplotlib as mpl
+
+    svg = svg_bytes(figure)
+    try:
+        with mpl.rc_context(STYLE):
+            figure.savefig(stem.with_suffix(".png"), dpi=dpi)
+        stem.with_suffix(".svg").write_bytes(svg)
+    except OSError as exc:
+        raise ReportError(f"{stem}: cannot write the figure ({exc})") from None
+    return svg
+
+
+def _finite(table: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in table.columns:
+        return np.full(len(table), np.nan)
+    return pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _trend_panel(
+    ax: Any,
+    table: pd.DataFrame,
+    quantity: str,
+    trend: Mapping[str, Any] | None,
+    events: Sequence[Mapping[str, Any]],
+    time_label: str,
+) -> bool:
+    """One quantity against time; False (and a note in the panel) when it has no values."""
+    ok = table[table["status"].astype(str) == "ok"]
+    t, y = _finite(ok, "time_h"), _finite(ok, quantity)
+    se = _finite(ok, f"{quantity}_stderr")
+    keep = np.isfinite(t) & np.isfinite(y)
+    ax.set_xlabel(time_label)
+    ax.set_ylabel(TREND_LABELS.get(quantity, quantity))
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useMathText=False)
+    if not keep.any():
+        ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center")
+        return False
+    err = np.where(np.isfinite(se[keep]), se[keep], 0.0)
+    many = int(keep.sum()) > RASTER_ABOVE  # long runs: points as an image inside the SVG
+    ax.errorbar(t[keep], y[keep], yerr=err, fmt="o", color=DATA, ms=3 if not many else 1.5,
+                capsize=0 if many else 2, elinewidth=0.8, rasterized=many)  # fmt: skip
+    chosen = (trend or {}).get("chosen") if trend else None
+    if chosen and chosen.get("success") and chosen.get("law"):
+        grid = np.linspace(0.0 if t[keep].min() >= 0 else t[keep].min(), t[keep].max(), 200)
+        try:
+            curve = evaluate_law(str(chosen["law"]), chosen["parameters"], grid)
+        except (KeyError, TypeError, ValueError):
+            curve = None
+        if curve is not None and np.isfinite(curve).any():
+            ax.plot(grid, curve, color=LAW, label=f"{chosen['law']} law")
+            ax.legend(loc="best")
+    for event in events:
+        if event.get("quantity") in (quantity, "R_total_ohm") and isinstance(
+            event.get("time_h"), int | float
+        ):
+            ax.axvline(float(event["time_h"]), color=EVENT, ls="--", lw=0.8)
+    return True
+
+
+def trend_figure(
+    table: pd.DataFrame,
+    trends: Mapping[str, Any],
+    quantities: Sequence[str],
+    time_label: str,
+) -> Figure:
+    """One panel per quantity (error bars: fit stderr), the chosen growth law and events."""
+    import matplotlib as mpl
+
+    n = len(quantities)
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    with mpl.rc_context(STYLE):
+        figure = _figure(3.4 * cols, 2.6 * rows)
+        axes = figure.subplots(rows, cols, squeeze=False).ravel()
+        for ax, quantity in zip(axes, quantities, strict=False):
+            trend = (trends.get("trends") or {}).get(quantity)
+            _trend_panel(ax, table, quantity, trend, trends.get("events") or (), time_label)
+        for ax in axes[n:]:
+            ax.set_visible(False)
+    return figure
+
+
+def _model_curves(view: SpectrumView) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(dense frequencies, fitted Z there, fitted Z at the data) or None without a fit."""
+    if view.circuit is None:
+        return None
+    try:
+        circuit = compile_circuit(view.circuit)
+        theta = circuit.vector(view.values)
+        f = view.spectrum.frequency_hz
+        dense = np.geomspace(f.min(), f.max(), 300)
+        return dense, circuit.impedance(theta, dense), circuit.impedance(theta, f)
+    except (EisfitError, KeyError, ValueError):
+        return None
+
+
+def spectrum_figure(view: SpectrumView) -> Figure:
+    """Nyquist (equal axes) with the fit, Bode |Z| and phase, fit and lin-KK residuals."""
+    import matplotlib as mpl
+
+    s = view.spectrum
+    f, z = s.frequency_hz, s.impedance_ohm
+    model = _model_curves(view)
+    with mpl.rc_context(STYLE):
+        figure = _figure(7.2, 5.4)
+        (nyq, bode), (res, kk_ax) = figure.subplots(2, 2)
+        nyq.plot(z.real, -z.imag, "o", color=DATA, mfc="none", label="data")
+        if model is not None:
+            nyq.plot(model[1].real, -model[1].imag, "-", color=FIT, label="fit")
+        nyq.set_aspect("equal", adjustable="datalim")
+        nyq.set_xlabel("Z′ / Ω")
+        nyq.set_ylabel("−Z″ / Ω")
+        nyq.set_title("Nyquist")
+        nyq.legend(loc="best")
+
+        phase = bode.twinx()
+        bode.loglog(f, np.abs(z), "o", color=DATA, mfc="none", label="|Z| data")
+        phase.semilogx(f, -np.degrees(np.angle(z)), "s", color=IMAG, mfc="none", ms=3,
+                       label="−phase data")  # fmt: skip
+        if model is not None:
+            bode.loglog(model[0], np.abs(model[1]), "-", color=FIT, label="fit")
+            phase.semilogx(model[0], -np.degrees(np.angle(model[1])), "-", color=FIT, lw=0.9)
+        bode.set_xlabel("f / Hz")
+        bode.set_ylabel("|Z| / Ω")
+        phase.set_ylabel("−phase / °")
+        phase.grid(False)
+        bode.set_title("Bode")
+        handles = bode.get_legend_handles_labels()[0] + phase.get_legend_handles_labels()[0]
+        bode.legend(handles=handles, loc="best")
+
+        res.set_title("Fit residuals")
+        if model is not None:
+            rel = (z - model[2]) / np.abs(z) * 100.0
+            res.semilogx(f, rel.real, "o-", color=DATA, lw=0.7, label="real")
+            res.semilogx(f, rel.imag, "s-", color=IMAG, lw=0.7, ms=3, label="imaginary")
+            res.legend(loc="best")
+        else:
+            res.text(0.5, 0.5, "no fitted parameters", transform=res.transAxes, ha="center")
+        res.axhline(0.0, color="k", lw=0.6)
+        res.set_xlabel("f / Hz")
+        res.set_ylabel("(Z − Z_fit) / |Z| / %")
+        _kk_panel(kk_ax, s)
+        _log_labels(bode, phase, res, kk_ax)
+    return figure
+
+
+def _kk_panel(ax: Any, spectrum: Any) -> None:
+    ax.set_title("Kramers-Kronig (lin-KK) residuals")
+    ax.set_xlabel("f / Hz")
+    ax.set_ylabel("(Z − Z_KK) / |Z| / %")
+    try:
+        kk = kk_check(spectrum)
+    except EisfitError:  # too few points, Z = 0: the panel says so
+        ax.text(0.5, 0.5, "lin-KK not possible", transform=ax.transAxes, ha="center")
+        return
+    f = spectrum.frequency_hz
+    ax.semilogx(f, kk.residuals_real * 100, "o-", color=DATA, lw=0.7, label="real")
+    ax.semilogx(f, kk.residuals_imag * 100, "s-", color=IMAG, lw=0.7, ms=3, label="imaginary")
+    limit = kk.residual_limit * 100
+    ax.axhspan(-limit, limit, color="0.85", alpha=0.5, lw=0, label=f"±{limit:g} % limit")
+    ax.axhline(0.0, color="k", lw=0.6)
+    ax.legend(loc="best")

@@ -1,0 +1,512 @@
+"""Write a run report (a batch folder) or a single-fit report.
+
+`write_run_report(DIR)` reads DIR (see `eisfit.report.data`) and writes into it:
+
+- ``report.html``: one self-contained page (figures inline, no network, printable);
+- ``report.pdf``: the same content as a multipage PDF (unless ``pdf=False``);
+- ``figures/``: every figure as PNG (150 dpi) and SVG;
+- ``tables/``: ``growth_laws.csv``, ``events.csv``, ``files.csv`` and ``spectra_shown.csv``
+  (the results.csv rows of the spectra drawn in full).
+
+For a long run only a selection of spectra is drawn in full (`select_spectra`: evenly
+spaced ones plus the flagged ones), which keeps a 1,000-spectrum report small; every row is
+still in results.csv.  `write_fit_report(result, analysis, path)` writes the per-spectrum
+part for fits of single spectra as one HTML (or, for a ``.pdf`` path, PDF) file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..errors import ReportError
+from . import html as h
+from .data import (
+    TREND_LABELS,
+    RunData,
+    Selection,
+    SpectrumView,
+    load_run,
+    read_record,
+    select_spectra,
+    spectrum_view,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..physics.contributions import CellAnalysis
+    from ..result import FitResult
+    from .pdf import PdfReport
+
+__all__ = ["ReportFiles", "write_fit_report", "write_run_report"]
+
+_MAX_LISTED = 40  # failed/error rows listed one by one under "needs attention"
+_CAPTION = "Nyquist (equal axes), Bode, fit residuals and lin-KK residuals"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What a report call wrote."""
+
+    html: Path
+    pdf: Path | None
+    figures: tuple[Path, ...]
+    tables: tuple[Path, ...]
+    spectra_shown: int
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot write the report ({exc})") from None
+
+
+def _versions() -> str:
+    import matplotlib
+    import numpy
+    import scipy
+
+    from .. import __version__
+
+    return (
+        f"eisfit {__version__}, numpy {numpy.__version__}, scipy {scipy.__version__}, "
+        f"matplotlib {matplotlib.__version__}"
+    )
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- sections of a run report -------------------------------------------------------------
+
+
+def _attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for event in run.trends.get("events") or ():
+        items.append(
+            ("bad" if event.get("kind") == "short_circuit" else "warn",
+             f"event {event.get('kind')} at {h.fmt(event.get('time_h'))} "
+             f"({run.time_label.split(' /')[0]}) in {event.get('quantity')}: "
+             f"{event.get('evidence')}")
+        )  # fmt: skip
+    table = run.table
+    status = table["status"].astype(str)
+    bad = table[status.isin(["failed", "error"])]
+    for _, row in bad.head(_MAX_LISTED).iterrows():
+        where = f"{row['source']}" + (
+            f" #{int(row['index'])}" if "index" in row and pd.notna(row["index"]) else ""
+        )
+        items.append(("bad", f"{row['status']}: {where}: {row.get('message', '')}"))
+    if len(bad) > _MAX_LISTED:
+        items.append(("bad", f"... and {len(bad) - _MAX_LISTED} more failed/error rows "
+                             "(see results.csv)"))  # fmt: skip
+    for note in run.missing:
+        items.append(("warn", note))
+    skipped = run.trends.get("skipped") or {}
+    for quantity, reason in skipped.items():
+        if reason != "column absent":
+            items.append(("info", f"no growth law for {quantity}: {reason}"))
+    if "warnings" in table.columns:
+        warned = table["warnings"].map(lambda w: isinstance(w, str) and bool(w.strip()))
+        if warned.any():
+            items.append(("warn", f"{int(warned.sum())} spectra carry fit or physics warnings "
+                                  "(column 'warnings' of results.csv)"))  # fmt: skip
+    if selection.flagged_not_shown:
+        items.append(("info", f"{selection.flagged_not_shown} more flagged spectra are not "
+                              "drawn here to keep the report small (see results.csv)"))  # fmt: skip
+    return items
+
+
+def _summary(run: RunData) -> str:
+    s = run.settings or {}
+    cell = s.get("cell") or None
+    counts = run.counts
+    facts: list[tuple[str, Any]] = [("run folder", run.run_dir)]
+    if cell:
+        facts += [
+            ("cell", f"area {h.fmt(cell.get('area_cm2'))} cm², thickness "
+                     f"{h.fmt(cell.get('thickness_cm'))} cm, "
+                     + ("symmetric (ASR per interface = R × A / 2)" if cell.get("symmetric")
+                        else "not symmetric (ASR = R × A)")),
+        ]  # fmt: skip
+    else:
+        facts.append(("cell", "no geometry given: no ASR or conductivity"))
+    facts += [
+        ("model", s.get("model") or "(circuit given directly)"),
+        ("circuit", s.get("circuit", "unknown")),
+        ("weighting", s.get("weighting", "unknown")),
+        ("Kramers-Kronig check", "lin-KK on every spectrum" if s.get("kk") else "off"),
+        ("spectra", f"{counts['ok']} ok, {counts['failed']} failed, {counts['error']} error rows "
+                    f"(unreadable files)"),
+        ("time axis", "timestamps in the files" if run.time_source == "timestamp"
+         else "file order: the files carry no timestamps, so the axis is the spectrum number"),
+        ("fitted with", f"eisfit {run.eisfit_version}" if run.eisfit_version else "unknown"),
+        ("report written", f"{_now()} with {_versions()}"),
+    ]  # fmt: skip
+    roles = s.get("roles") or {}
+    role_table = (
+        h.table_html(["element", "role"], sorted(roles.items())) if roles
+        else "<p>Roles were assigned automatically from capacitance and frequency order.</p>"
+    )  # fmt: skip
+    return h.facts_html(facts) + "<h3>Roles of the circuit's elements</h3>" + role_table
+
+
+def _files_section(run: RunData) -> str:
+    rows = [[f.source, f.n_ok, f.n_failed, f.n_error, f.sha256 or "-"] for f in run.files]
+    return h.table_html(["file", "ok", "failed", "error", "sha256"], rows, numeric=(1, 2, 3))
+
+
+def _law_rows(run: RunData) -> list[list[Any]]:
+    rows = []
+    for quantity, trend in (run.trends.get("trends") or {}).items():
+        chosen = trend.get("chosen") or {}
+        params = chosen.get("parameters") or {}
+        errors = chosen.get("stderr") or {}
+        text = ", ".join(f"{k} = {h.value_pm(v, errors.get(k))}" for k, v in params.items())
+        criterion = trend.get("criterion", "AIC")
+        score = chosen.get("aicc" if criterion == "AICc" else "aic")
+        rows.append([TREND_LABELS.get(quantity, quantity), trend.get("best") or "none", text,
+                     f"{criterion} {h.fmt(score)}", trend.get("message", "")])  # fmt: skip
+    return rows
+
+
+def _trends_section(run: RunData, figures: Sequence[str]) -> str:
+    laws = _law_rows(run)
+    parts = list(figures)
+    parts.append("<h3>Growth laws</h3>")
+    if laws:
+        parts.append(
+            "<p>Each quantity is fitted with linear (R0 + k t), parabolic (R0 + k t^½), power "
+            "(R0 + k t^m) and logarithmic (R0 + k ln(1 + t/τ)) laws, weighted by the fit "
+            "stderr; the law with the lowest information criterion is drawn.</p>"
+            + h.table_html(
+                ["quantity", "chosen law", "parameters (t in hours)", "score", "note"], laws
+            )
+        )
+    else:
+        parts.append("<p>No growth law was fitted (too few ok spectra or no trends file).</p>")
+    events = run.trends.get("events") or []
+    parts.append("<h3>Events</h3>")
+    if events:
+        parts.append(h.table_html(["kind", "time", "quantity", "evidence"], h.dict_rows(
+            events, ("kind", "time_h", "quantity", "evidence"))))  # fmt: skip
+    else:
+        parts.append("<p>No short circuit, jump or appearing/vanishing arc was detected.</p>")
+    return "".join(parts)
+
+
+def _spectrum_html(view: SpectrumView, figure: str, when: str) -> str:
+    s = view.summary
+    kk = s.get("kk") or {}
+    facts = [
+        ("status", s.get("status")),
+        ("message", s.get("message")),
+        ("start", s.get("start_path") or "-"),
+        ("χ² per point", h.fmt(s.get("chi2_per_point"))),
+        ("Kramers-Kronig", kk.get("message", "not run") if kk else "not run"),
+        ("R_total", f"{h.fmt(s.get('total_resistance_ohm'))} Ω"),
+    ]
+    if when:
+        facts.insert(0, ("time", when))
+    params = [
+        [p["name"], h.value_pm(p.get("value"), p.get("stderr")), p.get("unit", ""),
+         "fixed" if p.get("fixed") else ""]
+        for p in view.parameters
+    ]  # fmt: skip
+    contrib = [
+        [c.get("role"), ", ".join(map(str, c.get("elements") or ())),
+         h.value_pm(c.get("resistance_ohm"), c.get("resistance_stderr_ohm")),
+         h.value_pm(c.get("capacitance_f"), c.get("capacitance_stderr_f")),
+         h.fmt(c.get("apex_frequency_hz")),
+         h.value_pm(c.get("asr_ohm_cm2"), c.get("asr_stderr_ohm_cm2"))
+         + (" (per interface)" if c.get("per_interface") else ""),
+         h.value_pm(c.get("conductivity_s_cm"), c.get("conductivity_stderr_s_cm"))]
+        for c in view.contributions
+    ]  # fmt: skip
+    warnings = s.get("warnings") or []
+    out = [
+        f'<div class="spectrum"><h3>{h.esc(view.title)}</h3>{h.badges_html(view.reasons)}',
+        figure,
+        h.facts_html(facts),
+        h.table_html(["parameter", "value ± stderr", "unit", ""], params, numeric=(1,)),
+    ]
+    if contrib:
+        out.append(h.table_html(
+            ["role", "elements", "R / Ω", "C_eff / F", "apex f / Hz", "ASR / Ω cm²",
+             "σ / S cm⁻¹"], contrib, numeric=(2, 3, 4, 5, 6)))  # fmt: skip
+    if warnings:
+        out.append("<ul>" + "".join(f"<li>{h.esc(w)}</li>" for w in warnings) + "</ul>")
+    out.append("</div>")
+    return "".join(out)
+
+
+_METHODS = (
+    "Fits minimise the weighted complex residual (weighting as stated in the summary) with "
+    "automatic starting values; the ± values are one standard error from the fit covariance. "
+    "Effective capacitances use the Hsu-Mansfeld formula for bulk, grain-boundary and SOLI "
+    "arcs and Brug for charge transfer. For a symmetric Na | SE | Na cell the interfacial "
+    "resistance covers two interfaces in series, so the ASR per interface is R × A / 2; the "
+    "electrolyte resistance is never halved. Conductivity σ = L / (R × A). The Kramers-Kronig "
+    "check is the lin-KK test (Schönleber et al., 2014) with a ±2 % residual limit."
+)
+
+
+def _time_text(run: RunData, row: Mapping[str, Any]) -> str:
+    t = row.get("time_h")
+    if not isinstance(t, int | float) or not math.isfinite(t):
+        return ""
+    if run.time_source == "timestamp":
+        return f"{t:.4g} h" + (f" ({row['timestamp']})" if isinstance(row.get("timestamp"), str)
+                               else "")  # fmt: skip
+    return f"spectrum number {t:g}"
+
+
+def _param_lines(view: SpectrumView) -> list[str]:
+    lines = [f"{view.summary.get('message', '')}"]
+    lines += [
+        f"{p['name']:<10} {h.value_pm(p.get('value'), p.get('stderr')):>26} {p.get('unit', '')}"
+        for p in view.parameters
+    ]
+    for c in view.contributions:
+        asr = c.get("asr_ohm_cm2")
+        extra = f", ASR {h.fmt(asr)} ohm cm2 per interface" if asr is not None else ""
+        lines.append(f"{c.get('role')}: R = {h.fmt(c.get('resistance_ohm'))} ohm{extra}")
+    kk = view.summary.get("kk") or {}
+    if kk:
+        lines.append(str(kk.get("message", "")))
+    lines += [f"warning: {w}" for w in view.summary.get("warnings") or ()]
+    return lines
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> Path:
+    try:
+        frame.to_csv(path, index=False)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot write the table ({exc})") from None
+    return path
+
+
+def _tables(run: RunData, selection: Selection, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    laws = pd.DataFrame(_law_rows(run), columns=["quantity", "law", "parameters", "score", "note"])
+    events = pd.DataFrame(list(run.trends.get("events") or []),
+                          columns=["kind", "time_h", "quantity", "evidence"])  # fmt: skip
+    files = pd.DataFrame(
+        [[f.source, f.sha256, f.n_ok, f.n_failed, f.n_error] for f in run.files],
+        columns=["source", "sha256", "ok", "failed", "error"],
+    )
+    shown = run.table.loc[list(selection.rows)]
+    return [
+        _csv(laws, out / "growth_laws.csv"),
+        _csv(events, out / "events.csv"),
+        _csv(files, out / "files.csv"),
+        _csv(shown, out / "spectra_shown.csv"),
+    ]
+
+
+def _views(run: RunData, selection: Selection) -> Iterable[tuple[SpectrumView, str, str]]:
+    """(view, time text, figure stem) of each selected row that has a usable record."""
+    for i in selection.rows:
+        row = run.table.loc[i].to_dict()
+        record = read_record(run.run_dir, row.get("fit_file"))
+        index = row.get("index")
+        label = f"{row.get('source')}" + (f", spectrum {int(index)}" if pd.notna(index) else "")
+        if record is None:
+            continue
+        try:
+            view = spectrum_view(record, label, selection.reasons.get(i, ()))
+        except ReportError:
+            continue
+        yield view, _time_text(run, row), f"spectrum_{i:05d}"
+
+
+def write_run_report(
+    run_dir: str | Path,
+    *,
+    pdf: bool = True,
+    n_representative: int | None = None,
+    max_flagged: int | None = None,
+) -> ReportFiles:
+    """Write report.html (+ report.pdf, figures/, tables/) for the batch folder ``run_dir``.
+
+    ``n_representative`` (default 8) evenly spaced spectra and up to ``max_flagged``
+    (default 16) flagged ones are drawn in full.  Raises `ReportError` when ``run_dir``
+    holds no results table or cannot be written; missing pieces only become notes.
+    """
+    from .figures import TREND_FIGURES, save, spectrum_figure, trend_figure
+
+    run = load_run(run_dir)
+    selection = select_spectra(
+        run.table, run.trends.get("events") or (),
+        n_representative=8 if n_representative is None else n_representative,
+        max_flagged=16 if max_flagged is None else max_flagged,
+    )  # fmt: skip
+    fig_dir = run.run_dir / "figures"
+    try:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{fig_dir}: cannot create the figures folder ({exc})") from None
+    figure_paths: list[Path] = []
+    title = "eisfit run report"
+    pdf_path = run.run_dir / "report.pdf" if pdf else None
+    with _maybe_pdf(pdf_path, title) as book:
+        if book is not None:
+            book.text("Summary", _summary_lines(run, selection))
+        trend_html = []
+        for stem, (caption, quantities) in TREND_FIGURES.items():
+            figure = trend_figure(run.table, run.trends, quantities, run.time_label)
+            svg = save(figure, fig_dir / stem)
+            figure_paths += [fig_dir / f"{stem}.png", fig_dir / f"{stem}.svg"]
+            text = (f"{caption}: ok spectra with ± one standard error; line: the chosen "
+                    "growth law; dashed: events.")  # fmt: skip
+            trend_html.append(h.figure_html(svg, caption, text, wide=len(quantities) > 1))
+            if book is not None:
+                book.figure(figure, caption)
+        spectra_html = []
+        shown = 0
+        for view, when, stem in _views(run, selection):
+            figure = spectrum_figure(view)
+            svg = save(figure, fig_dir / stem)
+            figure_paths += [fig_dir / f"{stem}.png", fig_dir / f"{stem}.svg"]
+            spectra_html.append(_spectrum_html(view, h.figure_html(svg, view.title, _CAPTION),
+                                               when))  # fmt: skip
+            shown += 1
+            if book is not None:
+                book.figure(figure, f"{view.title} {when}".strip(), _param_lines(view))
+    tables = _tables(run, selection, run.run_dir / "tables")
+    n_rows = len(run.table)
+    intro = (
+        f"<p>{shown} of {n_rows} rows drawn in full: evenly spaced representative spectra "
+        "plus flagged ones (failed fit, failed Kramers-Kronig check, rejected warm start, "
+        "warnings, events). Every row is in results.csv; the figures are also in figures/ "
+        "as PNG and SVG.</p>"
+    )
+    sections = [
+        ("attention", "Needs attention", h.attention_html(_attention(run, selection))),
+        ("summary", "Summary", _summary(run)),
+        ("files", "Files", _files_section(run)),
+        ("trends", "Trends over time", _trends_section(run, trend_html)),
+        ("spectra", "Spectra", intro + "".join(spectra_html)),
+        ("methods", "Methods and files", f"<p>{h.esc(_METHODS)}</p>" + _outputs_html(pdf)),
+    ]
+    html_path = run.run_dir / "report.html"
+    _write_text(html_path, h.page(title, f"{run.run_dir}", sections, f"Written {_now()} by "
+                                  f"{_versions()}."))  # fmt: skip
+    return ReportFiles(html_path, pdf_path, tuple(figure_paths), tuple(tables), shown)
+
+
+def _outputs_html(pdf: bool) -> str:
+    items = [
+        ("results.csv", "one row per spectrum: parameters, stderr, roles, ASR, status"),
+        ("fits/*.json", "each fit with its measured points and provenance"),
+        ("trends.json", "growth-law fits and events"),
+        ("figures/", "every figure of this report as PNG and SVG"),
+        ("tables/", "growth laws, events, files and the rows drawn here, as CSV"),
+    ]
+    if pdf:
+        items.append(("report.pdf", "this report as a PDF"))
+    return h.table_html(["file", "content"], items)
+
+
+def _summary_lines(run: RunData, selection: Selection) -> list[str]:
+    s = run.settings or {}
+    counts = run.counts
+    lines = [
+        f"run folder: {run.run_dir}",
+        f"model: {s.get('model') or '-'}   circuit: {s.get('circuit', '-')}",
+        f"cell: {s.get('cell') or 'no geometry given'}",
+        f"weighting: {s.get('weighting', '-')}   time axis: {run.time_label}",
+        f"spectra: {counts['ok']} ok, {counts['failed']} failed, {counts['error']} error",
+        f"written {_now()} with {_versions()}",
+        "",
+        "Needs attention:",
+    ]
+    lines += [f"- {text}" for _, text in _attention(run, selection)] or ["- nothing"]
+    lines += ["", "Growth laws:"]
+    lines += [f"- {r[0]}: {r[1]}; {r[2]}" for r in _law_rows(run)] or ["- none"]
+    return lines
+
+
+class _NoPdf:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _maybe_pdf(path: Path | None, title: str) -> PdfReport | _NoPdf:
+    if path is None:
+        return _NoPdf()
+    from .pdf import PdfReport
+
+    return PdfReport(path, title)
+
+
+def _fit_record(result: FitResult, analysis: CellAnalysis | None) -> dict[str, Any]:
+    from ..series_fit import spectrum_data
+
+    return {
+        "fit": result.to_dict(),
+        "analysis": analysis.to_dict() if analysis is not None else None,
+        "row": {"status": "ok" if result.success else "failed"},
+        "spectrum": spectrum_data(result.spectrum),
+    }
+
+
+def write_fit_report(
+    fits: Sequence[tuple[FitResult, CellAnalysis | None]],
+    path: str | Path,
+    *,
+    model: str | None = None,
+) -> Path:
+    """One report for fits of single spectra: HTML, or PDF when ``path`` ends in .pdf."""
+    from .figures import spectrum_figure, svg_bytes
+
+    path = Path(path)
+    views = []
+    for result, analysis in fits:
+        meta = result.spectrum.meta
+        label = f"{meta.source or 'spectrum'}, spectrum {meta.index}"
+        views.append(spectrum_view(_fit_record(result, analysis), label))
+    if path.suffix.lower() == ".pdf":
+        from .pdf import PdfReport
+
+        with PdfReport(path, "eisfit fit report") as book:
+            for view in views:
+                book.figure(spectrum_figure(view), view.title, _param_lines(view))
+        return path
+    parts = []
+    for view in views:
+        svg = svg_bytes(spectrum_figure(view))
+        parts.append(_spectrum_html(view, h.figure_html(svg, view.title, _CAPTION), ""))
+    first = fits[0][0] if fits else None
+    cell = (fits[0][1].cell if fits and fits[0][1] is not None else None)
+    facts = [
+        ("file", first.spectrum.meta.source if first else "-"),
+        ("model", model or "(circuit given directly)"),
+        ("circuit", first.circuit if first else "-"),
+        ("weighting", first.weighting if first else "-"),
+        ("cell", f"area {cell.area_cm2:g} cm², thickness {cell.thickness_cm:g} cm, "
+                 + ("symmetric" if cell.symmetric else "not symmetric")
+         if cell is not None else "no geometry given: no ASR or conductivity"),
+        ("written", f"{_now()} with {_versions()}"),
+    ]  # fmt: skip
+    sections = [
+        ("summary", "Summary", h.facts_html(facts)),
+        ("spectra", "Fit", "".join(parts)),
+        ("methods", "Methods", f"<p>{h.esc(_METHODS)}</p>"),
+    ]
+    subtitle = str(first.spectrum.meta.source) if first else ""
+    _write_text(path, h.page("eisfit fit report", subtitle, sections, f"Written by {_versions()}."))
+    return path

@@ -1,0 +1,248 @@
+"""Run and fit reports (`eisfit.report`): content, self-containment, escaping, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eisfit import Cell, SpectrumMeta, fit, write_csv
+from eisfit.cli import main
+from eisfit.errors import ReportError
+from eisfit.physics import analyse
+from eisfit.report import load_run, select_spectra, write_fit_report, write_run_report
+from eisfit.report.figures import compact_svg
+from eisfit.series import BatchSettings, run_batch
+from eisfit.synthetic import Arc, SyntheticCell, simulate
+
+FREQ = np.logspace(np.log10(7e6), -1, 50)
+T0 = datetime(2026, 3, 1, 9, 0)
+NASTY = "cell <b>&'\"$x$"  # HTML and mathtext in a file name
+
+
+def _soli(t_h: float) -> float:
+    return 300.0 + 60.0 * math.sqrt(t_h)
+
+
+def _spectra(n: int, source: str, seed: int = 5) -> list:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        cell = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(_soli(3.0 * i), 100.0, 0.8)))
+        meta = SpectrumMeta(source=source, index=i, timestamp=T0 + timedelta(hours=3 * i))
+        out.append(simulate(cell.circuit, cell.values, FREQ, noise=0.003, rng=rng, meta=meta))
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A timestamped 10-spectrum run in a file whose name holds HTML, plus a junk file."""
+    base = tmp_path_factory.mktemp("run")
+    data = base / "data"
+    data.mkdir()
+    for spectrum in _spectra(10, "x"):
+        write_csv(spectrum, data / f"{NASTY} {spectrum.meta.index:02d}.csv")
+    (data / "junk.mpt").write_text("not an export at all\n")
+    settings = BatchSettings.from_model("gb-soli", cell=Cell(1.0, 0.1))
+    run_batch([data], settings, out_dir=base / "out", jobs=1)
+    write_run_report(base / "out", n_representative=4)
+    return base / "out"
+
+
+def _html(run_dir: Path) -> str:
+    return (run_dir / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_files_are_written(run_dir: Path) -> None:
+    assert (run_dir / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    figures = run_dir / "figures"
+    for stem in ("trends_resistance", "trends_conductivity", "trends_capacitance"):
+        assert (figures / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (figures / f"{stem}.svg").read_bytes().lstrip().startswith(b"<?xml")
+    laws = pd.read_csv(run_dir / "tables" / "growth_laws.csv")
+    trends = json.loads((run_dir / "trends.json").read_text())
+    soli = laws[laws["quantity"].str.startswith("R_SOLI")]
+    assert soli["law"].item() == trends["trends"]["R_soli_ohm"]["best"] == "parabolic"
+    shown = pd.read_csv(run_dir / "tables" / "spectra_shown.csv")
+    assert len(shown) >= 4 and set(shown["status"]) == {"ok"}
+    files = pd.read_csv(run_dir / "tables" / "files.csv")
+    assert files["sha256"].str.fullmatch("[0-9a-f]{64}").sum() == 10  # the junk file has none
+
+
+def test_report_is_self_contained_and_has_every_figure(run_dir: Path) -> None:
+    text = _html(run_dir)
+    assert "<script" not in text.lower()
+    links = re.findall(r'(?:src|href)="([^"]*)"', text)
+    assert links and all(u.startswith(("data:image/svg+xml;base64,", "#")) for u in links)
+    assert "@import" not in text and "url(" not in text
+    n_images = text.count("<img ")
+    shown = len(pd.read_csv(run_dir / "tables" / "spectra_shown.csv"))
+    assert n_images == 3 + shown
+
+
+def test_everything_from_files_is_escaped(run_dir: Path) -> None:
+    text = _html(run_dir)
+    assert "<b>" not in text
+    assert "cell &lt;b&gt;&amp;&#x27;&quot;$x$" in text  # shown, escaped, $ untouched
+
+
+def test_report_lists_the_bad_file_and_summary_facts(run_dir: Path) -> None:
+    text = _html(run_dir)
+    attention = text.split('id="attention"')[1].split("</section>")[0]
+    assert "error: " in attention and "junk.mpt" in attention
+    summary = text.split('id="summary"')[1].split("</section>")[0]
+    assert "gb-soli" in summary and "symmetric (ASR per interface = R × A / 2)" in summary
+    assert "10 ok, 0 failed, 1 error" in summary
+    assert "file order: the files carry no timestamps" in summary  # CSV exports have none
+    assert "spectrum number (no timestamps)" not in summary
+
+
+def test_parameter_values_in_the_report_match_the_table(run_dir: Path) -> None:
+    table = pd.read_csv(run_dir / "results.csv")
+    first = table[table["status"] == "ok"].sort_values("time_h").iloc[0]
+    text = _html(run_dir)
+    assert f"{first['R2.R']:.4g} ± {first['R2.R_stderr']:.2g}" in text
+
+
+def test_run_without_geometry_single_spectrum_and_failures(tmp_path: Path) -> None:
+    spectrum = _spectra(1, "one")[0]
+    settings = BatchSettings.from_model("gb-soli")
+    out = tmp_path / "out"
+    run_batch([spectrum], settings, out_dir=out, jobs=1)
+    files = write_run_report(out, pdf=False)
+    text = files.html.read_text(encoding="utf-8")
+    assert "no cell geometry" in text
+    assert "no growth law for R_soli_ohm" in text  # 1 spectrum: too few for a law
+    assert "timestamps in the files" in text  # in-memory spectra keep their timestamps
+    assert files.pdf is None and not (out / "report.pdf").exists()
+    assert text.count("<img ") == 3 + 1
+
+
+def test_failed_rows_are_flagged_and_drawn(tmp_path: Path) -> None:
+    spectra = _spectra(6, "cell")
+    bad = spectra[2]
+    z = bad.impedance_ohm.copy()
+    z[::2] *= 5.0  # not a circuit the model can follow: a poor fit
+    spectra[2] = type(bad)(frequency_hz=bad.frequency_hz, impedance_ohm=z, meta=bad.meta)
+    out = tmp_path / "out"
+    frame = run_batch(spectra, BatchSettings.from_model("gb-soli", cell=Cell(1.0, 0.1)),
+                      out_dir=out, jobs=1)  # fmt: skip
+    table = pd.read_csv(out / "results.csv")
+    selection = select_spectra(table, n_representative=0, max_flagged=10)
+    flagged = {i for i, why in selection.reasons.items() if why}
+    kk_bad = set(table.index[table["kk_valid"].astype(str) == "False"])
+    assert kk_bad and kk_bad <= flagged  # the distorted spectrum fails lin-KK and is shown
+    assert len(frame) == 6
+    write_run_report(out, pdf=False, n_representative=1)
+    assert "Kramers-Kronig check failed" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_selection_spaces_representatives_and_caps_flagged() -> None:
+    n = 100
+    table = pd.DataFrame({
+        "source": ["f"] * n, "status": ["ok"] * n, "time_h": np.arange(n, dtype=float),
+        "fit_file": [f"f_{i}" for i in range(n)], "kk_valid": [i % 10 != 3 for i in range(n)],
+        "start_path": ["warm"] * n, "warnings": [""] * n,
+    })  # fmt: skip
+    selection = select_spectra(table, n_representative=5, max_flagged=4)
+    representative = [i for i, why in selection.reasons.items() if "representative" in why]
+    assert representative == [0, 25, 50, 74, 99]  # evenly spaced, ends included
+    flagged = [i for i, why in selection.reasons.items() if "Kramers-Kronig check failed" in why]
+    assert flagged == [3, 13, 23, 33]
+    assert selection.flagged_not_shown == 6
+
+
+def test_large_run_report_stays_small(tmp_path: Path, run_dir: Path) -> None:
+    """1,000 rows: a capped selection is drawn and the page stays far below 10 MB."""
+    out = tmp_path / "big"
+    (out / "fits").mkdir(parents=True)
+    table = pd.read_csv(run_dir / "results.csv")
+    ok = table[table["status"] == "ok"].iloc[0]
+    record = (run_dir / "fits" / f"{ok['fit_file']}.json").read_text()
+    rows = []
+    for i in range(1000):
+        name = f"s_{i}"
+        (out / "fits" / f"{name}.json").write_text(record)
+        rows.append({**ok.to_dict(), "index": i, "time_h": float(i), "fit_file": name,
+                     "kk_valid": i % 7 != 3, "R2.R": 300 + 5 * math.sqrt(i)})  # fmt: skip
+    pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+    files = write_run_report(out, pdf=False, n_representative=3, max_flagged=2)
+    assert files.spectra_shown == 3 + 2
+    text = files.html.read_text(encoding="utf-8")
+    assert "141 more flagged spectra are not drawn" in text  # 143 KK failures, 2 drawn
+    per_spectrum = max(len(m) for m in re.findall(r'<div class="spectrum">.*?</div>', text))
+    default_mb = (len(text) + (8 + 16 - 5) * per_spectrum) / 1e6
+    assert default_mb < 6.0  # with the default 8 + 16 spectra drawn
+
+
+def test_missing_or_bad_folder_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    with pytest.raises(ReportError, match=r"no results\.csv"):
+        load_run(tmp_path)
+    (tmp_path / "results.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ReportError, match="column 'source' missing"):
+        load_run(tmp_path)
+    assert main(["report", str(tmp_path)]) == 2
+    assert "eisfit: error:" in capsys.readouterr().err
+
+
+def test_report_survives_missing_trends_and_records(tmp_path: Path, run_dir: Path) -> None:
+    out = tmp_path / "partial"
+    shutil.copytree(run_dir, out)
+    (out / "trends.json").unlink()
+    for path in list((out / "fits").glob("*.json"))[:4]:
+        path.write_text("{ broken")
+    files = write_run_report(out, pdf=False, n_representative=3)
+    text = files.html.read_text(encoding="utf-8")
+    assert "trends.json not found" in text
+    assert "No growth law was fitted" in text
+
+
+def test_fit_report_html_and_pdf(tmp_path: Path) -> None:
+    spectrum = _spectra(1, NASTY)[0]
+    result = fit(spectrum, "L0-R0-p(R1,CPE1)-p(R2,CPE2)")
+    analysis = analyse(result, Cell(1.0, 0.1))
+    html = write_fit_report([(result, analysis)], tmp_path / "fit.html", model=None)
+    text = html.read_text(encoding="utf-8")
+    assert "<b>" not in text and "&lt;b&gt;" in text
+    assert text.count("<img ") == 1
+    assert f"{result.values['R2.R']:.4g} ± {result.stderr['R2.R']:.2g}" in text
+    pdf = write_fit_report([(result, None)], tmp_path / "fit.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_cli_fit_report(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    write_csv(_spectra(1, "one")[0], path)
+    report = tmp_path / "fit.html"
+    code = main(["fit", str(path), "--model", "gb-soli", "--area-cm2", "1",
+                 "--thickness-cm", "0.1", "--report", str(report)])  # fmt: skip
+    assert code == 0
+    text = report.read_text(encoding="utf-8")
+    assert "gb-soli" in text and "area 1 cm², thickness 0.1 cm, symmetric" in text
+
+
+def test_compact_svg_rounds_coordinates_not_text() -> None:
+    svg = b'<svg>\n  <path d="M 1.234567 2.5\nL 3.98765 4"/>\n  '
+    svg += b'<text x="1.23456">0.00125</text></svg>'
+    out = compact_svg(svg)
+    assert out == b'<svg><path d="M 1.23 2.5 L 3.98 4"/><text x="1.23">0.00125</text></svg>'
+
+
+def test_growth_law_curve_matches_the_documented_formulas() -> None:
+    from eisfit.trends import evaluate_law
+
+    t = np.array([0.0, 4.0])
+    assert evaluate_law("parabolic", {"R0": 1.0, "k": 2.0}, t) == pytest.approx([1.0, 5.0])
+    power = evaluate_law("power", {"R0": 1.0, "k": 2.0, "m": 1.5}, t)
+    assert power == pytest.approx([1.0, 17.0])
+    log = evaluate_law("logarithmic", {"R0": 1.0, "k": 2.0, "tau_h": 4.0}, t)
+    assert log == pytest.approx([1.0, 1.0 + 2.0 * np.log(2.0)])
+    with pytest.raises(ValueError, match="unknown growth law"):
+        evaluate_law("cubic", {}, t)
