@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
 from .circuits.model import compile_circuit
 from .spectrum import Spectrum, SpectrumMeta
 
-__all__ = ["Arc", "SyntheticCell", "cpe_q", "random_cell", "simulate"]
+__all__ = ["Arc", "SyntheticCell", "cpe_q", "ec_lab_mpt_text", "random_cell", "simulate"]
 
 
 def cpe_q(resistance_ohm: float, apex_frequency_hz: float, n: float) -> float:
@@ -101,3 +102,40 @@ def random_cell(rng: np.random.Generator, n_arcs: int) -> SyntheticCell:
         gb = Arc(gb.resistance_ohm, _log_uniform(rng, 2e4, 1e5), gb.n)
         return SyntheticCell(inductance, _log_uniform(rng, 1, 20), (bulk, gb, soli))
     raise ValueError("n_arcs must be 2 or 3")
+
+
+def ec_lab_mpt_text(
+    spectra: Sequence[Spectrum],
+    start: datetime,
+    hours: Sequence[float],
+    *,
+    seconds_per_point: float = 2.0,
+) -> str:
+    """Spectra as one EC-Lab .mpt export (a PEIS run with one loop per spectrum).
+
+    For demos and benchmarks that need a lab format with timestamps.  Layout (see
+    `eisfit.io.biologic_mpt`): the ``EC-Lab ASCII FILE`` line, ``Nb header lines``, the
+    technique, ``Acquisition started on`` (month first, as EC-Lab writes it), then a tab
+    separated table ``freq/Hz``, ``Re(Z)/Ohm``, ``-Im(Z)/Ohm``, ``time/s`` (seconds since the
+    acquisition start: spectrum ``i`` starts ``hours[i] - hours[0]`` h after ``start``) and
+    ``cycle number`` (1, 2, ...).  Values carry 10 significant digits.
+    """
+    if len(spectra) != len(hours):
+        raise ValueError(f"{len(spectra)} spectra but {len(hours)} times")
+    columns = ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "time/s", "cycle number")
+    header = [
+        "EC-Lab ASCII FILE",
+        "Nb header lines : 6",
+        "",
+        "Potentio Electrochemical Impedance Spectroscopy",
+        f"Acquisition started on : {start:%m/%d/%Y %H:%M:%S}",
+        "\t".join(columns),
+    ]
+    rows = []
+    for loop, (spectrum, t_h) in enumerate(zip(spectra, hours, strict=True), start=1):
+        t0_s = (t_h - hours[0]) * 3600.0
+        points = zip(spectrum.frequency_hz, spectrum.impedance_ohm, strict=True)
+        for k, (f, z) in enumerate(points):
+            time_s = t0_s + seconds_per_point * k
+            rows.append(f"{f:.9E}\t{z.real:.9E}\t{-z.imag:.9E}\t{time_s:.3f}\t{loop}")
+    return "\n".join(header + rows) + "\n"

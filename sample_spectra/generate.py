@@ -6,8 +6,10 @@ Run from the repository root (deterministic; rewrites the committed files)::
     python sample_spectra/generate.py OUT_DIR    # anywhere else
 
 Files: ``na_nzsp_na_single.csv`` (one spectrum), ``na_nzsp_na_cycling.csv`` (24 spectra
-every 2 h, concatenated; the frequency jumps back up between spectra) and
-``ground_truth.json`` (every value used).  See README.md next to this script.
+every 2 h, concatenated; the frequency jumps back up between spectra), the same 24 spectra
+as timestamped EC-Lab exports ``cycling_mpt/na_nzsp_na_part{1..4}.mpt`` (six loops each,
+what ``make demo`` runs on) and ``ground_truth.json`` (every value used).  See README.md
+next to this script.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from eisfit.io import write_csv
-from eisfit.synthetic import cpe_q, simulate
+from eisfit.synthetic import cpe_q, ec_lab_mpt_text, simulate
 
 SEED = 20240611
 NOISE = 0.005  # relative standard deviation of Z' and Z'' (times |Z|)
@@ -41,6 +44,10 @@ SOLI = {"R_ohm": 400.0, "apex_hz": 100.0, "n": 0.8}
 # domain notes sec. 5); CPE2.Q and n, and everything else, stay constant.
 TIMES_H = [2.0 * i for i in range(24)]
 GROWTH_K_OHM_PER_SQRT_H = 60.0
+# The EC-Lab copies: the run starts at RUN_START; each file holds MPT_LOOPS spectra.
+RUN_START = datetime(2026, 1, 12, 9, 0, 0)
+MPT_LOOPS = 6
+MPT_DIR = "cycling_mpt"
 
 
 def _round(value: float, digits: int = 6) -> float:
@@ -105,6 +112,8 @@ def generate(out_dir: Path) -> list[Path]:
         ],
     )
 
+    mpt_paths = write_mpt(out_dir / MPT_DIR, cycling)
+
     truth = {
         "description": "Synthetic Na | NZSP | Na symmetric cell at 25 C: electrolyte "
         "intercept R0, grain-boundary arc R1||CPE1, interface (SOLI, both electrodes) "
@@ -146,11 +155,33 @@ def generate(out_dir: Path) -> list[Path]:
             "k_ohm_per_sqrt_h": GROWTH_K_OHM_PER_SQRT_H,
             "R2_ohm": r2,
             "constant_values": {k: v for k, v in values.items() if k != "R2.R"},
+            "ec_lab_copies": {
+                "files": [f"{MPT_DIR}/{p.name}" for p in mpt_paths],
+                "spectra_per_file": MPT_LOOPS,
+                "run_start": RUN_START.isoformat(),
+                "note": "the same spectra as the CSV, spectrum i acquired at run_start + "
+                "times_h[i]; values written with 10 significant digits",
+            },
         },
     }
     truth_path = out_dir / "ground_truth.json"
     truth_path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8", newline="\n")
-    return [single_path, cycling_path, truth_path]
+    return [single_path, cycling_path, *mpt_paths, truth_path]
+
+
+def write_mpt(folder: Path, spectra: list) -> list[Path]:
+    """The cycling run as EC-Lab .mpt exports, `MPT_LOOPS` loops per file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for part, first in enumerate(range(0, len(spectra), MPT_LOOPS), start=1):
+        hours = TIMES_H[first : first + MPT_LOOPS]
+        text = ec_lab_mpt_text(
+            spectra[first : first + MPT_LOOPS], RUN_START + timedelta(hours=hours[0]), hours
+        )
+        path = folder / f"na_nzsp_na_part{part}.mpt"
+        path.write_text(text, encoding="latin-1", newline="\n")
+        paths.append(path)
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,19 +6,23 @@ import dataclasses
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import eisfit.cli as cli
-from eisfit import Spectrum, __version__, fit
+from eisfit import Spectrum, __version__, fit, read
 from eisfit.io import read_csv, write_csv
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_spectra"
-SAMPLE_FILES = ("na_nzsp_na_single.csv", "na_nzsp_na_cycling.csv", "ground_truth.json")
+SAMPLE_FILES = (
+    "na_nzsp_na_single.csv", "na_nzsp_na_cycling.csv", "ground_truth.json",
+    *(f"cycling_mpt/na_nzsp_na_part{i}.mpt" for i in range(1, 5)),
+)  # fmt: skip
 CELL = SyntheticCell(1.5e-7, 150.0, (Arc(90.0, 3e5, 0.9), Arc(700.0, 200.0, 0.8)))
 CIRCUIT = CELL.circuit
 RESISTANCES = ("R0.R", "R1.R", "R2.R")
@@ -181,7 +185,20 @@ def test_regenerating_the_samples_is_byte_identical(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     for name in SAMPLE_FILES:
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
-    assert sum((SAMPLES / name).stat().st_size for name in SAMPLE_FILES) < 300_000
+    assert sum((SAMPLES / name).stat().st_size for name in SAMPLE_FILES) < 400_000
+
+
+def test_sample_ec_lab_copies_hold_the_csv_spectra_with_timestamps() -> None:
+    truth = json.loads((SAMPLES / "ground_truth.json").read_text())
+    copies = truth["cycling"]["ec_lab_copies"]
+    spectra = [s for name in copies["files"] for s in read(SAMPLES / name)]
+    reference = read_csv(SAMPLES / truth["cycling"]["file"])
+    assert len(spectra) == len(reference) == 24
+    start = datetime.fromisoformat(copies["run_start"])
+    for spectrum, ref, t_h in zip(spectra, reference, truth["cycling"]["times_h"], strict=True):
+        assert spectrum.meta.timestamp == start + timedelta(hours=t_h)
+        np.testing.assert_allclose(spectrum.frequency_hz, ref.frequency_hz, rtol=1e-9)
+        np.testing.assert_allclose(spectrum.impedance_ohm, ref.impedance_ohm, rtol=1e-8)
 
 
 def test_sample_single_fit_recovers_ground_truth(capsys) -> None:
