@@ -32,6 +32,10 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("report")
     group.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip report.pdf")
     group.add_argument(
+        "--force-report", dest="force_report", action="store_true",
+        help="redraw the report even when its inputs have not changed",
+    )  # fmt: skip
+    group.add_argument(
         "--report-spectra", type=int, default=None, metavar="N",
         help="evenly spaced spectra drawn in full (default 8)",
     )  # fmt: skip
@@ -47,8 +51,10 @@ def report_summary(args: argparse.Namespace, run_dir: str) -> str:
 
     files = write_run_report(
         run_dir, pdf=args.pdf, n_representative=args.report_spectra,
-        max_flagged=args.report_flagged,
+        max_flagged=args.report_flagged, force=args.force_report,
     )  # fmt: skip
+    if files.reused:
+        return f"report: {files.html} is up to date (inputs unchanged; --force-report redraws)"
     lines = [f"report: {files.html} ({files.spectra_shown} spectra drawn in full)"]
     if files.pdf is not None:
         lines.append(f"pdf: {files.pdf}")

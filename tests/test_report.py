@@ -119,6 +119,7 @@ def test_run_without_geometry_single_spectrum_and_failures(tmp_path: Path) -> No
     files = write_run_report(out, pdf=False)
     text = files.html.read_text(encoding="utf-8")
     assert "no cell geometry" in text
+    assert "on most spectra: no cell area given" in text  # listed once, flags nothing
     assert "no growth law for R_soli_ohm" in text  # 1 spectrum: too few for a law
     assert "timestamps in the files" in text  # in-memory spectra keep their timestamps
     assert files.pdf is None and not (out / "report.pdf").exists()
@@ -246,3 +247,18 @@ def test_growth_law_curve_matches_the_documented_formulas() -> None:
     assert log == pytest.approx([1.0, 1.0 + 2.0 * np.log(2.0)])
     with pytest.raises(ValueError, match="unknown growth law"):
         evaluate_law("cubic", {}, t)
+
+
+def test_unchanged_inputs_reuse_the_report_and_force_redraws(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch(_spectra(5, "c"), BatchSettings.from_model("gb-soli"), out_dir=out, jobs=1)
+    first = write_run_report(out, pdf=False, n_representative=5)
+    assert not first.reused and first.spectra_shown == 5
+    again = write_run_report(out, pdf=False, n_representative=5)
+    assert again.reused and again.spectra_shown == 5
+    fewer = write_run_report(out, pdf=False, n_representative=2)  # other options: redrawn
+    assert not fewer.reused and fewer.spectra_shown == 2
+    assert len(list((out / "figures").glob("spectrum_*.svg"))) == 2  # stale ones removed
+    (out / "trends.json").write_text("{}")
+    assert not write_run_report(out, pdf=False, n_representative=2).reused
+    assert not write_run_report(out, pdf=False, n_representative=2, force=True).reused

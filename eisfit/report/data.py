@@ -29,6 +29,7 @@ __all__ = [
     "RunData",
     "Selection",
     "SpectrumView",
+    "common_warnings",
     "load_run",
     "read_record",
     "select_spectra",
@@ -196,7 +197,27 @@ def load_run(run_dir: str | Path) -> RunData:
     )  # fmt: skip
 
 
-def _flags(row: Mapping[str, Any], event_times: Sequence[float]) -> list[str]:
+def _warning_set(value: Any) -> frozenset[str]:
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(w.strip() for w in value.split(";") if w.strip())
+
+
+def common_warnings(table: pd.DataFrame) -> frozenset[str]:
+    """Warnings carried by more than half of the rows: about the run, not one spectrum
+    (e.g. "no cell area given"); they are listed once instead of flagging every row."""
+    if "warnings" not in table.columns or table.empty:
+        return frozenset()
+    counts: dict[str, int] = {}
+    for value in table["warnings"]:
+        for w in _warning_set(value):
+            counts[w] = counts.get(w, 0) + 1
+    return frozenset(w for w, n in counts.items() if n > len(table) / 2)
+
+
+def _flags(
+    row: Mapping[str, Any], event_times: Sequence[float], common: frozenset[str] = frozenset()
+) -> list[str]:
     reasons = []
     if row.get("status") == "failed":
         reasons.append("fit failed")
@@ -204,8 +225,7 @@ def _flags(row: Mapping[str, Any], event_times: Sequence[float]) -> list[str]:
         reasons.append("Kramers-Kronig check failed")
     if row.get("start_path") == "fallback":
         reasons.append("warm start rejected (fallback fit)")
-    warnings = row.get("warnings")
-    if isinstance(warnings, str) and warnings.strip():
+    if _warning_set(row.get("warnings")) - common:
         reasons.append("warnings")
     t = row.get("time_h")
     if isinstance(t, float) and any(math.isclose(t, e, rel_tol=1e-9) for e in event_times):
@@ -225,7 +245,8 @@ def select_spectra(
     ``n_representative`` evenly spaced ok spectra (first and last included), then every
     flagged spectrum (failed fit, KK failed, fallback start, warnings, at an event) up to
     ``max_flagged``; the count of flagged ones left out is kept so the report can say so.
-    Rows without a fits/ record (unreadable files) are never selected.
+    Warnings shared by most rows (`common_warnings`) do not flag.  Rows without a fits/
+    record (unreadable files) are never selected.
     """
     event_times = [float(e["time_h"]) for e in events if isinstance(e.get("time_h"), int | float)]
     has_record = table["fit_file"].notna() if "fit_file" in table else table["status"].ne("error")
@@ -237,9 +258,10 @@ def select_spectra(
         for p in picks.astype(int):
             reasons.setdefault(int(ok[p]), []).append("representative")
     flagged = []
+    common = common_warnings(table)
     for i in candidates:
         row = table.loc[i].to_dict()
-        found = _flags(row, event_times)
+        found = _flags(row, event_times, common)
         if found:
             flagged.append((int(i), found))
     for i, found in flagged[:max_flagged]:

@@ -175,8 +175,9 @@ def _trend_panel(
         return False
     err = np.where(np.isfinite(se[keep]), se[keep], 0.0)
     many = int(keep.sum()) > RASTER_ABOVE  # long runs: points as an image inside the SVG
-    ax.errorbar(t[keep], y[keep], yerr=err, fmt="o", color=DATA, ms=3 if not many else 1.5,
-                capsize=0 if many else 2, elinewidth=0.8, rasterized=many)  # fmt: skip
+    ax.errorbar(t[keep], y[keep], yerr=err, fmt="o", color=DATA, ms=1.5 if many else 3,
+                capsize=0 if many else 2, elinewidth=0.5 if many else 0.8,
+                alpha=0.45 if many else 1.0, rasterized=many)  # fmt: skip
     chosen = (trend or {}).get("chosen") if trend else None
     if chosen and chosen.get("success") and chosen.get("law"):
         grid = np.linspace(0.0 if t[keep].min() >= 0 else t[keep].min(), t[keep].max(), 200)
@@ -185,7 +186,7 @@ def _trend_panel(
         except (KeyError, TypeError, ValueError):
             curve = None
         if curve is not None and np.isfinite(curve).any():
-            ax.plot(grid, curve, color=LAW, label=f"{chosen['law']} law")
+            ax.plot(grid, curve, color=LAW, lw=1.6, zorder=5, label=f"{chosen['law']} law")
             ax.legend(loc="best")
     for event in events:
         if event.get("quantity") in (quantity, "R_total_ohm") and isinstance(

@@ -140,8 +140,19 @@ def badges_html(labels: Sequence[str]) -> str:
     return "".join(f'<span class="badge {kind(x)}">{esc(x)}</span>' for x in labels)
 
 
-def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]], footer: str) -> str:
-    """The whole document; ``sections`` are (id, heading, inner HTML already escaped)."""
+def page(
+    title: str,
+    subtitle: str,
+    sections: Sequence[tuple[str, str, str]],
+    footer: str,
+    *,
+    meta: Mapping[str, str] | None = None,
+) -> str:
+    """The whole document; ``sections`` are (id, heading, inner HTML already escaped);
+    ``meta``: extra ``<meta name content>`` pairs in the head."""
+    head = "".join(
+        f'<meta name="{esc(k)}" content="{esc(v)}">' for k, v in (meta or {}).items()
+    )
     nav = "".join(f'<a href="#{esc(i)}">{esc(h)}</a>' for i, h, _ in sections)
     body = "".join(
         f'<section id="{esc(i)}"><h2>{esc(h)}</h2>{inner}</section>' for i, h, inner in sections
@@ -149,7 +160,7 @@ def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]], fo
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body><main>"
+        f"{head}<title>{esc(title)}</title><style>{_CSS}</style></head><body><main>"
         f'<header><h1>{esc(title)}</h1><p class="sub">{esc(subtitle)}</p></header>'
         f"<nav>{nav}</nav>{body}<footer>{esc(footer)}</footer></main></body></html>\n"
     )

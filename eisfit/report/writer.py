@@ -17,6 +17,7 @@ part for fits of single spectra as one HTML (or, for a ``.pdf`` path, PDF) file.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +34,7 @@ from .data import (
     RunData,
     Selection,
     SpectrumView,
+    common_warnings,
     load_run,
     read_record,
     select_spectra,
@@ -59,11 +61,13 @@ class ReportFiles:
     figures: tuple[Path, ...]
     tables: tuple[Path, ...]
     spectra_shown: int
+    reused: bool = False  # the report in place was already drawn from the same inputs
 
 
 def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
@@ -116,11 +120,26 @@ def _attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
     for quantity, reason in skipped.items():
         if reason != "column absent":
             items.append(("info", f"no growth law for {quantity}: {reason}"))
+    if "kk_valid" in table.columns:
+        kk_failed = int(table["kk_valid"].map(lambda v: str(v) == "False").sum())
+        if kk_failed:
+            items.append(("warn", f"{kk_failed} spectra fail the Kramers-Kronig (lin-KK) check: "
+                                  "drift or noise; read their fits with care"))  # fmt: skip
+    if "start_path" in table.columns:
+        fallback = int((table["start_path"] == "fallback").sum())
+        if fallback:
+            items.append(("info", f"{fallback} warm starts were rejected and refitted from "
+                                  "scratch (start_path 'fallback')"))  # fmt: skip
+    common = common_warnings(table)
+    for warning in sorted(common):
+        items.append(("warn", f"on most spectra: {warning}"))
     if "warnings" in table.columns:
-        warned = table["warnings"].map(lambda w: isinstance(w, str) and bool(w.strip()))
+        warned = table["warnings"].map(
+            lambda w: isinstance(w, str) and bool({x.strip() for x in w.split(";")} - common)
+        )
         if warned.any():
-            items.append(("warn", f"{int(warned.sum())} spectra carry fit or physics warnings "
-                                  "(column 'warnings' of results.csv)"))  # fmt: skip
+            items.append(("warn", f"{int(warned.sum())} spectra carry their own fit or physics "
+                                  "warnings (column 'warnings' of results.csv)"))  # fmt: skip
     if selection.flagged_not_shown:
         items.append(("info", f"{selection.flagged_not_shown} more flagged spectra are not "
                               "drawn here to keep the report small (see results.csv)"))  # fmt: skip
@@ -336,15 +355,25 @@ def write_run_report(
     pdf: bool = True,
     n_representative: int | None = None,
     max_flagged: int | None = None,
+    force: bool = False,
 ) -> ReportFiles:
     """Write report.html (+ report.pdf, figures/, tables/) for the batch folder ``run_dir``.
 
     ``n_representative`` (default 8) evenly spaced spectra and up to ``max_flagged``
-    (default 16) flagged ones are drawn in full.  Raises `ReportError` when ``run_dir``
-    holds no results table or cannot be written; missing pieces only become notes.
+    (default 16) flagged ones are drawn in full.  The report records a digest of its
+    inputs (results.csv, trends.json, these options, the eisfit version); when the one in
+    place matches, nothing is redrawn (``ReportFiles.reused``) unless ``force``.  Raises
+    `ReportError` when ``run_dir`` holds no results table or cannot be written; missing
+    pieces only become notes.
     """
     from .figures import TREND_FIGURES, save, spectrum_figure, trend_figure
 
+    options = (pdf, n_representative, max_flagged)
+    digest = _input_digest(Path(run_dir), options)
+    if not force:
+        done = _up_to_date(Path(run_dir), digest, pdf)
+        if done is not None:
+            return done
     run = load_run(run_dir)
     selection = select_spectra(
         run.table, run.trends.get("events") or (),
@@ -359,6 +388,8 @@ def write_run_report(
     figure_paths: list[Path] = []
     title = "eisfit run report"
     pdf_path = run.run_dir / "report.pdf" if pdf else None
+    if pdf_path is None:  # an older PDF would no longer match the page
+        (run.run_dir / "report.pdf").unlink(missing_ok=True)
     with _maybe_pdf(pdf_path, title) as book:
         if book is not None:
             book.text("Summary", _summary_lines(run, selection))
@@ -400,9 +431,54 @@ def write_run_report(
         ("methods", "Methods and files", f"<p>{h.esc(_METHODS)}</p>" + _outputs_html(pdf)),
     ]
     html_path = run.run_dir / "report.html"
-    _write_text(html_path, h.page(title, f"{run.run_dir}", sections, f"Written {_now()} by "
-                                  f"{_versions()}."))  # fmt: skip
+    _drop_stale_figures(fig_dir, figure_paths)
+    footer = f"Written {_now()} by {_versions()}."
+    text = h.page(title, f"{run.run_dir}", sections, footer, meta={_DIGEST_META: digest})
+    _write_text(html_path, text)
     return ReportFiles(html_path, pdf_path, tuple(figure_paths), tuple(tables), shown)
+
+
+_DIGEST_META = "eisfit-report-inputs"
+
+
+def _input_digest(run_dir: Path, options: tuple[Any, ...]) -> str:
+    """sha256 of what a run report is drawn from (a missing file counts as empty)."""
+    from .. import __version__
+
+    digest = hashlib.sha256(f"{__version__} {options!r}".encode())
+    for name in ("results.csv", "trends.json"):
+        try:
+            digest.update(hashlib.sha256((run_dir / name).read_bytes()).digest())
+        except OSError:
+            digest.update(b"-")
+    return digest.hexdigest()
+
+
+def _up_to_date(run_dir: Path, digest: str, pdf: bool) -> ReportFiles | None:
+    """The report in place when it was drawn from the same inputs, else None."""
+    html_path = run_dir / "report.html"
+    try:
+        with html_path.open(encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return None
+    if f'<meta name="{_DIGEST_META}" content="{digest}">' not in head:
+        return None
+    pdf_path = run_dir / "report.pdf"
+    if pdf and not pdf_path.is_file():
+        return None
+    figures = tuple(sorted((run_dir / "figures").glob("*.[ps][nv]g")))
+    tables = tuple(sorted((run_dir / "tables").glob("*.csv")))
+    shown = sum(1 for p in figures if p.name.startswith("spectrum_") and p.suffix == ".svg")
+    return ReportFiles(html_path, pdf_path if pdf else None, figures, tables, shown, True)
+
+
+def _drop_stale_figures(fig_dir: Path, keep: Sequence[Path]) -> None:
+    """Remove spectrum figures of an earlier report that this one does not draw."""
+    kept = {p.name for p in keep}
+    for path in fig_dir.glob("spectrum_*.*"):
+        if path.name not in kept and path.suffix in (".png", ".svg"):
+            path.unlink(missing_ok=True)
 
 
 def _outputs_html(pdf: bool) -> str:
@@ -482,6 +558,10 @@ def write_fit_report(
     if path.suffix.lower() == ".pdf":
         from .pdf import PdfReport
 
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReportError(f"{path}: cannot create the folder ({exc})") from None
         with PdfReport(path, "eisfit fit report") as book:
             for view in views:
                 book.figure(spectrum_figure(view), view.title, _param_lines(view))
