@@ -105,23 +105,43 @@ def _shorts(t: np.ndarray, r: np.ndarray) -> list[tuple[int, float]]:
     return found
 
 
+def _window_medians(values: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Median of ``values[j - before : j]`` and ``values[j + 1 : j + 1 + after]`` together, for
+    every j (windows clipped at the ends; NaN when empty); the same numbers as `np.median` of
+    each window (the middle value, or the mean of the two middle values), without a loop."""
+    n = values.size
+    padded = np.concatenate([np.full(before, np.nan), values, np.full(after, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, before + 1 + after)[:n]
+    s = np.sort(np.delete(windows, before, axis=1), axis=1)  # j left out; NaN sorts last
+    count = np.sum(np.isfinite(s), axis=1)
+    rows = np.arange(n)
+    upper = s[rows, count // 2 - (count == 0)]
+    lower = s[rows, np.maximum(count - 1, 0) // 2]
+    with np.errstate(invalid="ignore"):
+        return np.where(count % 2 == 1, upper, (lower + upper) / 2)
+
+
 def spikes(values: np.ndarray) -> np.ndarray:
     """Mask of isolated outliers: a positive value off by > SPIKE_FACTOR (3x) from the median of
     up to 3 neighbours on each side, in the same direction on both sides (one side needs >= 2
     neighbours).  A level change (jump, short) differs from one side only, so it is no spike."""
     v = np.asarray(values, dtype=float)
     idx = np.flatnonzero(np.isfinite(v) & (v > 0))
-    logv = np.log(v[idx])
     mask = np.zeros(v.size, dtype=bool)
+    if idx.size < 3:  # one side needs >= 2 neighbours
+        return mask
+    logv = np.log(v[idx])
+    j = np.arange(idx.size)
+    n_left = np.minimum(j, JUMP_NEIGHBOURS)
+    n_right = np.minimum(idx.size - 1 - j, JUMP_NEIGHBOURS)
+    left = logv - _window_medians(logv, JUMP_NEIGHBOURS, 0)
+    right = logv - _window_medians(logv, 0, JUMP_NEIGHBOURS)
     limit = math.log(SPIKE_FACTOR)
-    for j in range(idx.size):
-        sides = [logv[max(0, j - JUMP_NEIGHBOURS) : j], logv[j + 1 : j + 1 + JUMP_NEIGHBOURS]]
-        sides = [side for side in sides if side.size]
-        if not sides or (len(sides) == 1 and sides[0].size < 2):
-            continue
-        dev = [logv[j] - float(np.median(side)) for side in sides]
-        if all(d > limit for d in dev) or all(d < -limit for d in dev):
-            mask[idx[j]] = True
+    has_left, has_right = n_left > 0, n_right > 0
+    usable = (has_left & has_right) | (n_left >= 2) | (n_right >= 2)
+    up = (~has_left | (left > limit)) & (~has_right | (right > limit))
+    down = (~has_left | (left < -limit)) & (~has_right | (right < -limit))
+    mask[idx[usable & (up | down)]] = True
     return mask
 
 
@@ -131,12 +151,8 @@ def _jumps(t: np.ndarray, r: np.ndarray) -> list[tuple[int, int, float, float]]:
     if idx.size < 6:
         return []
     d = np.diff(np.log(r[idx]))
-    excess = np.full(d.size, np.nan)
-    for i in range(1, d.size - 1):
-        nb = np.concatenate(
-            [d[max(0, i - JUMP_NEIGHBOURS) : i], d[i + 1 : i + 1 + JUMP_NEIGHBOURS]]
-        )
-        excess[i] = d[i] - np.median(nb)
+    excess = d - _window_medians(d, JUMP_NEIGHBOURS, JUMP_NEIGHBOURS)
+    excess[[0, -1]] = np.nan  # both sides needed: the first and last step are never jumps
     e = excess[np.isfinite(excess)]
     scale = max(1.4826 * float(np.median(np.abs(e - np.median(e)))), 1e-3)
     out = []
