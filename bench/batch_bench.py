@@ -11,7 +11,9 @@ chunks over the workers).  The ground truth stays in memory.
 Measured (wall clock, time.perf_counter):
 * eisfit: ``python -m eisfit batch DIR --model gb-soli ... --jobs 2`` as a subprocess:
   interpreter start, read, fit, KK check, write results.csv / fits / trends.json.  Then the
-  same command again (resume: everything reused).  Peak memory: the largest resident set
+  same command again (resume: everything reused), and, to see what of the re-run is fixed
+  cost, a bare ``python -c "import eisfit.cli, eisfit.series"`` (interpreter start and
+  imports).  Peak memory: the largest resident set
   of any process of the batch (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` in a fresh
   wrapper process), for a run of ``n / 4`` spectra and for the full run.
 * impedance.py 1.7: ``CustomCircuit.fit(weight_by_modulus=True)`` per spectrum from
@@ -163,6 +165,7 @@ def run(n: int, files: int, jobs: int, sample: int, seed: int) -> dict:
         small = measured(batch_argv(root / "small", root / "out_small", jobs))
         first = measured(batch_argv(root / "run", root / "out", jobs))
         again = measured(batch_argv(root / "run", root / "out", jobs))
+        startup = measured([sys.executable, "-c", "import eisfit.cli, eisfit.series"])
         errors, ok = soli_errors(root / "out", truth)
         trends = json.loads((root / "out" / "trends.json").read_text())
         law = (trends.get("trends", {}).get("R_soli_ohm") or {}).get("best")
@@ -170,7 +173,7 @@ def run(n: int, files: int, jobs: int, sample: int, seed: int) -> dict:
     peer_s, peer_ok = peer_seconds(spectra, sample, np.random.default_rng(seed + 2))
     return {
         "n": n, "files": files, "jobs": jobs, "ok": ok, "first": first, "again": again,
-        "small": small, "small_n": max(n // 4, 1), "peer_s_per_fit": peer_s,
+        "startup": startup, "small": small, "small_n": max(n // 4, 1), "peer_s_per_fit": peer_s,
         "peer_sample": min(sample, n), "peer_ok": peer_ok, "soli_err_median_pct":
         float(np.median(errors)), "soli_err_max_pct": float(np.max(errors)), "law": law,
         "start_paths": {str(k): int(v) for k, v in starts.items()},
@@ -194,6 +197,7 @@ def table(r: dict) -> str:
         ("speed-up, end to end vs fit-only loop", f"{peer_total / wall:.0f}x"),
         ("re-run (resume) / first run", f"{r['again']['wall_s']:.2f} s = "
          f"{100 * r['again']['wall_s'] / wall:.0f} %"),
+        ("of the re-run: interpreter start + imports", f"{r['startup']['wall_s']:.2f} s"),
         (f"peak RSS, {r['small_n']} vs {n} spectra",
          f"{r['small']['peak_mib']:.0f} MiB vs {r['first']['peak_mib']:.0f} MiB"),
         ("R_soli error vs truth (median / max)",

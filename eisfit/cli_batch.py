@@ -1,24 +1,36 @@
 """``eisfit batch``: fit a cycling run (files, folders, globs) into a results table.
 
 Registered from `eisfit.cli`; writes results.csv, fits/ and trends.json to ``--out``
-(see `eisfit.series.run_batch`) and returns a short summary.  Exit code 0 when at least
-one spectrum was fitted, 1 when none was, 2 on bad input (as every eisfit command).
+(see `eisfit.series.run_batch`), then the run report (report.html, report.pdf, figures/,
+tables/; `eisfit.report`, skipped with ``--no-report``; a report that cannot be written
+is said in the summary and does not change the exit code) and returns a short summary.
+Exit code 0 when at least one spectrum was fitted, 1 when none was, 2 on bad input (as
+every eisfit command).
 
 ``--config run.toml`` supplies any option as a top-level key (``paths``, ``circuit`` or
 ``model``, ``models_dir``, ``roles`` table, ``area_cm2``, ``thickness_cm``, ``symmetric``,
-``out``, ``jobs``, ``cell_by``, ``kk``, ``weighting``); options given on the command line win.
+``out``, ``jobs``, ``cell_by``, ``kk``, ``weighting``, ``scheduler``, ``progress``,
+``report``); options
+given on the command line win.
+
+Ctrl-C: the spectra finished so far are saved (results.csv, trends.json, fits/), the line
+``interrupted: N of M spectra saved; re-run the same command to resume`` goes to stderr,
+the usual summary (of what was saved) to stdout, and the exit code is 130 (as a shell
+reports SIGINT).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import EisfitError
+from . import cli_report
+from .errors import EisfitError, ReportError
 
 __all__ = ["register"]
 
@@ -39,7 +51,12 @@ _CONFIG_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "cell_by": ("cell_by", (str,)),
     "kk": ("kk", (bool,)),
     "weighting": ("weighting", (str,)),
+    "scheduler": ("scheduler", (str,)),
+    "progress": ("progress", (bool,)),
+    "report": ("report", (bool,)),
 }
+#: exit code after Ctrl-C (128 + SIGINT, what a shell reports)
+EXIT_INTERRUPTED = 130
 
 
 def register(
@@ -83,7 +100,20 @@ def register(
         "--no-kk", dest="kk", action="store_false", default=None,
         help="skip the Kramers-Kronig check of each spectrum",
     )  # fmt: skip
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="fit on a Dask cluster, e.g. tcp://host:8786 (needs eisfit[dask]; --jobs ignored)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr (default: only when stderr is a terminal)",
+    )  # fmt: skip
     parser.add_argument("--config", metavar="TOML", help="run options as a TOML file")
+    parser.add_argument(
+        "--no-report", dest="report", action="store_false", default=None,
+        help="do not write DIR/report.html (and .pdf, figures/, tables/) at the end",
+    )  # fmt: skip
+    cli_report.add_report_options(parser)
     parser.set_defaults(command=batch_command, symmetric=None, config_roles=None)
 
 
@@ -124,7 +154,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def batch_command(args: argparse.Namespace) -> tuple[str, int]:
-    from .series import run_batch
+    from .series import BatchInterrupted, run_batch
 
     _apply_config(args)
     missing = [flag for flag, value in (("PATH", args.paths), ("--out", args.out)) if not value]
@@ -139,7 +169,33 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
     if args.cell_by not in (None, *_CELL_BY):
         raise EisfitError(f"cell_by must be one of {', '.join(_CELL_BY)}")
     settings = _settings(args)
-    frame = run_batch(args.paths, settings, out_dir=args.out, jobs=args.jobs, cell_by=args.cell_by)
+    try:
+        frame = run_batch(
+            args.paths, settings, out_dir=args.out, jobs=args.jobs, cell_by=args.cell_by,
+            progress=args.progress, scheduler=args.scheduler,
+        )  # fmt: skip
+    except BatchInterrupted as stop:
+        print(f"{stop}; re-run the same command to resume", file=sys.stderr)
+        return _summary(stop.frame, args), EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # outside the fitting (reading, say): files are whole, as ever
+        print("interrupted; re-run the same command to resume", file=sys.stderr)
+        return "interrupted", EXIT_INTERRUPTED
+    code = 0 if frame["status"].eq("ok").any() else 1
+    if args.report is False:
+        return _summary(frame, args), code
+    try:
+        report = cli_report.report_summary(args, args.out)
+    except ReportError as exc:  # the fits are saved; say why there is no report
+        report = f"report not written: {exc}"
+    except KeyboardInterrupt:
+        print("interrupted while writing the report; the results are complete: "
+              f"`eisfit report {args.out}` writes it", file=sys.stderr)  # fmt: skip
+        return _summary(frame, args), EXIT_INTERRUPTED
+    return f"{_summary(frame, args)}\n{report}", code
+
+
+def _summary(frame: Any, args: argparse.Namespace) -> str:
+    """The few lines printed after a batch (also after Ctrl-C, for the rows saved)."""
     counts = frame["status"].value_counts()
     ok, failed, error = (int(counts.get(k, 0)) for k in ("ok", "failed", "error"))
     reused = int(frame["reused"].eq(True).sum())
@@ -152,7 +208,7 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
         f"R_soli growth law: {_soli_law(Path(args.out))}",
         f"results: {Path(args.out) / 'results.csv'}",
     ]
-    return "\n".join(lines), 0 if ok else 1
+    return "\n".join(lines)
 
 
 def _soli_law(out: Path) -> str:

@@ -23,159 +23,90 @@ except at chunk starts (same fits up to solver tolerance).
 Outputs in ``out_dir`` (each written to a temporary file and moved into place):
 ``results.csv``, ``results.parquet`` (only when pyarrow is installed),
 ``fits/<stem>_<index>.json`` (fit, analysis, row, the measured points and provenance:
-file sha256, spectrum digest, settings digest, eisfit version) and ``trends.json``
-(`eisfit.trends.analyse_trends`).  Resume: a spectrum whose fits/ JSON has the same
-spectrum and settings digests is not refitted (``reused`` True).
+file sha256, spectrum digest, settings digest, eisfit version), ``trends.json``
+(`eisfit.trends.analyse_trends` plus ``results_digest``, a sha256 of the table it was
+computed from, ``reused`` aside, and the versions: an unchanged table is not analysed again),
+``.cache/`` (parsed input files and a row index, `eisfit.batch_cache`) and ``batch.log`` (appended:
+start and end summaries, unreadable files, failed spectra, fallbacks; `eisfit.progress`).
+Resume: a spectrum whose fits/ JSON has the same spectrum and settings digests is not
+refitted (``reused`` True).
+
+Where the fits run (`eisfit.batch_exec`): in this process (``jobs=1``), worker processes,
+or a Dask cluster (``scheduler``: an address or a ``distributed.Client``; the chunking is
+that of ``jobs`` = number of Dask workers).  Rows arrive as work items complete and each
+new fit is written to fits/ at once; in this process that is after every spectrum.
+
+Ctrl-C (KeyboardInterrupt) while fitting: queued work is cancelled and worker processes
+are terminated without waiting; results.csv and trends.json are then written from the
+rows finished so far (plus the unreadable-file rows) and `BatchInterrupted`, a
+KeyboardInterrupt, is raised.  Unfinished spectra get no row at all, not a placeholder:
+results.csv holds only real results, so every analysis of it stays valid, and re-running
+the same call resumes (finished fits reused, the rest fitted).  With workers, the spectra
+of items still running are lost and refitted on resume.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import math
+import logging
 import os
+import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import __version__
+from .batch_cache import save_rows
+from .batch_exec import dask_client, dask_workers, run_items
+from .batch_plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch
 from .circuits.model import compile_circuit
 from .errors import EisfitError
-from .io import iter_read
 from .physics.contributions import json_ready
-from .series_fit import BatchSettings, base_row, fit_group, pack, spectrum_digest
+from .progress import log_file, progress_bar
+from .series_fit import BatchSettings, base_row, pack, spectrum_digest
 from .spectrum import Spectrum
 
-__all__ = ["CELL_BY", "CHUNK_MIN", "BatchSettings", "run_batch", "spectrum_digest"]
+__all__ = [
+    "CELL_BY",
+    "CHUNK_MIN",
+    "BatchInterrupted",
+    "BatchSettings",
+    "run_batch",
+    "spectrum_digest",
+]
 
-#: accepted values of ``cell_by``
-CELL_BY = ("file", "folder", "all")
-#: a cell is never split into chunks shorter than this (spectra)
-CHUNK_MIN = 25
 _FIRST = ("source", "cell", "index", "timestamp", "time_h", "time_source", "cycle")
 _FIRST += ("status", "message")
 
 
-def _file_sha256(path: Path) -> str | None:
-    h = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                h.update(block)
-    except OSError:
-        return None
-    return h.hexdigest()
-
-
-def cell_key(source: str | None, cell_by: str) -> str:
-    """The cell a spectrum (or unreadable file) of ``source`` belongs to."""
-    if cell_by == "all":
-        return "all"
-    if source is None:
-        return "<memory>"
-    return source if cell_by == "file" else str(Path(source).parent)
-
-
-def _cells(
-    groups: list[list[Spectrum]], hashes: list[str | None], keys: list[str], cell_by: str
-) -> tuple[list[list[Spectrum]], list[list[str | None]], list[str]]:
-    """Merge per-file groups into cells: spectra, per-spectrum file sha256, cell names."""
-    cells: dict[str, tuple[list[Spectrum], list[str | None]]] = {}
-    for group, digest, key in zip(groups, hashes, keys, strict=True):
-        spectra, shas = cells.setdefault(cell_key(key, cell_by), ([], []))
-        spectra.extend(group)
-        shas.extend([digest] * len(group))
-    names = list(cells)
-    return [cells[k][0] for k in names], [cells[k][1] for k in names], names
-
-
-def _chunks(lengths: list[int], workers: int) -> list[tuple[int, int, int]]:
-    """(cell, start, stop) work items: whole cells, long ones split when ``workers > 1``."""
-    size = max(math.ceil(sum(lengths) / (4 * workers)), CHUNK_MIN) if workers > 1 else 0
-    out = []
-    for g, n in enumerate(lengths):
-        k = max(1, math.ceil(n / size)) if size else 1
-        bounds = [round(i * n / k) for i in range(k + 1)]
-        out.extend((g, a, b) for a, b in itertools.pairwise(bounds) if b > a)
-    return out
-
-
-def _collect(sources: Any) -> tuple[list[list[Spectrum]], list[str | None], list[str], list[dict]]:
-    """Groups of spectra (one per source), each group's file sha256 and key, error rows."""
-    items = [sources] if isinstance(sources, str | Path | Spectrum) else list(sources)
-    groups: dict[str, list[Spectrum]] = {}
-    hashes: dict[str, str | None] = {}
-    errors: list[dict] = []
-    for item in items:
-        if isinstance(item, Spectrum):
-            key = item.meta.source or "<memory>"
-            groups.setdefault(key, []).append(item)
-            hashes.setdefault(key, None)
-            continue
-        for path, result in iter_read(item):
-            if isinstance(result, Exception):
-                errors.append({"source": str(path), "status": "error", "message": str(result)})
-                continue
-            key = str(path)
-            groups.setdefault(key, []).extend(result)
-            hashes[key] = _file_sha256(path)
-    keys = list(groups)
-    return [groups[k] for k in keys], [hashes[k] for k in keys], keys, errors
-
-
-def _order(
-    groups: list[list[Spectrum]], hashes: list[list[str | None]]
-) -> tuple[list[list[Spectrum]], list[list[str | None]], list[list[float]], str]:
-    """Sort each cell in time (hashes follow); time_h per spectrum and the time source."""
-    spectra = [s for g in groups for s in g]
-    if spectra and all(s.meta.timestamp is not None for s in spectra):
-        t0 = min(s.meta.timestamp for s in spectra)
-        orders = [sorted(range(len(g)), key=lambda i, g=g: g[i].meta.timestamp) for g in groups]
-        groups = [[g[i] for i in o] for g, o in zip(groups, orders, strict=True)]
-        hashes = [[h[i] for i in o] for h, o in zip(hashes, orders, strict=True)]
-        times = [[(s.meta.timestamp - t0).total_seconds() / 3600.0 for s in g] for g in groups]
-        return groups, hashes, times, "timestamp"
-    return groups, hashes, [[float(i) for i in range(len(g))] for g in groups], "file_order"
-
-
-def _fit_names(groups: list[list[Spectrum]]) -> list[list[str]]:
-    """Unique fits/ file stems, ``<source-stem>_<index>``."""
-    used: set[str] = set()
-    out = []
-    for group in groups:
-        names = []
-        for s in group:
-            stem = Path(s.meta.source).stem if s.meta.source else "spectrum"
-            base = name = f"{stem}_{s.meta.index}"
-            n = 1
-            while name in used:
-                name, n = f"{base}_{n}", n + 1
-            used.add(name)
-            names.append(name)
-        out.append(names)
-    return out
-
-
-def _stored(path: Path, digest: str, settings_digest: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-        prov = data["provenance"]
-        if prov["spectrum_digest"] == digest and prov["settings_digest"] == settings_digest:
-            return {k: (math.nan if v is None else v) for k, v in data["row"].items()}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return None
-
-
 def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file: the old or the new file, never half
+    (a Ctrl-C in between leaves no temporary file behind either)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C after saving what was done (see the module docstring).
+
+    ``frame``: the rows saved to results.csv (finished spectra and unreadable files);
+    ``saved`` of ``total`` spectra are in it.
+    """
+
+    def __init__(self, frame: pd.DataFrame, total: int) -> None:
+        self.frame = frame
+        self.total = total
+        self.saved = int(frame["status"].ne("error").sum())
+        super().__init__(f"interrupted: {self.saved} of {total} spectra saved")
 
 
 def run_batch(
@@ -186,71 +117,145 @@ def run_batch(
     jobs: int | None = None,
     cell_by: str | None = None,
     progress: bool | None = None,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Fit every spectrum of ``sources``; one row per spectrum (and per unreadable file).
 
     ``sources``: paths, globs, folders and/or `Spectrum` objects.  ``jobs``: worker
     processes (None: all cores; 1: in this process).  ``cell_by``: ``"folder"`` (None),
     ``"file"`` or ``"all"``: which spectra chain warm starts (see the module docstring).
-    ``progress`` is accepted and ignored (no progress bar yet).  Never raises for bad
-    data: unreadable files give ``error`` rows, spectra that cannot be fitted ``failed``
-    rows; an unknown ``cell_by`` raises `EisfitError`.
+    ``progress``: a bar on stderr (None: when stderr is a terminal).  ``scheduler``: a Dask
+    scheduler address or ``distributed.Client``; the work goes there instead of local
+    processes and ``jobs`` is ignored (the chunking uses the number of Dask workers).
+    Never raises for bad data: unreadable files give ``error`` rows, spectra that cannot
+    be fitted ``failed`` rows; an unknown ``cell_by``, or a scheduler without Dask
+    installed, raises `EisfitError`.  Ctrl-C: `BatchInterrupted` (a KeyboardInterrupt)
+    after the finished rows are saved.
     """
-    del progress
     cell_by = "folder" if cell_by is None else cell_by
     if cell_by not in CELL_BY:
         raise EisfitError(f"cell_by must be one of {', '.join(CELL_BY)}, got {cell_by!r}")
     names = compile_circuit(settings.circuit).names
-    files, file_hashes, keys, errors = _collect(sources)
-    for error in errors:
-        error["cell"] = cell_key(error["source"], cell_by)
-    groups, hashes, cells = _cells(files, file_hashes, keys, cell_by)
-    groups, hashes, times, time_source = _order(groups, hashes)
-    stems = _fit_names(groups)
-    digests = [[spectrum_digest(s) for s in g] for g in groups]
-    settings_digest = settings.digest()
-    fits_dir = Path(out_dir) / "fits" if out_dir is not None else None
-    reuse = [
-        [
-            _stored(fits_dir / f"{stem}.json", d, settings_digest) if fits_dir else None
-            for stem, d in zip(st, dg, strict=True)
-        ]
-        for st, dg in zip(stems, digests, strict=True)
-    ]
-    workers = (os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
-    items = _chunks([len(g) for g in groups], workers)
-    tasks = [
-        ([pack(s) for s in groups[g][a:b]], settings, reuse[g][a:b], names) for g, a, b in items
-    ]
-    base = {"settings_digest": settings_digest, "settings": settings.to_dict()}
-    rows: list[dict[str, Any]] = []
+    out = Path(out_dir) if out_dir is not None else None
     with ExitStack() as stack:
-        if workers == 1 or len(tasks) <= 1:
-            outputs: Iterable[Any] = (fit_group(*task) for task in tasks)
-        else:
-            pool = stack.enter_context(ProcessPoolExecutor(max_workers=min(workers, len(tasks))))
-            outputs = pool.map(fit_group, *zip(*tasks, strict=True))
-        for (g, a, _), output in zip(items, outputs, strict=True):  # saved as soon as done
-            for i, (row, record) in enumerate(output, start=a):
-                ident = base_row(groups[g][i], ())
-                row.update({k: ident[k] for k in ("source", "index", "timestamp", "cycle")})
-                row.update(time_h=times[g][i], time_source=time_source, fit_file=stems[g][i])
-                row["cell"] = cells[g]
-                rows.append(row)
-                if record is not None and fits_dir is not None:
-                    record["provenance"] = {
-                        "file_sha256": hashes[g][i], "spectrum_digest": digests[g][i], **base,
-                        "eisfit_version": __version__,
-                    }  # fmt: skip
-                    fits_dir.mkdir(parents=True, exist_ok=True)
-                    text = json.dumps(json_ready(record), indent=1, allow_nan=False)
-                    _write_atomic(fits_dir / f"{stems[g][i]}.json", text)
-    if time_source == "timestamp":
-        rows.sort(key=lambda r: r["time_h"])
-    frame = _frame(rows + errors, names)
-    if out_dir is not None:
-        _write_outputs(Path(out_dir), frame)
+        client = None
+        if scheduler is not None:
+            client, owned = dask_client(scheduler)
+            if owned:
+                stack.callback(client.close)
+        log = stack.enter_context(log_file(out / "batch.log" if out is not None else None))
+        t0 = time.perf_counter()
+        plan = plan_batch(sources, settings, cell_by, out)
+        workers = _workers(jobs, client)
+        items = chunks([len(g) for g in plan.groups], workers)
+        log.info(_start_line(plan, out, workers, scheduler))
+        for error in plan.errors:
+            log.warning("unreadable file %s: %s", error["source"], error["message"])
+        tasks = [
+            ([pack(s) for s in plan.groups[g][a:b]], settings, plan.reuse[g][a:b], names)
+            for g, a, b in items
+        ]
+        base = {"settings_digest": settings.digest(), "settings": settings.to_dict()}
+        bar = stack.enter_context(closing(progress_bar(plan.n_spectra, enabled=progress)))
+        rows: dict[tuple[int, int], dict[str, Any]] = {}
+        index: dict[str, tuple[str, str, Any]] = {}  # the row index of batch_cache
+        outputs = run_items(tasks, workers=workers, client=client)
+        try:
+            for k, i, (row, record) in outputs:  # saved as soon as done
+                g, j = items[k][0], items[k][1] + i
+                rows[k, i] = _finish(plan, g, j, row, record, out, base)
+                stored = record["row"] if record is not None else plan.reuse[g][j]
+                index[plan.stems[g][j]] = (plan.digests[g][j], base["settings_digest"], stored)
+                _log_row(log, rows[k, i])
+                bar.update(1)
+        except KeyboardInterrupt as exc:
+            outputs.close()
+            frame = _table(plan, rows, index, names, out)
+            stopped = BatchInterrupted(frame, plan.n_spectra)
+            log.warning("%s after %.1f s", stopped, time.perf_counter() - t0)
+            raise stopped from exc
+        frame = _table(plan, rows, index, names, out)
+        log.info(_end_line(frame, time.perf_counter() - t0))
     return frame
+
+
+def _workers(jobs: int | None, client: Any) -> int:
+    if client is not None:
+        return dask_workers(client)
+    return (os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
+
+
+def _finish(
+    plan: Plan,
+    g: int,
+    i: int,
+    row: dict[str, Any],
+    record: dict[str, Any] | None,
+    out: Path | None,
+    base: dict[str, Any],
+) -> dict[str, Any]:
+    """Complete a worker's row with the batch's columns; write its fits/ JSON (if new)."""
+    ident = base_row(plan.groups[g][i], ())
+    row.update({k: ident[k] for k in ("source", "index", "timestamp", "cycle")})
+    row.update(time_h=plan.times[g][i], time_source=plan.time_source, fit_file=plan.stems[g][i])
+    row["cell"] = plan.cells[g]
+    if record is not None and out is not None:
+        record["provenance"] = {
+            "file_sha256": plan.hashes[g][i], "spectrum_digest": plan.digests[g][i], **base,
+            "eisfit_version": __version__,
+        }  # fmt: skip
+        (out / "fits").mkdir(parents=True, exist_ok=True)
+        text = json.dumps(json_ready(record), indent=1, allow_nan=False)
+        _write_atomic(out / "fits" / f"{plan.stems[g][i]}.json", text)
+    return row
+
+
+def _table(
+    plan: Plan,
+    rows: dict[tuple[int, int], dict[str, Any]],
+    index: dict[str, tuple[str, str, Any]],
+    names: Iterable[str],
+    out: Path | None,
+) -> pd.DataFrame:
+    """The results table of the rows done so far (work-item order, then time), written with
+    the row index (``index``: fits/ stem -> digests and stored row, see `batch_cache`)."""
+    done = [rows[key] for key in sorted(rows)]
+    if plan.time_source == "timestamp":
+        done.sort(key=lambda r: r["time_h"])
+    frame = _frame(done + plan.errors, names)
+    if out is not None:
+        _write_outputs(out, frame)
+        save_rows(out / ".cache", out / "fits", index)
+    return frame
+
+
+def _log_row(log: logging.Logger, row: dict[str, Any]) -> None:
+    if row.get("reused"):
+        return
+    where = f"{row['source']} #{row['index']}"
+    if row["status"] != "ok":
+        log.warning("failed: %s: %s", where, row["message"] or "no message")
+    if row.get("start_path") == "fallback":
+        log.info("fallback: %s: warm start rejected, refitted from scratch", where)
+
+
+def _start_line(plan: Plan, out: Path | None, workers: int, scheduler: Any) -> str:
+    where = f"Dask scheduler {scheduler}" if scheduler is not None else f"{workers} job(s)"
+    return (
+        f"batch started: {plan.n_spectra} spectra in {len(plan.cells)} cell(s), "
+        f"{len(plan.errors)} unreadable file(s); {plan.n_reused} reused, "
+        f"{plan.n_spectra - plan.n_reused} to fit on {where}; out {out}"
+    )
+
+
+def _end_line(frame: pd.DataFrame, elapsed_s: float) -> str:
+    counts = frame["status"].value_counts()
+    ok, failed, error = (int(counts.get(k, 0)) for k in ("ok", "failed", "error"))
+    reused = int(frame["reused"].sum())
+    return (
+        f"batch finished: {len(frame)} rows: {ok} ok, {failed} failed, {error} error "
+        f"({reused} reused) in {elapsed_s:.1f} s"
+    )
 
 
 def _frame(rows: list[dict[str, Any]], names: Iterable[str]) -> pd.DataFrame:
@@ -275,9 +280,8 @@ def trends_of(frame: pd.DataFrame) -> dict[str, Any]:
 
 def _write_outputs(out: Path, frame: pd.DataFrame) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".results.csv.tmp{os.getpid()}"
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, out / "results.csv")
+    text = frame.to_csv(index=False)
+    _write_atomic(out / "results.csv", text)
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -286,5 +290,25 @@ def _write_outputs(out: Path, frame: pd.DataFrame) -> None:
         tmp = out / f".results.parquet.tmp{os.getpid()}"
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, out / "results.parquet")
-    trends = json_ready(trends_of(frame))
+    digest = _table_digest(frame)
+    if _trends_digest(out / "trends.json") == digest:
+        return  # same table, same eisfit: the trends on disk are the ones it would compute
+    trends = {**json_ready(trends_of(frame)), "results_digest": digest}
     _write_atomic(out / "trends.json", json.dumps(trends, indent=1, allow_nan=False))
+
+
+def _table_digest(frame: pd.DataFrame) -> str:
+    """sha256 of the table as the trends see it (all but ``reused``), eisfit and pandas versions."""
+    table = frame.drop(columns=["reused"])
+    h = hashlib.sha256(f"{__version__}\n{pd.__version__}\n{list(table.columns)}\n".encode())
+    h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _trends_digest(path: Path) -> str | None:
+    """The ``results_digest`` (see `_table_digest`) trends.json was made from, if any."""
+    try:
+        digest = json.loads(path.read_text()).get("results_digest")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return digest if isinstance(digest, str) else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "ROLE_COLUMNS",
     "BatchSettings",
     "fit_group",
+    "iter_group",
     "spectrum_digest",
 ]
 
@@ -272,34 +273,47 @@ def base_row(spectrum: Spectrum, names: tuple[str, ...]) -> dict[str, Any]:
     return row
 
 
+#: what fitting one spectrum gives: its row and its fits/ record (None when reused)
+Output = tuple[dict[str, Any], dict[str, Any] | None]
+
+
 def fit_group(
     packed: list[tuple[Any, ...]],
     settings: BatchSettings,
     reuse: list[dict[str, Any] | None],
     names: tuple[str, ...],
-) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+) -> list[Output]:
     """Fit one group in order; ``reuse[i]``: a stored row to take instead of fitting.
 
     Returns (row, record) per spectrum; ``record`` is the fits/ JSON body (None for a
     reused row, whose JSON is already on disk).  Top-level and picklable for worker
-    processes.
+    processes and Dask workers.
     """
-    out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    return list(iter_group(packed, settings, reuse, names))
+
+
+def iter_group(
+    packed: list[tuple[Any, ...]],
+    settings: BatchSettings,
+    reuse: list[dict[str, Any] | None],
+    names: tuple[str, ...],
+) -> Iterator[Output]:
+    """`fit_group` one spectrum at a time (the in-process path saves each as it is done)."""
     prev: _Previous | None = None
     for item, stored in zip(packed, reuse, strict=True):
-        spectrum = unpack(item)
         if stored is not None:
             row = {**stored, "reused": True}
             prev = previous_from_row(row, names) or prev
-            out.append((row, None))
+            yield row, None
             continue
+        spectrum = unpack(item)
         row = base_row(spectrum, names)
         try:
             result, analysis, path = _fit_one(spectrum, settings, prev)
         except EisfitError as exc:
             row["message"] = str(exc)
             record = {"fit": None, "analysis": None, "row": json_ready(row)}
-            out.append((row, {**record, "spectrum": spectrum_data(spectrum)}))
+            yield row, {**record, "spectrum": spectrum_data(spectrum)}
             continue
         row.update(
             status="ok" if result.success else "failed", message=result.message,
@@ -314,5 +328,4 @@ def fit_group(
         if result.success:
             prev = previous_from_row(row, names) or prev
         record = {"fit": result.to_dict(), "analysis": analysis.to_dict(), "row": json_ready(row)}
-        out.append((row, {**record, "spectrum": spectrum_data(spectrum)}))
-    return out
+        yield row, {**record, "spectrum": spectrum_data(spectrum)}

@@ -16,15 +16,19 @@ def test_batch_writes_results_and_summary(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     argv = ["batch", str(SAMPLES / "na_nzsp_na_cycling.csv"), str(tmp_path / "nope.csv")]
     argv += ["--model", "gb-soli", "--area-cm2", "1", "--thickness-cm", "0.1"]
+    argv += ["--report-spectra", "2", "--no-pdf"]
     code = cli.main([*argv, "--out", str(out), "--jobs", "2"])
     text = capsys.readouterr().out
     assert code == 0
     assert "24 ok, 0 failed, 1 error" in text
     assert "R_soli growth law" in text
+    assert f"report: {out / 'report.html'} (2 spectra drawn in full)" in text
     frame = pd.read_csv(out / "results.csv")
     assert len(frame) == 25 and (out / "trends.json").exists()
+    assert "nope.csv" in (out / "report.html").read_text(encoding="utf-8")
     assert cli.main([*argv, "--out", str(out)]) == 0
-    assert "(24 reused)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "(24 reused)" in text and "is up to date" in text
 
 
 def test_batch_exit_1_when_nothing_fitted(tmp_path: Path, capsys) -> None:
@@ -50,9 +54,11 @@ def test_batch_from_a_config_file(tmp_path: Path, capsys) -> None:
     config.write_text(
         f'paths = ["{SAMPLES / "na_nzsp_na_cycling.csv"}"]\nmodel = "gb-soli"\n'
         f'area_cm2 = 2.0\nthickness_cm = 0.1\nsymmetric = false\nout = "{out}"\njobs = 1\n'
+        "report = false\n"
     )
     assert cli.main(["batch", "--config", str(config)]) == 0
     assert "24 ok" in capsys.readouterr().out
+    assert not (out / "report.html").exists()
     frame = pd.read_csv(out / "results.csv")
     # one interface of 2 cm2: ASR = R x A, not halved
     assert frame["asr_soli_ohm_cm2"].to_numpy() == pytest.approx(2 * frame["R_soli_ohm"])
@@ -72,6 +78,7 @@ def test_batch_cell_by_option_and_config(tmp_path: Path, capsys) -> None:
     for name in ("a.csv", "b.csv"):
         (tmp_path / "run" / name).write_text(source)
     argv = ["batch", str(tmp_path / "run"), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)"]
+    argv += ["--no-report"]
     assert cli.main([*argv, "--out", str(tmp_path / "o1"), "--jobs", "1"]) == 0
     assert "cells: 1 (by folder)" in capsys.readouterr().out
     frame = pd.read_csv(tmp_path / "o1" / "results.csv")
@@ -84,3 +91,30 @@ def test_batch_cell_by_option_and_config(tmp_path: Path, capsys) -> None:
     config.write_text('cell_by = "cycle"\n')
     assert cli.main([*argv[:-2], "--config", str(config)]) == 2
     assert "cell_by must be one of" in capsys.readouterr().err
+
+
+def test_batch_progress_flags_and_config(tmp_path: Path, capsys) -> None:
+    argv = ["batch", str(SAMPLES / "na_nzsp_na_single.csv"), "--circuit", "R0-p(R1,CPE1)"]
+    argv += ["--out", str(tmp_path / "o"), "--jobs", "1", "--no-report"]
+    assert cli.main([*argv, "--progress"]) == 0
+    assert "1/1" in capsys.readouterr().err
+    assert cli.main([*argv, "--no-progress"]) == 0
+    assert cli.main(argv) == 0  # stderr is no terminal under pytest: quiet
+    assert capsys.readouterr().err == ""
+    config = tmp_path / "run.toml"
+    config.write_text("progress = true\n")
+    assert cli.main([*argv, "--config", str(config)]) == 0
+    assert "1/1" in capsys.readouterr().err
+    assert cli.main([*argv, "--config", str(config), "--no-progress"]) == 0  # flag wins
+    assert capsys.readouterr().err == ""
+    config.write_text('progress = "yes"\n')
+    assert cli.main([*argv, "--config", str(config)]) == 2
+    assert "progress has the wrong type" in capsys.readouterr().err
+
+
+def test_batch_scheduler_without_a_cluster_is_exit_2(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("distributed")
+    argv = ["batch", str(SAMPLES / "na_nzsp_na_single.csv"), "--circuit", "R0-p(R1,CPE1)"]
+    argv += ["--out", str(tmp_path), "--scheduler", "not-an-address"]
+    assert cli.main(argv) == 2
+    assert "Dask scheduler" in capsys.readouterr().err

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import eisfit.series as series
 import eisfit.series_fit as series_fit
 from eisfit import Cell, Spectrum, SpectrumMeta, read, write_csv, write_zview
+from eisfit.batch_plan import chunks as plan_chunks
 from eisfit.errors import EisfitError
 from eisfit.series import BatchSettings, run_batch, spectrum_digest
 from eisfit.synthetic import Arc, SyntheticCell, simulate
@@ -210,9 +210,9 @@ def test_unknown_cell_by_raises() -> None:
 
 
 def test_chunks_are_contiguous_and_only_when_parallel() -> None:
-    assert series._chunks([60, 10], 1) == [(0, 0, 60), (1, 0, 10)]
-    assert series._chunks([60, 10], 2) == [(0, 0, 20), (0, 20, 40), (0, 40, 60), (1, 0, 10)]
-    chunks = series._chunks([1000], 2)
+    assert plan_chunks([60, 10], 1) == [(0, 0, 60), (1, 0, 10)]
+    assert plan_chunks([60, 10], 2) == [(0, 0, 20), (0, 20, 40), (0, 40, 60), (1, 0, 10)]
+    chunks = plan_chunks([1000], 2)
     assert [b - a for _, a, b in chunks] == [125] * 8
     assert all(b == a2 for (_, _, b), (_, a2, _) in itertools.pairwise(chunks))
 
