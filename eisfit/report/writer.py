@@ -442,15 +442,22 @@ _DIGEST_META = "eisfit-report-inputs"
 
 
 def _input_digest(run_dir: Path, options: tuple[Any, ...]) -> str:
-    """sha256 of what a run report is drawn from (a missing file counts as empty)."""
+    """sha256 of what a run report is drawn from: results.csv (``reused`` aside),
+    trends.json, the options and the eisfit version (a missing file counts as empty)."""
     from .. import __version__
 
     digest = hashlib.sha256(f"{__version__} {options!r}".encode())
-    for name in ("results.csv", "trends.json"):
-        try:
-            digest.update(hashlib.sha256((run_dir / name).read_bytes()).digest())
-        except OSError:
-            digest.update(b"-")
+    try:  # the table as the report sees it: a resumed run flips only `reused`
+        table = pd.read_csv(run_dir / "results.csv", low_memory=False)
+        table = table.drop(columns=["reused"], errors="ignore")
+        digest.update(f"{list(table.columns)}".encode())
+        digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    except (OSError, ValueError, pd.errors.ParserError):
+        digest.update(b"-")
+    try:
+        digest.update(hashlib.sha256((run_dir / "trends.json").read_bytes()).digest())
+    except OSError:
+        digest.update(b"-")
     return digest.hexdigest()
 
 
