@@ -1,4 +1,11 @@
-"""eisfit: impedance spectroscopy of solid-state sodium cells."""
+"""eisfit: impedance spectroscopy of solid-state sodium cells.
+
+`fit`, `fit_best` and `arrhenius_series` load the fitting engine (and scipy.optimize) on
+first use, so that commands which only read or resume (a finished batch) start quickly.
+"""
+
+import importlib
+from typing import Any
 
 from .circuits.grammar import format_circuit, parse
 from .circuits.model import Circuit, compile_circuit
@@ -11,7 +18,6 @@ from .errors import (
     SpectrumError,
     UnsupportedFormatError,
 )
-from .fitting import fit
 from .io import detect, iter_read, read, read_many, write_csv, write_zview
 from .kk import KKResult, kk_check
 from .physics import (
@@ -19,8 +25,6 @@ from .physics import (
     CellAnalysis,
     PhysicsError,
     analyse,
-    arrhenius_series,
-    fit_best,
     get_model,
     load_models,
 )
@@ -63,3 +67,23 @@ __all__ = [
     "write_csv",
     "write_zview",
 ]
+
+#: names loaded on first use: name -> (module, attribute)
+_LAZY = {
+    "fit": ("eisfit.fitting", "fit"),
+    "fit_best": ("eisfit.physics.selection", "fit_best"),
+    "arrhenius_series": ("eisfit.physics.arrhenius", "arrhenius_series"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'eisfit' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

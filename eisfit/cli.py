@@ -29,10 +29,8 @@ from . import __version__, cli_batch, cli_report
 from .circuits.model import compile_circuit
 from .cli_tables import arrhenius_table, contribution_report, models_table
 from .errors import EisfitError, FitInputError
-from .fitting import fit
 from .io import read
 from .kk import kk_check
-from .physics.arrhenius import arrhenius_series, plot_arrhenius
 from .physics.contributions import analyse
 from .physics.errors import PhysicsError
 from .physics.geometry import Cell
@@ -225,6 +223,7 @@ def _cell(args: argparse.Namespace) -> Cell | None:
 
 
 def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
+    from .fitting import fit  # the engine loads here, not at start-up
     circuit, model = _model(args)  # a bad circuit or model fails before the file is read
     fixed = _assignments(args.fix, "--fix")
     initial = _assignments(args.initial, "--initial")
@@ -263,6 +262,7 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _arrhenius_command(args: argparse.Namespace) -> tuple[str, int]:
+    from .physics.arrhenius import arrhenius_series, plot_arrhenius
     circuit, model = _model(args)
     cell = _cell(args)
     if cell is None:

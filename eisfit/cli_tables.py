@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from .physics.arrhenius import ROLES as ARRHENIUS_ROLES
-from .physics.arrhenius import ArrheniusSeries
-from .physics.contributions import CellAnalysis
-from .physics.models import NamedModel
+if TYPE_CHECKING:  # pragma: no cover
+    from .physics.arrhenius import ArrheniusSeries
+    from .physics.contributions import CellAnalysis
+    from .physics.models import NamedModel
 
 __all__ = ["arrhenius_table", "contribution_report", "models_table"]
 
@@ -57,7 +58,9 @@ def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
 
 
 def arrhenius_table(series: ArrheniusSeries) -> str:
-    roles = [role for role in ARRHENIUS_ROLES if role in series.fits]
+    from .physics.arrhenius import ROLES  # the Arrhenius fit loads only for this table
+
+    roles = [role for role in ROLES if role in series.fits]
     lines = [f"circuit {series.circuit}" + (f" (model {series.model})" if series.model else "")]
     lines.append("  T (C)    " + "".join(f"{'sigma_' + r + ' (S/cm)':<28}" for r in roles))
     for i, t in enumerate(series.temperatures_k):

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from .errors import EisfitError
-from .fitting import fit
 from .physics.contributions import CellAnalysis, analyse, json_ready
 from .physics.geometry import Cell
 from .result import FitResult
@@ -227,6 +226,8 @@ def _jumped(before: Mapping[str, float], after: Mapping[str, float]) -> bool:
 def _fit_one(
     spectrum: Spectrum, settings: BatchSettings, prev: _Previous | None
 ) -> tuple[FitResult, CellAnalysis, str]:
+    from .fitting import fit  # loaded by the first spectrum that needs fitting, not on resume
+
     roles = dict(settings.roles) or None
     common = {"bounds": dict(settings.bounds) or None, "weighting": settings.weighting}
     common["kk"] = settings.kk

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import eisfit.cli as cli
+import eisfit.fitting
 from eisfit import Spectrum, __version__, fit, read
 from eisfit.io import read_csv, write_csv
 from eisfit.synthetic import Arc, SyntheticCell, simulate
@@ -92,7 +93,7 @@ def test_fit_not_converged_prints_the_result_and_exits_1(capsys, one_csv, monkey
     def failing_fit(*args, **kwargs):
         return dataclasses.replace(fit(*args, **kwargs), success=False, message="not converged")
 
-    monkeypatch.setattr(cli, "fit", failing_fit)
+    monkeypatch.setattr(eisfit.fitting, "fit", failing_fit)  # cli imports it per command
     code, out, err = _run(capsys, "fit", str(one_csv), "--circuit", CIRCUIT)
     assert (code, err) == (1, "")
     assert "not converged" in out and "R1.R" in out

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import eisfit.series_fit as series_fit
+import eisfit.fitting
 from eisfit import Cell, Spectrum, SpectrumMeta, read, write_csv, write_zview
 from eisfit.batch_plan import chunks as plan_chunks
 from eisfit.errors import EisfitError
@@ -118,13 +118,13 @@ def test_too_few_points_is_a_failed_row() -> None:
 
 def test_resume_reuses_fits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = series_fit.fit
+    real = eisfit.fitting.fit
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(series_fit, "fit", counting)
+    monkeypatch.setattr(eisfit.fitting, "fit", counting)  # series_fit imports it per fit
     spectra = _run(8)
     first = run_batch(spectra, _settings(), out_dir=tmp_path, jobs=1)
     n_first = len(calls)

@@ -366,14 +366,13 @@ def write_run_report(
     `ReportError` when ``run_dir`` holds no results table or cannot be written; missing
     pieces only become notes.
     """
-    from .figures import TREND_FIGURES, save, spectrum_figure, trend_figure
-
     options = (pdf, n_representative, max_flagged)
     digest = _input_digest(Path(run_dir), options)
     if not force:
         done = _up_to_date(Path(run_dir), digest, pdf)
         if done is not None:
             return done
+    from .figures import TREND_FIGURES, save, spectrum_figure, trend_figure  # matplotlib
     run = load_run(run_dir)
     selection = select_spectra(
         run.table, run.trends.get("events") or (),
