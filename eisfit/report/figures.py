@@ -67,11 +67,12 @@ TREND_FIGURES = {
 }
 
 
-def _figure(width_in: float, height_in: float) -> Figure:
+def _figure(width_in: float, height_in: float, *, constrained: bool = True) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    layout = "constrained" if constrained else None
+    figure = Figure(figsize=(width_in, height_in), layout=layout)
     FigureCanvasAgg(figure)
     return figure
 
@@ -186,7 +187,8 @@ def _trend_panel(
         except (KeyError, TypeError, ValueError):
             curve = None
         if curve is not None and np.isfinite(curve).any():
-            ax.plot(grid, curve, color=LAW, lw=1.6, zorder=5, label=f"{chosen['law']} law")
+            ax.plot(grid, curve, color=LAW, lw=1.6, zorder=5 if many else 1.5,
+                    label=f"{chosen['law']} law")  # over a cloud of points, under a few
             ax.legend(loc="best")
     for event in events:
         if event.get("quantity") in (quantity, "R_total_ohm") and isinstance(
@@ -241,7 +243,11 @@ def spectrum_figure(view: SpectrumView) -> Figure:
     f, z = s.frequency_hz, s.impedance_ohm
     model = _model_curves(view)
     with mpl.rc_context(STYLE):
-        figure = _figure(7.2, 5.4)
+        # one fixed layout for every spectrum: a constrained layout would be recomputed for
+        # each of them and costs a third of the drawing
+        figure = _figure(7.2, 5.4, constrained=False)
+        figure.subplots_adjust(left=0.1, right=0.91, bottom=0.085, top=0.95, wspace=0.42,
+                               hspace=0.36)  # fmt: skip
         (nyq, bode), (res, kk_ax) = figure.subplots(2, 2)
         nyq.plot(z.real, -z.imag, "o", color=DATA, mfc="none", label="data")
         if model is not None:

@@ -21,6 +21,8 @@ import hashlib
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -333,8 +335,19 @@ def _tables(run: RunData, selection: Selection, out: Path) -> list[Path]:
     ]
 
 
-def _views(run: RunData, selection: Selection) -> Iterable[tuple[SpectrumView, str, str]]:
-    """(view, time text, figure stem) of each selected row that has a usable record."""
+@dataclass(frozen=True)
+class _Drawn:
+    """One spectrum to draw: its record (picklable, for a worker process) and view."""
+
+    record: Mapping[str, Any]
+    view: SpectrumView
+    when: str
+    stem: Path
+
+
+def _drawn(run: RunData, selection: Selection, fig_dir: Path) -> list[_Drawn]:
+    """The selected rows that have a usable fits/ record."""
+    out = []
     for i in selection.rows:
         row = run.table.loc[i].to_dict()
         record = read_record(run.run_dir, row.get("fit_file"))
@@ -346,7 +359,42 @@ def _views(run: RunData, selection: Selection) -> Iterable[tuple[SpectrumView, s
             view = spectrum_view(record, label, selection.reasons.get(i, ()))
         except ReportError:
             continue
-        yield view, _time_text(run, row), f"spectrum_{i:05d}"
+        out.append(_Drawn(record, view, _time_text(run, row), fig_dir / f"spectrum_{i:05d}"))
+    return out
+
+
+def _draw_spectrum(record: Mapping[str, Any], title: str, stem: Path) -> bytes:
+    """Worker: the spectrum figure saved as PNG and SVG; returns the SVG bytes."""
+    from .figures import save, spectrum_figure
+
+    return save(spectrum_figure(spectrum_view(record, title)), stem)
+
+
+#: spectrum figures are drawn in worker processes from this many on (start-up costs ~0.3 s)
+_PARALLEL_FROM = 6
+
+
+def _draw_all(items: Sequence[_Drawn], book: PdfReport | None) -> list[bytes]:
+    """SVG of every item (PNG and SVG written); PDF pages drawn here meanwhile.
+
+    Figures are independent, so with several cores they are drawn in worker processes
+    while this process draws the PDF pages (matplotlib is single-threaded).
+    """
+    from .figures import spectrum_figure
+
+    workers = min(os.cpu_count() or 1, 4)
+    args = ([d.record for d in items], [d.view.title for d in items], [d.stem for d in items])
+    with ExitStack() as stack:
+        if workers > 1 and len(items) >= _PARALLEL_FROM:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+            svgs: Iterable[bytes] = pool.map(_draw_spectrum, *args)  # submitted at once
+        else:
+            svgs = map(_draw_spectrum, *args)  # lazily, after the PDF pages
+        if book is not None:
+            for d in items:
+                book.figure(spectrum_figure(d.view), f"{d.view.title} {d.when}".strip(),
+                            _param_lines(d.view))  # fmt: skip
+        return list(svgs)
 
 
 def write_run_report(
@@ -372,7 +420,7 @@ def write_run_report(
         done = _up_to_date(Path(run_dir), digest, pdf)
         if done is not None:
             return done
-    from .figures import TREND_FIGURES, save, spectrum_figure, trend_figure  # matplotlib
+    from .figures import TREND_FIGURES, save, trend_figure  # matplotlib
     run = load_run(run_dir)
     selection = select_spectra(
         run.table, run.trends.get("events") or (),
@@ -402,17 +450,14 @@ def write_run_report(
             trend_html.append(h.figure_html(svg, caption, text, wide=len(quantities) > 1))
             if book is not None:
                 book.figure(figure, caption)
-        spectra_html = []
-        shown = 0
-        for view, when, stem in _views(run, selection):
-            figure = spectrum_figure(view)
-            svg = save(figure, fig_dir / stem)
-            figure_paths += [fig_dir / f"{stem}.png", fig_dir / f"{stem}.svg"]
-            spectra_html.append(_spectrum_html(view, h.figure_html(svg, view.title, _CAPTION),
-                                               when))  # fmt: skip
-            shown += 1
-            if book is not None:
-                book.figure(figure, f"{view.title} {when}".strip(), _param_lines(view))
+        items = _drawn(run, selection, fig_dir)
+        svgs = _draw_all(items, book)
+    spectra_html = [
+        _spectrum_html(d.view, h.figure_html(svg, d.view.title, _CAPTION), d.when)
+        for d, svg in zip(items, svgs, strict=True)
+    ]
+    figure_paths += [d.stem.with_suffix(ext) for d in items for ext in (".png", ".svg")]
+    shown = len(items)
     tables = _tables(run, selection, run.run_dir / "tables")
     n_rows = len(run.table)
     intro = (
