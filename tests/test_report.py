@@ -197,12 +197,15 @@ def test_report_survives_missing_trends_and_records(tmp_path: Path, run_dir: Pat
     out = tmp_path / "partial"
     shutil.copytree(run_dir, out)
     (out / "trends.json").unlink()
-    for path in list((out / "fits").glob("*.json"))[:4]:
-        path.write_text("{ broken")
+    table = pd.read_csv(out / "results.csv")
+    first = table[table["status"] == "ok"].sort_values("time_h")["fit_file"].iloc[0]
+    (out / "fits" / f"{first}.json").write_text("{ broken")  # the first representative
     files = write_run_report(out, pdf=False, n_representative=3)
     text = files.html.read_text(encoding="utf-8")
     assert "trends.json not found" in text
     assert "No growth law was fitted" in text
+    assert "Selected but not drawn" in text and "no readable fits/ record" in text
+    assert files.spectra_shown == 2
 
 
 def test_fit_report_html_and_pdf(tmp_path: Path) -> None:

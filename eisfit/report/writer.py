@@ -345,22 +345,24 @@ class _Drawn:
     stem: Path
 
 
-def _drawn(run: RunData, selection: Selection, fig_dir: Path) -> list[_Drawn]:
-    """The selected rows that have a usable fits/ record."""
-    out = []
+def _drawn(run: RunData, selection: Selection, fig_dir: Path) -> tuple[list[_Drawn], list[str]]:
+    """The selected rows that have a usable fits/ record; why the others are not drawn."""
+    out, skipped = [], []
     for i in selection.rows:
         row = run.table.loc[i].to_dict()
         record = read_record(run.run_dir, row.get("fit_file"))
         index = row.get("index")
         label = f"{row.get('source')}" + (f", spectrum {int(index)}" if pd.notna(index) else "")
         if record is None:
+            skipped.append(f"{label}: no readable fits/ record")
             continue
         try:
             view = spectrum_view(record, label, selection.reasons.get(i, ()))
-        except ReportError:
+        except ReportError as exc:  # e.g. a record of an older eisfit without the points
+            skipped.append(str(exc))
             continue
         out.append(_Drawn(record, view, _time_text(run, row), fig_dir / f"spectrum_{i:05d}"))
-    return out
+    return out, skipped
 
 
 def _draw_spectrum(record: Mapping[str, Any], title: str, stem: Path) -> bytes:
@@ -450,7 +452,7 @@ def write_run_report(
             trend_html.append(h.figure_html(svg, caption, text, wide=len(quantities) > 1))
             if book is not None:
                 book.figure(figure, caption)
-        items = _drawn(run, selection, fig_dir)
+        items, skipped = _drawn(run, selection, fig_dir)
         svgs = _draw_all(items, book)
     spectra_html = [
         _spectrum_html(d.view, h.figure_html(svg, d.view.title, _CAPTION), d.when)
@@ -466,6 +468,10 @@ def write_run_report(
         "warnings, events). Every row is in results.csv; the figures are also in figures/ "
         "as PNG and SVG.</p>"
     )
+    if skipped:
+        intro += "<p>Selected but not drawn:</p><ul>" + "".join(
+            f"<li>{h.esc(text)}</li>" for text in skipped
+        ) + "</ul>"
     sections = [
         ("attention", "Needs attention", h.attention_html(_attention(run, selection))),
         ("summary", "Summary", _summary(run)),
