@@ -42,12 +42,11 @@ import numpy as np
 import pandas as pd
 
 import eisfit
-from eisfit.synthetic import Arc, SyntheticCell, simulate
+from eisfit.synthetic import Arc, SyntheticCell, ec_lab_mpt_text, simulate
 
 FREQUENCY_HZ = np.logspace(np.log10(7e6), -1, 60)
 T0 = datetime(2026, 1, 5, 9, 0, 0)
 MODEL_ARGS = ["--model", "gb-soli", "--area-cm2", "1", "--thickness-cm", "0.1"]
-COLUMNS = ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "time/s", "cycle number")
 
 
 def soli_ohm(t_h: float) -> float:
@@ -57,24 +56,6 @@ def soli_ohm(t_h: float) -> float:
 
 def cell_at(t_h: float) -> SyntheticCell:
     return SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(soli_ohm(t_h), 100.0, 0.8)))
-
-
-def mpt_text(start: datetime, spectra: list[eisfit.Spectrum], hours: list[float]) -> str:
-    """An EC-Lab .mpt export: 6 header lines (the 6th is the column header), then rows."""
-    header = [
-        "EC-Lab ASCII FILE",
-        "Nb header lines : 6",
-        "",
-        "Potentio Electrochemical Impedance Spectroscopy",
-        f"Acquisition started on : {start:%m/%d/%Y %H:%M:%S}",
-        "\t".join(COLUMNS),
-    ]
-    rows = []
-    for loop, (spectrum, t_h) in enumerate(zip(spectra, hours, strict=True), start=1):
-        t0 = (t_h - hours[0]) * 3600.0
-        for k, (f, z) in enumerate(zip(spectrum.frequency_hz, spectrum.impedance_ohm, strict=True)):
-            rows.append(f"{f:.9E}\t{z.real:.9E}\t{-z.imag:.9E}\t{t0 + 2.0 * k:.3f}\t{loop}")
-    return "\n".join(header + rows) + "\n"
 
 
 def write_run(folder: Path, n: int, files: int, seed: int) -> tuple[dict, list]:
@@ -92,7 +73,7 @@ def write_run(folder: Path, n: int, files: int, seed: int) -> tuple[dict, list]:
             truth[(f"run_{j:03d}.mpt", index)] = soli_ohm(t_h)
             spectra.append((batch[-1], cell.values))
         start = T0 + timedelta(hours=hours[0])
-        (folder / f"run_{j:03d}.mpt").write_text(mpt_text(start, batch, hours), "latin-1")
+        (folder / f"run_{j:03d}.mpt").write_text(ec_lab_mpt_text(batch, start, hours), "latin-1")
     return truth, spectra
 
 
@@ -112,8 +93,9 @@ def child(argv: list[str]) -> None:
 
 
 def batch_argv(folder: Path, out: Path, jobs: int) -> list[str]:
+    """The batch command (the run report, timed by bench/report_bench.py, is left out)."""
     return [sys.executable, "-m", "eisfit", "batch", str(folder), *MODEL_ARGS,
-            "--out", str(out), "--jobs", str(jobs)]  # fmt: skip
+            "--out", str(out), "--jobs", str(jobs), "--no-report"]  # fmt: skip
 
 
 def fit_peer(circuit: str, guess: list[float], spectrum: eisfit.Spectrum) -> bool:
