@@ -10,9 +10,11 @@ has converged.  It is plain Levenberg-Marquardt with Marquardt's diagonal scalin
     (J J^T + lambda diag(J J^T)) delta = -J r
 
 with Nielsen's update of lambda from the gain ratio (actual over predicted decrease).
-Box bounds are handled by projection (x is clipped after each step), which is enough to
-keep starts physical while racing; the final answer is polished by MINPACK
-with an exact active set in `eisfit.solver`.
+Box bounds: a parameter sitting on a bound with its gradient pointing out of the box is
+held there for the step (its row and column of the normal equations decoupled), the others
+take the Levenberg-Marquardt step of the reduced problem, and the trial point is clipped
+to the box.  Without the active set a start whose optimum lies on a bound (R0 = 0, n = 1)
+crawls along it with projected steps.
 
 Convergence of a start: an accepted step that lowers the cost by less than ``ftol``
 (relative) or moves x by less than ``xtol`` (relative to |x| + xtol), or a damping that
@@ -38,11 +40,12 @@ class BatchResult:
     converged: np.ndarray  # (S,) bool
     n_evaluations: int  # batched calls of resjac
     n_rows: int  # parameter vectors evaluated in all (sum of batch sizes)
+    pinned: np.ndarray  # (S, p) bool: on a bound with the gradient pointing out of the box
 
 
 def _cost(r: np.ndarray) -> np.ndarray:
     c = np.einsum("sm,sm->s", r, r)
-    return np.where(np.isfinite(c), c, np.inf)
+    return c if np.isfinite(c).all() else np.where(np.isfinite(c), c, np.inf)
 
 
 def _normal_equations(jac: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,67 +80,90 @@ def batched_lm(
     same cost (relative ``same_cost``: the minimum is confirmed), or ``grace`` iterations
     after the leader converged (the others are heading elsewhere).
     """
-    x = np.clip(np.array(x0, dtype=float), lower, upper)
-    s, p = x.shape
-    r, jac = resjac(x)
-    cost = _cost(r)
-    grad, hess = _normal_equations(jac, r)
-    lam = np.full(s, 1e-3)
-    nu = np.full(s, 2.0)
-    active = np.isfinite(cost)
+    x_all = np.clip(np.array(x0, dtype=float), lower, upper)
+    s, p = x_all.shape
+    r, jac = resjac(x_all)
+    cost_all = _cost(r)
+    grad_all, hess_all = _normal_equations(jac, r)
     converged = np.zeros(s, dtype=bool)
     n_eval, n_rows = 1, s
     eye = np.eye(p)
+    # The working set holds the active starts only, compacted whenever some leave, so
+    # each step works on whole arrays instead of indexing into the batch.
+    rows = np.flatnonzero(np.isfinite(cost_all))
+    x, cost, grad, hess = x_all[rows], cost_all[rows], grad_all[rows], hess_all[rows]
+    lam = np.full(rows.size, 1e-3)
+    nu = np.full(rows.size, 2.0)
     lead_seen, lead_done_at = -1, 0
     for it in range(1, max_iter + 1):
-        idx = np.flatnonzero(active)
-        if idx.size == 0 or (should_stop is not None and should_stop(n_rows)):
+        if rows.size == 0 or (should_stop is not None and should_stop(n_rows)):
             break
-        h, g = hess[idx], grad[idx]
-        diag = np.maximum(np.diagonal(h, axis1=1, axis2=2), 1e-30)
-        damp = lam[idx, None] * diag
+        h, g = hess, grad
+        damp = lam[:, None] * np.maximum(np.diagonal(h, axis1=1, axis2=2), 1e-30)
+        # active set: a parameter on a bound whose gradient points out of the box is held
+        # there (its row and column decoupled), so the others take a true LM step instead
+        # of a projected one that crawls along the bound
+        pinned = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+        if pinned.any():
+            free = ~pinned
+            h = h * (free[:, :, None] & free[:, None, :])
+            g = np.where(pinned, 0.0, g)
+            damp = np.where(pinned, 1.0, damp)
         try:
             step = -np.linalg.solve(h + damp[:, :, None] * eye, g[..., None])[..., 0]
         except np.linalg.LinAlgError:
             step = -g / damp
-        trial = np.clip(x[idx] + step, lower, upper)
-        step = trial - x[idx]
+        trial = np.minimum(np.maximum(x + step, lower), upper)
+        step = trial - x
         r_t, j_t = resjac(trial)
-        n_eval, n_rows = n_eval + 1, n_rows + idx.size
+        n_eval, n_rows = n_eval + 1, n_rows + rows.size
         c_t = _cost(r_t)
         # gain ratio: actual over predicted decrease of |r|^2 (predicted from the model
         # |r + J^T step|^2 = |r|^2 + 2 step.g + step.H.step)
-        h_step = (h @ step[..., None])[..., 0]
-        predicted = -np.einsum("sp,sp->s", step, 2 * g + h_step)
-        rho = (cost[idx] - c_t) / np.where(predicted > 0, predicted, np.inf)
-        better = (c_t < cost[idx]) & (rho > 0)
-        acc, rej = idx[better], idx[~better]
-        small = ((cost[acc] - c_t[better]) <= ftol * cost[acc]) | (
-            np.abs(step[better]).max(axis=1) <= xtol * (np.abs(x[acc]).max(axis=1) + xtol)
+        predicted = -np.einsum("sp,sp->s", step, 2.0 * g + (h @ step[..., None])[..., 0])
+        rho = (cost - c_t) / np.where(predicted > 0, predicted, np.inf)
+        better = (c_t < cost) & (rho > 0)
+        small = better & (
+            ((cost - c_t) <= ftol * cost)
+            | (np.abs(step).max(axis=1) <= xtol * (np.abs(x).max(axis=1) + xtol))
         )
-        x[acc], cost[acc] = trial[better], c_t[better]
-        grad[acc], hess[acc] = _normal_equations(j_t[better], r_t[better])
+        if better.all():  # common while starts descend: no selection needed
+            x, cost = trial, c_t
+            grad, hess = _normal_equations(j_t, r_t)
+        elif better.any():
+            x = np.where(better[:, None], trial, x)
+            cost = np.where(better, c_t, cost)
+            g_t, h_t = _normal_equations(j_t, r_t)
+            grad = np.where(better[:, None], g_t, grad)
+            hess = np.where(better[:, None, None], h_t, hess)
         # Nielsen's damping update (Nielsen, IMM-REP-1999-05; Madsen, Nielsen & Tingleff 2004)
-        lam[acc] *= np.maximum(1.0 / 3.0, 1.0 - (2.0 * rho[better] - 1.0) ** 3)
-        lam[acc] = np.maximum(lam[acc], 1e-15)
-        nu[acc] = 2.0
-        lam[rej] *= nu[rej]
-        nu[rej] *= 2.0
-        stuck = rej[lam[rej] > 1e12]
-        done = np.concatenate([acc[small], stuck])
-        converged[done] = True
-        active[done] = False
+        shrink = np.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+        lam = np.where(better, np.maximum(lam * shrink, 1e-15), lam * nu)
+        nu = np.where(better, 2.0, 2.0 * nu)
+        done = small | (~better & (lam > 1e12))  # converged, or no descent left
+        cost_all[rows] = cost
+        converged[rows[done]] = True
+        leave = done
         if drop_ratio is not None and it >= grace:
-            best = cost.min()
-            dropped = active & (cost > drop_ratio * best)
-            active &= ~dropped
+            best = cost_all.min()
+            leave = leave | (cost > drop_ratio * best)
             # confirmed: the leader has converged and another start sits on the same cost;
             # or the leader has converged and the others had `grace` more iterations
-            lead = int(np.argmin(cost))
-            same = cost <= best * (1 + same_cost)
+            lead = int(np.argmin(cost_all))
             if converged[lead]:
                 lead_done_at = lead_done_at if lead == lead_seen else it
                 lead_seen = lead
+                same = cost_all <= best * (1 + same_cost)
                 if same.sum() >= 2 or it - lead_done_at >= grace:
                     break
-    return BatchResult(x=x, cost=cost, converged=converged, n_evaluations=n_eval, n_rows=n_rows)
+        if leave.any():
+            x_all[rows[leave]], grad_all[rows[leave]] = x[leave], grad[leave]
+            stay = ~leave
+            rows, x, cost, grad, hess = rows[stay], x[stay], cost[stay], grad[stay], hess[stay]
+            lam, nu = lam[stay], nu[stay]
+    x_all[rows], grad_all[rows], cost_all[rows] = x, grad, cost
+    x, cost, grad = x_all, cost_all, grad_all
+    pinned = ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
+    return BatchResult(
+        x=x, cost=cost, converged=converged, n_evaluations=n_eval, n_rows=n_rows, pinned=pinned
+    )
