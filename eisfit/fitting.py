@@ -8,11 +8,13 @@ analytic Jacobian and work on the logarithm of positive scale parameters (R, Q, 
 
 Starting values come from `eisfit.initial.starting_points`.  For chains of R, L, C, CPE
 and R||CPE / R||C arcs (every Na|SSE|Na model) all starts are advanced together by the
-batched Levenberg-Marquardt of `eisfit.lm`, starts falling far behind are dropped, an
-arc the best solution lets vanish is re-seeded across the band, and MINPACK polishes
-the winner.  Other circuits race their starts one by one with MINPACK and polish the
-leaders.  A search stops when two starts agree on the lowest
-cost, the candidates are used up, or the evaluation/time budget is spent.
+batched Levenberg-Marquardt of `eisfit.lm`, starts falling far behind are dropped; when
+no second start confirms the best cost, as many spare candidates are run; an arc the
+best solution lets vanish (or flattens below n = 0.5) is re-seeded across the band; and
+MINPACK polishes the winner unless two starts converged to its cost.  Other circuits race
+their starts one by one with MINPACK and polish the leaders.  A search stops when two
+starts agree on the lowest cost, the candidates are used up, or the evaluation/time
+budget is spent.
 
 Parameters, bounds, fixed values and constraint expressions are lmfit
 `Parameters`; the final uncertainties come from the covariance of the analytic Jacobian
@@ -119,8 +121,8 @@ class _Problem:
         )
 
     def to_internal(self, theta: np.ndarray) -> np.ndarray:
-        """Natural values of the free parameters to the solver's: logs of positive ones."""
-        v = theta[self.free].astype(float)
+        """Natural values (..., p) of the free parameters to the solver's: logs of positive ones."""
+        v = theta[..., self.free].astype(float)
         return np.where(self.log, np.log(np.maximum(v, 1e-300)), v)
 
     def from_internal(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -337,11 +339,15 @@ def fit(
         w_pair=np.column_stack([w_re, w_im]).ravel(),
         base=table.value.copy(),
     )
+    n_default = default_starts(model)
     with np.errstate(all="ignore"):  # non-finite trial values are handled explicitly
         outcome = solve(
             problem,
             user_initial={i: float(table.value[i]) for i in initial_i},
-            n_starts=default_starts(model) if n_starts is None else max(int(n_starts), 1),
+            n_starts=n_default if n_starts is None else max(int(n_starts), 1),
+            # a given n_starts is a cap; by default, as many again are kept in reserve for
+            # fits whose best cost no second start confirmed
+            n_spare=n_default if n_starts is None else 0,
             max_nfev=max_nfev,
             deadline=t0 + (10.0 if timeout_s is None else float(timeout_s)),
             starting_points=starting_points,

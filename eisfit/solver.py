@@ -6,6 +6,7 @@ that each stays small.  See `eisfit.fitting` for what is minimised.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,9 @@ _RACE_NFEV = 8
 _MAX_POLISHED = 4  # race leaders polished at most
 _BATCH_ITER = 40  # iterations of the batched race before MINPACK takes over
 _POLISH_RATIO = 3.0  # leaders whose race cost exceeds this times the best are not polished
+_DROP_RATIO = 3.0  # batched starts this far above the best are dropped (after _GRACE steps)
+_GRACE = 3
+_FTOL = 1e-9  # a batched start has converged when a step lowers its cost by less (relative)
 
 
 class _BudgetExceededError(Exception):
@@ -251,27 +255,41 @@ def _search_batched(
     counter: _Counter,
     per_start: int,
     revive: Callable[..., list[np.ndarray]] | None = None,
-) -> tuple[_Local | None, int]:
+    spares: list[np.ndarray] | None = None,
+) -> tuple[_Local | None, int, int]:
     """Run every start to convergence together (`eisfit.lm`), polish the best with MINPACK.
 
     When the best solution has let an arc vanish (zero resistance or a time constant far
     outside the band), the arc is re-seeded across the band (``revive``) and those starts
-    are run too: a vanished arc is the usual sign of a missed small arc.
+    are run too: a vanished arc is the usual sign of a missed small arc.  When no second
+    start confirmed the best cost, the ``spares`` (the next candidates) are run as well.
+    Returns (best, starts that reached its cost, starts run).
     """
     best, hits = _batch_round(problem, starts, counter, per_start)
-    if best is None or revive is None:
-        return best, hits
-    extra = revive(problem.circuit, best.theta, problem.omega, problem.z)
+    n_run = len(starts)
+    if best is None:
+        return best, hits, n_run
+    if hits < 2 and spares:
+        try:
+            more, more_hits = _batch_round(problem, spares, counter, per_start)
+        except _BudgetExceededError:
+            return best, hits, n_run  # the first round's answer stands
+        n_run += len(spares)
+        if more is not None and more.cost < best.cost * (1 - _SAME_COST):
+            best, hits = more, more_hits
+        elif more is not None and more.cost <= best.cost * (1 + _SAME_COST):
+            hits += more_hits
+    extra = revive(problem.circuit, best.theta, problem.omega, problem.z) if revive else []
     if extra:
         try:
             second, _ = _batch_round(
-                problem, [_clip(problem, e) for e in extra], counter, per_start
+                problem, list(_clip(problem, np.array(extra))), counter, per_start
             )
         except _BudgetExceededError:
-            return best, hits  # the first round's answer stands
+            return best, hits, n_run
         if second is not None and second.cost < best.cost * (1 - _SAME_COST):
-            return second, 1
-    return best, hits
+            best, hits = second, 1
+    return best, hits, n_run
 
 
 def _batch_round(
@@ -281,15 +299,25 @@ def _batch_round(
     base = problem.base
     w_pair = problem.w_pair
 
+    all_free = free.size == base.size  # free is sorted and unique: then it is every index
+    evaluate, omega, z_data = problem.circuit.evaluate_batch, problem.omega, problem.z
+
     def resjac(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         nat = np.where(log, np.exp(x), x)
-        theta = np.broadcast_to(base, (x.shape[0], base.size)).copy()
-        theta[:, free] = nat
-        z, dz = problem.circuit.evaluate_batch(theta, problem.omega)
-        r = np.ascontiguousarray(z - problem.z).view(float) * w_pair
-        jac = np.ascontiguousarray(dz[:, free, :]).view(float) * w_pair
+        if all_free:
+            theta = nat
+        else:
+            theta = np.broadcast_to(base, (x.shape[0], base.size)).copy()
+            theta[:, free] = nat
+        z, dz = evaluate(theta, omega)
+        r = np.subtract(z, z_data, out=z).view(float)  # z and dz are fresh: work in place
+        r *= w_pair
+        jac = (dz if all_free else np.ascontiguousarray(dz[:, free, :])).view(float)
+        jac *= w_pair
         jac *= np.where(log, nat, 1.0)[:, :, None]
-        return r, np.where(np.isfinite(jac), jac, 0.0)
+        if not math.isfinite(jac.sum()):  # one reduction instead of a mask on every call
+            jac = np.where(np.isfinite(jac), jac, 0.0)
+        return r, jac
 
     used = counter.nfev
 
@@ -301,7 +329,7 @@ def _batch_round(
 
     if counter.max_nfev is not None:  # the first batched call already evaluates every start
         starts = starts[: max(counter.max_nfev - used, 1)]
-    x0 = np.array([problem.to_internal(s) for s in starts])
+    x0 = problem.to_internal(np.array(starts))
     with np.errstate(divide="ignore"):  # log(0) = -inf: no lower bound
         lower = np.where(log, np.log(np.maximum(problem.floor, 0.0)), problem.floor)
         upper = np.where(log, np.log(problem.ceil), problem.ceil)
@@ -311,7 +339,9 @@ def _batch_round(
         lower=lower,
         upper=upper,
         should_stop=should_stop,
-        drop_ratio=_POLISH_RATIO,
+        drop_ratio=_DROP_RATIO,
+        grace=_GRACE,
+        ftol=_FTOL,
         same_cost=_SAME_COST,
         max_iter=_BATCH_ITER,
     )
@@ -329,9 +359,19 @@ def _batch_round(
         if rank and (hits >= 2 or out.cost[k] > _POLISH_RATIO * lowest):
             break
         theta = base.copy()
-        theta[free] = np.where(log, np.exp(out.x[k]), out.x[k])
+        # clipped in natural units too: exp(log(bound)) can land an ulp outside the bound
+        nat = np.where(log, np.exp(out.x[k]), out.x[k])
+        theta[free] = np.clip(nat, problem.floor, problem.ceil)
+        if hits >= 2 and out.converged[k]:
+            # two starts converged to one cost: a minimum, and LM already sits on it
+            lead = _Local(theta=theta, cost=float(out.cost[k]), converged=True, start=starts[k])
+            return lead, hits
+        # a value the batch holds on a bound stays held: MINPACK would step past the
+        # bound and need a second run (`_local_fit`'s active set)
+        pinned = out.pinned[k]
+        held = problem.hold(pinned, theta[free]) if pinned.any() else problem
         # the runner-up gets a third of the budget: it only has to show it can win
-        local = _local_fit(problem, theta, counter, per_start if rank == 0 else per_start // 3)
+        local = _local_fit(held, theta, counter, per_start if rank == 0 else per_start // 3)
         if local.cost > out.cost[k] * (1 + _SAME_COST) and out.converged[k]:
             local = _Local(theta=theta, cost=float(out.cost[k]), converged=True, start=theta)
         local = replace(local, start=starts[k])
@@ -345,6 +385,7 @@ def solve(
     *,
     user_initial: dict[int, float],
     n_starts: int,
+    n_spare: int = 0,
     max_nfev: int | None,
     deadline: float,
     starting_points: Callable[..., list[np.ndarray]],
@@ -373,27 +414,33 @@ def solve(
     # a complete user start with n_starts=1 (the batch's warm path) needs no search
     candidates = (
         starting_points(
-            problem.circuit, problem.omega, problem.z, problem.w_re, problem.w_im, n_starts=n_starts
+            problem.circuit,
+            problem.omega,
+            problem.z,
+            problem.w_re,
+            problem.w_im,
+            n_starts=n_starts,
+            n_spare=n_spare if _batchable(problem) else 0,
         )
         if len(starts) < n_starts
         else []
     )
-    for candidate in candidates:
-        merged = _merge(candidate, user_initial)
-        merged[held] = base[held]  # fixed values and expressions keep their own
-        starts.append(_clip(problem, merged))
-    starts = starts[:n_starts]
+    if candidates:  # all at once: one array operation per step, not one per candidate
+        merged = _merge(np.array(candidates), user_initial)
+        merged[:, held] = base[held]  # fixed values and expressions keep their own
+        starts.extend(_clip(problem, merged))
+    starts, spares = starts[:n_starts], starts[n_starts:]
     per_start = _NFEV_PER_START * (problem.free.size + 1)
     best: _Local | None = None
     hits, message = 0, ""
+    tried = len(starts)
     try:
         if _batchable(problem):
-            best, hits = _search_batched(problem, starts, counter, per_start, revive)
+            best, hits, tried = _search_batched(problem, starts, counter, per_start, revive, spares)
         else:
             best, hits = _search_sequential(problem, starts, counter, per_start)
     except _BudgetExceededError:
         message = "stopped: time or evaluation budget spent"
-    tried = len(starts)
     if best is None:
         return Outcome(
             problem=problem,
@@ -435,18 +482,19 @@ def solve(
 
 
 def _merge(base: np.ndarray, values: dict[int, float]) -> np.ndarray:
+    """``base`` (..., p) with the given parameters set."""
     out = base.copy()
     for i, v in values.items():
-        out[i] = v
+        out[..., i] = v
     return out
 
 
 def _clip(problem: _Problem, theta: np.ndarray) -> np.ndarray:
-    """Move a start inside the bounds of the free parameters (positive ones stay > 0)."""
+    """Move starts (..., p) inside the bounds of the free parameters (positive ones > 0)."""
     out = theta.copy()
-    v = np.clip(out[problem.free], problem.floor, problem.ceil)
+    v = np.clip(out[..., problem.free], problem.floor, problem.ceil)
     tiny = np.maximum(problem.floor, 0.0) + 1e-12 * np.where(
         np.isfinite(problem.ceil), problem.ceil, 1.0
     )
-    out[problem.free] = np.where(problem.log & (v <= 0), tiny, v)
+    out[..., problem.free] = np.where(problem.log & (v <= 0), tiny, v)
     return out

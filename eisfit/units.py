@@ -9,6 +9,7 @@ can have an arc that a fit let vanish re-seeded.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,6 +30,7 @@ __all__ = [
 
 ARC_N0 = 0.9  # CPE exponent given to arcs in starting values
 SPIKE_N0 = 0.9  # CPE exponent given to series (blocking) CPEs
+_FLAT_N = 0.5  # an arc flatter than this spreads over many decades: no longer an arc
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,14 @@ def _classify(node: Node, start: int) -> Unit | None:
 
 
 def series_units(circuit: Circuit) -> list[Unit] | None:
-    parts = circuit.tree.parts if isinstance(circuit.tree, Series) else (circuit.tree,)
+    """The series units of ``circuit`` in written order, or None if it is not such a chain."""
+    units = _units_of(circuit.tree)
+    return None if units is None else list(units)
+
+
+@lru_cache(maxsize=256)
+def _units_of(tree: Node) -> tuple[Unit, ...] | None:
+    parts = tree.parts if isinstance(tree, Series) else (tree,)
     units, start = [], 0
     for part in parts:
         unit = _classify(part, start)
@@ -67,7 +76,7 @@ def series_units(circuit: Circuit) -> list[Unit] | None:
             return None
         units.append(unit)
         start += sum(len(get_element(s).params) for s in unit.symbols)
-    return units
+    return tuple(units)
 
 
 def unit_params(unit: Unit, amplitude: float, tau: float) -> list[float]:
@@ -162,9 +171,11 @@ def revived_starts(
     for u in units:
         if not u.family.startswith("arc_"):
             continue
-        r = float(dict(zip(u.symbols, _split(u, theta), strict=True))["R"][0])
+        vals = dict(zip(u.symbols, _split(u, theta), strict=True))
+        r = float(vals["R"][0])
+        n = float(vals["CPE"][1]) if "CPE" in vals else 1.0
         tau = _arc_tau(circuit, u, theta)
-        if r < 1e-4 * z_max or not (1e-3 * tau_lo < tau < 1e3 * tau_hi):
+        if r < 1e-4 * z_max or not (1e-3 * tau_lo < tau < 1e3 * tau_hi) or n < _FLAT_N:
             vanished.append(u)
     if not vanished:
         return []
