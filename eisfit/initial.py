@@ -70,8 +70,8 @@ def _basis(unit: Unit, omega: np.ndarray, taus: np.ndarray) -> np.ndarray:
         return (1 - 1j) / np.sqrt(omega[:, None])
     if fam == "La":
         return jw**0.98
-    if fam == "arc_CPER":
-        return 1.0 / (1.0 + (jw * taus) ** ARC_N0)
+    if fam == "arc_CPER":  # (j w tau)^n0 as a real power and one rotation: no complex pow
+        return 1.0 / (1.0 + (omega[:, None] * taus) ** ARC_N0 * np.exp(0.5j * np.pi * ARC_N0))
     if fam == "arc_CR":
         return 1.0 / (1.0 + jw * taus)
     kind = get_element(fam)
@@ -134,6 +134,7 @@ def _grid_starts(
     w_re: np.ndarray,
     w_im: np.ndarray,
     n_starts: int,
+    n_spare: int = 0,
 ) -> list[np.ndarray]:
     tau_units = [u for u in units if u.has_tau]
     taus = _tau_grid(omega, len(tau_units))
@@ -160,21 +161,22 @@ def _grid_starts(
 
     combos = _combinations(tuple(u.family for u in tau_units), n_grid)
     fixed_cols = [offsets[id(u)] for u in units if not u.has_tau]
-    tau_idx = (
-        np.stack([offsets[u.family] + combos[:, i] for i, u in enumerate(tau_units)], axis=1)
-        if tau_units
-        else np.zeros((len(combos), 0), dtype=np.intp)
+    # basis column of each tau unit in every combination, (C,) each
+    tau_cols = [offsets[u.family] + combos[:, i] for i, u in enumerate(tau_units)]
+    amps_t, amps_f, cost = _solve_combinations(
+        gram, by, y @ y, fixed_cols, tau_cols, combos.shape[0]
     )
-    amps_t, amps_f, cost = _solve_combinations(gram, by, y @ y, fixed_cols, tau_idx)
-    idx = np.concatenate([np.broadcast_to(fixed_cols, amps_f.shape), tau_idx], axis=1)
-    amps = np.concatenate([amps_f, amps_t], axis=1) / norms[idx]
-
-    # amplitudes in the order of `idx`: fixed units first, then tau units
+    # amplitude of every unit (C,) each, in `order`: fixed units first, then tau units
     order = [u for u in units if not u.has_tau] + tau_units
-    must_be_positive = np.array([u.family not in ("R", "L", "La") for u in order])
-    resistive = np.array([u.family in _RESISTIVE for u in order])
-    too_big = np.any(resistive & (np.abs(amps) > 10.0 * np.abs(z).max()), axis=1)
-    feasible = np.all((amps > 0) | ~must_be_positive, axis=1) & ~too_big
+    amps = [a / norms[c] for a, c in zip(amps_f.T, fixed_cols, strict=True)]
+    amps += [a / np.take(norms, c) for a, c in zip(amps_t, tau_cols, strict=True)]
+    z_max = float(np.abs(z).max())
+    feasible = np.ones(combos.shape[0], dtype=bool)
+    for u, a in zip(order, amps, strict=True):
+        if u.family not in ("R", "L", "La"):
+            feasible &= a > 0  # must be positive
+        if u.family in _RESISTIVE:
+            feasible &= ~(np.abs(a) > 10.0 * z_max)  # far above |Z|: cancelling columns
     ranked = np.argsort(np.where(feasible, cost, np.inf), kind="stable")
     if not feasible.any():
         ranked = np.argsort(cost, kind="stable")
@@ -182,37 +184,68 @@ def _grid_starts(
     scale = float(np.median(np.abs(z)))
     debye = _stack(1.0 / (1.0 + 1j * omega[:, None] * taus), w_re, w_im)
     debye /= np.linalg.norm(debye, axis=0)
-    drt = _drt_rows(units, debye, basis[:, fixed_cols], y, combos, feasible)
+    drt = _drt_rows(units, debye, basis[:, fixed_cols], y, feasible)
     ranked = np.concatenate([ranked[: max(n_starts - len(drt), 1)], drt, ranked])
-    starts: list[np.ndarray] = []
-    chosen = np.full((n_starts, combos.shape[1]), -100, dtype=np.intp)
-    for r in ranked[: 40 * n_starts]:
-        if len(starts) >= n_starts:
-            break
-        if combos.shape[1] and (np.abs(chosen - combos[r]).max(axis=1) < 2).any():
+    n_all = n_starts + n_spare  # spares: the next ones down the same ranking
+    rows = np.array(_spread_out(ranked[: 40 * n_all], combos, n_all), dtype=np.intp)
+    # parameter values unit by unit, for all chosen rows at once
+    thetas = np.empty((rows.size, len(circuit)))
+    n_fixed = len(order) - len(tau_units)
+    for j, u in enumerate(order):
+        tau = taus[combos[rows, j - n_fixed]] if u.has_tau else np.nan
+        vals = unit_params(u, _floor_amplitude(u, amps[j][rows], scale, omega), tau)
+        for i, v in enumerate(vals):
+            thetas[:, u.start + i] = v
+    return list(thetas)
+
+
+def _spread_out(ranked: np.ndarray, combos: np.ndarray, n_starts: int) -> list[int]:
+    """The first ``n_starts`` of ``ranked``, skipping any within one grid step of one taken.
+
+    Greedy in rank order.  Each combination is packed into one integer, and a taken one
+    blocks the 3^k packed keys of its neighbourhood: one set lookup per candidate.
+    """
+    k = combos.shape[1]
+    if not k:
+        return ranked[:n_starts].tolist()
+    base = int(combos.max()) + 3  # digits of a key shifted by one: neighbours never wrap
+    keys = ((combos[ranked] + 1) @ (base ** np.arange(k))).tolist()
+    near = _neighbour_offsets(k, base)
+    blocked: set[int] = set()
+    taken: list[int] = []
+    for r, key in zip(ranked.tolist(), keys, strict=True):
+        if key in blocked:
             continue  # too close to a start already taken
-        chosen[len(starts)] = combos[r]
-        theta = np.empty(len(circuit))
-        for u, a, tau_pos in zip(order, amps[r], _tau_positions(order, combos[r]), strict=True):
-            tau = taus[tau_pos] if tau_pos is not None else float("nan")
-            a = _floor_amplitude(u, a, scale, omega)
-            vals = unit_params(u, a, tau)
-            theta[u.start : u.start + len(vals)] = vals
-        starts.append(theta)
-    return starts
+        taken.append(r)
+        if len(taken) >= n_starts:
+            break
+        blocked.update([key + d for d in near])
+    return taken
+
+
+@lru_cache(maxsize=16)
+def _neighbour_offsets(k: int, base: int) -> tuple[int, ...]:
+    """Packed-key offsets of every combination within one grid step in each of k places."""
+    steps = base ** np.arange(k)
+    return tuple(int(np.dot(d, steps)) for d in itertools.product((-1, 0, 1), repeat=k))
 
 
 def _solve_combinations(
-    gram: np.ndarray, by: np.ndarray, yy: float, fixed: list[int], tau_idx: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    gram: np.ndarray,
+    by: np.ndarray,
+    yy: float,
+    fixed: list[int],
+    cols: list[np.ndarray],
+    n_comb: int,
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Least-squares amplitudes and costs of every tau combination, in one batch.
 
     The columns shared by all combinations (series R, L...) are eliminated once (Schur
     complement), leaving one small k x k system per combination for the k tau units.
-    Returns (tau amplitudes (C, k), fixed amplitudes (C, f), costs (C,)).
+    ``cols[j]`` is the basis column of tau unit j in each of the C combinations.
+    Returns (k tau amplitudes (C,), fixed amplitudes (C, f), costs (C,)).
     """
     f = np.asarray(fixed, dtype=np.intp)
-    n_comb, k = tau_idx.shape
     eye_f = np.eye(f.size)
     g_ff = gram[np.ix_(f, f)] + 1e-10 * eye_f
     g_ff_inv = np.linalg.inv(g_ff) if f.size else np.zeros((0, 0))
@@ -220,14 +253,47 @@ def _solve_combinations(
     reduced = gram - g_fx.T @ g_ff_inv @ g_fx
     b_red = by - g_fx.T @ (g_ff_inv @ by[f])
     yy_red = yy - by[f] @ g_ff_inv @ by[f]
-    g = reduced[tau_idx[:, :, None], tau_idx[:, None, :]] + 1e-10 * np.eye(k)
-    b = b_red[tau_idx]
-    amps_t = np.linalg.solve(g, b[..., None])[..., 0] if k else np.zeros((n_comb, 0))
-    cost = yy_red - np.einsum("ck,ck->c", b, amps_t)
+    amps = _solve_small(reduced, b_red, cols)
+    terms = (np.take(b_red, c) * a for c, a in zip(cols, amps, strict=True))
+    cost = yy_red - sum(terms, np.zeros(n_comb))
     # back-substitute the fixed amplitudes: G_ff a_f = b_f - G_ft a_t
-    rhs = by[f][None, :] - np.einsum("fck,ck->cf", g_fx[:, tau_idx], amps_t)
-    amps_f = rhs @ g_ff_inv.T
-    return amps_t, amps_f, cost
+    rhs = by[f][:, None] - sum(
+        np.take(g_fx, c, axis=1) * a for c, a in zip(cols, amps, strict=True)
+    )
+    amps_f = (g_ff_inv @ rhs).T if f.size else np.zeros((n_comb, 0))
+    return amps, amps_f, cost
+
+
+def _solve_small(
+    reduced: np.ndarray, b_red: np.ndarray, cols: list[np.ndarray]
+) -> list[np.ndarray]:
+    """Solve ``(reduced[i, i] + 1e-10 I) a = b_red[i]`` for every combination ``i``.
+
+    ``cols[j]`` holds the column index of tau unit j in every combination (C,).  An LDL^T
+    factorisation unrolled over the k units, each entry a (C,) array: k is the number of
+    tau units (2-4) and C the thousands of combinations, for which one batched LAPACK
+    call per k x k matrix costs several times more.  The matrices are Gram matrices of
+    unit columns plus a ridge, symmetric positive definite: no pivoting.  Returns the k
+    amplitude arrays (C,).
+    """
+    k, flat = len(cols), reduced.ravel()
+    rows = [c * reduced.shape[1] for c in cols]
+    low: list[list[np.ndarray]] = [[] for _ in range(k)]  # low[i][p]: L_ip, p < i
+    diag: list[np.ndarray] = []
+    for j in range(k):
+        ld = [low[j][p] * diag[p] for p in range(j)]  # L_jp D_p
+        g_jj = np.take(flat, rows[j] + cols[j]) + 1e-10
+        diag.append(g_jj - sum(low[j][p] * ld[p] for p in range(j)))
+        for i in range(j + 1, k):
+            g_ij = np.take(flat, rows[i] + cols[j])
+            low[i].append((g_ij - sum(low[i][p] * ld[p] for p in range(j))) / diag[j])
+    fwd: list[np.ndarray] = []  # L y = b
+    for i in range(k):
+        fwd.append(np.take(b_red, cols[i]) - sum(low[i][p] * fwd[p] for p in range(i)))
+    amps: list[np.ndarray] = [np.empty(0)] * k  # D L^T a = y
+    for i in reversed(range(k)):
+        amps[i] = fwd[i] / diag[i] - sum(low[p][i] * amps[p] for p in range(i + 1, k))
+    return amps
 
 
 def _drt_rows(
@@ -235,10 +301,9 @@ def _drt_rows(
     debye: np.ndarray,
     fixed: np.ndarray,
     y: np.ndarray,
-    combos: np.ndarray,
     feasible: np.ndarray,
 ) -> np.ndarray:
-    """Rows of ``combos`` whose time constants sit on peaks of a discrete DRT.
+    """Rows of the tau-combination table whose time constants sit on peaks of a discrete DRT.
 
     The grid ranks combinations with a fixed arc shape (n0); an arc of another shape can
     then be mimicked by two neighbours while a small arc elsewhere is missed.  A
@@ -260,27 +325,29 @@ def _drt_rows(
     if not g.max() > 0:
         return np.zeros(0, dtype=np.intp)
     nz = np.flatnonzero(g > 1e-6 * g.max())
-    clusters = np.split(nz, np.flatnonzero(np.diff(nz) > 2) + 1)
-    peaks = [(float(g[c].sum()), round(float(np.average(c, weights=g[c])))) for c in clusters]
+    # clusters of neighbouring non-zero taus: their mass and mass-weighted centre
+    first = np.concatenate([[0], np.flatnonzero(np.diff(nz) > 2) + 1])
+    mass = np.add.reduceat(g[nz], first)
+    centre = np.add.reduceat(g[nz] * nz, first) / mass
+    peaks = [(float(m), round(float(c))) for m, c in zip(mass, centre, strict=True)]
     top = sorted(p[1] for p in sorted(peaks, reverse=True)[: k + 2])
-    rows: list[int] = []
-    for choice in itertools.combinations(top, k):
-        match = np.flatnonzero(np.all(combos == np.array(choice), axis=1) & feasible)
-        rows.extend(match.tolist())
-    return np.array(rows, dtype=np.intp)
+    row_of = _combination_rows(tau_units[0].family, k, debye.shape[1])
+    rows = [row_of.get(choice, -1) for choice in itertools.combinations(top, k)]
+    return np.array([r for r in rows if r >= 0 and feasible[r]], dtype=np.intp)
 
 
-def _tau_positions(order: list[Unit], combo: np.ndarray) -> list[int | None]:
-    it = iter(combo.tolist())
-    return [next(it) if u.has_tau else None for u in order]
+@lru_cache(maxsize=64)
+def _combination_rows(family: str, k: int, n_grid: int) -> dict[tuple[int, ...], int]:
+    """Row of each grid-index tuple in ``_combinations((family,) * k, n_grid)``."""
+    combos = _combinations((family,) * k, n_grid)
+    return {tuple(c): i for i, c in enumerate(combos.tolist())}
 
 
-def _floor_amplitude(unit: Unit, a: float, scale: float, omega: np.ndarray) -> float:
-    """Replace a non-positive amplitude by a small physical one."""
-    a = abs(float(a))
+def _floor_amplitude(unit: Unit, a: np.ndarray, scale: float, omega: np.ndarray) -> np.ndarray:
+    """Replace non-positive amplitudes by a small physical one."""
     if unit.family == "L" or unit.family == "La":
-        return max(a, 1e-4 * scale / omega.max())
-    return max(a, 1e-4 * scale)
+        return np.maximum(np.abs(a), 1e-4 * scale / omega.max())
+    return np.maximum(np.abs(a), 1e-4 * scale)
 
 
 def _generic_starts(
@@ -335,17 +402,20 @@ def starting_points(
     w_im: np.ndarray,
     *,
     n_starts: int = 8,
+    n_spare: int = 0,
 ) -> list[np.ndarray]:
     """Candidate parameter vectors (natural units), most promising first.
 
     ``omega`` in rad/s, ``z`` the measured impedance, ``w_re``/``w_im`` the fit weights of
-    the real and imaginary residuals.  Always returns at least one candidate.
+    the real and imaginary residuals.  Always returns at least one candidate.  With
+    ``n_spare``, up to that many further candidates follow the first ``n_starts`` (which
+    do not change), for a second round when the first is not conclusive.
     """
     units = series_units(circuit)
     if units is not None:
         with np.errstate(all="ignore"):
-            starts = _grid_starts(circuit, units, omega, z, w_re, w_im, n_starts)
+            starts = _grid_starts(circuit, units, omega, z, w_re, w_im, n_starts, n_spare)
         starts = [s for s in starts if np.all(np.isfinite(s))]
         if starts:
             return starts
-    return _generic_starts(circuit, omega, z, n_starts)
+    return _generic_starts(circuit, omega, z, n_starts + n_spare)
