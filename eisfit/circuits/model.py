@@ -222,6 +222,10 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
         if kind.symbol not in ("R", "L", "CPE", "C")
     ]
     last: list[np.ndarray] = []  # omega, ln(j omega), j omega, ln(omega) of the last call
+    # evenly spaced indices become slices: views and strided writes instead of copies
+    all_cpe = bool(is_cpe.all())
+    r_ix, q_ix, n_ix = _as_index(r_idx), _as_index(q_idx), _as_index(n_idx)
+    sr_ix, sl_ix = _as_index(series_r), _as_index(series_l)
 
     def evaluate(theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Works on one parameter vector (p,) or a batch (S, p): leading axes broadcast."""
@@ -230,25 +234,31 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
         _, ljw, jw, lw = last
         lead = theta.shape[:-1]
         dz = np.empty((*lead, n_params, omega.size), dtype=complex)
-        n = np.ones((*lead, len(arcs)))
-        n[..., is_cpe] = theta[..., n_idx]
-        r, q = theta[..., r_idx, None], theta[..., q_idx, None]
+        if all_cpe:
+            n = theta[..., n_ix]
+        else:
+            n = np.ones((*lead, len(arcs)))
+            n[..., is_cpe] = theta[..., n_idx]
+        r, q = theta[..., r_ix, None], theta[..., q_ix, None]
         # (j w)^n = w^n e^(j n pi/2): a real exp and a rotation, half the cost of a complex exp
         s = np.exp(n[..., None] * lw) * np.exp(0.5j * np.pi * n)[..., None]
-        y = r * q * s
-        inv_d = 1.0 / (1.0 + y)
+        inv_d = 1.0 / (1.0 + (r * q) * s)
         inv_d2 = inv_d * inv_d
-        z = (r * inv_d).sum(axis=-2)
-        dz[..., r_idx, :] = inv_d2
-        dz[..., q_idx, :] = -(r * r) * s * inv_d2
+        dz[..., r_ix, :] = inv_d2
+        d_q = s * inv_d2
+        d_q *= -(r * r)
+        dz[..., q_ix, :] = d_q
         if n_idx.size:
-            dz[..., n_idx, :] = (-(r * y * inv_d2) * ljw)[..., is_cpe, :]
+            d_n = d_q * q  # -R y / D^2
+            d_n *= ljw
+            dz[..., n_ix, :] = d_n if all_cpe else d_n[..., is_cpe, :]
+        z = (r * inv_d).sum(axis=-2)
         if series_r.size:
-            z = z + theta[..., series_r].sum(axis=-1)[..., None]
-            dz[..., series_r, :] = 1.0
+            z += _sum_last(theta[..., sr_ix])
+            dz[..., sr_ix, :] = 1.0
         if series_l.size:
-            z = z + theta[..., series_l].sum(axis=-1)[..., None] * jw
-            dz[..., series_l, :] = jw
+            z += _sum_last(theta[..., sl_ix]) * jw
+            dz[..., sl_ix, :] = jw
         if spike_q.size:  # Z = (j w)^-n / Q
             m = np.ones((*lead, spike_q.size))
             m[..., spike_is_cpe] = theta[..., spike_n]
@@ -266,6 +276,21 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
 
     evaluate.batchable = not others  # type: ignore[attr-defined]
     return evaluate
+
+
+def _as_index(idx: np.ndarray) -> slice | np.ndarray:
+    """A slice for ascending, evenly spaced indices (so indexing gives views), else ``idx``."""
+    if idx.size == 0:
+        return idx
+    step = int(idx[1] - idx[0]) if idx.size > 1 else 1
+    if step > 0 and np.all(np.diff(idx) == step):
+        return slice(int(idx[0]), int(idx[-1]) + 1, step)
+    return idx
+
+
+def _sum_last(values: np.ndarray) -> np.ndarray:
+    """Sum over the last axis, kept as a length-1 axis (no call for a single column)."""
+    return values if values.shape[-1] == 1 else values.sum(axis=-1, keepdims=True)
 
 
 def _build(node: Node, start: int) -> tuple[_Evaluator, int]:
