@@ -23,7 +23,10 @@ is 1 while every R_k is positive and falls once over-fitting sets in; M grows fr
 (the smallest M for which the grid above is defined) until mu < mu_threshold (0.85 is
 the paper's heuristic, also impedance.py's default).
 M is capped at ``max_rc``; by default one RC element per measured point, so the tau grid
-is never denser than the frequency grid (impedance.py uses a fixed cap of 50).
+is never denser than the frequency grid (impedance.py uses a fixed cap of 50).  The search
+result is that of solving every M in turn, but an M whose mu a cheap block solve (normal
+equations, with a bound on its error) places at or above the threshold is not solved
+exactly: it could not have stopped the search.  RC columns are cached per frequency grid.
 
 Verdict.  ``residuals_real/imag`` are (Z_data - Z_KK)/|Z| at the chosen M, and the
 spectrum is called consistent when the largest of them is below ``residual_limit``
@@ -41,6 +44,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -131,14 +135,17 @@ def kk_check(
     if with_inductance:
         fixed.append(np.concatenate([np.zeros(n), omega / mod]))
     fixed_cols = np.column_stack(fixed)
-    log_tau = (-math.log(omega.max()), -math.log(omega.min()))
 
-    for m in range(_FIRST_M, cap + 1):
-        tau = np.exp(np.linspace(log_tau[0], log_tau[1], m))
-        z_kk, r_k = _fit(omega, weight, b, fixed_cols, tau)
+    m = _FIRST_M
+    while True:
+        # M values whose mu is certainly >= mu_threshold are skipped: they cannot stop the
+        # search, so only the M that stops it (or the cap) needs the exact solve
+        m = _skip_certain(omega, weight, b, fixed_cols, m, cap, mu_threshold)
+        z_kk, r_k = _fit(omega, weight, b, fixed_cols, _rc_columns(omega, m))
         mu = _mu(r_k)
-        if mu < mu_threshold:
+        if mu < mu_threshold or m >= cap:
             break
+        m += 1
     mu_reached = mu < mu_threshold
 
     rel = (z - z_kk) / mod
@@ -165,11 +172,17 @@ def kk_check(
 
 
 def _fit(
-    omega: np.ndarray, weight: np.ndarray, b: np.ndarray, fixed_cols: np.ndarray, tau: np.ndarray
+    omega: np.ndarray,
+    weight: np.ndarray,
+    b: np.ndarray,
+    fixed_cols: np.ndarray,
+    kernel: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted linear least squares for one tau grid: (Z_KK at omega, R_k)."""
-    kernel = 1.0 / (1.0 + 1j * np.outer(omega, tau))  # N x M, response of unit-R RC elements
-    rc_cols = np.concatenate([kernel.real, kernel.imag]) * weight[:, None]
+    """Weighted linear least squares for one tau grid: (Z_KK at omega, R_k).
+
+    ``kernel`` holds the unweighted RC columns, real parts stacked over imaginary parts.
+    """
+    rc_cols = kernel * weight[:, None]
     a = np.hstack([fixed_cols, rc_cols])
     # Unit-norm columns: the L column (omega/|Z|) can be ~1e6 times the others, which
     # would otherwise distort the rank decision of the SVD-based solver.
@@ -180,6 +193,103 @@ def _fit(
     fitted = (a @ coef) / weight
     z_kk = fitted[:n] + 1j * fitted[n:]
     return z_kk, coef[fixed_cols.shape[1] :]
+
+
+@lru_cache(maxsize=128)
+def _rc_columns_cached(omega_bytes: bytes, m: int) -> np.ndarray:
+    omega = np.frombuffer(omega_bytes)
+    tau = np.exp(np.linspace(-math.log(omega.max()), -math.log(omega.min()), m))
+    kernel = 1.0 / (1.0 + 1j * np.outer(omega, tau))  # N x M, response of unit-R RC elements
+    out = np.concatenate([kernel.real, kernel.imag])
+    out.setflags(write=False)
+    return out
+
+
+def _rc_columns(omega: np.ndarray, m: int) -> np.ndarray:
+    """The M RC columns (2N, M) on the grid tau = 1/omega_max .. 1/omega_min, unweighted.
+
+    Cached by frequency grid: the spectra of a series usually share one.
+    """
+    return _rc_columns_cached(np.ascontiguousarray(omega, dtype=float).tobytes(), m)
+
+
+_SCREEN = 16  # M values screened together
+_SAFETY = 1e3  # factor on the forward-error estimate kappa * eps of the screening solve
+_MAX_KAPPA = 1e10  # condition number (of the Gram matrix) beyond which nothing is certified
+
+
+@lru_cache(maxsize=16)
+def _padded_rc_columns(omega_bytes: bytes, m_start: int, m_stop: int) -> tuple[np.ndarray, ...]:
+    """M = m_start..m_stop-1 and their RC columns (n_M, 2N, max M), zero-padded."""
+    ms = np.arange(m_start, m_stop)
+    out = np.zeros((ms.size, 2 * len(omega_bytes) // 8, m_stop - 1))
+    for i, m in enumerate(ms.tolist()):
+        out[i, :, :m] = _rc_columns_cached(omega_bytes, m)
+    out.setflags(write=False)
+    ms.setflags(write=False)
+    return ms, out
+
+
+def _skip_certain(
+    omega: np.ndarray,
+    weight: np.ndarray,
+    b: np.ndarray,
+    fixed_cols: np.ndarray,
+    m: int,
+    cap: int,
+    mu_threshold: float,
+) -> int:
+    """The first M from ``m`` on (at most ``cap``) whose mu is not certainly >= mu_threshold.
+
+    The exact fit of every M is an SVD least-squares solve (`_fit`), most of the cost of
+    the test.  Here blocks of M values are solved together through the normal equations
+    of the same unit-norm columns, and an M is certified when mu stays >= mu_threshold
+    under a bound on the error of that cheaper solve: |dx| <= safety * kappa * eps * |x|,
+    kappa a bound on the condition number of the Gram matrix (trace times the Frobenius
+    norm of its inverse; kappa**0.5 bounds that of the columns, so the exact solve is far
+    from its rank cutoff).  A certified M could not have stopped the search, so skipping
+    it gives the same M and mu as solving every M exactly.
+    """
+    f = fixed_cols.shape[1]
+    key = np.ascontiguousarray(omega, dtype=float).tobytes()
+    while m < cap:
+        # the cap itself is always solved exactly; after a first block, smaller ones (the
+        # cost grows with the cube of the largest M in a block)
+        m_stop = min(m + (_SCREEN if m == _FIRST_M else _SCREEN // 2), cap)
+        ms, kernels = _padded_rc_columns(key, m, m_stop)
+        rc = kernels * weight[:, None]
+        p = f + rc.shape[2]
+        gram = np.empty((ms.size, p, p))  # blocks of [fixed, rc]^T [fixed, rc]
+        gram[:, :f, :f] = fixed_cols.T @ fixed_cols
+        gram[:, :f, f:] = fixed_cols.T @ rc
+        gram[:, f:, :f] = gram[:, :f, f:].transpose(0, 2, 1)
+        gram[:, f:, f:] = rc.transpose(0, 2, 1) @ rc
+        # unit-norm columns as in the exact solve: scale the Gram matrix, not the columns
+        scale = np.sqrt(np.diagonal(gram, axis1=1, axis2=2))
+        pad = scale == 0  # columns beyond this M
+        scale = np.where(pad, 1.0, scale)
+        gram /= scale[:, :, None] * scale[:, None, :]
+        gram[:, np.arange(p), np.arange(p)] += pad  # padded columns decoupled: identity
+        rhs = np.concatenate([np.broadcast_to(b @ fixed_cols, (ms.size, f)), b @ rc], axis=1)
+        rhs /= scale
+        try:
+            inv = np.linalg.inv(gram)
+        except np.linalg.LinAlgError:
+            return m
+        x = (inv @ rhs[..., None])[..., 0]
+        kappa = np.trace(gram, axis1=1, axis2=2) * np.sqrt(np.einsum("sij,sij->s", inv, inv))
+        err = _SAFETY * kappa * np.finfo(float).eps * np.linalg.norm(x, axis=1)
+        r_k = np.where(pad, 0.0, x / scale)[:, f:]
+        shift = 2.0 * err * np.where(pad, 0.0, 1.0 / scale)[:, f:].sum(axis=1)
+        neg = np.where(r_k < 0, -r_k, 0.0).sum(axis=1) + shift
+        pos = np.where(r_k >= 0, r_k, 0.0).sum(axis=1) - shift
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu_low = np.where(pos > 0, 1.0 - neg / pos, -math.inf)
+        certain = (mu_low >= mu_threshold) & (kappa < _MAX_KAPPA)
+        if not certain.all():
+            return int(ms[np.argmin(certain)])
+        m = int(ms[-1]) + 1
+    return m
 
 
 def _mu(r_k: np.ndarray) -> float:
