@@ -235,19 +235,40 @@ def _model_curves(view: SpectrumView) -> tuple[np.ndarray, np.ndarray, np.ndarra
         return None
 
 
-def spectrum_figure(view: SpectrumView) -> Figure:
-    """Nyquist (equal axes) with the fit, Bode |Z| and phase, fit and lin-KK residuals."""
+_PANELS_IN = (7.2, 5.4)  # width and height of the four panels, inches
+_NOTE_LINE_IN = 0.13  # height of one line of notes under the panels (7 pt monospace)
+
+
+def spectrum_figure(
+    view: SpectrumView, *, title: str | None = None, notes: Sequence[str] = ()
+) -> Figure:
+    """Nyquist (equal axes) with the fit, Bode |Z| and phase, fit and lin-KK residuals.
+
+    ``title`` and ``notes`` (e.g. the parameter lines) make the page version for the PDF:
+    a heading above the panels and the lines under them, both printed verbatim.
+    """
     import matplotlib as mpl
 
     s = view.spectrum
     f, z = s.frequency_hz, s.impedance_ohm
     model = _model_curves(view)
+    width, panels = _PANELS_IN
+    head = 0.35 if title else 0.0
+    foot = (len(notes) * _NOTE_LINE_IN + 0.3) if notes else 0.0
+    height = panels + head + foot
     with mpl.rc_context(STYLE):
         # one fixed layout for every spectrum: a constrained layout would be recomputed for
         # each of them and costs a third of the drawing
-        figure = _figure(7.2, 5.4, constrained=False)
-        figure.subplots_adjust(left=0.1, right=0.91, bottom=0.085, top=0.95, wspace=0.42,
-                               hspace=0.36)  # fmt: skip
+        figure = _figure(width, height, constrained=False)
+        figure.subplots_adjust(left=0.1, right=0.91, bottom=(foot + 0.46) / height,
+                               top=1 - (head + 0.27) / height, wspace=0.42,
+                               hspace=0.36 * panels / (panels - 0.73))  # fmt: skip
+        if title:
+            figure.text(0.02, 1 - 0.08 / height, title, va="top", fontsize=9.5,
+                        weight="bold", parse_math=False)  # fmt: skip
+        if notes:
+            figure.text(0.04, (foot - 0.12) / height, "\n".join(notes), va="top",
+                        family="monospace", fontsize=7, parse_math=False)  # fmt: skip
         (nyq, bode), (res, kk_ax) = figure.subplots(2, 2)
         nyq.plot(z.real, -z.imag, "o", color=DATA, mfc="none", label="data")
         if model is not None:

@@ -49,9 +49,8 @@ class PdfReport(AbstractContextManager["PdfReport"]):
                         parse_math=False)  # fmt: skip
             self._pages.savefig(figure)
 
-    def figure(self, figure: Figure, caption: str, lines: Sequence[str] = ()) -> None:
-        """A text page (``caption`` and ``lines``, e.g. the parameters), then the figure."""
-        self.text(caption, list(lines))
+    def figure(self, figure: Figure) -> None:
+        """A page holding ``figure`` at its own size."""
         self._pages.savefig(figure)
 
     def __exit__(self, *exc: Any) -> None:

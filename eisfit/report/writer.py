@@ -394,8 +394,8 @@ def _draw_all(items: Sequence[_Drawn], book: PdfReport | None) -> list[bytes]:
             svgs = map(_draw_spectrum, *args)  # lazily, after the PDF pages
         if book is not None:
             for d in items:
-                book.figure(spectrum_figure(d.view), f"{d.view.title} {d.when}".strip(),
-                            _param_lines(d.view))  # fmt: skip
+                title = f"{d.view.title} {d.when}".strip()
+                book.figure(spectrum_figure(d.view, title=title, notes=_param_lines(d.view)))
         return list(svgs)
 
 
@@ -451,7 +451,7 @@ def write_run_report(
                     "growth law; dashed: events.")  # fmt: skip
             trend_html.append(h.figure_html(svg, caption, text, wide=len(quantities) > 1))
             if book is not None:
-                book.figure(figure, caption)
+                book.figure(figure)
         items, skipped = _drawn(run, selection, fig_dir)
         svgs = _draw_all(items, book)
     spectra_html = [
@@ -551,13 +551,21 @@ def _outputs_html(pdf: bool) -> str:
     return h.table_html(["file", "content"], items)
 
 
+def _cell_text(cell: Mapping[str, Any] | None) -> str:
+    if not cell:
+        return "no geometry given: no ASR or conductivity"
+    rule = "symmetric, ASR per interface = R x A / 2" if cell.get("symmetric") else "ASR = R x A"
+    return (f"area {h.fmt(cell.get('area_cm2'))} cm2, thickness {h.fmt(cell.get('thickness_cm'))}"
+            f" cm ({rule})")  # fmt: skip
+
+
 def _summary_lines(run: RunData, selection: Selection) -> list[str]:
     s = run.settings or {}
     counts = run.counts
     lines = [
         f"run folder: {run.run_dir}",
         f"model: {s.get('model') or '-'}   circuit: {s.get('circuit', '-')}",
-        f"cell: {s.get('cell') or 'no geometry given'}",
+        f"cell: {_cell_text(s.get('cell'))}",
         f"weighting: {s.get('weighting', '-')}   time axis: {run.time_label}",
         f"spectra: {counts['ok']} ok, {counts['failed']} failed, {counts['error']} error",
         f"written {_now()} with {_versions()}",
@@ -621,7 +629,7 @@ def write_fit_report(
             raise ReportError(f"{path}: cannot create the folder ({exc})") from None
         with PdfReport(path, "eisfit fit report") as book:
             for view in views:
-                book.figure(spectrum_figure(view), view.title, _param_lines(view))
+                book.figure(spectrum_figure(view, title=view.title, notes=_param_lines(view)))
         return path
     parts = []
     for view in views:
