@@ -16,18 +16,22 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check eisfit tests bench sample_spectra
 	$(PY) -m pytest -q
 
-# The demo: one spectrum with roles, ASR per interface and conductivities; then the
-# 24-spectrum cycling run through the batch runner (results.csv, fits/, trends.json in
-# out/demo).  The HTML report arrives with the reports issue.
+# The demo: one spectrum with roles, ASR per interface and conductivities (and its fit
+# report), then the 24-spectrum cycling run (EC-Lab .mpt files with timestamps) through
+# the batch runner, which writes results.csv, fits/, trends.json and the run report
+# out/demo/report.html (+ report.pdf, figures/, tables/).
 demo: $(STAMP)
-	$(VENV)/bin/eisfit fit sample_spectra/na_nzsp_na_single.csv --model gb-soli --area-cm2 1 --thickness-cm 0.1
-	$(VENV)/bin/eisfit batch sample_spectra/na_nzsp_na_cycling.csv --model gb-soli --area-cm2 1 --thickness-cm 0.1 --out out/demo
+	$(VENV)/bin/eisfit fit sample_spectra/na_nzsp_na_single.csv --model gb-soli --area-cm2 1 --thickness-cm 0.1 --report out/demo/single_fit.html
+	$(VENV)/bin/eisfit batch sample_spectra/cycling_mpt --model gb-soli --area-cm2 1 --thickness-cm 0.1 --out out/demo
+	@echo "open out/demo/report.html"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check eisfit tests bench sample_spectra
 
 bench: $(STAMP)
 	$(PY) bench/fit_bench.py
+	$(PY) bench/batch_bench.py
+	$(PY) bench/report_bench.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
