@@ -3,8 +3,9 @@
 ``write_run_report(DIR)`` turns a batch folder into ``report.html`` (self-contained,
 offline, printable), ``report.pdf``, ``figures/`` (PNG + SVG) and ``tables/`` (CSV);
 ``write_fit_report([(result, analysis), ...], "fit.html")`` does the per-spectrum part for
-single fits.  The pieces: `data` (what is shown), `figures` (matplotlib), `html` (the
-escaped page), `pdf`, `writer` (putting them together).
+single fits.  The pieces: `data` (what is shown), `sections` (its content as escaped
+HTML and PDF text), `figures` (matplotlib), `html` (the page and its escaping), `pdf`,
+`writer` (drawing and writing files).
 """
 
 from .data import RunData, Selection, SpectrumView, load_run, select_spectra, spectrum_view
