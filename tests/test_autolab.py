@@ -13,7 +13,9 @@ from reader_checks import (
     assert_sniffers_reject,
     check_real_export,
     manifest_rows,
+    mutate,
     mutation_fuzz,
+    read_outcome,
     row_id,
     sniffers_never_raise,
 )
@@ -130,6 +132,13 @@ test_mutated_files_read_or_raise_eisfit_errors = mutation_fuzz(
     cut=1500,
     span=3000,
 )
+
+
+def test_non_ascii_digit_in_a_count_is_a_read_error(tmp_path: Path) -> None:
+    """Found by the fuzz test: '²' passes str.isdigit() but not int()."""
+    path = write_z60w(tmp_path / "z60w", sample(6, 5))
+    path.write_bytes(mutate(path.read_bytes(), 126, [(450, 178)], (0, b"")))  # 178: '²'
+    read_outcome(autolab.read_z60w, path)
 
 
 # --- real exports ----------------------------------------------------------------------

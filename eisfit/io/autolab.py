@@ -62,7 +62,7 @@ def read_dfr(path: Path) -> list[Spectrum]:
     if not lines or not _VERSION.fullmatch(lines[0][1]):
         line = lines[0][0] if lines else None
         raise ReadError(path, "not an Eco Chemie .dfr file: no 'VERSIONx.y' first line", line=line)
-    if len(lines) < 3 or not lines[1][1].isdigit():
+    if len(lines) < 3 or not re.fullmatch(r"[0-9]+", lines[1][1]):
         line = lines[1][0] if len(lines) > 1 else lines[0][0]
         raise ReadError(path, "expected the number of points on the second line", line=line)
     count = int(lines[1][1])
@@ -102,7 +102,7 @@ def read_z60w(path: Path) -> list[Spectrum]:
 
 def _sniff_dfr(head: bytes, name: str) -> float:
     lines = [t.strip() for t in head_text(head).split("\n") if t.strip()][:3]
-    if len(lines) == 3 and _VERSION.fullmatch(lines[0]) and lines[1].isdigit():
+    if len(lines) == 3 and _VERSION.fullmatch(lines[0]) and re.fullmatch(r"[0-9]+", lines[1]):
         return 0.95
     return 0.3 if name.endswith(".dfr") else 0.0
 

@@ -132,7 +132,7 @@ def _integer(lines: list[str], index: int, path: str | Path, what: str) -> tuple
     if index >= len(lines):
         raise ReadError(path, f"truncated: the file ends before the {what}", line=len(lines))
     text = lines[index].strip()
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise ReadError(path, f"expected the {what}, found {text[:40]!r}", line=index + 1)
     return int(text), index + 1
 

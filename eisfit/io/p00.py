@@ -82,7 +82,7 @@ def read_p00(path: Path) -> list[Spectrum]:
             path, "column line lacks f/Hz, Z'/Ohm or -Z''/Ohm", line=header + 1
         ) from None
     count_line = next((i for i in range(header + 1, len(lines)) if lines[i].strip()), None)
-    if count_line is None or not lines[count_line].strip().isdigit():
+    if count_line is None or not re.fullmatch(r"[0-9]+", lines[count_line].strip()):
         raise ReadError(
             path,
             "expected the number of points after the column line",
@@ -109,7 +109,7 @@ def _sniff_p00(head: bytes, name: str) -> float:
     lines = [t.strip() for t in head_text(head).splitlines()[:30]]
     for i, text in enumerate(lines[:-1]):
         if text.lower().startswith("f/hz") and "z'/ohm" in text.lower():
-            return 0.95 if lines[i + 1].isdigit() else 0.7
+            return 0.95 if re.fullmatch(r"[0-9]+", lines[i + 1]) else 0.7
     return 0.3 if name.endswith(".p00") else 0.0
 
 

@@ -160,7 +160,8 @@ def read_versastudio(path: Path) -> list[Spectrum]:
     for name, _, body in sections:
         if re.fullmatch(r"Action\d+", name):
             action = _values(body)
-            count = int(action.get("Segments", "0")) if action.get("Segments", "").isdigit() else 0
+            segments = action.get("Segments", "")
+            count = int(segments) if re.fullmatch(r"[0-9]+", segments) else 0
             for k in range(segment, segment + count):
                 owner[k] = action
             segment += count

@@ -146,7 +146,7 @@ def _read_rows(
 
 def _int(text: str) -> int | None:
     text = text.strip().strip('"').strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None  # not "²" (isdigit)
 
 
 # --- ZPlotW / Z60W CSV -----------------------------------------------------------------
