@@ -77,7 +77,8 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
     ``shutdown(wait=False)`` alone would still let the interpreter wait at exit for the
     running items; Python < 3.14 has no public way to terminate the workers, hence the
-    private ``_processes`` (read before shutdown, which clears it).
+    private ``_processes`` (read before shutdown, which clears it).  A worker that
+    survives SIGTERM for 5 s is killed.
     """
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
@@ -86,6 +87,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=5)
+        if process.is_alive():  # SIGTERM handled in the worker (a handler inherited at
+            process.kill()  # fork, e.g. from Dask): SIGKILL cannot be
+            process.join(timeout=5)
 
 
 def _dask(tasks: Sequence[Task], which: list[int], client: Any) -> Iterator[Done]:
