@@ -19,7 +19,7 @@ from typing import Any
 
 from .batch_cache import RowIndex, cached_read, indexed_row, load_rows
 from .errors import ReadError
-from .io import _expand as expand_sources
+from .io import expand_sources
 from .series_fit import BatchSettings, spectrum_digest
 from .spectrum import Spectrum
 

@@ -33,6 +33,7 @@ __all__ = [
     "THRESHOLD",
     "FileFormat",
     "detect",
+    "expand_sources",
     "formats",
     "iter_read",
     "read",
@@ -110,7 +111,7 @@ def iter_read(
     matching nothing or a missing path yields a `ReadError` for it, so a batch keeps its
     good results.
     """
-    for path in _expand(sources):
+    for path in expand_sources(sources):
         if isinstance(path, ReadError):
             yield Path(path.path), path
             continue
@@ -135,7 +136,9 @@ def read_many(
     return out
 
 
-def _expand(sources: Source | Iterable[Source]) -> Iterator[Path | ReadError]:
+def expand_sources(sources: Source | Iterable[Source]) -> Iterator[Path | ReadError]:
+    """The files of ``sources`` (paths, folders searched recursively, glob patterns), in
+    order; a pattern matching nothing or a missing path yields a `ReadError` instead."""
     items = [sources] if isinstance(sources, str | Path) else list(sources)
     for item in items:
         path = Path(item)
