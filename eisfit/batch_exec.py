@@ -17,6 +17,7 @@ waiting for the items they run; those items' spectra are simply not returned.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
@@ -77,19 +78,32 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
     ``shutdown(wait=False)`` alone would still let the interpreter wait at exit for the
     running items; Python < 3.14 has no public way to terminate the workers, hence the
-    private ``_processes`` (read before shutdown, which clears it).  A worker that
+    private ``_processes`` (taken before shutdown, which clears it).  A worker that
     survives SIGTERM for 5 s is killed.
     """
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
+    table = getattr(pool, "_processes", None) or {}  # the dict itself: shutdown drops the
+    pool.shutdown(wait=False, cancel_futures=True)  # pool's reference, not the dict
+    processes = list(table.values())  # including any worker started meanwhile
     for process in processes:
         if process.is_alive():
             process.terminate()
     for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():  # SIGTERM handled in the worker (a handler inherited at
-            process.kill()  # fork, e.g. from Dask): SIGKILL cannot be
-            process.join(timeout=5)
+        if not _ended(process, 5.0):  # SIGTERM handled in the worker (a handler inherited
+            process.kill()  # at fork, e.g. from Dask): SIGKILL cannot be
+            _ended(process, 5.0)
+
+
+def _ended(process: Any, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for ``process`` to be reaped.
+
+    ``join`` returns as soon as the process's sentinel pipe closes, which the kernel does
+    a moment before the exit can be collected, so it is polled until then.
+    """
+    deadline = time.monotonic() + timeout_s
+    process.join(timeout_s)
+    while process.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return not process.is_alive()
 
 
 def _dask(tasks: Sequence[Task], which: list[int], client: Any) -> Iterator[Done]:
