@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -135,24 +136,13 @@ def _grid_starts(
     w_im: np.ndarray,
     n_starts: int,
     n_spare: int = 0,
-) -> list[np.ndarray]:
+) -> np.ndarray:
+    """Candidate parameter vectors (rows), best first."""
     tau_units = [u for u in units if u.has_tau]
-    taus = _tau_grid(omega, len(tau_units))
+    grid = _unweighted(tuple(units), np.ascontiguousarray(omega, dtype=float).tobytes())
+    taus, offsets = grid.taus, grid.offsets
     n_grid = taus.size
-    # basis: one column per fixed unit, then n_grid columns per tau family
-    blocks, offsets = [], {}
-    col = 0
-    for u in units:
-        if not u.has_tau:
-            blocks.append(_basis(u, omega, taus[:1]))
-            offsets[id(u)] = col
-            col += 1
-    for fam in dict.fromkeys(u.family for u in tau_units):
-        rep = next(u for u in tau_units if u.family == fam)
-        blocks.append(_basis(rep, omega, taus))
-        offsets[fam] = col
-        col += n_grid
-    basis = _stack(np.concatenate(blocks, axis=1), w_re, w_im)
+    basis = _stack(grid.columns, w_re, w_im)
     norms = np.linalg.norm(basis, axis=0)
     norms[norms == 0] = 1.0
     basis /= norms  # unit columns: the ridge below then means the same for every column
@@ -160,7 +150,7 @@ def _grid_starts(
     gram, by = basis.T @ basis, basis.T @ y
 
     combos = _combinations(tuple(u.family for u in tau_units), n_grid)
-    fixed_cols = [offsets[id(u)] for u in units if not u.has_tau]
+    fixed_cols = [offsets[i] for i, u in enumerate(units) if not u.has_tau]
     # basis column of each tau unit in every combination, (C,) each
     tau_cols = [offsets[u.family] + combos[:, i] for i, u in enumerate(tau_units)]
     amps_t, amps_f, cost = _solve_combinations(
@@ -177,17 +167,16 @@ def _grid_starts(
             feasible &= a > 0  # must be positive
         if u.family in _RESISTIVE:
             feasible &= ~(np.abs(a) > 10.0 * z_max)  # far above |Z|: cancelling columns
-    ranked = np.argsort(np.where(feasible, cost, np.inf), kind="stable")
-    if not feasible.any():
-        ranked = np.argsort(cost, kind="stable")
+    n_all = n_starts + n_spare  # spares: the next ones down the same ranking
+    n_ranked = 40 * n_all  # candidates `_spread_out` may look at
+    ranked = _smallest(np.where(feasible, cost, np.inf) if feasible.any() else cost, n_ranked)
 
     scale = float(np.median(np.abs(z)))
-    debye = _stack(1.0 / (1.0 + 1j * omega[:, None] * taus), w_re, w_im)
+    debye = _stack(grid.debye, w_re, w_im)
     debye /= np.linalg.norm(debye, axis=0)
     drt = _drt_rows(units, debye, basis[:, fixed_cols], y, feasible)
     ranked = np.concatenate([ranked[: max(n_starts - len(drt), 1)], drt, ranked])
-    n_all = n_starts + n_spare  # spares: the next ones down the same ranking
-    rows = np.array(_spread_out(ranked[: 40 * n_all], combos, n_all), dtype=np.intp)
+    rows = np.array(_spread_out(ranked[:n_ranked], combos, n_all), dtype=np.intp)
     # parameter values unit by unit, for all chosen rows at once
     thetas = np.empty((rows.size, len(circuit)))
     n_fixed = len(order) - len(tau_units)
@@ -196,7 +185,57 @@ def _grid_starts(
         vals = unit_params(u, _floor_amplitude(u, amps[j][rows], scale, omega), tau)
         for i, v in enumerate(vals):
             thetas[:, u.start + i] = v
-    return list(thetas)
+    return thetas
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """What the pre-fit needs of one frequency grid, before weighting (shared by a run)."""
+
+    taus: np.ndarray  # the tau grid
+    columns: np.ndarray  # complex basis (n_points, M): fixed units, then n_grid per family
+    offsets: dict[int | str, int]  # first column of fixed unit i / of tau family f
+    debye: np.ndarray  # complex Debye columns (n_points, n_grid) for the DRT
+
+
+@lru_cache(maxsize=32)
+def _unweighted(units: tuple[Unit, ...], omega_bytes: bytes) -> _Grid:
+    """Basis columns of ``units`` on one frequency grid: every spectrum of a run shares
+    them (the grid pre-fit only weights them).  Cached by the bytes of omega."""
+    omega = np.frombuffer(omega_bytes)
+    tau_units = [u for u in units if u.has_tau]
+    taus = _tau_grid(omega, len(tau_units))
+    # basis: one column per fixed unit, then n_grid columns per tau family
+    blocks, offsets = [], {}
+    col = 0
+    for i, u in enumerate(units):
+        if not u.has_tau:
+            blocks.append(_basis(u, omega, taus[:1]))
+            offsets[i] = col
+            col += 1
+    for fam in dict.fromkeys(u.family for u in tau_units):
+        rep = next(u for u in tau_units if u.family == fam)
+        blocks.append(_basis(rep, omega, taus))
+        offsets[fam] = col
+        col += taus.size
+    columns = np.concatenate(blocks, axis=1)
+    debye = 1.0 / (1.0 + 1j * omega[:, None] * taus)
+    for a in (taus, columns, debye):
+        a.setflags(write=False)
+    return _Grid(taus=taus, columns=columns, offsets=offsets, debye=debye)
+
+
+def _smallest(values: np.ndarray, m: int) -> np.ndarray:
+    """The first ``m`` of ``np.argsort(values, kind="stable")``, without a full sort."""
+    if values.size <= m:
+        return np.argsort(values, kind="stable")
+    kth = np.partition(values, m - 1)[m - 1]
+    if np.isnan(kth):
+        return np.argsort(values, kind="stable")[:m]
+    below = np.flatnonzero(values < kth)
+    tied = np.flatnonzero(values == kth)[: m - below.size]  # ties by index, as stable sorts
+    pick = np.concatenate([below, tied])
+    return pick[np.argsort(values[pick], kind="stable")]
 
 
 def _spread_out(ranked: np.ndarray, combos: np.ndarray, n_starts: int) -> list[int]:
@@ -209,17 +248,21 @@ def _spread_out(ranked: np.ndarray, combos: np.ndarray, n_starts: int) -> list[i
     if not k:
         return ranked[:n_starts].tolist()
     base = int(combos.max()) + 3  # digits of a key shifted by one: neighbours never wrap
-    keys = ((combos[ranked] + 1) @ (base ** np.arange(k))).tolist()
+    digits = base ** np.arange(k)
     near = _neighbour_offsets(k, base)
     blocked: set[int] = set()
     taken: list[int] = []
-    for r, key in zip(ranked.tolist(), keys, strict=True):
-        if key in blocked:
-            continue  # too close to a start already taken
-        taken.append(r)
-        if len(taken) >= n_starts:
-            break
-        blocked.update([key + d for d in near])
+    chunk = 8 * n_starts  # keys packed a chunk at a time: the loop usually ends early
+    for lo in range(0, ranked.size, chunk):
+        part = ranked[lo : lo + chunk]
+        keys = ((combos[part] + 1) @ digits).tolist()
+        for r, key in zip(part.tolist(), keys, strict=True):
+            if key in blocked:
+                continue  # too close to a start already taken
+            taken.append(r)
+            if len(taken) >= n_starts:
+                return taken
+            blocked.update([key + d for d in near])
     return taken
 
 
@@ -415,7 +458,7 @@ def starting_points(
     if units is not None:
         with np.errstate(all="ignore"):
             starts = _grid_starts(circuit, units, omega, z, w_re, w_im, n_starts, n_spare)
-        starts = [s for s in starts if np.all(np.isfinite(s))]
-        if starts:
-            return starts
+        starts = starts[np.isfinite(starts).all(axis=1)]
+        if len(starts):
+            return list(starts)
     return _generic_starts(circuit, omega, z, n_starts + n_spare)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import eisfit.kk as kk
-from eisfit.initial import _solve_small, _spread_out
+from eisfit.initial import _smallest, _solve_small, _spread_out
 from eisfit.lm import batched_lm
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import random_cell, simulate
@@ -44,6 +44,19 @@ def _spread_out_naive(ranked: np.ndarray, combos: np.ndarray, n: int) -> list[in
         if all(np.abs(combos[r] - combos[t]).max() >= 2 for t in taken):
             taken.append(int(r))
     return taken
+
+
+@pytest.mark.parametrize("m", [1, 7, 50, 200, 400])
+def test_smallest_is_the_head_of_a_stable_argsort(m: int) -> None:
+    """Partial selection keeps the order of a full stable sort, ties (inf: infeasible
+    combinations, repeated costs) taken by index."""
+    rng = np.random.default_rng(m)
+    values = rng.integers(0, 30, 300).astype(float)
+    values[rng.random(300) < 0.3] = np.inf
+    expected = np.argsort(values, kind="stable")[:m]
+    np.testing.assert_array_equal(_smallest(values, m), expected)
+    values[:5] = np.nan
+    np.testing.assert_array_equal(_smallest(values, m), np.argsort(values, kind="stable")[:m])
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
