@@ -87,7 +87,13 @@ class Outcome:
     ) -> FitResult:
         pb = self.problem
         names = pb.circuit.names
-        r, jac = pb.residual_and_jacobian(self.theta[pb.free])
+        # one model evaluation gives the residuals, the Jacobian and the fitted spectrum
+        zfit, dz = pb.circuit.evaluate_omega(self.theta, pb.omega)
+        if pb.exprs:
+            r, jac = pb.residual_and_jacobian(self.theta[pb.free])
+        else:
+            r = (zfit - pb.z).view(float) * pb.w_pair
+            jac = dz[pb.free].view(float) * pb.w_pair
         chi2 = float(r @ r)
         n_data, k = r.size, pb.free.size
         dof = max(n_data - k, 1)
@@ -107,10 +113,9 @@ class Outcome:
             stderr[i] = 0.0
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = cov / np.outer(stderr, stderr)
-        zfit = pb.circuit.evaluate_omega(self.theta, pb.omega)[0]
         rel = (pb.z - zfit) / np.abs(pb.z)
         log_term = n_data * np.log(max(chi2, 1e-300) / n_data)
-        undetermined = [names[i] for i in pb.free if not np.isfinite(stderr[i])]
+        undetermined = [names[i] for i in pb.free[~np.isfinite(stderr[pb.free])].tolist()]
         if undetermined:
             notes.append(
                 f"not determined by the data (singular covariance): {', '.join(undetermined)}"
