@@ -6,44 +6,32 @@ import json
 import math
 import re
 import shutil
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_series import _run
 
-from eisfit import Cell, SpectrumMeta, fit, write_csv
+from eisfit import Cell, fit, write_csv
 from eisfit.cli import main
 from eisfit.errors import ReportError
 from eisfit.physics import analyse
 from eisfit.report import load_run, select_spectra, write_fit_report, write_run_report
 from eisfit.report.figures import compact_svg
 from eisfit.series import BatchSettings, run_batch
-from eisfit.synthetic import Arc, SyntheticCell, simulate
 
-FREQ = np.logspace(np.log10(7e6), -1, 50)
-T0 = datetime(2026, 3, 1, 9, 0)
 NASTY = "cell <b>&'\"$x$"  # HTML and mathtext in a file name
 
 
-def _soli(t_h: float) -> float:
-    return 300.0 + 60.0 * math.sqrt(t_h)
-
-
-def _spectra(n: int, source: str, seed: int = 5) -> list:
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        cell = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(_soli(3.0 * i), 100.0, 0.8)))
-        meta = SpectrumMeta(source=source, index=i, timestamp=T0 + timedelta(hours=3 * i))
-        out.append(simulate(cell.circuit, cell.values, FREQ, noise=0.003, rng=rng, meta=meta))
-    return out
+def _spectra(n: int, source: str) -> list:
+    """The growing-interphase run of the batch tests, in measurement order."""
+    return sorted(_run(n, source), key=lambda s: s.meta.index)
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A timestamped 10-spectrum run in a file whose name holds HTML, plus a junk file."""
+    """A 10-spectrum run as CSV files (no timestamps) whose names hold HTML, and a junk file."""
     base = tmp_path_factory.mktemp("run")
     data = base / "data"
     data.mkdir()
