@@ -179,6 +179,8 @@ def test_missing_or_bad_folder_is_a_clear_error(tmp_path: Path, capsys) -> None:
         load_run(tmp_path)
     assert main(["report", str(tmp_path)]) == 2
     assert "eisfit: error:" in capsys.readouterr().err
+    assert main(["report", str(tmp_path), "--report-flagged", "-1"]) == 2
+    assert "max_flagged must be a whole number >= 0" in capsys.readouterr().err
 
 
 def test_report_survives_missing_trends_and_records(tmp_path: Path, run_dir: Path) -> None:

@@ -179,6 +179,9 @@ def write_run_report(
     `ReportError` when ``run_dir`` holds no results table or cannot be written; missing
     pieces only become notes.
     """
+    for name, value in (("n_representative", n_representative), ("max_flagged", max_flagged)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ReportError(f"{name} must be a whole number >= 0, got {value!r}")
     options = (pdf, n_representative, max_flagged)
     digest = _input_digest(Path(run_dir), options)
     if not force:
