@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -123,10 +124,6 @@ def _combinations(families: tuple[str, ...], n_grid: int) -> np.ndarray:
     return out
 
 
-def _stack(columns: np.ndarray, w_re: np.ndarray, w_im: np.ndarray) -> np.ndarray:
-    return np.concatenate([columns.real * w_re[:, None], columns.imag * w_im[:, None]], axis=0)
-
-
 def _grid_starts(
     circuit: Circuit,
     units: list[Unit],
@@ -138,81 +135,142 @@ def _grid_starts(
     n_spare: int = 0,
 ) -> np.ndarray:
     """Candidate parameter vectors (rows), best first."""
-    tau_units = [u for u in units if u.has_tau]
     grid = _unweighted(tuple(units), np.ascontiguousarray(omega, dtype=float).tobytes())
-    taus, offsets = grid.taus, grid.offsets
-    n_grid = taus.size
-    basis = _stack(grid.columns, w_re, w_im)
-    norms = np.linalg.norm(basis, axis=0)
+    nf = grid.n_fixed
+    w = np.concatenate([w_re, w_im])  # weights of the stacked [real; imaginary] rows
+    basis = grid.parts * w[:, None]
+    norms = _column_norms(basis)
     norms[norms == 0] = 1.0
     basis /= norms  # unit columns: the ridge below then means the same for every column
-    y = np.concatenate([z.real * w_re, z.imag * w_im])
+    y = np.concatenate([z.real, z.imag]) * w
     gram, by = basis.T @ basis, basis.T @ y
+    amps_t, amps_f, cost = _solve_combinations(gram, by, y @ y, nf, grid)
+    # amplitude of every unit (n_units, C), in `grid.order`: fixed units, then tau units
+    amps = np.empty((len(units), cost.size))
+    np.divide(amps_f, norms[:nf, None], out=amps[:nf])
+    np.divide(amps_t, norms[grid.tau_cols], out=amps[nf:])
+    abs_z = np.abs(z)
+    feasible = _feasible(grid, amps, 10.0 * float(abs_z.max()))
 
-    combos = _combinations(tuple(u.family for u in tau_units), n_grid)
-    fixed_cols = [offsets[i] for i, u in enumerate(units) if not u.has_tau]
-    # basis column of each tau unit in every combination, (C,) each
-    tau_cols = [offsets[u.family] + combos[:, i] for i, u in enumerate(tau_units)]
-    amps_t, amps_f, cost = _solve_combinations(
-        gram, by, y @ y, fixed_cols, tau_cols, combos.shape[0]
+    # the DRT's least-squares matrix [fixed columns, weighted unit Debye columns]
+    drt_matrix = np.empty((basis.shape[0], nf + grid.debye.shape[1]))
+    drt_matrix[:, :nf] = basis[:, :nf]
+    debye = np.multiply(grid.debye, w[:, None], out=drt_matrix[:, nf:])
+    debye /= _column_norms(debye)
+    drt = _drt_rows(units, drt_matrix, nf, y, feasible)
+    rows = _ranked_rows(
+        np.where(feasible, cost, np.inf) if feasible.any() else cost,
+        drt,
+        grid,
+        n_starts,
+        n_starts + n_spare,  # spares: the next ones down the same ranking
     )
-    # amplitude of every unit (C,) each, in `order`: fixed units first, then tau units
-    order = [u for u in units if not u.has_tau] + tau_units
-    amps = [a / norms[c] for a, c in zip(amps_f.T, fixed_cols, strict=True)]
-    amps += [a / np.take(norms, c) for a, c in zip(amps_t, tau_cols, strict=True)]
-    z_max = float(np.abs(z).max())
-    feasible = np.ones(combos.shape[0], dtype=bool)
-    for u, a in zip(order, amps, strict=True):
-        if u.family not in ("R", "L", "La"):
-            feasible &= a > 0  # must be positive
-        if u.family in _RESISTIVE:
-            feasible &= ~(np.abs(a) > 10.0 * z_max)  # far above |Z|: cancelling columns
-    n_all = n_starts + n_spare  # spares: the next ones down the same ranking
-    n_ranked = 40 * n_all  # candidates `_spread_out` may look at
-    ranked = _smallest(np.where(feasible, cost, np.inf) if feasible.any() else cost, n_ranked)
+    floors = 1e-4 * _median(abs_z) / np.where(grid.per_omega, omega.max(), 1.0)
+    return _thetas(circuit, grid, amps[:, rows], floors, grid.taus[grid.combos[rows]])
 
-    scale = float(np.median(np.abs(z)))
-    debye = _stack(grid.debye, w_re, w_im)
-    debye /= np.linalg.norm(debye, axis=0)
-    drt = _drt_rows(units, debye, basis[:, fixed_cols], y, feasible)
-    ranked = np.concatenate([ranked[: max(n_starts - len(drt), 1)], drt, ranked])
-    rows = np.array(_spread_out(ranked[:n_ranked], combos, n_all), dtype=np.intp)
-    # parameter values unit by unit, for all chosen rows at once
-    thetas = np.empty((rows.size, len(circuit)))
-    n_fixed = len(order) - len(tau_units)
-    for j, u in enumerate(order):
-        tau = taus[combos[rows, j - n_fixed]] if u.has_tau else np.nan
-        vals = unit_params(u, _floor_amplitude(u, amps[j][rows], scale, omega), tau)
-        for i, v in enumerate(vals):
-            thetas[:, u.start + i] = v
-    return thetas
+
+def _column_norms(a: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(a, axis=0)`` for a real ``a`` (the same sum), without its overhead."""
+    return np.sqrt(np.add.reduce(a * a, axis=0))
+
+
+def _feasible(grid: _Grid, amps: np.ndarray, limit: float) -> np.ndarray:
+    """Combinations whose amplitudes (rows of ``amps`` in ``grid.order``) are physical.
+
+    Amplitudes other than R, L, La must be positive, and resistive ones not above
+    ``limit`` (an amplitude far above |Z| means cancelling columns).  NaN fails the first
+    test and passes the second, as in a unit-by-unit formulation.
+    """
+    ok = (amps[grid.positive] > 0).all(axis=0)
+    ok &= ~(np.abs(amps[grid.resistive]) > limit).any(axis=0)
+    return ok
+
+
+def _ranked_rows(
+    cost: np.ndarray, drt: np.ndarray, grid: _Grid, n_starts: int, n_all: int
+) -> np.ndarray:
+    """Rows of the chosen combinations: the best few, the DRT ones, then the ranking on,
+    spread out by `_spread_out` over the first ``40 * n_all`` candidates.
+
+    The spread-out selection is greedy and rarely looks past the first ten or so per
+    start, so a short head of the ranking is sorted first; only if the greedy pass runs
+    out of it is the full head sorted (the candidates of the short pass are a prefix of
+    the full list, so the result is the same either way).
+    """
+    n_ranked = 40 * n_all  # candidates `_spread_out` may look at
+    lead = max(n_starts - len(drt), 1)
+    for m in (min(10 * n_all, n_ranked), n_ranked):
+        ranked = _smallest(cost, m)
+        candidates = np.concatenate([ranked[:lead], drt, ranked])[:n_ranked]
+        rows = _spread_keys(candidates.tolist(), grid.keys, grid.near, n_all)
+        if len(rows) >= n_all or ranked.size < m:
+            break  # enough rows, or the short head already held every combination
+    return np.array(rows, dtype=np.intp)
+
+
+def _thetas(
+    circuit: Circuit, grid: _Grid, amps: np.ndarray, floors: np.ndarray, taus: np.ndarray
+) -> np.ndarray:
+    """Parameter vectors (rows) from the unit amplitudes ``amps`` (n_units, n_rows) in
+    ``grid.order`` and the time constants ``taus`` (n_rows, n_tau_units) of the chosen
+    rows.  Non-positive amplitudes are replaced by the small physical ``floors`` (one
+    per unit)."""
+    amps = np.maximum(np.abs(amps), floors[:, None])
+    thetas = np.empty((len(circuit), amps.shape[1]))  # one contiguous row per parameter
+    n_fixed = grid.n_fixed
+    for j, u in enumerate(grid.order):
+        tau = taus[:, j - n_fixed] if u.has_tau else np.nan
+        for i, v in enumerate(unit_params(u, amps[j], tau)):
+            thetas[u.start + i] = v
+    return thetas.T
+
+
+def _median(a: np.ndarray) -> float:
+    """``np.median`` of a 1-D array (the same value, NaN included) at a tenth of its cost."""
+    s = np.sort(a)
+    if s.size == 0 or np.isnan(s[-1]):  # NaN sorts last; np.median then returns NaN
+        return math.nan
+    mid = s.size // 2
+    return float(s[mid] if s.size % 2 else (s[mid - 1] + s[mid]) / 2)
 
 
 @dataclass(frozen=True)
 class _Grid:
-    """What the pre-fit needs of one frequency grid, before weighting (shared by a run)."""
+    """What the pre-fit needs of one frequency grid, before weighting (shared by a run).
+
+    Complex columns are stored as real parts over imaginary parts, the row order of the
+    weighted least-squares problem, so that weighting them is one product.
+    """
 
     taus: np.ndarray  # the tau grid
-    columns: np.ndarray  # complex basis (n_points, M): fixed units, then n_grid per family
-    offsets: dict[int | str, int]  # first column of fixed unit i / of tau family f
-    debye: np.ndarray  # complex Debye columns (n_points, n_grid) for the DRT
+    parts: np.ndarray  # basis (2 n_points, M): fixed units, then n_grid columns per family
+    debye: np.ndarray  # Debye columns (2 n_points, n_grid) for the DRT
+    order: tuple[Unit, ...]  # the units as the rows of amplitudes: fixed, then tau units
+    n_fixed: int  # fixed units (no tau): the first basis columns, one each
+    positive: np.ndarray  # rows (in `order`) of amplitudes that must be positive
+    resistive: np.ndarray  # rows of resistances: not far above |Z|
+    per_omega: np.ndarray  # rows of inductances: their floor is scaled by 1 / max(omega)
+    combos: np.ndarray  # grid indices (C, k) of the tau units in every combination
+    tau_cols: np.ndarray  # basis column (k, C) of each tau unit in every combination
+    pair_index: np.ndarray  # flat index into an (M, M) matrix of the column pairs in
+    # `_lower_pairs` order (k (k + 1) / 2, C): the lower triangle of each k x k system
+    keys: list[int]  # each combination packed into one integer, for `_spread_keys`
+    near: tuple[int, ...]  # packed-key offsets of a combination's neighbourhood
 
 
 @lru_cache(maxsize=32)
 def _unweighted(units: tuple[Unit, ...], omega_bytes: bytes) -> _Grid:
-    """Basis columns of ``units`` on one frequency grid: every spectrum of a run shares
-    them (the grid pre-fit only weights them).  Cached by the bytes of omega."""
+    """Basis columns of ``units`` on one frequency grid and the index arrays of the
+    combinations: every spectrum of a run shares them (the grid pre-fit only weights
+    them).  Cached by the bytes of omega."""
     omega = np.frombuffer(omega_bytes)
     tau_units = [u for u in units if u.has_tau]
     taus = _tau_grid(omega, len(tau_units))
     # basis: one column per fixed unit, then n_grid columns per tau family
-    blocks, offsets = [], {}
-    col = 0
-    for i, u in enumerate(units):
-        if not u.has_tau:
-            blocks.append(_basis(u, omega, taus[:1]))
-            offsets[i] = col
-            col += 1
+    order = tuple(u for u in units if not u.has_tau) + tuple(tau_units)
+    n_fixed = len(order) - len(tau_units)
+    blocks = [_basis(u, omega, taus[:1]) for u in order[:n_fixed]]
+    offsets, col = {}, n_fixed
     for fam in dict.fromkeys(u.family for u in tau_units):
         rep = next(u for u in tau_units if u.family == fam)
         blocks.append(_basis(rep, omega, taus))
@@ -220,9 +278,37 @@ def _unweighted(units: tuple[Unit, ...], omega_bytes: bytes) -> _Grid:
         col += taus.size
     columns = np.concatenate(blocks, axis=1)
     debye = 1.0 / (1.0 + 1j * omega[:, None] * taus)
-    for a in (taus, columns, debye):
+    combos = _combinations(tuple(u.family for u in tau_units), taus.size)
+    first = np.array([offsets[u.family] for u in tau_units], dtype=np.intp)
+    # C-contiguous: fancy indexing with (or gathering rows of) strided index arrays is slow
+    tau_cols = np.ascontiguousarray(first[:, None] + combos.T)
+    pair_index = np.array(
+        [tau_cols[i] * columns.shape[1] + tau_cols[j] for i, j in _lower_pairs(len(tau_units))],
+        dtype=np.intp,
+    ).reshape(-1, combos.shape[0])
+    keys, near = _packed_keys(combos)
+    grid = _Grid(
+        taus=taus,
+        parts=np.concatenate([columns.real, columns.imag]),
+        debye=np.concatenate([debye.real, debye.imag]),
+        order=order,
+        n_fixed=n_fixed,
+        positive=_rows_where(order, lambda u: u.family not in ("R", "L", "La")),
+        resistive=_rows_where(order, lambda u: u.family in _RESISTIVE),
+        per_omega=np.array([u.family in ("L", "La") for u in order]),
+        combos=combos,
+        tau_cols=tau_cols,
+        pair_index=pair_index,
+        keys=keys,
+        near=near,
+    )
+    for a in (grid.taus, grid.parts, grid.debye, grid.tau_cols, grid.pair_index):
         a.setflags(write=False)
-    return _Grid(taus=taus, columns=columns, offsets=offsets, debye=debye)
+    return grid
+
+
+def _rows_where(order: tuple[Unit, ...], test: Callable[[Unit], bool]) -> np.ndarray:
+    return np.array([i for i, u in enumerate(order) if test(u)], dtype=np.intp)
 
 
 def _smallest(values: np.ndarray, m: int) -> np.ndarray:
@@ -239,30 +325,35 @@ def _smallest(values: np.ndarray, m: int) -> np.ndarray:
 
 
 def _spread_out(ranked: np.ndarray, combos: np.ndarray, n_starts: int) -> list[int]:
-    """The first ``n_starts`` of ``ranked``, skipping any within one grid step of one taken.
+    """The first ``n_starts`` of ``ranked``, skipping any within one grid step of one taken."""
+    keys, near = _packed_keys(combos)
+    return _spread_keys(ranked.tolist(), keys, near, n_starts)
 
-    Greedy in rank order.  Each combination is packed into one integer, and a taken one
-    blocks the 3^k packed keys of its neighbourhood: one set lookup per candidate.
-    """
+
+def _packed_keys(combos: np.ndarray) -> tuple[list[int], tuple[int, ...]]:
+    """Each combination packed into one integer, and the offsets of the packed keys of its
+    neighbourhood (none without tau units: nothing is then blocked).  Cached per grid."""
     k = combos.shape[1]
     if not k:
-        return ranked[:n_starts].tolist()
-    base = int(combos.max()) + 3  # digits of a key shifted by one: neighbours never wrap
-    digits = base ** np.arange(k)
-    near = _neighbour_offsets(k, base)
+        return [0] * combos.shape[0], ()
+    base = int(combos.max(initial=0)) + 3  # digits of a key shifted by one: no wrapping
+    keys = ((combos + 1) @ (base ** np.arange(k))).tolist()
+    return keys, _neighbour_offsets(k, base)
+
+
+def _spread_keys(ranked: list[int], keys: list[int], near: tuple[int, ...], n: int) -> list[int]:
+    """`_spread_out` on packed keys: greedy in rank order, a taken combination blocks the
+    3^k keys of its neighbourhood, so each candidate costs one set lookup."""
     blocked: set[int] = set()
     taken: list[int] = []
-    chunk = 8 * n_starts  # keys packed a chunk at a time: the loop usually ends early
-    for lo in range(0, ranked.size, chunk):
-        part = ranked[lo : lo + chunk]
-        keys = ((combos[part] + 1) @ digits).tolist()
-        for r, key in zip(part.tolist(), keys, strict=True):
-            if key in blocked:
-                continue  # too close to a start already taken
-            taken.append(r)
-            if len(taken) >= n_starts:
-                return taken
-            blocked.update([key + d for d in near])
+    for r in ranked:
+        key = keys[r]
+        if key in blocked:
+            continue  # too close to a start already taken
+        taken.append(r)
+        if len(taken) >= n:
+            break
+        blocked.update([key + d for d in near])
     return taken
 
 
@@ -274,77 +365,94 @@ def _neighbour_offsets(k: int, base: int) -> tuple[int, ...]:
 
 
 def _solve_combinations(
-    gram: np.ndarray,
-    by: np.ndarray,
-    yy: float,
-    fixed: list[int],
-    cols: list[np.ndarray],
-    n_comb: int,
-) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    gram: np.ndarray, by: np.ndarray, yy: float, nf: int, grid: _Grid
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares amplitudes and costs of every tau combination, in one batch.
 
-    The columns shared by all combinations (series R, L...) are eliminated once (Schur
-    complement), leaving one small k x k system per combination for the k tau units.
-    ``cols[j]`` is the basis column of tau unit j in each of the C combinations.
-    Returns (k tau amplitudes (C,), fixed amplitudes (C, f), costs (C,)).
+    The columns shared by all combinations (the first ``nf``: series R, L...) are
+    eliminated once (Schur complement), leaving one small k x k system per combination
+    for the k tau units.
+    Returns (tau amplitudes (k, C), fixed amplitudes (f, C), costs (C,)).
     """
-    f = np.asarray(fixed, dtype=np.intp)
-    eye_f = np.eye(f.size)
-    g_ff = gram[np.ix_(f, f)] + 1e-10 * eye_f
-    g_ff_inv = np.linalg.inv(g_ff) if f.size else np.zeros((0, 0))
-    g_fx = gram[f]  # (f, M)
+    eye_f = np.eye(nf)
+    g_ff = gram[:nf, :nf] + 1e-10 * eye_f
+    g_ff_inv = np.linalg.inv(g_ff) if nf else np.zeros((0, 0))
+    g_fx, b_f = gram[:nf], by[:nf]  # (f, M), (f,)
     reduced = gram - g_fx.T @ g_ff_inv @ g_fx
-    b_red = by - g_fx.T @ (g_ff_inv @ by[f])
-    yy_red = yy - by[f] @ g_ff_inv @ by[f]
-    amps = _solve_small(reduced, b_red, cols)
-    terms = (np.take(b_red, c) * a for c, a in zip(cols, amps, strict=True))
-    cost = yy_red - sum(terms, np.zeros(n_comb))
+    b_red = by - g_fx.T @ (g_ff_inv @ b_f)
+    yy_red = yy - b_f @ g_ff_inv @ b_f
+    b_t = b_red[grid.tau_cols]  # (k, C)
+    amps = _solve_small(reduced.ravel()[grid.pair_index], b_t)
+    # sums over the k units, term by term (each row of a (k, C) array is contiguous); the
+    # assignments broadcast the scalar left when there are no tau units
+    cost = np.empty(b_t.shape[1])
+    cost[:] = yy_red - _dot(b_t, amps)
     # back-substitute the fixed amplitudes: G_ff a_f = b_f - G_ft a_t
-    rhs = by[f][:, None] - sum(
-        np.take(g_fx, c, axis=1) * a for c, a in zip(cols, amps, strict=True)
-    )
-    amps_f = (g_ff_inv @ rhs).T if f.size else np.zeros((n_comb, 0))
+    rhs = np.empty((nf, cost.size))
+    for r in range(nf):
+        rhs[r] = b_f[r] - _dot(g_fx[r][grid.tau_cols], amps)
+    amps_f = g_ff_inv @ rhs if nf else rhs
     return amps, amps_f, cost
 
 
-def _solve_small(
-    reduced: np.ndarray, b_red: np.ndarray, cols: list[np.ndarray]
-) -> list[np.ndarray]:
-    """Solve ``(reduced[i, i] + 1e-10 I) a = b_red[i]`` for every combination ``i``.
+def _solve_small(g: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve ``(G_i + 1e-10 I) a = b[:, i]`` for every combination ``i``.
 
-    ``cols[j]`` holds the column index of tau unit j in every combination (C,).  An LDL^T
+    ``g`` (k (k + 1) / 2, C) holds the lower triangle of each combination's reduced Gram
+    matrix G_i, in `_lower_pairs` order, and ``b`` (k, C) its right-hand side.  An LDL^T
     factorisation unrolled over the k units, each entry a (C,) array: k is the number of
     tau units (2-4) and C the thousands of combinations, for which one batched LAPACK
     call per k x k matrix costs several times more.  The matrices are Gram matrices of
-    unit columns plus a ridge, symmetric positive definite: no pivoting.  Returns the k
-    amplitude arrays (C,).
+    unit columns plus a ridge, symmetric positive definite: no pivoting.  Returns the
+    amplitudes (k, C).
     """
-    k, flat = len(cols), reduced.ravel()
-    rows = [c * reduced.shape[1] for c in cols]
+    k = b.shape[0]
     low: list[list[np.ndarray]] = [[] for _ in range(k)]  # low[i][p]: L_ip, p < i
     diag: list[np.ndarray] = []
     for j in range(k):
         ld = [low[j][p] * diag[p] for p in range(j)]  # L_jp D_p
-        g_jj = np.take(flat, rows[j] + cols[j]) + 1e-10
-        diag.append(g_jj - sum(low[j][p] * ld[p] for p in range(j)))
+        diag.append(_minus_dot(g[_lower(j, j)] + 1e-10, low[j], ld))
         for i in range(j + 1, k):
-            g_ij = np.take(flat, rows[i] + cols[j])
-            low[i].append((g_ij - sum(low[i][p] * ld[p] for p in range(j))) / diag[j])
+            low[i].append(_minus_dot(g[_lower(i, j)], low[i], ld) / diag[j])
     fwd: list[np.ndarray] = []  # L y = b
     for i in range(k):
-        fwd.append(np.take(b_red, cols[i]) - sum(low[i][p] * fwd[p] for p in range(i)))
-    amps: list[np.ndarray] = [np.empty(0)] * k  # D L^T a = y
+        fwd.append(_minus_dot(b[i], low[i], fwd))
+    amps = np.empty_like(b)  # D L^T a = y
     for i in reversed(range(k)):
-        amps[i] = fwd[i] / diag[i] - sum(low[p][i] * amps[p] for p in range(i + 1, k))
+        later = range(i + 1, k)
+        amps[i] = _minus_dot(fwd[i] / diag[i], [low[p][i] for p in later], list(amps[i + 1 :]))
     return amps
 
 
+def _lower_pairs(k: int) -> list[tuple[int, int]]:
+    """Index pairs (i, j), j <= i, of the lower triangle of a k x k matrix, row by row."""
+    return [(i, j) for i in range(k) for j in range(i + 1)]
+
+
+def _lower(i: int, j: int) -> int:
+    """Position of the pair (i, j), j <= i, in `_lower_pairs`."""
+    return i * (i + 1) // 2 + j
+
+
+def _minus_dot(a: np.ndarray, xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> np.ndarray:
+    """``a - sum(x * y for x, y in zip(xs, ys))``, or ``a`` itself if there are no terms."""
+    return a - _dot(xs, ys) if len(xs) else a
+
+
+def _dot(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> np.ndarray | float:
+    """``sum(x * y for x, y in zip(xs, ys))``, the terms added left to right as there (so
+    the same values to the last bit) but without its first addition to 0, which costs a
+    pass over the C values of the arrays."""
+    if not len(xs):
+        return 0.0
+    total = xs[0] * ys[0]
+    for x, y in zip(xs[1:], ys[1:], strict=True):
+        total += x * y
+    return total
+
+
 def _drt_rows(
-    units: list[Unit],
-    debye: np.ndarray,
-    fixed: np.ndarray,
-    y: np.ndarray,
-    feasible: np.ndarray,
+    units: list[Unit], matrix: np.ndarray, nf: int, y: np.ndarray, feasible: np.ndarray
 ) -> np.ndarray:
     """Rows of the tau-combination table whose time constants sit on peaks of a discrete DRT.
 
@@ -353,28 +461,30 @@ def _drt_rows(
     non-negative least-squares fit of Debye elements on the same tau grid (a distribution
     of relaxation times without regularisation, so its peaks are sparse clusters) finds
     where the arcs are whatever their shape; combinations of its largest peaks become
-    candidates too.  ``debye`` and ``fixed`` are weighted, stacked, unit-norm columns.
-    Only for circuits whose tau units are all of one kind.
+    candidates too.  ``matrix`` holds the ``nf`` fixed columns, then the Debye ones:
+    weighted, stacked, unit-norm columns.  Only for circuits whose tau units are all of
+    one kind.
     """
     tau_units = [u for u in units if u.has_tau]
     if not tau_units or len({u.family for u in tau_units}) != 1:
         return np.zeros(0, dtype=np.intp)
     k = len(tau_units)
     try:
-        amps, _ = nnls(np.concatenate([fixed, debye], axis=1), y, maxiter=100 * y.size)
+        amps, _ = nnls(matrix, y, maxiter=100 * y.size)
     except RuntimeError:
         return np.zeros(0, dtype=np.intp)
-    g = amps[fixed.shape[1] :]
-    if not g.max() > 0:
+    g = amps[nf:]
+    g_max = g.max()
+    if not g_max > 0:
         return np.zeros(0, dtype=np.intp)
-    nz = np.flatnonzero(g > 1e-6 * g.max())
+    nz = np.flatnonzero(g > 1e-6 * g_max)
     # clusters of neighbouring non-zero taus: their mass and mass-weighted centre
-    first = np.concatenate([[0], np.flatnonzero(np.diff(nz) > 2) + 1])
+    first = np.concatenate([[0], np.flatnonzero(nz[1:] - nz[:-1] > 2) + 1])
     mass = np.add.reduceat(g[nz], first)
     centre = np.add.reduceat(g[nz] * nz, first) / mass
-    peaks = [(float(m), round(float(c))) for m, c in zip(mass, centre, strict=True)]
+    peaks = [(m, round(c)) for m, c in zip(mass.tolist(), centre.tolist(), strict=True)]
     top = sorted(p[1] for p in sorted(peaks, reverse=True)[: k + 2])
-    row_of = _combination_rows(tau_units[0].family, k, debye.shape[1])
+    row_of = _combination_rows(tau_units[0].family, k, g.size)
     rows = [row_of.get(choice, -1) for choice in itertools.combinations(top, k)]
     return np.array([r for r in rows if r >= 0 and feasible[r]], dtype=np.intp)
 
@@ -384,13 +494,6 @@ def _combination_rows(family: str, k: int, n_grid: int) -> dict[tuple[int, ...],
     """Row of each grid-index tuple in ``_combinations((family,) * k, n_grid)``."""
     combos = _combinations((family,) * k, n_grid)
     return {tuple(c): i for i, c in enumerate(combos.tolist())}
-
-
-def _floor_amplitude(unit: Unit, a: np.ndarray, scale: float, omega: np.ndarray) -> np.ndarray:
-    """Replace non-positive amplitudes by a small physical one."""
-    if unit.family == "L" or unit.family == "La":
-        return np.maximum(np.abs(a), 1e-4 * scale / omega.max())
-    return np.maximum(np.abs(a), 1e-4 * scale)
 
 
 def _generic_starts(
@@ -458,7 +561,7 @@ def starting_points(
     if units is not None:
         with np.errstate(all="ignore"):
             starts = _grid_starts(circuit, units, omega, z, w_re, w_im, n_starts, n_spare)
-        starts = starts[np.isfinite(starts).all(axis=1)]
+        starts = starts[np.isfinite(starts).all(axis=1)]  # a copy: contiguous rows
         if len(starts):
             return list(starts)
     return _generic_starts(circuit, omega, z, n_starts + n_spare)

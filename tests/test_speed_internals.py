@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import eisfit.kk as kk
-from eisfit.initial import _smallest, _solve_small, _spread_out
+from eisfit.initial import _lower_pairs, _smallest, _solve_small, _spread_out
 from eisfit.lm import batched_lm
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import random_cell, simulate
@@ -30,7 +30,8 @@ def test_unrolled_small_solves_match_lapack() -> None:
     gram, rhs = cols.T @ cols, rng.standard_normal(12)
     for k in (1, 2, 3, 4):
         idx = np.array(list(itertools.combinations(range(12), k)))
-        got = np.stack(_solve_small(gram, rhs, list(np.ascontiguousarray(idx.T))), axis=1)
+        lower = [gram[idx[:, i], idx[:, j]] for i, j in _lower_pairs(k)]  # (pairs, C)
+        got = _solve_small(np.array(lower), np.ascontiguousarray(rhs[idx].T)).T
         g = gram[idx[:, :, None], idx[:, None, :]] + 1e-10 * np.eye(k)
         want = np.linalg.solve(g, rhs[idx][..., None])[..., 0]
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
