@@ -16,6 +16,10 @@ take the Levenberg-Marquardt step of the reduced problem, and the trial point is
 to the box.  Without the active set a start whose optimum lies on a bound (R0 = 0, n = 1)
 crawls along it with projected steps.
 
+The caller's function returns the stacked matrix [J; r] of each start (rows: the p
+parameters' derivatives, then the residuals), so one batched product gives J J^T, J r
+and |r|^2 together: per-call overhead, not arithmetic, is what costs here.
+
 Convergence of a start: an accepted step that lowers the cost by less than ``ftol``
 (relative) or moves x by less than ``xtol`` (relative to |x| + xtol), or a damping that
 has grown past 1e12 (no descent direction left: a minimum or a bound).
@@ -30,7 +34,7 @@ import numpy as np
 
 __all__ = ["BatchResult", "batched_lm"]
 
-ResJac = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Stacked = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
 
 
 @dataclass(frozen=True)
@@ -38,23 +42,71 @@ class BatchResult:
     x: np.ndarray  # (S, p) final points
     cost: np.ndarray  # (S,) sum of squared residuals (inf where never finite)
     converged: np.ndarray  # (S,) bool
-    n_evaluations: int  # batched calls of resjac
+    n_evaluations: int  # batched calls of the model
     n_rows: int  # parameter vectors evaluated in all (sum of batch sizes)
     pinned: np.ndarray  # (S, p) bool: on a bound with the gradient pointing out of the box
 
 
-def _cost(r: np.ndarray) -> np.ndarray:
-    c = np.einsum("sm,sm->s", r, r)
-    return c if np.isfinite(c).all() else np.where(np.isfinite(c), c, np.inf)
+def _normal(a: np.ndarray, scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """|r|^2 (B,), J r (B, p) and J J^T (B, p, p) of the stacked rows S A, where A is
+    (B, p + 1, m) and S = diag(``scale``) (B, p + 1), or the identity for None.
+
+    One batched product: the Gram matrix of the stacked rows holds all three.  Scaling
+    the small Gram matrix is cheaper than scaling the rows of A.
+    """
+    p = a.shape[1] - 1
+    gram = a @ a.transpose(0, 2, 1)
+    if scale is not None:
+        gram *= scale[:, :, None]
+        gram *= scale[:, None, :]
+    cost = gram[:, p, p]
+    if not np.isfinite(cost).all():
+        cost = np.where(np.isfinite(cost), cost, np.inf)
+    return cost, gram[:, :p, p], gram[:, :p, :p]
 
 
-def _normal_equations(jac: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """J r and J J^T for a batch (rows of J are parameters); batched BLAS, not einsum."""
-    return (jac @ r[..., None])[..., 0], jac @ jac.transpose(0, 2, 1)
+def _pinned(x: np.ndarray, g: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Parameters on a bound whose gradient points out of the box."""
+    return ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+
+
+def _judge(
+    cost: list[float],
+    trial: list[float],
+    predicted: list[float],
+    lam: list[float],
+    nu: list[float],
+    ftol: float,
+    tiny_step: list[bool],
+) -> tuple[list[bool], list[bool]]:
+    """Accept or reject each start's step, update its damping in place, tell convergence.
+
+    A step is taken when it lowers the cost and the model predicted a decrease (gain
+    ratio rho > 0; a non-finite trial cost is inf and fails).  Nielsen's update (Nielsen,
+    IMM-REP-1999-05; Madsen, Nielsen & Tingleff 2004) shrinks the damping after a taken
+    step and grows it geometrically after each rejected one.  A start has converged when
+    a taken step lowered its cost by less than ``ftol`` (relative) or was tiny, or when
+    its damping passed 1e12 (no descent direction left: a minimum or a bound).
+    """
+    better, done = [], []
+    for i, (c, c_t, pred) in enumerate(zip(cost, trial, predicted, strict=True)):
+        decrease = c - c_t
+        rho = decrease / pred if pred > 0 else 0.0
+        ok = rho > 0
+        if ok:
+            t = 2.0 * rho - 1.0
+            lam[i] = max(lam[i] * max(1.0 / 3.0, 1.0 - t * t * t), 1e-15)
+            nu[i] = 2.0
+        else:
+            lam[i] *= nu[i]
+            nu[i] *= 2.0
+        better.append(ok)
+        done.append((ok and (decrease <= ftol * c or tiny_step[i])) or lam[i] > 1e12)
+    return better, done
 
 
 def batched_lm(
-    resjac: ResJac,
+    stacked: Stacked,
     x0: np.ndarray,
     *,
     lower: np.ndarray,
@@ -69,10 +121,12 @@ def batched_lm(
 ) -> BatchResult:
     """Minimise |r(x)|^2 from every row of ``x0`` (S, p).
 
-    ``resjac(X)`` takes (B, p) and returns residuals (B, m) and the Jacobian (B, p, m)
-    (rows are parameters).  ``lower``/``upper`` (p,) are projection bounds (+-inf for
-    none).  ``should_stop(n_rows)`` is asked before each batched call with the number of
-    parameter vectors evaluated so far; returning True ends the run early (budget).
+    ``stacked(X)`` takes (B, p) and returns (A, s): [J; r] = diag(s) A, where A is
+    (B, p + 1, m), rows 0..p-1 the Jacobian (row i: dr/dx_i) and row p the residuals,
+    and s (B, p + 1) row scales (None: all 1).  ``lower``/``upper`` (p,) are
+    projection bounds (+-inf for none).  ``should_stop(n_rows)`` is asked before each
+    batched call with the number of parameter vectors evaluated so far; returning True
+    ends the run early (budget).
 
     With ``drop_ratio``, after ``grace`` iterations a start whose cost exceeds
     ``drop_ratio`` times the lowest cost so far is abandoned (it is in another basin), and
@@ -82,68 +136,76 @@ def batched_lm(
     """
     x_all = np.clip(np.array(x0, dtype=float), lower, upper)
     s, p = x_all.shape
-    r, jac = resjac(x_all)
-    cost_all = _cost(r)
-    grad_all, hess_all = _normal_equations(jac, r)
+    cost_all, grad_all, hess_all = _normal(*stacked(x_all))
+    cost_all, grad_all = cost_all.copy(), grad_all.copy()  # written below: own the data
     converged = np.zeros(s, dtype=bool)
     n_eval, n_rows = 1, s
     eye = np.eye(p)
+    bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
     # The working set holds the active starts only, compacted whenever some leave, so
     # each step works on whole arrays instead of indexing into the batch.
     rows = np.flatnonzero(np.isfinite(cost_all))
     x, cost, grad, hess = x_all[rows], cost_all[rows], grad_all[rows], hess_all[rows]
-    lam = np.full(rows.size, 1e-3)
-    nu = np.full(rows.size, 2.0)
+    lam = [1e-3] * rows.size  # per-start damping and its growth factor
+    nu = [2.0] * rows.size
     lead_seen, lead_done_at = -1, 0
     for it in range(1, max_iter + 1):
         if rows.size == 0 or (should_stop is not None and should_stop(n_rows)):
             break
         h, g = hess, grad
-        damp = lam[:, None] * np.maximum(np.diagonal(h, axis1=1, axis2=2), 1e-30)
+        damp = np.array(lam)[:, None] * np.maximum(np.diagonal(h, axis1=1, axis2=2), 1e-30)
         # active set: a parameter on a bound whose gradient points out of the box is held
         # there (its row and column decoupled), so the others take a true LM step instead
         # of a projected one that crawls along the bound
-        pinned = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+        pinned = _pinned(x, g, lower, upper)
         if pinned.any():
             free = ~pinned
             h = h * (free[:, :, None] & free[:, None, :])
             g = np.where(pinned, 0.0, g)
             damp = np.where(pinned, 1.0, damp)
         try:
-            step = -np.linalg.solve(h + damp[:, :, None] * eye, g[..., None])[..., 0]
+            step = np.linalg.solve(h + damp[:, :, None] * eye, g[..., None])[..., 0]
+            step *= -1.0
         except np.linalg.LinAlgError:
             step = -g / damp
-        trial = np.minimum(np.maximum(x + step, lower), upper)
-        step = trial - x
-        r_t, j_t = resjac(trial)
+        raw = x + step
+        trial = np.minimum(np.maximum(raw, lower), upper)
+        # predicted decrease of |r|^2 from the model |r + J^T step|^2: -(2 step.g +
+        # step.H.step).  For the LM step (H + D) step = -g, so it is step.(D step - g);
+        # a step shortened by the bounds needs the full form
+        if bounded and not (trial == raw).all():
+            step = trial - x
+            predicted = -np.einsum("sp,sp->s", step, 2.0 * g + (h @ step[..., None])[..., 0])
+        else:
+            predicted = np.einsum("sp,sp->s", step, damp * step - g)
+        c_t, g_t, h_t = _normal(*stacked(trial))
         n_eval, n_rows = n_eval + 1, n_rows + rows.size
-        c_t = _cost(r_t)
-        # gain ratio: actual over predicted decrease of |r|^2 (predicted from the model
-        # |r + J^T step|^2 = |r|^2 + 2 step.g + step.H.step)
-        predicted = -np.einsum("sp,sp->s", step, 2.0 * g + (h @ step[..., None])[..., 0])
-        rho = (cost - c_t) / np.where(predicted > 0, predicted, np.inf)
-        better = (c_t < cost) & (rho > 0)
-        small = better & (
-            ((cost - c_t) <= ftol * cost)
-            | (np.abs(step).max(axis=1) <= xtol * (np.abs(x).max(axis=1) + xtol))
+        # per-start decisions on Python floats: with a handful of starts, each numpy call
+        # would cost more than the arithmetic it does
+        step_max = np.abs(step).max(axis=1).tolist()
+        x_max = np.abs(x).max(axis=1).tolist()
+        better, done = _judge(
+            cost.tolist(),
+            c_t.tolist(),
+            predicted.tolist(),
+            lam,
+            nu,
+            ftol,
+            [s_ <= xtol * (m + xtol) for s_, m in zip(step_max, x_max, strict=True)],
         )
-        if better.all():  # common while starts descend: no selection needed
-            x, cost = trial, c_t
-            grad, hess = _normal_equations(j_t, r_t)
-        elif better.any():
-            x = np.where(better[:, None], trial, x)
-            cost = np.where(better, c_t, cost)
-            g_t, h_t = _normal_equations(j_t, r_t)
-            grad = np.where(better[:, None], g_t, grad)
-            hess = np.where(better[:, None, None], h_t, hess)
-        # Nielsen's damping update (Nielsen, IMM-REP-1999-05; Madsen, Nielsen & Tingleff 2004)
-        shrink = np.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
-        lam = np.where(better, np.maximum(lam * shrink, 1e-15), lam * nu)
-        nu = np.where(better, 2.0, 2.0 * nu)
-        done = small | (~better & (lam > 1e12))  # converged, or no descent left
+        if all(better):  # common while starts descend: no selection needed
+            x, cost, grad, hess = trial, c_t, g_t, h_t
+        elif any(better):
+            keep = np.array(better)
+            x = np.where(keep[:, None], trial, x)
+            cost = np.where(keep, c_t, cost)
+            grad = np.where(keep[:, None], g_t, grad)
+            hess = np.where(keep[:, None, None], h_t, hess)
+        done_a = np.array(done)
         cost_all[rows] = cost
-        converged[rows[done]] = True
-        leave = done
+        if any(done):
+            converged[rows[done_a]] = True
+        leave = done_a
         if drop_ratio is not None and it >= grace:
             best = cost_all.min()
             leave = leave | (cost > drop_ratio * best)
@@ -160,10 +222,15 @@ def batched_lm(
             x_all[rows[leave]], grad_all[rows[leave]] = x[leave], grad[leave]
             stay = ~leave
             rows, x, cost, grad, hess = rows[stay], x[stay], cost[stay], grad[stay], hess[stay]
-            lam, nu = lam[stay], nu[stay]
+            lam = [v for v, k in zip(lam, stay.tolist(), strict=True) if k]
+            nu = [v for v, k in zip(nu, stay.tolist(), strict=True) if k]
     x_all[rows], grad_all[rows], cost_all[rows] = x, grad, cost
     x, cost, grad = x_all, cost_all, grad_all
-    pinned = ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
     return BatchResult(
-        x=x, cost=cost, converged=converged, n_evaluations=n_eval, n_rows=n_rows, pinned=pinned
+        x=x,
+        cost=cost,
+        converged=converged,
+        n_evaluations=n_eval,
+        n_rows=n_rows,
+        pinned=_pinned(x, grad, lower, upper),
     )

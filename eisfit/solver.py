@@ -305,24 +305,31 @@ def _batch_round(
     w_pair = problem.w_pair
 
     all_free = free.size == base.size  # free is sorted and unique: then it is every index
-    evaluate, omega, z_data = problem.circuit.evaluate_batch, problem.omega, problem.z
+    evaluate, omega, z_data = problem.circuit.evaluate_stacked, problem.omega, problem.z
+    p = free.size
+    rows = None if all_free else np.append(free, base.size)  # free dZ rows, then the Z row
 
-    def resjac(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def stacked(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """[J; r] of every row of x (weighted Jacobian w.r.t. x, weighted residuals) as
+        rows scaled by d theta / d x (the chain rule of log parameters), see `batched_lm`."""
         nat = np.where(log, np.exp(x), x)
         if all_free:
             theta = nat
         else:
             theta = np.broadcast_to(base, (x.shape[0], base.size)).copy()
             theta[:, free] = nat
-        z, dz = evaluate(theta, omega)
-        r = np.subtract(z, z_data, out=z).view(float)  # z and dz are fresh: work in place
-        r *= w_pair
-        jac = (dz if all_free else np.ascontiguousarray(dz[:, free, :])).view(float)
-        jac *= w_pair
-        jac *= np.where(log, nat, 1.0)[:, :, None]
-        if not math.isfinite(jac.sum()):  # one reduction instead of a mask on every call
-            jac = np.where(np.isfinite(jac), jac, 0.0)
-        return r, jac
+        a = evaluate(theta, omega)  # fresh array: worked on in place
+        a[:, -1] -= z_data
+        if rows is not None:
+            a = a[:, rows]
+        out = a.view(float)  # real and imaginary parts interleaved, like w_pair
+        out *= w_pair
+        if not math.isfinite(out.sum()):  # one reduction instead of a mask on every call
+            jac = out[:, :p]
+            jac[~np.isfinite(jac)] = 0.0  # a non-finite residual stays: its cost is inf
+        scale = np.ones((x.shape[0], p + 1))  # the residual row is not scaled
+        scale[:, :p] = np.where(log, nat, 1.0)
+        return out, scale
 
     used = counter.nfev
 
@@ -339,7 +346,7 @@ def _batch_round(
         lower = np.where(log, np.log(np.maximum(problem.floor, 0.0)), problem.floor)
         upper = np.where(log, np.log(problem.ceil), problem.ceil)
     out = batched_lm(
-        resjac,
+        stacked,
         x0,
         lower=lower,
         upper=upper,

@@ -97,9 +97,16 @@ def test_fused_and_batch_evaluators_agree_with_the_tree(text: str) -> None:
             z_ref, dz_ref = tree_eval(theta, omega)
             np.testing.assert_allclose(zb[k], z_ref, rtol=1e-12)
             np.testing.assert_allclose(dzb[k], dz_ref, rtol=1e-10, atol=1e-300)
+        # the fitter's layout: derivative rows, then Z as one more row
+        stacked = circuit.evaluate_stacked(thetas, omega)
+        assert stacked.shape == (len(thetas), len(circuit) + 1, omega.size)
+        np.testing.assert_array_equal(stacked[:, :-1], dzb)
+        np.testing.assert_array_equal(stacked[:, -1], zb)
     else:
         with pytest.raises(eisfit.CircuitError):
             circuit.evaluate_batch(thetas, omega)
+        with pytest.raises(eisfit.CircuitError):
+            circuit.evaluate_stacked(thetas, omega)
 
 
 def test_parameter_names_and_aliases() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 import eisfit.kk as kk
 from eisfit.initial import _lower_pairs, _smallest, _solve_small, _spread_out
-from eisfit.lm import batched_lm
+from eisfit.lm import _normal, batched_lm
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import random_cell, simulate
 
@@ -72,6 +72,22 @@ def test_spread_out_matches_the_greedy_definition(k: int) -> None:
 # --------------------------------------------------------------------------- batched LM
 
 
+def test_one_gram_product_gives_cost_gradient_and_normal_matrix() -> None:
+    """`_normal` of row-scaled stacked [J; r] equals the textbook J J^T, J r and r.r."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 5, 40))  # 3 starts, 4 parameters, 40 residuals
+    scale = np.exp(rng.standard_normal((3, 5)))
+    scale[:, -1] = 1.0  # the residual row is not scaled
+    a[1, -1, 7] = np.inf  # a non-finite residual: that start's cost is inf
+    cost, grad, hess = _normal(a.copy(), scale)
+    for k in (0, 2):
+        jac, r = a[k, :-1] * scale[k, :-1, None], a[k, -1]
+        np.testing.assert_allclose(cost[k], r @ r, rtol=1e-12)
+        np.testing.assert_allclose(grad[k], jac @ r, rtol=1e-12)
+        np.testing.assert_allclose(hess[k], jac @ jac.T, rtol=1e-12)
+    assert cost[1] == np.inf
+
+
 def test_lm_holds_a_parameter_on_its_bound_instead_of_crawling() -> None:
     """Linear least squares whose optimum has x0 < 0, bounded at 0: the active set stops
     at the bounded optimum within a few iterations (a projected step crawls for dozens)."""
@@ -80,12 +96,12 @@ def test_lm_holds_a_parameter_on_its_bound_instead_of_crawling() -> None:
     a[:, 1] += 0.9 * a[:, 0]  # correlated columns: projection alone makes slow progress
     y = a @ np.array([-1.0, 2.0, 0.5]) + 0.01 * rng.standard_normal(30)
 
-    def resjac(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def stacked(x: np.ndarray) -> tuple[np.ndarray, None]:  # [J; r], rows not scaled
         r = x @ a.T - y
-        return r, np.broadcast_to(a.T, (x.shape[0], 3, 30)).copy()
+        return np.concatenate([np.broadcast_to(a.T, (x.shape[0], 3, 30)), r[:, None]], axis=1), None
 
     lower, upper = np.array([0.0, -np.inf, -np.inf]), np.full(3, np.inf)
-    out = batched_lm(resjac, np.array([[1.0, 1.0, 1.0]]), lower=lower, upper=upper)
+    out = batched_lm(stacked, np.array([[1.0, 1.0, 1.0]]), lower=lower, upper=upper)
     assert out.converged[0]
     assert out.n_evaluations <= 12
     assert out.x[0, 0] == 0.0 and out.pinned[0, 0]

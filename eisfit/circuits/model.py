@@ -122,6 +122,16 @@ class Circuit:
         with np.errstate(all="ignore"):
             return self._evaluate(thetas, omega)
 
+    def evaluate_stacked(self, thetas: np.ndarray, omega: np.ndarray) -> np.ndarray:
+        """dZ and Z of parameter rows (S, p) in one array (S, n_parameters + 1, n_points).
+
+        Rows 0..p-1 are dZ/dtheta, the last row is Z: the batched fitter turns it into
+        the stacked matrix [J; r] in place.  Call inside ``np.errstate(all="ignore")``.
+        """
+        if not self.batchable:
+            raise CircuitError(f"circuit {self.text} has no batch evaluator")
+        return self._evaluate(thetas, omega, True)[1]
+
     def _theta(self, theta: npt.ArrayLike) -> np.ndarray:
         arr = np.asarray(theta, dtype=float)
         if arr.shape != (len(self.parameters),):
@@ -227,13 +237,19 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
     r_ix, q_ix, n_ix = _as_index(r_idx), _as_index(q_idx), _as_index(n_idx)
     sr_ix, sl_ix = _as_index(series_r), _as_index(series_l)
 
-    def evaluate(theta: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Works on one parameter vector (p,) or a batch (S, p): leading axes broadcast."""
+    def evaluate(
+        theta: np.ndarray, omega: np.ndarray, stacked: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Works on one parameter vector (p,) or a batch (S, p): leading axes broadcast.
+
+        With ``stacked``, dZ gets one more row holding Z itself (Z is a view of it), so a
+        fitter can weight residuals and Jacobian, and form J J^T, J r and r r, in one go.
+        """
         if not last or last[0] is not omega:  # a fit calls this with one omega array
             last[:] = [omega, np.log(omega) + 0.5j * np.pi, 1j * omega, np.log(omega)]
         _, ljw, jw, lw = last
         lead = theta.shape[:-1]
-        dz = np.empty((*lead, n_params, omega.size), dtype=complex)
+        dz = np.empty((*lead, n_params + stacked, omega.size), dtype=complex)
         if all_cpe:
             n = theta[..., n_ix]
         else:
@@ -252,7 +268,7 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
             d_n = d_q * q  # -R y / D^2
             d_n *= ljw
             dz[..., n_ix, :] = d_n if all_cpe else d_n[..., is_cpe, :]
-        z = (r * inv_d).sum(axis=-2)
+        z = np.sum(r * inv_d, axis=-2, out=dz[..., n_params, :] if stacked else None)
         if series_r.size:
             z += _sum_last(theta[..., sr_ix])
             dz[..., sr_ix, :] = 1.0
@@ -264,13 +280,13 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
             m[..., spike_is_cpe] = theta[..., spike_n]
             qs = theta[..., spike_q, None]
             zs = np.exp(-m[..., None] * lw) * (np.exp(-0.5j * np.pi * m)[..., None] / qs)
-            z = z + zs.sum(axis=-2)
+            z += zs.sum(axis=-2)
             dz[..., spike_q, :] = -zs / qs
             if spike_n.size:
                 dz[..., spike_n, :] = (-ljw * zs)[..., spike_is_cpe, :]
         for func, i, j in others:
             zi, di = func(theta[i:j], omega)
-            z = z + zi
+            z += zi
             dz[i:j] = di
         return z, dz
 
