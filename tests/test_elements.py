@@ -257,3 +257,16 @@ def test_finite_everywhere(case):
         z = el.impedance(p, w)
         z2, dz = el.impedance_and_derivatives(p, w)
     assert np.isfinite(z).all() and np.isfinite(z2).all() and np.isfinite(dz).all()
+
+
+@pytest.mark.parametrize("text", ["CPE1", "R0-p(R1-W1,CPE1)"])
+def test_a_zero_cpe_q_gives_non_finite_values_not_an_exception(text: str) -> None:
+    """A fitter's trial step can underflow Q to 0.0: the model must come back non-finite
+    (the step is then rejected), as numpy arithmetic does, not raise ZeroDivisionError."""
+    from eisfit.circuits.model import compile_circuit
+
+    circuit = compile_circuit(text)
+    theta = np.array([0.0, 0.9] if text == "CPE1" else [10.0, 100.0, 1.0, 0.0, 0.9])
+    with np.errstate(all="ignore"):
+        z, dz = circuit.evaluate_omega(theta, OMEGA)
+    assert not np.all(np.isfinite(z)) and not np.all(np.isfinite(dz))

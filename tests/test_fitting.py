@@ -861,3 +861,19 @@ def test_to_lmfit_carries_values_errors_and_fixed() -> None:
     corr = params["R1_R"].correl["CPE1_Q"]
     i, j = model.index("R1.R"), model.index("CPE1.Q")
     assert corr == result.correlation[i, j]
+
+
+def test_a_cpe_q_that_underflows_during_the_fit_is_a_rejected_step_not_a_crash() -> None:
+    """Regression: on this Randles spectrum (small Warburg) the MINPACK polish tried
+    CPE1.Q = exp(x) = 0.0, and the CPE's Python-complex division raised
+    ZeroDivisionError out of `eisfit.fit`.  The second spectrum of this draw is the one."""
+    circuit = eisfit.compile_circuit("R0-p(R1-W1,CPE1)")
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        r0, r1 = 10 ** rng.uniform(1, 3), 10 ** rng.uniform(1, 3)
+        q, n = 10 ** rng.uniform(-9, -5), rng.uniform(0.7, 0.95)
+        theta = np.array([r0, r1, 1.0, q, n])
+        z = circuit.impedance(theta, F_HZ) * (1 + 0.005 * rng.standard_normal(F_HZ.size))
+    result = eisfit.fit(Spectrum(frequency_hz=F_HZ, impedance_ohm=z), circuit, kk=False)
+    assert result.success
+    np.testing.assert_allclose(result.theta[[0, 1, 3, 4]], theta[[0, 1, 3, 4]], rtol=0.05)

@@ -98,16 +98,22 @@ def _l_d(p, w):
     return 1j * (w * p[0]), (1j * w)[None, :]
 
 
+def _rotation(n: float) -> np.complex128:
+    """exp(j n pi/2) as a numpy scalar: divided by a Q that underflowed to 0 during a fit
+    it gives inf (a rejected step), where a Python complex raises ZeroDivisionError."""
+    return np.complex128(cmath.exp(1j * _HALF_PI * n))
+
+
 def _cpe(p, w):
     # 1/(Q (jw)^n) = w^-n exp(-j n pi/2) / Q
     q, n = p
-    return w ** (-n) * (cmath.exp(-1j * _HALF_PI * n) / q)
+    return w ** (-n) * (_rotation(-n) / q)
 
 
 def _cpe_d(p, w):
     q, n = p
     lw = np.log(w)
-    z = np.exp(-n * lw) * (cmath.exp(-1j * _HALF_PI * n) / q)
+    z = np.exp(-n * lw) * (_rotation(-n) / q)
     dz = np.empty((2, w.shape[0]), dtype=complex)
     dz[0] = -z / q
     dz[1] = -(lw + 1j * _HALF_PI) * z
