@@ -24,7 +24,8 @@ combinations with physical (positive) amplitudes become the starting points of t
 non-linear fit.  This is variable projection (Golub & Pereyra, SIAM J. Numer. Anal. 10
 (1973) 413) done by exhaustive search instead of by descent, so it cannot be trapped by a
 poor first guess, and it is deterministic.  Arcs of the same kind are taken in written
-order from high to low frequency, which removes the label-switching symmetry.
+order from high to low frequency, which removes the label-switching symmetry.  The
+algebra over the combinations lives in `eisfit.combinations`.
 
 Circuits that are not a chain of such units (nested parallels, Randles cells) fall back
 to starting values derived from the data scales plus a deterministic quasi-random
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,6 +45,15 @@ from scipy.optimize import nnls
 
 from .circuits.elements import get_element
 from .circuits.model import Circuit
+from .combinations import (
+    combination_rows,
+    combinations,
+    lower_pairs,
+    packed_keys,
+    smallest,
+    solve_combinations,
+    spread_keys,
+)
 from .units import ARC_N0, SPIKE_N0, Unit, series_units, unit_params
 
 __all__ = ["starting_points"]
@@ -51,7 +61,6 @@ __all__ = ["starting_points"]
 _POINTS_PER_DECADE = 4
 _MAX_COMBINATIONS = 8_000
 _BEYOND_DECADES = 1.0  # the tau grid reaches this far past the measured band
-_MIN_GAP = 3  # grid steps (3/4 decade) between time constants of arcs of one kind
 # units whose amplitude is a resistance; one far above |Z| means cancelling columns
 _RESISTIVE = frozenset({"R", "arc_CPER", "arc_CR", "G", "K", "Zarc", "Wo", "Ws"})
 
@@ -95,35 +104,6 @@ def _tau_grid(omega: np.ndarray, n_tau_units: int) -> np.ndarray:
         per_decade -= 1
 
 
-@lru_cache(maxsize=64)
-def _combinations(families: tuple[str, ...], n_grid: int) -> np.ndarray:
-    """Grid-index combinations (n_comb, n_tau_units) for tau units of these families.
-
-    Units of one family take ascending grid positions in written order; the result is
-    cached because every spectrum of a run uses the same few shapes.
-    """
-    if not families:
-        return np.zeros((1, 0), dtype=np.intp)
-    kinds = list(dict.fromkeys(families))
-    per_family = []
-    for fam in kinds:
-        combos = np.array(
-            list(itertools.combinations(range(n_grid), families.count(fam))), dtype=np.intp
-        ).reshape(-1, families.count(fam))
-        # arcs of one kind closer than _MIN_GAP grid steps are one arc split in two
-        spread = np.diff(combos, axis=1).min(axis=1, initial=n_grid)
-        per_family.append(combos[spread >= _MIN_GAP])
-    # cartesian product of the per-family choices, as index arrays
-    grids = np.meshgrid(*[np.arange(len(c)) for c in per_family], indexing="ij")
-    picks = [c[g.ravel()] for c, g in zip(per_family, grids, strict=True)]
-    out = np.empty((picks[0].shape[0], len(families)), dtype=np.intp)
-    for fam, pick in zip(kinds, picks, strict=True):
-        cols = [i for i, f in enumerate(families) if f == fam]
-        out[:, cols] = pick
-    out.setflags(write=False)
-    return out
-
-
 def _grid_starts(
     circuit: Circuit,
     units: list[Unit],
@@ -144,7 +124,7 @@ def _grid_starts(
     basis /= norms  # unit columns: the ridge below then means the same for every column
     y = np.concatenate([z.real, z.imag]) * w
     gram, by = basis.T @ basis, basis.T @ y
-    amps_t, amps_f, cost = _solve_combinations(gram, by, y @ y, nf, grid)
+    amps_t, amps_f, cost = solve_combinations(gram, by, y @ y, nf, grid.tau_cols, grid.pair_index)
     # amplitude of every unit (n_units, C), in `grid.order`: fixed units, then tau units
     amps = np.empty((len(units), cost.size))
     np.divide(amps_f, norms[:nf, None], out=amps[:nf])
@@ -190,19 +170,19 @@ def _ranked_rows(
     cost: np.ndarray, drt: np.ndarray, grid: _Grid, n_starts: int, n_all: int
 ) -> np.ndarray:
     """Rows of the chosen combinations: the best few, the DRT ones, then the ranking on,
-    spread out by `_spread_out` over the first ``40 * n_all`` candidates.
+    spread out by `spread_out` over the first ``40 * n_all`` candidates.
 
     The spread-out selection is greedy and rarely looks past the first ten or so per
     start, so a short head of the ranking is sorted first; only if the greedy pass runs
     out of it is the full head sorted (the candidates of the short pass are a prefix of
     the full list, so the result is the same either way).
     """
-    n_ranked = 40 * n_all  # candidates `_spread_out` may look at
+    n_ranked = 40 * n_all  # candidates `spread_out` may look at
     lead = max(n_starts - len(drt), 1)
     for m in (min(10 * n_all, n_ranked), n_ranked):
-        ranked = _smallest(cost, m)
+        ranked = smallest(cost, m)
         candidates = np.concatenate([ranked[:lead], drt, ranked])[:n_ranked]
-        rows = _spread_keys(candidates.tolist(), grid.keys, grid.near, n_all)
+        rows = spread_keys(candidates.tolist(), grid.keys, grid.near, n_all)
         if len(rows) >= n_all or ranked.size < m:
             break  # enough rows, or the short head already held every combination
     return np.array(rows, dtype=np.intp)
@@ -253,7 +233,7 @@ class _Grid:
     combos: np.ndarray  # grid indices (C, k) of the tau units in every combination
     tau_cols: np.ndarray  # basis column (k, C) of each tau unit in every combination
     pair_index: np.ndarray  # flat index into an (M, M) matrix of the column pairs in
-    # `_lower_pairs` order (k (k + 1) / 2, C): the lower triangle of each k x k system
+    # `lower_pairs` order (k (k + 1) / 2, C): the lower triangle of each k x k system
     keys: list[int]  # each combination packed into one integer, for `_spread_keys`
     near: tuple[int, ...]  # packed-key offsets of a combination's neighbourhood
 
@@ -278,15 +258,15 @@ def _unweighted(units: tuple[Unit, ...], omega_bytes: bytes) -> _Grid:
         col += taus.size
     columns = np.concatenate(blocks, axis=1)
     debye = 1.0 / (1.0 + 1j * omega[:, None] * taus)
-    combos = _combinations(tuple(u.family for u in tau_units), taus.size)
+    combos = combinations(tuple(u.family for u in tau_units), taus.size)
     first = np.array([offsets[u.family] for u in tau_units], dtype=np.intp)
     # C-contiguous: fancy indexing with (or gathering rows of) strided index arrays is slow
     tau_cols = np.ascontiguousarray(first[:, None] + combos.T)
     pair_index = np.array(
-        [tau_cols[i] * columns.shape[1] + tau_cols[j] for i, j in _lower_pairs(len(tau_units))],
+        [tau_cols[i] * columns.shape[1] + tau_cols[j] for i, j in lower_pairs(len(tau_units))],
         dtype=np.intp,
     ).reshape(-1, combos.shape[0])
-    keys, near = _packed_keys(combos)
+    keys, near = packed_keys(combos)
     grid = _Grid(
         taus=taus,
         parts=np.concatenate([columns.real, columns.imag]),
@@ -309,146 +289,6 @@ def _unweighted(units: tuple[Unit, ...], omega_bytes: bytes) -> _Grid:
 
 def _rows_where(order: tuple[Unit, ...], test: Callable[[Unit], bool]) -> np.ndarray:
     return np.array([i for i, u in enumerate(order) if test(u)], dtype=np.intp)
-
-
-def _smallest(values: np.ndarray, m: int) -> np.ndarray:
-    """The first ``m`` of ``np.argsort(values, kind="stable")``, without a full sort."""
-    if values.size <= m:
-        return np.argsort(values, kind="stable")
-    kth = np.partition(values, m - 1)[m - 1]
-    if np.isnan(kth):
-        return np.argsort(values, kind="stable")[:m]
-    below = np.flatnonzero(values < kth)
-    tied = np.flatnonzero(values == kth)[: m - below.size]  # ties by index, as stable sorts
-    pick = np.concatenate([below, tied])
-    return pick[np.argsort(values[pick], kind="stable")]
-
-
-def _spread_out(ranked: np.ndarray, combos: np.ndarray, n_starts: int) -> list[int]:
-    """The first ``n_starts`` of ``ranked``, skipping any within one grid step of one taken."""
-    keys, near = _packed_keys(combos)
-    return _spread_keys(ranked.tolist(), keys, near, n_starts)
-
-
-def _packed_keys(combos: np.ndarray) -> tuple[list[int], tuple[int, ...]]:
-    """Each combination packed into one integer, and the offsets of the packed keys of its
-    neighbourhood (none without tau units: nothing is then blocked).  Cached per grid."""
-    k = combos.shape[1]
-    if not k:
-        return [0] * combos.shape[0], ()
-    base = int(combos.max(initial=0)) + 3  # digits of a key shifted by one: no wrapping
-    keys = ((combos + 1) @ (base ** np.arange(k))).tolist()
-    return keys, _neighbour_offsets(k, base)
-
-
-def _spread_keys(ranked: list[int], keys: list[int], near: tuple[int, ...], n: int) -> list[int]:
-    """`_spread_out` on packed keys: greedy in rank order, a taken combination blocks the
-    3^k keys of its neighbourhood, so each candidate costs one set lookup."""
-    blocked: set[int] = set()
-    taken: list[int] = []
-    for r in ranked:
-        key = keys[r]
-        if key in blocked:
-            continue  # too close to a start already taken
-        taken.append(r)
-        if len(taken) >= n:
-            break
-        blocked.update([key + d for d in near])
-    return taken
-
-
-@lru_cache(maxsize=16)
-def _neighbour_offsets(k: int, base: int) -> tuple[int, ...]:
-    """Packed-key offsets of every combination within one grid step in each of k places."""
-    steps = base ** np.arange(k)
-    return tuple(int(np.dot(d, steps)) for d in itertools.product((-1, 0, 1), repeat=k))
-
-
-def _solve_combinations(
-    gram: np.ndarray, by: np.ndarray, yy: float, nf: int, grid: _Grid
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Least-squares amplitudes and costs of every tau combination, in one batch.
-
-    The columns shared by all combinations (the first ``nf``: series R, L...) are
-    eliminated once (Schur complement), leaving one small k x k system per combination
-    for the k tau units.
-    Returns (tau amplitudes (k, C), fixed amplitudes (f, C), costs (C,)).
-    """
-    eye_f = np.eye(nf)
-    g_ff = gram[:nf, :nf] + 1e-10 * eye_f
-    g_ff_inv = np.linalg.inv(g_ff) if nf else np.zeros((0, 0))
-    g_fx, b_f = gram[:nf], by[:nf]  # (f, M), (f,)
-    reduced = gram - g_fx.T @ g_ff_inv @ g_fx
-    b_red = by - g_fx.T @ (g_ff_inv @ b_f)
-    yy_red = yy - b_f @ g_ff_inv @ b_f
-    b_t = b_red[grid.tau_cols]  # (k, C)
-    amps = _solve_small(reduced.ravel()[grid.pair_index], b_t)
-    # sums over the k units, term by term (each row of a (k, C) array is contiguous); the
-    # assignments broadcast the scalar left when there are no tau units
-    cost = np.empty(b_t.shape[1])
-    cost[:] = yy_red - _dot(b_t, amps)
-    # back-substitute the fixed amplitudes: G_ff a_f = b_f - G_ft a_t
-    rhs = np.empty((nf, cost.size))
-    for r in range(nf):
-        rhs[r] = b_f[r] - _dot(g_fx[r][grid.tau_cols], amps)
-    amps_f = g_ff_inv @ rhs if nf else rhs
-    return amps, amps_f, cost
-
-
-def _solve_small(g: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve ``(G_i + 1e-10 I) a = b[:, i]`` for every combination ``i``.
-
-    ``g`` (k (k + 1) / 2, C) holds the lower triangle of each combination's reduced Gram
-    matrix G_i, in `_lower_pairs` order, and ``b`` (k, C) its right-hand side.  An LDL^T
-    factorisation unrolled over the k units, each entry a (C,) array: k is the number of
-    tau units (2-4) and C the thousands of combinations, for which one batched LAPACK
-    call per k x k matrix costs several times more.  The matrices are Gram matrices of
-    unit columns plus a ridge, symmetric positive definite: no pivoting.  Returns the
-    amplitudes (k, C).
-    """
-    k = b.shape[0]
-    low: list[list[np.ndarray]] = [[] for _ in range(k)]  # low[i][p]: L_ip, p < i
-    diag: list[np.ndarray] = []
-    for j in range(k):
-        ld = [low[j][p] * diag[p] for p in range(j)]  # L_jp D_p
-        diag.append(_minus_dot(g[_lower(j, j)] + 1e-10, low[j], ld))
-        for i in range(j + 1, k):
-            low[i].append(_minus_dot(g[_lower(i, j)], low[i], ld) / diag[j])
-    fwd: list[np.ndarray] = []  # L y = b
-    for i in range(k):
-        fwd.append(_minus_dot(b[i], low[i], fwd))
-    amps = np.empty_like(b)  # D L^T a = y
-    for i in reversed(range(k)):
-        later = range(i + 1, k)
-        amps[i] = _minus_dot(fwd[i] / diag[i], [low[p][i] for p in later], list(amps[i + 1 :]))
-    return amps
-
-
-def _lower_pairs(k: int) -> list[tuple[int, int]]:
-    """Index pairs (i, j), j <= i, of the lower triangle of a k x k matrix, row by row."""
-    return [(i, j) for i in range(k) for j in range(i + 1)]
-
-
-def _lower(i: int, j: int) -> int:
-    """Position of the pair (i, j), j <= i, in `_lower_pairs`."""
-    return i * (i + 1) // 2 + j
-
-
-def _minus_dot(a: np.ndarray, xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> np.ndarray:
-    """``a - sum(x * y for x, y in zip(xs, ys))``, or ``a`` itself if there are no terms."""
-    return a - _dot(xs, ys) if len(xs) else a
-
-
-def _dot(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> np.ndarray | float:
-    """``sum(x * y for x, y in zip(xs, ys))``, the terms added left to right as there (so
-    the same values to the last bit) but without its first addition to 0, which costs a
-    pass over the C values of the arrays."""
-    if not len(xs):
-        return 0.0
-    total = xs[0] * ys[0]
-    for x, y in zip(xs[1:], ys[1:], strict=True):
-        total += x * y
-    return total
 
 
 def _drt_rows(
@@ -484,16 +324,9 @@ def _drt_rows(
     centre = np.add.reduceat(g[nz] * nz, first) / mass
     peaks = [(m, round(c)) for m, c in zip(mass.tolist(), centre.tolist(), strict=True)]
     top = sorted(p[1] for p in sorted(peaks, reverse=True)[: k + 2])
-    row_of = _combination_rows(tau_units[0].family, k, g.size)
+    row_of = combination_rows(tau_units[0].family, k, g.size)
     rows = [row_of.get(choice, -1) for choice in itertools.combinations(top, k)]
     return np.array([r for r in rows if r >= 0 and feasible[r]], dtype=np.intp)
-
-
-@lru_cache(maxsize=64)
-def _combination_rows(family: str, k: int, n_grid: int) -> dict[tuple[int, ...], int]:
-    """Row of each grid-index tuple in ``_combinations((family,) * k, n_grid)``."""
-    combos = _combinations((family,) * k, n_grid)
-    return {tuple(c): i for i, c in enumerate(combos.tolist())}
 
 
 def _generic_starts(

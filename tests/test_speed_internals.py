@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import eisfit.kk as kk
-from eisfit.initial import _lower_pairs, _smallest, _solve_small, _spread_out
+from eisfit.combinations import lower_pairs, smallest, solve_small, spread_out
 from eisfit.lm import _normal, batched_lm
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import random_cell, simulate
@@ -30,8 +30,8 @@ def test_unrolled_small_solves_match_lapack() -> None:
     gram, rhs = cols.T @ cols, rng.standard_normal(12)
     for k in (1, 2, 3, 4):
         idx = np.array(list(itertools.combinations(range(12), k)))
-        lower = [gram[idx[:, i], idx[:, j]] for i, j in _lower_pairs(k)]  # (pairs, C)
-        got = _solve_small(np.array(lower), np.ascontiguousarray(rhs[idx].T)).T
+        lower = [gram[idx[:, i], idx[:, j]] for i, j in lower_pairs(k)]  # (pairs, C)
+        got = solve_small(np.array(lower), np.ascontiguousarray(rhs[idx].T)).T
         g = gram[idx[:, :, None], idx[:, None, :]] + 1e-10 * np.eye(k)
         want = np.linalg.solve(g, rhs[idx][..., None])[..., 0]
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
@@ -55,9 +55,9 @@ def test_smallest_is_the_head_of_a_stable_argsort(m: int) -> None:
     values = rng.integers(0, 30, 300).astype(float)
     values[rng.random(300) < 0.3] = np.inf
     expected = np.argsort(values, kind="stable")[:m]
-    np.testing.assert_array_equal(_smallest(values, m), expected)
+    np.testing.assert_array_equal(smallest(values, m), expected)
     values[:5] = np.nan
-    np.testing.assert_array_equal(_smallest(values, m), np.argsort(values, kind="stable")[:m])
+    np.testing.assert_array_equal(smallest(values, m), np.argsort(values, kind="stable")[:m])
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -66,7 +66,7 @@ def test_spread_out_matches_the_greedy_definition(k: int) -> None:
     combos = np.array(list(itertools.combinations(range(14), k)))
     ranked = np.concatenate([rng.permutation(len(combos)), rng.integers(0, len(combos), 20)])
     for n in (1, 5, 20):
-        assert _spread_out(ranked, combos, n) == _spread_out_naive(ranked, combos, n)
+        assert spread_out(ranked, combos, n) == _spread_out_naive(ranked, combos, n)
 
 
 # --------------------------------------------------------------------------- batched LM
