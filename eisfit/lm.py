@@ -118,7 +118,6 @@ def batched_lm(
     drop_ratio: float | None = None,
     grace: int = 3,
     same_cost: float = 1e-6,
-    near: float = 0.0,
 ) -> BatchResult:
     """Minimise |r(x)|^2 from every row of ``x0`` (S, p).
 
@@ -133,8 +132,7 @@ def batched_lm(
     ``drop_ratio`` times the lowest cost so far is abandoned (it is in another basin), and
     the run ends once the leading start has converged and another start has reached the
     same cost (relative ``same_cost``: the minimum is confirmed), or ``grace`` iterations
-    after the leader converged (the others are heading elsewhere) unless a start still
-    descending is within relative ``near`` of the leader's cost (then up to 4 ``grace``).
+    after the leader converged (the others are heading elsewhere).
     """
     x_all = np.clip(np.array(x0, dtype=float), lower, upper)
     s, p = x_all.shape
@@ -218,14 +216,7 @@ def batched_lm(
                 lead_done_at = lead_done_at if lead == lead_seen else it
                 lead_seen = lead
                 same = cost_all <= best * (1 + same_cost)
-                waited = it - lead_done_at
-                if same.sum() >= 2 or waited >= 4 * grace:
-                    break
-                # after `grace` more iterations the others are heading elsewhere, unless
-                # one still descending is already within `near` of the leader: it is
-                # usually about to confirm the minimum, which costs a few iterations of
-                # a small batch, where giving up costs the caller a round of fresh starts
-                if waited >= grace and not (near and np.any(~done_a & (cost <= best * (1 + near)))):
+                if same.sum() >= 2 or it - lead_done_at >= grace:
                     break
         if leave.any():
             x_all[rows[leave]], grad_all[rows[leave]] = x[leave], grad[leave]

@@ -32,7 +32,6 @@ _BATCH_ITER = 40  # iterations of the batched race before MINPACK takes over
 _POLISH_RATIO = 3.0  # leaders whose race cost exceeds this times the best are not polished
 _DROP_RATIO = 3.0  # batched starts this far above the best are dropped (after _GRACE steps)
 _GRACE = 3
-_NEAR = 1e-2  # a still-descending start this close (relative cost) to the leader is awaited
 _FTOL = 1e-9  # a batched start has converged when a step lowers its cost by less (relative)
 
 
@@ -239,7 +238,6 @@ def _batch_round(
         grace=_GRACE,
         ftol=_FTOL,
         same_cost=_SAME_COST,
-        near=_NEAR,
         max_iter=_BATCH_ITER,
     )
     if should_stop(out.n_rows):
