@@ -78,8 +78,10 @@ def _judge(
     nu: list[float],
     ftol: float,
     tiny_step: list[bool],
-) -> tuple[list[bool], list[bool]]:
-    """Accept or reject each start's step, update its damping in place, tell convergence.
+) -> tuple[list[bool], list[bool], list[float], list[float]]:
+    """Accept or reject each start's step, update its damping, tell convergence.
+
+    Returns (step taken, converged, new damping lam, new growth factor nu) per start.
 
     A step is taken when it lowers the cost and the model predicted a decrease (gain
     ratio rho > 0; a non-finite trial cost is inf and fails).  Nielsen's update (Nielsen,
@@ -88,21 +90,23 @@ def _judge(
     a taken step lowered its cost by less than ``ftol`` (relative) or was tiny, or when
     its damping passed 1e12 (no descent direction left: a minimum or a bound).
     """
-    better, done = [], []
-    for i, (c, c_t, pred) in enumerate(zip(cost, trial, predicted, strict=True)):
+    better, done, new_lam, new_nu = [], [], [], []
+    for c, c_t, pred, lam_i, nu_i, tiny in zip(
+        cost, trial, predicted, lam, nu, tiny_step, strict=True
+    ):
         decrease = c - c_t
         rho = decrease / pred if pred > 0 else 0.0
         ok = rho > 0
         if ok:
             t = 2.0 * rho - 1.0
-            lam[i] = max(lam[i] * max(1.0 / 3.0, 1.0 - t * t * t), 1e-15)
-            nu[i] = 2.0
+            lam_i, nu_i = max(lam_i * max(1.0 / 3.0, 1.0 - t * t * t), 1e-15), 2.0
         else:
-            lam[i] *= nu[i]
-            nu[i] *= 2.0
+            lam_i, nu_i = lam_i * nu_i, 2.0 * nu_i
         better.append(ok)
-        done.append((ok and (decrease <= ftol * c or tiny_step[i])) or lam[i] > 1e12)
-    return better, done
+        done.append((ok and (decrease <= ftol * c or tiny)) or lam_i > 1e12)
+        new_lam.append(lam_i)
+        new_nu.append(nu_i)
+    return better, done, new_lam, new_nu
 
 
 def batched_lm(
@@ -184,7 +188,7 @@ def batched_lm(
         # would cost more than the arithmetic it does
         step_max = np.abs(step).max(axis=1).tolist()
         x_max = np.abs(x).max(axis=1).tolist()
-        better, done = _judge(
+        better, done, lam, nu = _judge(
             cost.tolist(),
             c_t.tolist(),
             predicted.tolist(),
@@ -222,8 +226,9 @@ def batched_lm(
             x_all[rows[leave]], grad_all[rows[leave]] = x[leave], grad[leave]
             stay = ~leave
             rows, x, cost, grad, hess = rows[stay], x[stay], cost[stay], grad[stay], hess[stay]
-            lam = [v for v, k in zip(lam, stay.tolist(), strict=True) if k]
-            nu = [v for v, k in zip(nu, stay.tolist(), strict=True) if k]
+            kept = stay.tolist()
+            lam = [v for v, k in zip(lam, kept, strict=True) if k]
+            nu = [v for v, k in zip(nu, kept, strict=True) if k]
     x_all[rows], grad_all[rows], cost_all[rows] = x, grad, cost
     x, cost, grad = x_all, cost_all, grad_all
     return BatchResult(
