@@ -25,7 +25,6 @@ __all__ = [
     "solve_combinations",
     "solve_small",
     "spread_keys",
-    "spread_out",
 ]
 
 _MIN_GAP = 3  # grid steps (3/4 decade) between time constants of arcs of one kind
@@ -73,12 +72,6 @@ def smallest(values: np.ndarray, m: int) -> np.ndarray:
     return pick[np.argsort(values[pick], kind="stable")]
 
 
-def spread_out(ranked: np.ndarray, combos: np.ndarray, n_starts: int) -> list[int]:
-    """The first ``n_starts`` of ``ranked``, skipping any within one grid step of one taken."""
-    keys, near = packed_keys(combos)
-    return spread_keys(ranked.tolist(), keys, near, n_starts)
-
-
 def packed_keys(combos: np.ndarray) -> tuple[list[int], tuple[int, ...]]:
     """Each combination packed into one integer, and the offsets of the packed keys of its
     neighbourhood (none without tau units: nothing is then blocked).  Cached per grid."""
@@ -91,7 +84,9 @@ def packed_keys(combos: np.ndarray) -> tuple[list[int], tuple[int, ...]]:
 
 
 def spread_keys(ranked: list[int], keys: list[int], near: tuple[int, ...], n: int) -> list[int]:
-    """`spread_out` on packed keys: greedy in rank order, a taken combination blocks the
+    """The first ``n`` of ``ranked``, skipping any within one grid step of one taken.
+
+    Greedy in rank order on the combinations' packed keys: a taken combination blocks the
     3^k keys of its neighbourhood, so each candidate costs one set lookup."""
     blocked: set[int] = set()
     taken: list[int] = []

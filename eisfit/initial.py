@@ -170,14 +170,14 @@ def _ranked_rows(
     cost: np.ndarray, drt: np.ndarray, grid: _Grid, n_starts: int, n_all: int
 ) -> np.ndarray:
     """Rows of the chosen combinations: the best few, the DRT ones, then the ranking on,
-    spread out by `spread_out` over the first ``40 * n_all`` candidates.
+    spread out by `spread_keys` over the first ``40 * n_all`` candidates.
 
     The spread-out selection is greedy and rarely looks past the first ten or so per
     start, so a short head of the ranking is sorted first; only if the greedy pass runs
     out of it is the full head sorted (the candidates of the short pass are a prefix of
     the full list, so the result is the same either way).
     """
-    n_ranked = 40 * n_all  # candidates `spread_out` may look at
+    n_ranked = 40 * n_all  # candidates `spread_keys` may look at
     lead = max(n_starts - len(drt), 1)
     for m in (min(10 * n_all, n_ranked), n_ranked):
         ranked = smallest(cost, m)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import eisfit.kk as kk
-from eisfit.combinations import lower_pairs, smallest, solve_small, spread_out
+from eisfit.combinations import lower_pairs, packed_keys, smallest, solve_small, spread_keys
 from eisfit.lm import _normal, batched_lm
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import random_cell, simulate
@@ -66,7 +66,8 @@ def test_spread_out_matches_the_greedy_definition(k: int) -> None:
     combos = np.array(list(itertools.combinations(range(14), k)))
     ranked = np.concatenate([rng.permutation(len(combos)), rng.integers(0, len(combos), 20)])
     for n in (1, 5, 20):
-        assert spread_out(ranked, combos, n) == _spread_out_naive(ranked, combos, n)
+        got = spread_keys(ranked.tolist(), *packed_keys(combos), n)
+        assert got == _spread_out_naive(ranked, combos, n)
 
 
 # --------------------------------------------------------------------------- batched LM
