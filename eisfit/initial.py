@@ -44,7 +44,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .circuits.elements import get_element
-from .circuits.model import Circuit
+from .circuits.model import Circuit, compile_circuit
 from .combinations import (
     combination_rows,
     combinations,
@@ -54,6 +54,7 @@ from .combinations import (
     solve_combinations,
     spread_keys,
 )
+from .surrogate import SURROGATE_STARTS, lift, randles_surrogate
 from .units import ARC_N0, SPIKE_N0, Unit, series_units, unit_params
 
 __all__ = ["starting_points"]
@@ -397,4 +398,12 @@ def starting_points(
         starts = starts[np.isfinite(starts).all(axis=1)]  # a copy: contiguous rows
         if len(starts):
             return list(starts)
-    return _generic_starts(circuit, omega, z, n_starts + n_spare)
+    generic = _generic_starts(circuit, omega, z, n_starts + n_spare)
+    surrogate = randles_surrogate(circuit.tree)
+    if surrogate is None:
+        return generic
+    # Randles blocks: seeded through their arcs (`eisfit.surrogate`); the generic
+    # starts follow, so a circuit the surrogate describes badly still has them
+    sub = compile_circuit(surrogate.tree)
+    seeded = starting_points(sub, omega, z, w_re, w_im, n_starts=SURROGATE_STARTS)
+    return lift(circuit, surrogate, sub, seeded) + generic

@@ -26,7 +26,7 @@ __all__ = ["solve"]
 
 _SAME_COST = 1e-6
 _NFEV_PER_START = 20  # times (number of free parameters + 1)
-_RACE_NFEV = 8
+_RACE_NFEV = 30  # MINPACK evaluations each start gets before the leaders are chosen
 _MAX_POLISHED = 4  # race leaders polished at most
 _BATCH_ITER = 40  # iterations of the batched race before MINPACK takes over
 _POLISH_RATIO = 3.0  # leaders whose race cost exceeds this times the best are not polished

@@ -192,7 +192,10 @@ def revived_starts(
 
 
 def default_starts(circuit: Circuit) -> int:
-    """Starting points worth racing: 4 plus 2 per arc (or other time-constant unit)."""
+    """Starting points worth racing: 4 plus 2 per arc (or other time-constant unit); for
+    a circuit with Randles blocks, every start lifted from its surrogate as well."""
+    from .surrogate import lifted_count  # here: eisfit.surrogate builds on this module
+
     units = series_units(circuit)
     n_tau = sum(u.has_tau for u in units) if units is not None else len(circuit) // 2
-    return min(4 + 2 * n_tau, 16)
+    return min(4 + 2 * n_tau, 16) + lifted_count(circuit)
