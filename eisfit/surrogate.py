@@ -22,7 +22,7 @@ import numpy as np
 
 from .circuits.grammar import Element, Node, Parallel, Series
 from .circuits.model import Circuit, compile_circuit
-from .units import Unit, series_units
+from .units import arc_groups, series_units
 
 __all__ = ["SURROGATE_STARTS", "Surrogate", "lift", "randles_surrogate"]
 
@@ -105,7 +105,8 @@ def lift(
 def _arc_orders(sub: Circuit, theta: np.ndarray) -> list[np.ndarray]:
     """``theta`` with the values of same-kind arcs permuted in every way (itself first)."""
     out = [theta]
-    for (_, symbols), starts in _arc_groups(series_units(sub) or []).items():
+    for (_, symbols), members in arc_groups(series_units(sub) or []).items():
+        starts = [u.start for u in members]
         width = 2 if "C" in symbols else 3  # R with C, or R with CPE (Q, n)
         orders = list(itertools.permutations(range(len(starts))))[1:_MAX_ORDERS]
         for base in list(out):
@@ -139,15 +140,6 @@ def _seeds(
     ]
 
 
-def _arc_groups(units: list[Unit]) -> dict[tuple[str, tuple[str, ...]], list[int]]:
-    """First parameter index of each arc, grouped by kind (arcs of a kind interchange)."""
-    groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-    for u in units:
-        if u.family.startswith("arc_"):
-            groups.setdefault((u.family, u.symbols), []).append(u.start)
-    return groups
-
-
 def lifted_count(circuit: Circuit) -> int:
     """How many starts `lift` makes from `SURROGATE_STARTS` surrogate starts (0 if the
     circuit has no Randles block)."""
@@ -156,7 +148,7 @@ def lifted_count(circuit: Circuit) -> int:
         return 0
     sub_units = series_units(compile_circuit(surrogate.tree)) or []
     orders = 1
-    for group in _arc_groups(sub_units).values():
+    for group in arc_groups(sub_units).values():
         orders *= min(math.factorial(len(group)), _MAX_ORDERS)
     seeds = 1
     for diffusion, _, _ in surrogate.blocks:

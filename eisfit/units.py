@@ -21,6 +21,7 @@ __all__ = [
     "ARC_N0",
     "SPIKE_N0",
     "Unit",
+    "arc_groups",
     "canonical_arc_order",
     "default_starts",
     "revived_starts",
@@ -125,6 +126,16 @@ def _split(unit: Unit, theta: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def arc_groups(units: list[Unit]) -> dict[tuple[str, tuple[str, ...]], list[Unit]]:
+    """The arcs among ``units``, grouped by kind and written order of their elements:
+    arcs of one group are interchangeable (the same impedance whichever holds which)."""
+    groups: dict[tuple[str, tuple[str, ...]], list[Unit]] = {}
+    for u in units:
+        if u.family.startswith("arc_"):
+            groups.setdefault((u.family, u.symbols), []).append(u)
+    return groups
+
+
 def canonical_arc_order(circuit: Circuit, theta: np.ndarray) -> np.ndarray:
     """Reorder interchangeable series arcs so that written order runs high -> low frequency.
 
@@ -136,11 +147,7 @@ def canonical_arc_order(circuit: Circuit, theta: np.ndarray) -> np.ndarray:
     if units is None:
         return theta
     out = theta.copy()
-    groups: dict[tuple[str, tuple[str, ...]], list[Unit]] = {}
-    for u in units:
-        if u.family.startswith("arc_"):
-            groups.setdefault((u.family, u.symbols), []).append(u)
-    for members in groups.values():
+    for members in arc_groups(units).values():
         if len(members) < 2:
             continue
         size = sum(len(get_element(s).params) for s in members[0].symbols)
