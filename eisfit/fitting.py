@@ -277,6 +277,23 @@ def _lmfit_params(
     return params
 
 
+def _count(value: object, what: str) -> int:
+    """A whole-number option, or a `FitInputError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise FitInputError(f"{what} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _seconds(value: object) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise FitInputError(f"timeout_s must be a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise FitInputError(f"timeout_s must be > 0, got {value!r}")
+    return seconds
+
+
 def fit(
     spectrum: Spectrum,
     circuit: str | Circuit,
@@ -344,12 +361,12 @@ def fit(
         outcome = solve(
             problem,
             user_initial={i: float(table.value[i]) for i in initial_i},
-            n_starts=n_default if n_starts is None else max(int(n_starts), 1),
+            n_starts=n_default if n_starts is None else max(_count(n_starts, "n_starts"), 1),
             # a given n_starts is a cap; by default, as many again are kept in reserve for
             # fits whose best cost no second start confirmed
             n_spare=n_default if n_starts is None else 0,
-            max_nfev=max_nfev,
-            deadline=t0 + (10.0 if timeout_s is None else float(timeout_s)),
+            max_nfev=None if max_nfev is None else _count(max_nfev, "max_nfev"),
+            deadline=t0 + (10.0 if timeout_s is None else _seconds(timeout_s)),
             starting_points=starting_points,
             canonical_arc_order=None if (fixed_i or expr_i) else canonical_arc_order,
             revive=None if (fixed_i or expr_i) else revived_starts,

@@ -877,3 +877,19 @@ def test_a_cpe_q_that_underflows_during_the_fit_is_a_rejected_step_not_a_crash()
     result = eisfit.fit(Spectrum(frequency_hz=F_HZ, impedance_ohm=z), circuit, kk=False)
     assert result.success
     np.testing.assert_allclose(result.theta[[0, 1, 3, 4]], theta[[0, 1, 3, 4]], rtol=0.05)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("n_starts", "ten"),
+        ("n_starts", 2.5),
+        ("max_nfev", "many"),
+        ("timeout_s", "soon"),
+        ("timeout_s", 0),
+    ],
+)
+def test_bad_budget_options_are_fit_input_errors(option: str, value: object) -> None:
+    spectrum = simulate(ONE_ARC, {"R0.R": 10, "R1.R": 100, "CPE1.Q": 1e-6, "CPE1.n": 0.9}, F_HZ)
+    with pytest.raises(eisfit.FitInputError, match=option):
+        eisfit.fit(spectrum, ONE_ARC, **{option: value})
