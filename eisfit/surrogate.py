@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,8 +42,11 @@ class Surrogate:
     blocks: tuple[tuple[Element, Element, Element], ...]  # (diffusion, R, C or CPE)
 
 
+@lru_cache(maxsize=256)
 def randles_surrogate(tree: Node) -> Surrogate | None:
-    """The surrogate of a series chain containing ``p(R-D, C)`` blocks, else None."""
+    """The surrogate of a series chain containing ``p(R-D, C)`` blocks, else None.
+
+    Cached by tree (asked on every fit, by `default_starts`), as `series_units` is."""
     parts = tree.parts if isinstance(tree, Series) else (tree,)
     new_parts: list[Node] = []
     blocks = []
@@ -143,7 +147,12 @@ def _seeds(
 def lifted_count(circuit: Circuit) -> int:
     """How many starts `lift` makes from `SURROGATE_STARTS` surrogate starts (0 if the
     circuit has no Randles block)."""
-    surrogate = randles_surrogate(circuit.tree)
+    return _lifted_count(circuit.tree)
+
+
+@lru_cache(maxsize=256)
+def _lifted_count(tree: Node) -> int:
+    surrogate = randles_surrogate(tree)
     if surrogate is None:
         return 0
     sub_units = series_units(compile_circuit(surrogate.tree)) or []
