@@ -26,6 +26,7 @@ import numpy.typing as npt
 from ..errors import CircuitError
 from .elements import ElementType, get_element
 from .grammar import Element, Node, Parallel, Series, format_circuit, iter_elements, parse
+from .layout import ChainLayout, chain_layout
 
 __all__ = ["Circuit", "Parameter", "compile_circuit"]
 
@@ -61,6 +62,8 @@ class Circuit:
     parameters: tuple[Parameter, ...]
     _evaluate: _Evaluator = field(repr=False, compare=False)
     _aliases: Mapping[str, int] = field(repr=False, compare=False)
+    # parameter positions when the circuit is a chain of R, L, C, CPE and R||CPE arcs
+    layout: ChainLayout | None = field(default=None, repr=False, compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -180,61 +183,27 @@ def _parallel_evaluator(parts: list[_Evaluator]) -> _Evaluator:
     return evaluate
 
 
-def _fused_evaluator(tree: Node) -> _Evaluator | None:
+def _fused_evaluator(layout: ChainLayout) -> _Evaluator:
     """A faster evaluator for a series chain of elements and R||CPE / R||C arcs.
 
     Arcs are evaluated together as (n_arcs, n_points) arrays.  For an arc with
     y = R Q (j w)^n and D = 1 + y:  Z = R/D, dZ/dR = 1/D^2, dZ/dQ = -R^2 (j w)^n / D^2,
     dZ/dn = -R y ln(j w) / D^2 (for R||C set n = 1, Q = C).
     """
-    parts = tree.parts if isinstance(tree, Series) else (tree,)
-    singles: list[tuple[ElementType, int]] = []
-    arcs: list[tuple[int, int, int, bool]] = []  # (R index, Q/C index, n index or -1, is CPE)
-    start = 0
-    for part in parts:
-        if isinstance(part, Element):
-            kind = get_element(part.symbol)
-            singles.append((kind, start))
-            start += len(kind.params)
-            continue
-        if not (isinstance(part, Parallel) and len(part.parts) == 2):
-            return None
-        a, b = part.parts
-        if not (isinstance(a, Element) and isinstance(b, Element)):
-            return None
-        if {a.symbol, b.symbol} not in ({"R", "CPE"}, {"R", "C"}):
-            return None
-        other = a if a.symbol != "R" else b
-        width = 3 if other.symbol == "CPE" else 2
-        if a.symbol == "R":
-            r_i, q_i = start, start + 1
-        else:
-            q_i, r_i = start, start + width - 1
-        arcs.append((r_i, q_i, q_i + 1 if other.symbol == "CPE" else -1, other.symbol == "CPE"))
-        start += width
-    if not arcs:
-        return None
-    n_params = start
-    r_idx = np.array([a[0] for a in arcs])
-    q_idx = np.array([a[1] for a in arcs])
-    is_cpe = np.array([a[3] for a in arcs])
-    n_idx = np.array([a[2] for a in arcs if a[3]], dtype=int)
-    series = {
-        sym: [i for kind, i in singles if kind.symbol == sym] for sym in ("R", "L", "CPE", "C")
-    }
-    series_r, series_l = np.array(series["R"], dtype=int), np.array(series["L"], dtype=int)
-    spike_q = np.array(series["CPE"] + series["C"], dtype=int)  # Q (or C) of series CPE/C
-    spike_n = np.array([i + 1 for i in series["CPE"]], dtype=int)
-    spike_is_cpe = np.array([True] * len(series["CPE"]) + [False] * len(series["C"]))
+    n_params = layout.n_params
+    n_arcs = layout.arc_r.size
+    is_cpe = layout.arc_n >= 0
+    n_idx = layout.arc_n[is_cpe]
+    series_r, series_l, spike_q = layout.series_r, layout.series_l, layout.spike_q
+    spike_is_cpe = layout.spike_n >= 0
+    spike_n = layout.spike_n[spike_is_cpe]
     others = [
-        (kind.impedance_and_derivatives, i, i + len(kind.params))
-        for kind, i in singles
-        if kind.symbol not in ("R", "L", "CPE", "C")
+        (kind.impedance_and_derivatives, i, i + len(kind.params)) for kind, i in layout.others
     ]
     last: list[np.ndarray] = []  # omega, ln(j omega), j omega, ln(omega) of the last call
     # evenly spaced indices become slices: views and strided writes instead of copies
     all_cpe = bool(is_cpe.all())
-    r_ix, q_ix, n_ix = _as_index(r_idx), _as_index(q_idx), _as_index(n_idx)
+    r_ix, q_ix, n_ix = _as_index(layout.arc_r), _as_index(layout.arc_q), _as_index(n_idx)
     sr_ix, sl_ix = _as_index(series_r), _as_index(series_l)
 
     def evaluate(
@@ -253,7 +222,7 @@ def _fused_evaluator(tree: Node) -> _Evaluator | None:
         if all_cpe:
             n = theta[..., n_ix]
         else:
-            n = np.ones((*lead, len(arcs)))
+            n = np.ones((*lead, n_arcs))
             n[..., is_cpe] = theta[..., n_idx]
         r, q = theta[..., r_ix, None], theta[..., q_ix, None]
         # (j w)^n = w^n e^(j n pi/2): a real exp and a rotation, half the cost of a complex exp
@@ -363,11 +332,13 @@ def _compile_text(text: str) -> Circuit:
     for i, p in enumerate(params):
         for alias in (p.name, p.identifier, p.ipy_name):
             aliases.setdefault(alias, i)
-    evaluator = _fused_evaluator(tree) or _build(tree, 0)[0]
+    layout = chain_layout(tree)
+    evaluator = _build(tree, 0)[0] if layout is None else _fused_evaluator(layout)
     return Circuit(
         text=format_circuit(tree),
         tree=tree,
         parameters=params,
         _evaluate=evaluator,
         _aliases=MappingProxyType(aliases),
+        layout=layout,
     )
