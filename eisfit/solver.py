@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import leastsq
 
-from .lm import batched_lm
+from . import compiled
+from .lm import BatchResult, batched_lm
 from .outcome import Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -180,21 +181,17 @@ def _search_batched(
     return best, hits, n_run
 
 
-def _batch_round(
-    problem: _Problem, starts: list[np.ndarray], counter: _Counter, per_start: int
-) -> tuple[_Local | None, int]:
-    free, log = problem.free, problem.log
-    base = problem.base
-    w_pair = problem.w_pair
-
+def _stacked_residuals(problem: _Problem) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The residual function `batched_lm` takes: [J; r] of every row of x (weighted
+    Jacobian w.r.t. x, weighted residuals) and the row scales d theta / d x (the chain rule
+    of log parameters)."""
+    free, log, base, w_pair = problem.free, problem.log, problem.base, problem.w_pair
     all_free = free.size == base.size  # free is sorted and unique: then it is every index
     evaluate, omega, z_data = problem.circuit.evaluate_stacked, problem.omega, problem.z
     p = free.size
     rows = None if all_free else np.append(free, base.size)  # free dZ rows, then the Z row
 
-    def stacked(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """[J; r] of every row of x (weighted Jacobian w.r.t. x, weighted residuals) as
-        rows scaled by d theta / d x (the chain rule of log parameters), see `batched_lm`."""
+    def stacked(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         nat = np.where(log, np.exp(x), x)
         if all_free:
             theta = nat
@@ -214,6 +211,57 @@ def _batch_round(
         scale[:, :p] = np.where(log, nat, 1.0)
         return out, scale
 
+    return stacked
+
+
+def _run_batch(
+    problem: _Problem,
+    x0: np.ndarray,
+    counter: _Counter,
+    should_stop: Callable[[int], bool],
+) -> BatchResult:
+    """The batched race from ``x0`` (internal coordinates): compiled for a closed-form
+    chain when numba is there (`eisfit.compiled`), else `batched_lm` on numpy."""
+    log = problem.log
+    with np.errstate(divide="ignore"):  # log(0) = -inf: no lower bound
+        lower = np.where(log, np.log(np.maximum(problem.floor, 0.0)), problem.floor)
+        upper = np.where(log, np.log(problem.ceil), problem.ceil)
+    options = {
+        "drop_ratio": _DROP_RATIO,
+        "grace": _GRACE,
+        "ftol": _FTOL,
+        "same_cost": _SAME_COST,
+        "max_iter": _BATCH_ITER,
+    }
+    layout = problem.circuit.layout
+    if layout is None or not layout.closed_form or not compiled.active():
+        stacked = _stacked_residuals(problem)
+        return batched_lm(stacked, x0, lower=lower, upper=upper, should_stop=should_stop, **options)
+    if should_stop(0):
+        raise _BudgetExceededError
+    used = counter.nfev
+    return compiled.batched_chain_lm(
+        layout,
+        x0,
+        lower=lower,
+        upper=upper,
+        base=problem.base,
+        free=problem.free,
+        log=log,
+        omega=problem.omega,
+        z=problem.z,
+        w_re=problem.w_re,
+        w_im=problem.w_im,
+        # the kernel cannot read the clock: the caller checks it after the call
+        max_rows=None if counter.max_nfev is None else counter.max_nfev - used,
+        **options,
+    )
+
+
+def _batch_round(
+    problem: _Problem, starts: list[np.ndarray], counter: _Counter, per_start: int
+) -> tuple[_Local | None, int]:
+    free, log, base = problem.free, problem.log, problem.base
     used = counter.nfev
 
     def should_stop(n_rows: int) -> bool:
@@ -225,21 +273,7 @@ def _batch_round(
     if counter.max_nfev is not None:  # the first batched call already evaluates every start
         starts = starts[: max(counter.max_nfev - used, 1)]
     x0 = problem.to_internal(np.array(starts))
-    with np.errstate(divide="ignore"):  # log(0) = -inf: no lower bound
-        lower = np.where(log, np.log(np.maximum(problem.floor, 0.0)), problem.floor)
-        upper = np.where(log, np.log(problem.ceil), problem.ceil)
-    out = batched_lm(
-        stacked,
-        x0,
-        lower=lower,
-        upper=upper,
-        should_stop=should_stop,
-        drop_ratio=_DROP_RATIO,
-        grace=_GRACE,
-        ftol=_FTOL,
-        same_cost=_SAME_COST,
-        max_iter=_BATCH_ITER,
-    )
+    out = _run_batch(problem, x0, counter, should_stop)
     if should_stop(out.n_rows):
         raise _BudgetExceededError
     order = np.argsort(out.cost, kind="stable")
