@@ -21,6 +21,7 @@ is more than it saves; for a batch or a benchmark it is a few fits' worth.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from functools import cache
 
@@ -44,7 +45,16 @@ def _load() -> Callable[..., tuple] | None:
         from ._chain_kernel import chain_lm
     except ImportError:  # numba missing, or too old or new for this numpy
         return None
-    _warm_up(chain_lm)
+    try:
+        _warm_up(chain_lm)
+    except Exception as exc:  # an optional accelerator must not break fits
+        warnings.warn(
+            f"eisfit: the compiled kernel failed to build ({type(exc).__name__}: {exc}); "
+            "fitting on numpy (set EISFIT_JIT=0 to skip the attempt)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
     return chain_lm
 
 

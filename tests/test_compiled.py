@@ -220,6 +220,25 @@ def test_starts_that_overflow_are_left_out() -> None:
     np.testing.assert_array_equal(out.x[1], x0[1])  # never moved
 
 
+def test_a_kernel_that_fails_to_build_falls_back_to_numpy_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(kernel: object) -> None:
+        raise RuntimeError("LLVM said no")
+
+    monkeypatch.setattr(compiled, "_warm_up", broken)
+    compiled._load.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="LLVM said no"):
+            assert not compiled.active()
+        rng = np.random.default_rng(8)
+        cell = random_cell(rng, 2)
+        spectrum = simulate(cell.circuit, cell.values, FREQ, noise=0.007, rng=rng)
+        assert eisfit.fit(spectrum, cell.circuit, kk=False).success  # on numpy
+    finally:
+        compiled._load.cache_clear()  # the next test loads the real kernel again
+
+
 def test_a_capacitance_underflowing_to_zero_costs_inf_not_an_exception() -> None:
     """exp(-800) = 0: the series C's impedance divides by zero.  Numpy gives inf (the start
     is left out), and so must the kernel, not Python's ZeroDivisionError."""
