@@ -12,6 +12,11 @@ all fitters.  Times are wall-clock per fit (median), measured with time.perf_cou
 the last column divides each fitter's total time by the number of its fits that reached
 the best minimum (a fast fit to a wrong minimum is not a result).
 
+eisfit runs with its compiled kernel when numba is installed (the ``fast`` extra, which
+`make bench` installs; `eisfit.compiled`) and, on the same spectra, on numpy alone
+(``EISFIT_JIT=0``, the core install): both are reported.  Every fitter fits one spectrum
+before the timed runs (imports, caches, loading the compiled kernel).
+
 Usage:  python bench/fit_bench.py [--n 60] [--seed 0] [--peer-every 1] [--json out.json]
 (``--peer-every k`` runs impedance.py on every k-th spectrum only, to save time.)
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 import warnings
@@ -27,6 +33,7 @@ import warnings
 import numpy as np
 
 import eisfit
+from eisfit import compiled
 from eisfit.circuits.model import compile_circuit
 from eisfit.synthetic import random_cell, simulate
 
@@ -63,7 +70,29 @@ def fit_peer(circuit: str, guess: list[float], spectrum: eisfit.Spectrum) -> np.
     return np.asarray(model.parameters_, dtype=float)
 
 
+def fit_numpy_only(spectrum: eisfit.Spectrum, circuit: str) -> eisfit.FitResult:
+    """eisfit as the core install runs it (no compiled kernel)."""
+    os.environ["EISFIT_JIT"] = "0"
+    try:
+        return eisfit.fit(spectrum, circuit, kk=False)
+    finally:
+        del os.environ["EISFIT_JIT"]
+
+
+def warm_up(seed: int) -> None:
+    """One untimed fit per fitter and circuit size: imports, caches, the kernel."""
+    rng = np.random.default_rng(seed + 1)
+    for n_arcs in (2, 3):
+        cell = random_cell(rng, n_arcs)
+        spectrum = simulate(cell.circuit, cell.values, FREQUENCY_HZ, noise=0.007, rng=rng)
+        eisfit.fit(spectrum, cell.circuit, kk=False)
+        fit_numpy_only(spectrum, cell.circuit)
+        fit_peer(cell.circuit, peer_guess(cell.values, rng), spectrum)
+
+
 def run(n: int, seed: int, peer_every: int) -> dict:
+    os.environ.pop("EISFIT_JIT", None)
+    warm_up(seed)
     rng = np.random.default_rng(seed)
     rows = []
     for n_arcs in (2, 3):
@@ -76,6 +105,9 @@ def run(n: int, seed: int, peer_every: int) -> dict:
             t0 = time.perf_counter()
             ours = eisfit.fit(spectrum, cell.circuit, kk=False)
             t_ours = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            plain = fit_numpy_only(spectrum, cell.circuit)
+            t_plain = time.perf_counter() - t0
             from_truth = eisfit.fit(
                 spectrum, cell.circuit, initial=cell.values, n_starts=1, kk=False
             )
@@ -85,16 +117,19 @@ def run(n: int, seed: int, peer_every: int) -> dict:
                 peer_theta = fit_peer(cell.circuit, guess, spectrum)
                 t_peer = time.perf_counter() - t0
             c_ours = cost(cell.circuit, ours.theta, spectrum)
+            c_plain = cost(cell.circuit, plain.theta, spectrum)
             c_truth = cost(cell.circuit, from_truth.theta, spectrum)
             c_peer = cost(cell.circuit, peer_theta, spectrum) if peer_theta is not None else np.inf
-            best = min(c_ours, c_truth, c_peer)
+            best = min(c_ours, c_plain, c_truth, c_peer)
             rows.append(
                 {
                     "n_arcs": n_arcs,
                     "ours_reached": c_ours <= best * (1 + 1e-3),
+                    "plain_reached": c_plain <= best * (1 + 1e-3),
                     "peer_ran": i % peer_every == 0,
                     "peer_reached": c_peer <= best * (1 + 1e-3),
                     "t_ours_s": t_ours,
+                    "t_plain_s": t_plain,
                     "t_peer_s": t_peer,
                     "ours_success": ours.success,
                 }
@@ -103,11 +138,17 @@ def run(n: int, seed: int, peer_every: int) -> dict:
 
 
 def summarise(rows: list[dict]) -> dict:
-    out: dict = {"python": platform.python_version(), "eisfit": eisfit.__version__, "cases": {}}
+    out: dict = {
+        "python": platform.python_version(),
+        "eisfit": eisfit.__version__,
+        "eisfit_backend": "compiled kernel (numba)" if compiled.active() else "numpy",
+        "cases": {},
+    }
     for n_arcs in (2, 3):
         sel = [r for r in rows if r["n_arcs"] == n_arcs]
         peer = [r for r in sel if r["peer_ran"]]
         t_ours = float(np.median([r["t_ours_s"] for r in sel]))
+        t_plain = float(np.median([r["t_plain_s"] for r in sel]))
         t_peer = float(np.median([r["t_peer_s"] for r in peer])) if peer else float("nan")
         out["cases"][f"{n_arcs}_arcs"] = {
             "spectra": len(sel),
@@ -120,6 +161,9 @@ def summarise(rows: list[dict]) -> dict:
             ),
             "impedance_py_spectra": len(peer),
             "eisfit_median_ms": 1e3 * t_ours,
+            "eisfit_numpy_only_reached_best": sum(r["plain_reached"] for r in sel) / len(sel),
+            "eisfit_numpy_only_median_ms": 1e3 * t_plain,
+            "speedup_median_numpy_only": t_peer / t_plain,
             "impedance_py_median_ms": 1e3 * t_peer,
             "speedup_median": t_peer / t_ours,
             # total time spent per fit that reached the best minimum (inf: none reached it)
@@ -136,10 +180,13 @@ def _per_good(rows: list[dict], time_key: str, ok_key: str) -> float:
 
 def table(summary: dict) -> str:
     lines = [
+        f"eisfit backend: {summary['eisfit_backend']}; numpy only: the core install",
+        "",
         "| circuit | spectra | eisfit reaches best (no guesses) | impedance.py reaches best "
         "(guesses within x2) | eisfit median | impedance.py median | speed-up (median) "
+        "| numpy only: reaches best, median, speed-up "
         "| time per fit reaching the best: eisfit / impedance.py |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, c in summary["cases"].items():
         lines.append(
@@ -147,6 +194,8 @@ def table(summary: dict) -> str:
             f"| {100 * (c['impedance_py_reached_best'] or 0):.1f} % "
             f"(of {c['impedance_py_spectra']}) | {c['eisfit_median_ms']:.1f} ms "
             f"| {c['impedance_py_median_ms']:.0f} ms | {c['speedup_median']:.0f}x "
+            f"| {100 * c['eisfit_numpy_only_reached_best']:.1f} %, "
+            f"{c['eisfit_numpy_only_median_ms']:.1f} ms, {c['speedup_median_numpy_only']:.0f}x "
             f"| {c['eisfit_ms_per_good_fit']:.1f} ms / {c['impedance_py_ms_per_good_fit']:.0f} ms |"
         )
     return "\n".join(lines)
