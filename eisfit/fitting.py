@@ -321,7 +321,7 @@ def fit(
     ``success=False`` with a message; bad input raises `FitInputError`.
     """
     model = compile_circuit(circuit)
-    if model.layout is not None and model.layout.closed_form:
+    if model.batchable:
         compiled.prepare()  # the first fit of a process compiles the kernel: not timed
     t0 = time.perf_counter()
     fixed_i = _as_index_map(model, fixed, "fixed")

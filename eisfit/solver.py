@@ -220,8 +220,9 @@ def _run_batch(
     counter: _Counter,
     should_stop: Callable[[int], bool],
 ) -> BatchResult:
-    """The batched race from ``x0`` (internal coordinates): compiled for a closed-form
-    chain when numba is there (`eisfit.compiled`), else `batched_lm` on numpy."""
+    """The batched race from ``x0`` (internal coordinates): compiled when numba is there
+    (`eisfit.compiled`), else `batched_lm` on numpy.  Batched rounds only run for circuits
+    with a batch evaluator, which are the closed-form chains the kernel evaluates."""
     log = problem.log
     with np.errstate(divide="ignore"):  # log(0) = -inf: no lower bound
         lower = np.where(log, np.log(np.maximum(problem.floor, 0.0)), problem.floor)
@@ -234,7 +235,7 @@ def _run_batch(
         "max_iter": _BATCH_ITER,
     }
     layout = problem.circuit.layout
-    if layout is None or not layout.closed_form or not compiled.active():
+    if layout is None or not compiled.active():
         stacked = _stacked_residuals(problem)
         return batched_lm(stacked, x0, lower=lower, upper=upper, should_stop=should_stop, **options)
     if should_stop(0):

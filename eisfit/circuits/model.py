@@ -113,8 +113,10 @@ class Circuit:
 
     @property
     def batchable(self) -> bool:
-        """True when `evaluate_batch` can evaluate many parameter vectors at once."""
-        return bool(getattr(self._evaluate, "batchable", False))
+        """True when `evaluate_batch` can evaluate many parameter vectors at once: a chain
+        whose every element has a closed form in `ChainLayout` (the circuits the batched
+        fitter and its compiled kernel handle)."""
+        return self.layout is not None and self.layout.closed_form
 
     def evaluate_batch(
         self, thetas: np.ndarray, omega: np.ndarray
@@ -259,7 +261,6 @@ def _fused_evaluator(layout: ChainLayout) -> _Evaluator:
             dz[i:j] = di
         return z, dz
 
-    evaluate.batchable = not others  # type: ignore[attr-defined]
     return evaluate
 
 
