@@ -43,11 +43,13 @@ def _load() -> Callable[..., tuple] | None:
     """The kernel, compiled (or loaded from numba's cache) and run once; None without numba."""
     try:
         from ._chain_kernel import chain_lm
+
+        _warm_up(chain_lm)
     except ImportError:  # numba missing, or too old or new for this numpy
         return None
-    try:
-        _warm_up(chain_lm)
-    except Exception as exc:  # an optional accelerator must not break fits
+    # an optional accelerator must not break fits: numba raises RuntimeError at import,
+    # for one, when it finds no writable place for its cache
+    except Exception as exc:
         warnings.warn(
             f"eisfit: the compiled kernel failed to build ({type(exc).__name__}: {exc}); "
             "fitting on numpy (set EISFIT_JIT=0 to skip the attempt)",
