@@ -236,6 +236,7 @@ def chain_lm(
     g = np.empty(p)
     damp = np.empty(p)
     step = np.empty(p)
+    rhs = np.empty(p)
     trial = np.empty(p)
     hs = np.empty(p)
     g_t = np.empty(p)
@@ -262,8 +263,8 @@ def chain_lm(
                 for j in range(p):
                     a[i, j] = 0.0 if (pinned[i] or pinned[j]) else h[i, j]
                 a[i, i] += damp[i]
-                step[i] = -g[i]
-            ok = _solve(a, step.copy(), step)
+                rhs[i] = -g[i]
+            ok = _solve(a, rhs, step)
             if not ok:
                 for i in range(p):
                     step[i] = -g[i] / damp[i]

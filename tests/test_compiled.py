@@ -14,7 +14,9 @@ pytest.importorskip("numba")
 import eisfit
 from eisfit import compiled
 from eisfit.circuits.model import compile_circuit
+from eisfit.fitting import _Problem
 from eisfit.lm import batched_lm
+from eisfit.solver import _stacked_residuals
 from eisfit.synthetic import random_cell, simulate
 
 FREQ = np.logspace(np.log10(7e6), -1, 80)
@@ -24,6 +26,7 @@ FREQ = np.logspace(np.log10(7e6), -1, 80)
 def _kernel_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about the kernel, also when the suite runs with EISFIT_JIT=0."""
     monkeypatch.delenv("EISFIT_JIT", raising=False)
+
 
 OMEGA = 2 * np.pi * FREQ
 
@@ -82,25 +85,24 @@ def _problem(circuit: str, free: np.ndarray, rng: np.random.Generator) -> dict:
 
 
 def _numpy_stacked(pb: dict):
-    """[J; r] rows and their scales for `batched_lm`, computed by the numpy model."""
-    c, free, log, w = pb["circuit"], pb["free"], pb["log"], pb["w"]
-    rows = np.append(free, len(c))
-    w_pair = np.repeat(w, 2)
-
-    def stacked(x: np.ndarray):
-        nat = np.where(log, np.exp(x), x)
-        theta = np.broadcast_to(pb["truth"], (x.shape[0], len(c))).copy()
-        theta[:, free] = nat
-        a = c.evaluate_stacked(theta, OMEGA)
-        a[:, -1] -= pb["z"]
-        out = a[:, rows].view(float) * w_pair
-        jac = out[:, :-1]
-        jac[~np.isfinite(jac)] = 0.0
-        scale = np.ones((x.shape[0], free.size + 1))
-        scale[:, :-1] = np.where(log, nat, 1.0)
-        return out, scale
-
-    return stacked
+    """The residual function the numpy path gives `batched_lm` for the same problem."""
+    c, free = pb["circuit"], pb["free"]
+    problem = _Problem(
+        circuit=c,
+        omega=OMEGA,
+        z=pb["z"],
+        w_re=pb["w"],
+        w_im=pb["w"],
+        free=free,
+        log=pb["log"],
+        params=None,
+        exprs=(),
+        w_pair=np.repeat(pb["w"], 2),
+        floor=np.where(pb["log"], 0.0, pb["lower"]),
+        ceil=np.where(pb["log"], np.inf, pb["upper"]),
+        base=pb["truth"].copy(),
+    )
+    return _stacked_residuals(problem)
 
 
 def _compiled(pb: dict, x0: np.ndarray, **options):
