@@ -15,7 +15,7 @@ import numpy as np
 from .elements import ElementType, get_element
 from .grammar import Element, Node, Parallel, Series
 
-__all__ = ["ChainLayout", "chain_layout"]
+__all__ = ["ChainLayout", "chain_layout", "simple_arc"]
 
 _SIMPLE = ("R", "L", "CPE", "C")  # series elements with a closed form here
 
@@ -51,6 +51,18 @@ def _indices(values: list[int]) -> np.ndarray:
     return np.array(values, dtype=np.int64)
 
 
+def simple_arc(node: Node) -> tuple[Element, Element] | None:
+    """(resistor, capacitive element) of an R||CPE or R||C node in either order, else None."""
+    if not (isinstance(node, Parallel) and len(node.parts) == 2):
+        return None
+    a, b = node.parts
+    if not (isinstance(a, Element) and isinstance(b, Element)):
+        return None
+    if {a.symbol, b.symbol} not in ({"R", "CPE"}, {"R", "C"}):
+        return None
+    return (a, b) if a.symbol == "R" else (b, a)
+
+
 def chain_layout(tree: Node) -> ChainLayout | None:
     """The layout of a series chain with at least one arc, or None for other circuits."""
     parts = tree.parts if isinstance(tree, Series) else (tree,)
@@ -67,16 +79,14 @@ def chain_layout(tree: Node) -> ChainLayout | None:
                 others.append((kind, start))
             start += len(kind.params)
             continue
-        if not (isinstance(part, Parallel) and len(part.parts) == 2):
+        pair = simple_arc(part)
+        if pair is None:
             return None
-        a, b = part.parts
-        if not (isinstance(a, Element) and isinstance(b, Element)):
-            return None
-        if {a.symbol, b.symbol} not in ({"R", "CPE"}, {"R", "C"}):
-            return None
-        cpe = "CPE" in (a.symbol, b.symbol)
+        res, cap = pair
+        cpe = cap.symbol == "CPE"
         width = 3 if cpe else 2
-        q_i, r_i = (start + 1, start) if a.symbol == "R" else (start, start + width - 1)
+        r_first = res is part.parts[0]
+        q_i, r_i = (start + 1, start) if r_first else (start, start + width - 1)
         arcs.append((r_i, q_i, q_i + 1 if cpe else -1))
         start += width
     if not arcs:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..circuits.grammar import Element, Node, Parallel, Series, iter_elements
+from ..circuits.grammar import Element, Node, Series, iter_elements
+from ..circuits.layout import simple_arc
 from ..circuits.model import Circuit
 from ..result import FitResult
 
@@ -101,22 +102,19 @@ def _arc(node: Node, model: Circuit, theta: np.ndarray) -> ArcPart | None:
             q_row = q_row + q * math.log(tau) * n_row
         jac = np.vstack([_unit(i_r, size), q_row, n_row])
         return ArcPart(node.name, (node.name,), r, q, n, jac, node.symbol == "K")
-    if not (isinstance(node, Parallel) and len(node.parts) == 2):
+    pair = simple_arc(node)
+    if pair is None:
         return None
-    a, b = node.parts
-    if not (isinstance(a, Element) and isinstance(b, Element)):
-        return None
-    if {a.symbol, b.symbol} not in ({"R", "CPE"}, {"R", "C"}):
-        return None
-    res, cap = (a, b) if a.symbol == "R" else (b, a)
+    res, cap = pair
+    names = (res.name, cap.name) if res is node.parts[0] else (cap.name, res.name)  # as written
     i_r = model.index(f"{res.name}.R")
     if cap.symbol == "CPE":
         i_q, i_n = model.index(f"{cap.name}.Q"), model.index(f"{cap.name}.n")
         jac = np.vstack([_unit(i_r, size), _unit(i_q, size), _unit(i_n, size)])
-        return ArcPart(res.name, (a.name, b.name), theta[i_r], theta[i_q], theta[i_n], jac, False)
+        return ArcPart(res.name, names, theta[i_r], theta[i_q], theta[i_n], jac, False)
     i_c = model.index(f"{cap.name}.C")
     jac = np.vstack([_unit(i_r, size), _unit(i_c, size), np.zeros(size)])
-    return ArcPart(res.name, (a.name, b.name), theta[i_r], theta[i_c], 1.0, jac, True)
+    return ArcPart(res.name, names, theta[i_r], theta[i_c], 1.0, jac, True)
 
 
 def _spike(node: Element, model: Circuit, theta: np.ndarray) -> ArcPart:
