@@ -18,7 +18,25 @@ import numpy.typing as npt
 
 from .errors import SpectrumError
 
-__all__ = ["Spectrum", "SpectrumMeta"]
+__all__ = ["Finding", "Spectrum", "SpectrumMeta"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something data screening (`eisfit.screening`) found in a spectrum.
+
+    ``kind`` is a short key (e.g. ``negative_real``, ``outlier``, ``inductive_artefact``,
+    ``non_monotonic``, ``truncated``); ``message`` one sentence for people, naming the
+    points and what to do; ``points`` the indices (into the spectrum's point order) of
+    the points concerned, empty when the finding is about the whole spectrum;
+    ``severity`` is the status the finding gives a fit of these data (``warning`` for
+    every kind so far: the data are usable, with that reason).
+    """
+
+    kind: str
+    message: str
+    points: tuple[int, ...] = ()
+    severity: str = "warning"
 
 
 @dataclass(frozen=True)
@@ -26,7 +44,10 @@ class SpectrumMeta:
     """Where a spectrum came from and under which conditions it was measured.
 
     ``timestamp`` is timezone-naive, as the instrument wrote it.  ``extra`` holds
-    anything else a reader found (instrument, technique, warnings...).
+    anything else a reader found (instrument, technique, warnings...).  ``findings`` is
+    what data screening found (None: not screened yet; empty: screened, nothing found);
+    ``removed`` says, one sentence per step, which points were removed and why
+    (cropping, dropping flagged points), so that no removal goes unrecorded.
     """
 
     source: str | None = None
@@ -35,9 +56,14 @@ class SpectrumMeta:
     cycle: int | None = None
     temperature_k: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    findings: tuple[Finding, ...] | None = None
+    removed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+        if self.findings is not None:
+            object.__setattr__(self, "findings", tuple(self.findings))
+        object.__setattr__(self, "removed", tuple(self.removed))
 
 
 def _readonly(values: npt.ArrayLike, dtype: type) -> np.ndarray:
