@@ -32,11 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from ..circuits.parts import split_circuit
 from ..result import FitResult
 from .drafts import Draft, arc_draft, check_overrides, intercept_reason, merge, use_brug
 from .errors import PhysicsError
 from .geometry import Cell
-from .parts import covariance, propagate, split_circuit
+from .parts import covariance, propagate
 from .roles import ARC_ROLES, ELECTROLYTE_ROLES, INTERFACIAL_ROLES, ROLES, assign_roles
 
 __all__ = ["EPS0_F_PER_CM", "CellAnalysis", "Contribution", "analyse"]

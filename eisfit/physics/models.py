@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from ..circuits.model import compile_circuit
+from ..circuits.parts import split_circuit
 from ..errors import CircuitError
 from .drafts import check_overrides
 from .errors import ModelFileError, PhysicsError
-from .parts import split_circuit
 
 __all__ = ["NamedModel", "get_model", "load_models", "parse_model"]
 
