@@ -28,10 +28,14 @@ __all__ = [
 
 _ROLE_NAMES = {
     "frequency": {"f", "freq", "freq.", "frequency", "frequencies", "hz", "freq_hz"},
-    "real": {"z'", "re(z)", "rez", "re", "zre", "z_re", "zreal", "z_real", "real", "zr", "z.real"},
+    "real": {
+        *("z'", "re(z)", "rez", "re", "zre", "z_re", "zreal", "z_real", "real", "zr", "z.real"),
+        *("zprime", "z_prime", "real_z", "realz", "re_z"),
+    },
     "imag": {
         *("z''", 'z"', "im(z)", "imz", "im", "zim", "z_im", "zimag", "z_imag", "imag"),
-        *("imaginary", "zi", "z.imag"),
+        *("imaginary", "zi", "z.imag", "zbis", "zdoubleprime", "z_double_prime"),
+        *("z_doubleprime", "imag_z", "imagz", "im_z"),
     },
     "modulus": {
         *("|z|", "zmod", "z_mod", "mod(z)", "modz", "abs(z)", "absz", "zabs", "z_abs", "z"),

@@ -6,7 +6,9 @@ header (or a ``columns=`` mapping) gives the layout (`eisfit.io._columns`), a he
 table needs exactly f, Z', Z''; rows with f = 0 or NaN are dropped with a warning; a
 spectrum column, a reversing sweep or a repeated header line starts a new spectrum; a
 negative frequency, an infinite value or a frequency repeated inside one spectrum is a
-`ReadError` naming the line.
+`ReadError` naming the line.  A Z'' column found by its name (or the third column of a
+headerless table) that is positive over a whole capacitive-looking spectrum is read as
+written, with a warning (`sign_warning`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..spectrum import Spectrum
 from ._columns import Layout, layout_from_header, layout_from_mapping, point
 from .sniffing import make_spectrum, monotonic, number
 
-__all__ = ["Cell", "spectra_from_rows"]
+__all__ = ["Cell", "sign_warning", "spectra_from_rows"]
 
 Cell = str | float | None
 
@@ -94,7 +96,7 @@ def spectra_from_rows(
             raise ReadError(path, message, line=line)
         else:
             blocks[-1].rows.append((line, f, z))
-    return _build(path, blocks, layout, extra, context)
+    return _build(path, blocks, layout, extra, context, check_sign=columns is None)
 
 
 def _value(cell: Cell, decimal_comma: bool) -> float | None:
@@ -120,6 +122,8 @@ def _build(
     layout: Layout,
     extra: Mapping[str, Any] | None,
     context: str,
+    *,
+    check_sign: bool,
 ) -> list[Spectrum]:
     dropped = [d for block in blocks for d in block.dropped]
     kept: list[_Block] = []
@@ -148,6 +152,11 @@ def _build(
         if block.dropped:
             shown = "; ".join(block.dropped[:3]) + ("; ..." if len(block.dropped) > 3 else "")
             warnings.append(f"dropped {len(block.dropped)} row(s) that are not points: {shown}")
+        imag = layout.columns.get("imag")
+        if check_sign and imag is not None and imag.sign > 0:
+            note = sign_warning(imag.name, [f for _, f, _ in block.rows],
+                                [z.imag for _, _, z in block.rows])  # fmt: skip
+            warnings += [note] if note else []
         out.append(
             make_spectrum(
                 path,
@@ -159,3 +168,24 @@ def _build(
             )
         )
     return out
+
+
+def sign_warning(name: str, frequency_hz: Sequence[float], imag_ohm: Sequence[float]) -> str:
+    """A warning when the Z'' column ``name`` (read with its sign as written) looks like -Z''.
+
+    Every value positive (3 points or more) while the largest is not at the highest
+    frequency: an inductor's Z'' = 2 pi f L rises with frequency, so this is a capacitive
+    spectrum written as -Z'' under a name without the minus.  The data are not changed
+    (no sign is guessed, as for headerless tables, see `eisfit.io.csv`); "" otherwise.
+    """
+    if len(imag_ohm) < 3 or min(imag_ohm) <= 0:
+        return ""
+    top = max(range(len(imag_ohm)), key=lambda i: imag_ohm[i])
+    if frequency_hz[top] == max(frequency_hz):
+        return ""
+    fix = f"name it '-{name}'" if not name.startswith("column ") else "add a header"
+    return (
+        f"every value in the {name!r} column is positive, as -Z'' is on a capacitive arc; "
+        "it was read as written (Z'' > 0: inductive), since the name does not say -Z''; "
+        f"if the column holds -Z'', {fix} or pass columns={{'-imag': ...}}"
+    )

@@ -17,8 +17,10 @@ Format read by `read_csv` (registered as ``csv``; written by `write_csv`):
 
   ========= ==============================================================================
   frequency ``f``, ``freq``, ``frequency``, ``Hz``, ``frequency_hz``, ``F[Hz]``
-  Z'        ``Z'``, ``Re(Z)``, ``ReZ``, ``Zre``, ``Zreal``, ``z_real``, ``real``
-  Z''       ``Z''``, ``Z"``, ``Im(Z)``, ``ImZ``, ``Zim``, ``Zimag``, ``imag``, ``imaginary``
+  Z'        ``Z'``, ``Re(Z)``, ``ReZ``, ``Zre``, ``Zreal``, ``z_real``, ``real``,
+            ``Real_Z``, ``Re_Z``, ``Zprime``, ``Z_prime``
+  Z''       ``Z''``, ``Z"``, ``Im(Z)``, ``ImZ``, ``Zim``, ``Zimag``, ``imag``, ``imaginary``,
+            ``Imag_Z``, ``Im_Z``, ``Zbis``, ``Zdoubleprime``, ``Z_double_prime``
   |Z|       ``|Z|``, ``Zmod``, ``Mod(Z)``, ``abs(Z)``, ``Impedance`` (Zahner), ``Z[Ohm]``
   phase     ``phase``, ``Phase(Z)``, ``theta``, ``phi``, ``Zphz``: degrees, or radians when
             the name's unit says ``rad`` (``phase/rad``)
@@ -30,11 +32,17 @@ Format read by `read_csv` (registered as ``csv``; written by `write_csv`):
   with Z'' < 0 for a capacitive arc.  Z', Z'' are used when both are present, else
   Z = |Z| (cos(phase) + j sin(phase)) with the physical phase (negative when capacitive,
   as EC-Lab's ``Phase(Z)/deg`` and Zahner's ``Phase`` are).  Other columns are ignored.
+  The name alone decides the sign: no sign is guessed from the data.  A Z'' column without
+  a minus (``Zbis``, ``Imag_Z``...) whose values are all positive over a spectrum whose
+  Z'' does not peak at its highest frequency (as an inductor's would) is almost surely
+  -Z'' of a capacitive arc: it is read as written, with a warning naming the column and
+  the fix (``-Zbis`` in the header, or ``columns={"-imag": ...}``).
   A header with gain columns (``Gain in dB``) is a transfer function, not an impedance:
   `ReadError`.
 * **Headerless** files must have exactly three columns, read as frequency (Hz), Z' (ohm)
   and Z'' (ohm) *with the physical sign* (as impedance.py's and DRTtools' readers do).
-  No sign is guessed from the data: a headerless file holding -Z'' reads as inductive.
+  No sign is guessed from the data: a headerless file holding -Z'' reads as inductive
+  (with the warning above).
   Name the columns with ``read_csv(path, columns={"frequency": 0, "real": 1, "-imag": 2})``
   for such files, or for any ambiguous header (``columns={"frequency": "Freq", ...}``).
 * **Rows that are not impedance points** are dropped and listed in ``extra["warnings"]``:
