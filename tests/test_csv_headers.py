@@ -37,7 +37,7 @@ def test_frequency_real_z_imag_z_with_any_delimiter(tmp_path: Path, sep: str, na
     _check(_write(tmp_path, sep.join(["Frequency", "Real_Z", "Imag_Z"]), sep, name=name))
 
 
-_REAL = ["Z'", "Zprime", "Z_prime", "Zre", "Real_Z", "Re_Z", "Real Z", "Zprime/Ohm", "Z_prime (ohm)"]
+_REAL = ["Z'", "Zprime", "Z_prime", "Zre", "Real_Z", "Re_Z", "Real Z", "Zprime/Ohm", "Z_prime(ohm)"]
 _IMAG = ["Z''", "Zbis", "Zdoubleprime", "Z_double_prime", "Zim", "Imag_Z", "Im_Z", "Zbis [Ohm]"]
 
 
