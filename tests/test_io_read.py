@@ -102,7 +102,7 @@ def test_unknown_format_missing_file_directory_empty_and_unrecognised(tmp_path: 
         read(tmp_path / "empty.csv")
     (tmp_path / "notes.txt").write_text("Sample 3 was measured on Monday.\nSee the lab book.\n")
     with pytest.raises(
-        eisfit.UnsupportedFormatError, match=r"unrecognised .*known: .*csv \("
+        eisfit.UnsupportedFormatError, match=r"not a recognised impedance export; tried: .*csv \("
     ) as info:
         detect(tmp_path / "notes.txt")
     assert info.value.path == str(tmp_path / "notes.txt")
@@ -233,3 +233,62 @@ def test_fuzz_read_gives_spectra_or_an_eisfit_error(
     path = tmp_path_factory.mktemp("fuzz") / name
     path.write_bytes(data)
     read_outcome(read, path, names_file=True, nonempty=True)
+
+
+# --- refusals lead with the closest reader's reason -------------------------------------
+
+
+def test_unrecognised_file_leads_with_the_closest_readers_reason(tmp_path: Path) -> None:
+    path = tmp_path / "cycling.txt"
+    path.write_text("Time\tEwe\tI\n0\t3.1\t0.001\n1\t3.2\t0.001\n")
+    with pytest.raises(eisfit.UnsupportedFormatError) as info:
+        read(path)
+    message = str(info.value)
+    assert message.startswith(
+        f"{path}: no frequency column among: 'Time', 'Ewe', 'I' (closest reader: csv);"
+    )
+    assert "not a recognised impedance export; tried: " in message
+    assert message.index("csv (") > message.index("tried: ")
+    assert info.value.reason.startswith("no frequency column among")
+    with pytest.raises(eisfit.UnsupportedFormatError, match="no frequency column among"):
+        detect(path)
+
+
+def test_refusal_when_the_closest_reader_would_read_the_file(tmp_path, only) -> None:
+    path = tmp_path / "x.abc"
+    path.write_text("whatever")
+    only(_fake("timid", 0.1), _fake("none", 0.0))
+    with pytest.raises(eisfit.UnsupportedFormatError) as info:
+        read(path)
+    assert str(info.value).startswith(
+        f"{path}: no reader is confident; the closest, timid (0.10 < 0.25), reads it with "
+        "read(path, format='timid');"
+    )
+    assert "tried: timid (any), none (any)" in str(info.value)
+
+
+def test_refusal_without_any_candidate_keeps_the_plain_message(tmp_path, only) -> None:
+    def boom(p: Path) -> list[Spectrum]:
+        raise RuntimeError("reader bug")
+
+    path = tmp_path / "x.abc"
+    path.write_text("whatever")
+    only(_fake("zero", 0.0, read=boom))
+    with pytest.raises(eisfit.UnsupportedFormatError) as info:
+        read(path)
+    assert str(info.value) == f"{path}: not a recognised impedance export; tried: zero (any)"
+    only(_fake("buggy", 0.1, read=boom))  # a reader bug is not a reason to show
+    with pytest.raises(eisfit.UnsupportedFormatError) as info:
+        read(path)
+    assert str(info.value) == f"{path}: not a recognised impedance export; tried: buggy (any)"
+
+
+def test_long_header_names_are_cut_in_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    names = [f"a long sentence of notes number {i} about the sample" for i in range(15)]
+    path.write_text("\t".join(names) + "\n" + "\t".join(["1"] * 15) + "\n")
+    with pytest.raises(eisfit.UnsupportedFormatError) as info:
+        read(path)
+    lead = str(info.value).split(" (closest reader: csv)")[0]
+    assert lead.endswith("'a long sentence of notes numb...', ...")
+    assert lead.count("'a long") == 12

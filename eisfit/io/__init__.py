@@ -5,8 +5,10 @@
 order of module name.  Each format's ``sniff`` gets the first `HEAD_BYTES` bytes and the
 lower-case file name and says how sure it is (0..1); a matching extension adds
 `EXTENSION_BONUS`; the most confident format reads the file (ties: the first found).
-Below `THRESHOLD` the file is refused with `UnsupportedFormatError` listing the known
-formats.  ``read(path, format="csv")`` skips the guessing.
+Below `THRESHOLD` the file is refused with `UnsupportedFormatError`: its message leads
+with the reason of the closest reader (the most confident one above 0, which is asked to
+read the file: "no frequency column among: 'Time', 'Ewe', 'I' (closest reader: csv)"),
+then lists every format tried.  ``read(path, format="csv")`` skips the guessing.
 
 Every error is an `EisfitError`: a reader's own `ReadError` passes through, and any
 other exception escaping a reader (a reader bug) becomes a `ReadError` naming the file,
@@ -188,10 +190,27 @@ def _choose(path: Path) -> tuple[FileFormat, float]:
         if best is None or score > best[1]:
             best = (fmt, score)
     if best is None or best[1] < THRESHOLD:
+        if not head:
+            raise UnsupportedFormatError(path, "empty file")
         known = ", ".join(f"{f.name} ({'/'.join(f.extensions) or 'any'})" for f in formats())
         broken = _discover()[1]
         note = f"; readers that failed to load: {'; '.join(broken)}" if broken else ""
-        if not head:
-            raise UnsupportedFormatError(path, "empty file")
-        raise UnsupportedFormatError(path, f"unrecognised file format; known: {known}{note}")
+        lead = _closest_reason(path, *best) if best is not None and best[1] > 0 else ""
+        message = f"not a recognised impedance export; tried: {known}{note}"
+        raise UnsupportedFormatError(path, f"{lead}; {message}" if lead else message)
     return best
+
+
+def _closest_reason(path: Path, fmt: FileFormat, score: float) -> str:
+    """Why the closest (most confident, below `THRESHOLD`) reader refuses ``path``: its own
+    `ReadError` reason; "" when it fails otherwise (a reader bug is no reason to show)."""
+    try:
+        fmt.read(path)
+    except ReadError as exc:
+        return f"{exc.reason} (closest reader: {fmt.name})"
+    except Exception:  # the reader's bug; the plain refusal is said instead
+        return ""
+    return (
+        f"no reader is confident; the closest, {fmt.name} ({score:.2f} < {THRESHOLD}), "
+        f"reads it with read(path, format={fmt.name!r})"
+    )

@@ -95,9 +95,9 @@ def layout_from_header(header: Sequence[str], phase_unit: str | None) -> Layout:
         role, sign, unit = column_role(name)
         if role and role not in found:
             found[role] = (index, sign, unit)
-    names = ", ".join(repr(h) for h in header)
+    names = _shown(header)
     if "frequency" not in found:
-        raise ValueError(f"no frequency column in the header ({names})")
+        raise ValueError(f"no frequency column among: {names}")
     pair = next((p for p in (("real", "imag"), ("modulus", "phase")) if set(p) <= set(found)), None)
     if pair is None:
         if any(_GAIN.search("".join(h.split()).lower()) for h in header):
@@ -112,6 +112,12 @@ def layout_from_header(header: Sequence[str], phase_unit: str | None) -> Layout:
     columns = {r: Column(found[r][0], found[r][1], header[found[r][0]]) for r in roles}
     unit = phase_unit or (found["phase"][2] if "phase" in columns else "")
     return Layout(columns, _phase_scale(unit), len(header), tuple(c.name for c in columns.values()))
+
+
+def _shown(header: Sequence[str], *, most: int = 12, width: int = 32) -> str:
+    """The header names for a message: quoted, long ones cut, at most ``most`` of them."""
+    cut = [repr(h if len(h) <= width else h[: width - 3] + "...") for h in header[:most]]
+    return ", ".join(cut + (["..."] if len(header) > most else []))
 
 
 def layout_from_mapping(
