@@ -4,7 +4,9 @@
 an output folder), merges the files into cells (``cell_by``), sorts each cell in time,
 names each spectrum's fits/ record and looks up the records a re-run can reuse;
 `chunks` cuts the cells into work items for the workers.  The rules (cells, time, chunks,
-resume) are documented in `eisfit.series`.
+resume) are documented in `eisfit.series`.  `check_sources` refuses sources that hold no
+file at all (``eisfit batch`` calls it before fitting, so a typo is an error, not an empty
+report).
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from .batch_cache import RowIndex, cached_read, indexed_row, load_rows
-from .errors import ReadError
+from .errors import EisfitError, ReadError
 from .io import expand_sources
 from .series_fit import BatchSettings, spectrum_digest
 from .spectrum import Spectrum
 
-__all__ = ["CELL_BY", "CHUNK_MIN", "Plan", "cell_key", "chunks", "plan_batch"]
+__all__ = ["CELL_BY", "CHUNK_MIN", "Plan", "cell_key", "check_sources", "chunks", "plan_batch"]
 
 #: accepted values of ``cell_by``
 CELL_BY = ("file", "folder", "all")
@@ -108,6 +110,26 @@ def _collect(
             hashes[key] = digest
     keys = list(groups)
     return [groups[k] for k in keys], [hashes[k] for k in keys], keys, errors
+
+
+def check_sources(sources: Any) -> None:
+    """`EisfitError` naming every source when none of ``sources`` holds a file.
+
+    A missing path, a folder without files or a glob matching nothing among good sources
+    stays an ``error`` row of the batch (its good results are kept); when every source
+    is such, there is nothing to fit and the batch would only write an empty report.
+    """
+    items = [sources] if isinstance(sources, str | Path | Spectrum) else list(sources)
+    problems: list[ReadError] = []
+    for item in items:
+        if isinstance(item, Spectrum):
+            return
+        for path in expand_sources(item):
+            if not isinstance(path, ReadError):
+                return
+            problems.append(path)
+    if problems:
+        raise EisfitError(f"nothing to fit: {'; '.join(str(p) for p in problems)}")
 
 
 def _order(

@@ -5,7 +5,9 @@ Registered from `eisfit.cli`; writes results.csv, fits/ and trends.json to ``--o
 tables/; `eisfit.report`, skipped with ``--no-report``; a report that cannot be written
 is said in the summary and does not change the exit code) and returns a short summary.
 Exit code 0 when at least one spectrum was fitted, 1 when none was, 2 on bad input (as
-every eisfit command).
+every eisfit command), including PATHs that hold no file at all (every one missing, an
+empty folder or a glob matching nothing: ``eisfit: error: nothing to fit: ...`` naming
+each, and nothing is written); such a PATH among good ones is an ``error`` row instead.
 
 ``--config run.toml`` supplies any option as a top-level key (``paths``, ``circuit`` or
 ``model``, ``models_dir``, ``roles`` table, ``area_cm2``, ``thickness_cm``, ``symmetric``,
@@ -154,6 +156,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def batch_command(args: argparse.Namespace) -> tuple[str, int]:
+    from .batch_plan import check_sources
     from .series import BatchInterrupted, run_batch
 
     _apply_config(args)
@@ -169,6 +172,7 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
     if args.cell_by not in (None, *_CELL_BY):
         raise EisfitError(f"cell_by must be one of {', '.join(_CELL_BY)}")
     settings = _settings(args)
+    check_sources(args.paths)  # nothing to read is bad input, not an empty report
     try:
         frame = run_batch(
             args.paths, settings, out_dir=args.out, jobs=args.jobs, cell_by=args.cell_by,

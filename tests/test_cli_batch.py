@@ -118,3 +118,45 @@ def test_batch_scheduler_without_a_cluster_is_exit_2(tmp_path: Path, capsys) -> 
     argv += ["--out", str(tmp_path), "--scheduler", "not-an-address"]
     assert cli.main(argv) == 2
     assert "Dask scheduler" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty folder", "dot files only", "glob"])
+def test_batch_with_nothing_to_read_exits_2_naming_the_path(
+    tmp_path: Path, capsys, kind: str
+) -> None:
+    source = {
+        "missing": tmp_path / "missing.csv",
+        "empty folder": tmp_path / "empty",
+        "dot files only": tmp_path / "hidden",
+        "glob": tmp_path / "run" / "*.mpt",
+    }[kind]
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "hidden" / ".DS_Store").write_text("x")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "a.csv").write_text("f,Z',Z''\n1,2,-3\n2,3,-4\n")  # not *.mpt
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(source), "--circuit", "R0-p(R1,C1)", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert captured.err.startswith(f"eisfit: error: nothing to fit: {source}: ")
+    reason = {"missing": "no such file", "glob": "no file matches this pattern"}
+    assert reason.get(kind, "folder holds no files") in captured.err
+    assert not out.exists()  # no empty results.csv, no empty report
+
+
+def test_batch_names_every_source_when_none_holds_a_file(tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    sources = [str(tmp_path / "nope.mpt"), str(tmp_path / "empty"), str(tmp_path / "*.z")]
+    code = cli.main(["batch", *sources, "--circuit", "R0", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert all(source in err for source in sources)
+
+
+def test_batch_config_paths_that_hold_nothing_exit_2(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(f'paths = ["{tmp_path / "gone"}"]\ncircuit = "R0"\nout = "{tmp_path}/o"\n')
+    assert cli.main(["batch", "--config", str(config)]) == 2
+    assert f"nothing to fit: {tmp_path / 'gone'}: no such file" in capsys.readouterr().err

@@ -292,3 +292,13 @@ def test_long_header_names_are_cut_in_the_reason(tmp_path: Path) -> None:
     lead = str(info.value).split(" (closest reader: csv)")[0]
     assert lead.endswith("'a long sentence of notes numb...', ...")
     assert lead.count("'a long") == 12
+
+
+def test_an_empty_folder_is_a_read_error_like_a_glob_matching_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty" / ".git").mkdir(parents=True)
+    (tmp_path / "empty" / ".git" / "HEAD").write_text("ref")
+    ((path, error),) = list(iter_read(tmp_path / "empty"))
+    assert path == tmp_path / "empty" and isinstance(error, ReadError)
+    assert str(error) == f"{tmp_path / 'empty'}: folder holds no files (dot files are skipped)"
+    with pytest.raises(ReadError, match="folder holds no files"):
+        read_many(tmp_path / "empty")

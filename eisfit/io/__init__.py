@@ -110,8 +110,8 @@ def iter_read(
 
     ``sources``: paths, glob patterns (``"runs/*.mpt"``, ``"**"`` recursive) and
     directories (every file below, recursively, sorted; dot files skipped).  A pattern
-    matching nothing or a missing path yields a `ReadError` for it, so a batch keeps its
-    good results.
+    matching nothing, a missing path or an empty folder yields a `ReadError` for it, so a
+    batch keeps its good results.
     """
     for path in expand_sources(sources):
         if isinstance(path, ReadError):
@@ -140,12 +140,16 @@ def read_many(
 
 def expand_sources(sources: Source | Iterable[Source]) -> Iterator[Path | ReadError]:
     """The files of ``sources`` (paths, folders searched recursively, glob patterns), in
-    order; a pattern matching nothing or a missing path yields a `ReadError` instead."""
+    order; a pattern matching nothing, a missing path or a folder without files (dot
+    files and dot folders are skipped) yields a `ReadError` instead."""
     items = [sources] if isinstance(sources, str | Path) else list(sources)
     for item in items:
         path = Path(item)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+            if not files:
+                yield ReadError(item, "folder holds no files (dot files are skipped)")
+            yield from files
         elif path.exists():
             yield path
         elif glob.has_magic(str(item)):
