@@ -1,11 +1,19 @@
 """Events in a batch results table: short circuits, sudden jumps, arcs appearing or vanishing.
 
-Only rows with ``status == "ok"`` (all rows when there is no status column) and a finite
-``time_h`` are used, ordered by time.  Thresholds (module constants, domain notes sec. 5):
+Only usable rows are used (`usable_rows`): ``status`` in `eisfit.status.USABLE` (ok,
+warning, undetermined; all rows when there is no status column), a finite ``time_h``, and
+not ``partial`` (a truncated sweep, issue 12 item 4: its missing half biases the arcs and
+once raised a false "jump" at t = 0; a table without that column has none), ordered by
+time.  A NaN in an ``undetermined`` row is a quantity eisfit could not determine: it is
+unknown, never evidence (issue 12: "short_circuit ... 0.0 % of the median 1.177e+99
+ohm").  A NaN role resistance in an ``ok`` or ``warning`` row means the role is absent
+from that fit.  Thresholds (module constants, domain notes sec. 5):
 
 - short circuit: ``R_total_ohm`` below ``SHORT_FRACTION`` (10 %) of the median of the previous
   ``SHORT_WINDOW`` (5) values.  Reported once; a new short can only be reported after the
-  resistance has recovered above ``RECOVER_FRACTION`` (50 %) of the pre-short median.
+  resistance has recovered above ``RECOVER_FRACTION`` (50 %) of the pre-short median.  The
+  total of an undetermined row counts only when none of the run's role resistances is NaN
+  in it (a total without an undetermined part is a lower bound, not a collapse).
 - jump of ``R_soli_ohm`` / ``R_total_ohm``: step d = ln(R[i+1]/R[i]) compared with the median
   of up to 3 neighbouring steps on each side (both sides needed, so the first and last step
   are never called jumps: fast initial growth such as sqrt(t) is not a jump).  The excess over
@@ -13,8 +21,11 @@ Only rows with ``status == "ok"`` (all rows when there is no status column) and 
   above ``JUMP_Z`` (6) and be larger than ``JUMP_MIN_RELATIVE`` (25 %).
 - arc appeared / vanished: a role resistance (R_bulk, R_gb, R_soli) is significant when finite
   and above ``ARC_FRACTION`` (2 %) of the median total resistance of the run; a change of that
-  state counts when both the old and the new state hold for >= 2 consecutive spectra.
+  state counts when both the old and the new state hold for >= 2 consecutive spectra whose
+  state is known (undetermined values are skipped, they neither start nor break a run).
 Jumps and vanished arcs at the time of a short circuit are folded into the short's evidence.
+Times in the evidence are hours, or spectrum numbers when the table's ``time_source`` is
+``file_order`` (`eisfit.timeaxis`).
 """
 
 from __future__ import annotations
@@ -26,7 +37,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["EVENT_KINDS", "Event", "detect_events", "ok_rows", "spikes"]
+from .errors import EisfitError
+from .status import USABLE
+from .timeaxis import TimeAxis, time_axis_of
+
+__all__ = [
+    "EVENT_KINDS",
+    "Event",
+    "TrendInputError",
+    "detect_events",
+    "ok_rows",
+    "partial_mask",
+    "spikes",
+    "usable_rows",
+]
 
 EVENT_KINDS = ("short_circuit", "jump", "arc_appeared", "arc_vanished")
 SHORT_FRACTION = 0.10
@@ -40,11 +64,17 @@ ARC_PERSIST = 2
 JUMP_QUANTITIES = ("R_soli_ohm", "R_total_ohm")
 ARC_QUANTITIES = ("R_bulk_ohm", "R_gb_ohm", "R_soli_ohm")
 SPIKE_FACTOR = 3.0
+_TRUE = frozenset({"true", "1", "1.0", "yes"})
+
+
+class TrendInputError(EisfitError, ValueError):
+    """A results table that trends and events cannot use (e.g. no ``time_h`` column)."""
 
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened to the cell at ``time_h`` (hours), seen in ``quantity``."""
+    """Something that happened to the cell at ``time_h`` (hours, or the spectrum number when
+    the run has no timestamps), seen in ``quantity``."""
 
     kind: str
     time_h: float
@@ -60,13 +90,27 @@ class Event:
         }
 
 
-def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows with status ok and a finite time, sorted by time (stable)."""
+def partial_mask(df: pd.DataFrame) -> np.ndarray:
+    """True for rows flagged ``partial`` (truncated sweeps); all False without that column.
+
+    Accepts booleans and their text forms as read back from CSV (True/False, 1/0)."""
+    if "partial" not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    column = df["partial"]
+    if column.dtype == bool:
+        return column.to_numpy(dtype=bool)
+    return column.map(lambda v: str(v).strip().lower() in _TRUE).to_numpy(dtype=bool)
+
+
+def usable_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows trends and events may use, sorted by time (stable): ``status`` in `USABLE`
+    (ok, warning, undetermined; all rows without a status column), a finite ``time_h``,
+    not ``partial``.  Undetermined quantities stay NaN in them."""
     if "time_h" not in df.columns:
-        raise ValueError("results table has no time_h column")
-    rows = df
-    if "status" in df.columns:
-        rows = rows[rows["status"].astype(str).str.lower() == "ok"]
+        raise TrendInputError("results table has no time_h column")
+    rows = df[~partial_mask(df)]
+    if "status" in rows.columns:
+        rows = rows[rows["status"].astype(str).str.strip().str.lower().isin(USABLE)]
     t = pd.to_numeric(rows["time_h"], errors="coerce")
     rows = rows[np.isfinite(t.to_numpy(dtype=float))]
     return (
@@ -74,6 +118,16 @@ def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
         .sort_values("time_h", kind="stable")
         .reset_index(drop=True)
     )
+
+
+#: the former name of `usable_rows` (it used to keep ``status == "ok"`` rows only)
+ok_rows = usable_rows
+
+
+def _undetermined(rows: pd.DataFrame) -> np.ndarray:
+    if "status" not in rows.columns:
+        return np.zeros(len(rows), dtype=bool)
+    return rows["status"].astype(str).str.strip().str.lower().eq("undetermined").to_numpy()
 
 
 def _column(rows: pd.DataFrame, name: str) -> np.ndarray | None:
@@ -176,35 +230,99 @@ def _stable_runs(state: np.ndarray) -> list[tuple[bool, int]]:
 
 
 def _jump_text(
-    q: str, t: np.ndarray, v: np.ndarray, i0: int, i1: int, excess: float, z: float
+    q: str, t: np.ndarray, v: np.ndarray, step: tuple[int, int, float, float], axis: TimeAxis
 ) -> str:
+    i0, i1, excess, z = step
     return (
         f"{q} changed by a factor {v[i1] / v[i0]:.4g} from {v[i0]:.4g} to {v[i1]:.4g} "
-        f"between t = {t[i0]:.4g} h and {t[i1]:.4g} h; factor {math.exp(excess):.4g} beyond "
-        f"the neighbouring steps, robust z = {z:.1f} (thresholds {JUMP_Z:g}, "
+        f"between {axis.at(t[i0])} and {axis.at(t[i1])}; factor {math.exp(excess):.4g} "
+        f"beyond the neighbouring steps, robust z = {z:.1f} (thresholds {JUMP_Z:g}, "
         f"{JUMP_MIN_RELATIVE:.0%})"
     )
 
 
-def _arc_text(q: str, t: np.ndarray, v: np.ndarray, start: int, new: bool, threshold: float) -> str:
+def _arc_text(
+    q: str, v: np.ndarray, where: tuple[float, int, int], new: bool, threshold: float,
+    axis: TimeAxis,
+) -> str:  # fmt: skip
+    time, now, before = where
     change = "became significant" if new else "became negligible or absent"
+    was = f"{v[before]:.4g}" if math.isfinite(v[before]) else "absent"
+    value = f"{v[now]:.4g} ohm" if math.isfinite(v[now]) else "absent"
     return (
-        f"{q} {change} at t = {t[start]:.4g} h: {v[start]:.4g} ohm (was {v[start - 1]:.4g}); "
+        f"{q} {change} at {axis.at(time)}: {value} (was {was}); "
         f"threshold {threshold:.4g} ohm = {ARC_FRACTION:.0%} of the median total resistance, "
         f"held for >= {ARC_PERSIST} spectra"
     )
 
 
+def _known_total(
+    total: np.ndarray, roles: dict[str, np.ndarray], undetermined: np.ndarray
+) -> np.ndarray:
+    """R_total with undetermined rows that miss a role resistance set to NaN (unknown)."""
+    if not roles:
+        return total
+    missing = np.any(~np.isfinite(np.vstack(list(roles.values()))), axis=0)
+    return np.where(undetermined & missing, np.nan, total)
+
+
+def _arc_events(
+    t: np.ndarray, roles: dict[str, np.ndarray], undetermined: np.ndarray,
+    threshold: float, short_idx: set[int], axis: TimeAxis,
+) -> list[Event]:  # fmt: skip
+    """Arcs appearing / vanishing; values unknown (NaN in an undetermined row) are skipped."""
+    events = []
+    for q, v in roles.items():
+        known = np.flatnonzero(~(undetermined & ~np.isfinite(v)))
+        state = np.isfinite(v[known]) & (np.nan_to_num(v[known], nan=0.0) > threshold)
+        for (old, _), (new, start) in itertools.pairwise(_stable_runs(state)):
+            now = int(known[start])
+            if old == new or (not new and now in short_idx):
+                continue
+            kind = "arc_appeared" if new else "arc_vanished"
+            where = (float(t[now]), now, int(known[start - 1]))
+            events.append(Event(kind, float(t[now]), q, _arc_text(q, v, where, new, threshold,
+                                                                  axis)))  # fmt: skip
+    return events
+
+
+def _short_text(
+    total: float, ref: float, i: int, roles: dict[str, np.ndarray], undetermined: np.ndarray,
+    ref_total: float,
+) -> str:  # fmt: skip
+    text = (
+        f"R_total_ohm fell to {total:.4g} ohm, {total / ref:.1%} of the median "
+        f"{ref:.4g} ohm of the previous spectra (threshold {SHORT_FRACTION:.0%})"
+    )
+    unknown = [q for q, v in roles.items() if undetermined[i] and not math.isfinite(v[i])]
+    gone = [
+        q
+        for q, v in roles.items()
+        if q not in unknown and not (math.isfinite(v[i]) and v[i] > ARC_FRACTION * ref_total)
+    ]
+    if gone:
+        text += "; arcs vanished: " + ", ".join(gone)
+    if unknown:
+        text += "; undetermined: " + ", ".join(unknown)
+    return text
+
+
 def detect_events(df: pd.DataFrame) -> tuple[Event, ...]:
-    """Short circuits, jumps and arc (dis)appearances in a results table, ordered by time."""
-    rows = ok_rows(df)
+    """Short circuits, jumps and arc (dis)appearances in a results table, ordered by time.
+
+    Uses `usable_rows` only; see the module docstring for the rules and thresholds."""
+    axis = time_axis_of(df)
+    rows = usable_rows(df)
     t = rows["time_h"].to_numpy(dtype=float)
+    undetermined = _undetermined(rows)
     events: list[Event] = []
     short_idx: set[int] = set()
-    total = _column(rows, "R_total_ohm")
     roles = {
         q: v for q in ARC_QUANTITIES if (v := _column(rows, q)) is not None and np.isfinite(v).any()
     }
+    total = _column(rows, "R_total_ohm")
+    if total is not None:
+        total = _known_total(total, roles, undetermined)
     if total is not None and np.isfinite(total).any():
         ref_total = float(np.nanmedian(total))
     elif roles:
@@ -214,36 +332,18 @@ def detect_events(df: pd.DataFrame) -> tuple[Event, ...]:
     if total is not None:
         for i, ref in _shorts(t, total):
             short_idx.add(i)
-            gone = [
-                q
-                for q, v in roles.items()
-                if not (math.isfinite(v[i]) and v[i] > ARC_FRACTION * ref_total)
-            ]
-            text = (
-                f"R_total_ohm fell to {total[i]:.4g} ohm, {total[i] / ref:.1%} of the median "
-                f"{ref:.4g} ohm of the previous spectra (threshold {SHORT_FRACTION:.0%})"
-            )
-            if gone:
-                text += "; arcs vanished: " + ", ".join(gone)
+            text = _short_text(float(total[i]), ref, i, roles, undetermined, ref_total)
             events.append(Event("short_circuit", float(t[i]), "R_total_ohm", text))
     for q in JUMP_QUANTITIES:
-        v = _column(rows, q)
+        v = total if q == "R_total_ohm" else _column(rows, q)
         if v is None:
             continue
-        for i0, i1, excess, z in _jumps(t, v):
-            if i1 in short_idx:
+        for step in _jumps(t, v):
+            if step[1] in short_idx:
                 continue
-            events.append(Event("jump", float(t[i1]), q, _jump_text(q, t, v, i0, i1, excess, z)))
+            events.append(Event("jump", float(t[step[1]]), q, _jump_text(q, t, v, step, axis)))
     if math.isfinite(ref_total):
         threshold = ARC_FRACTION * ref_total
-        for q, v in roles.items():
-            state = np.isfinite(v) & (np.nan_to_num(v, nan=0.0) > threshold)
-            runs = _stable_runs(state)
-            for (old, _), (new, start) in itertools.pairwise(runs):
-                if old == new or (not new and start in short_idx):
-                    continue
-                kind = "arc_appeared" if new else "arc_vanished"
-                text = _arc_text(q, t, v, start, new, threshold)
-                events.append(Event(kind, float(t[start]), q, text))
+        events += _arc_events(t, roles, undetermined, threshold, short_idx, axis)
     order = {k: n for n, k in enumerate(EVENT_KINDS)}
     return tuple(sorted(events, key=lambda e: (e.time_h, order[e.kind], e.quantity)))

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eisfit.trends import GROWTH_LAWS, analyse_trends, detect_events, fit_growth
+from eisfit.trends import (
+    GROWTH_LAWS,
+    LAWS,
+    analyse_trends,
+    detect_events,
+    fit_growth,
+)
 
 GROUND_TRUTH = Path(__file__).resolve().parents[1] / "sample_spectra" / "ground_truth.json"
 
@@ -45,7 +51,8 @@ def test_each_law_recovered_from_its_own_data(law: str, seed: int, n: int) -> No
     for name, truth in TRUTHS[law].items():
         z = (best.parameters[name] - truth) / best.stderr[name]
         assert abs(z) < 4, (name, best.parameters[name], best.stderr[name])
-    assert len(res.fits) == 4
+    assert [f.law for f in res.fits] == list(LAWS) and LAWS[0] == "constant"
+    assert res.significant_change is True and "below the constant law" in res.message
 
 
 def test_sample_cycling_truth_is_parabolic() -> None:
@@ -96,7 +103,7 @@ def test_too_few_points_and_nan_skipped() -> None:
 def test_degenerate_data_never_raises() -> None:
     t = np.linspace(0, 10, 8)
     res = fit_growth(t, np.full(8, 5.0))
-    assert res.best == "linear"
+    assert res.best == "constant" and "no significant change" in res.message
     for f in res.fits:
         assert isinstance(f.message, str)
     res = fit_growth(np.zeros(6), np.arange(6.0))
@@ -198,11 +205,15 @@ def test_analyse_trends_is_json_ready() -> None:
         set(e) == {"kind", "time_h", "quantity", "evidence"} for e in out["events"]
     )
     soli = out["trends"]["R_soli_ohm"]
-    assert {f["law"] for f in soli["fits"]} == set(GROWTH_LAWS)
+    assert {f["law"] for f in soli["fits"]} == {"constant", *GROWTH_LAWS}
+    assert {f["law"]: f["units"] for f in soli["fits"]}["parabolic"] == {
+        "R0": "ohm", "k": "ohm/h^0.5"
+    }  # fmt: skip
+    assert out["time_axis"]["label"] == "time / h"
 
 
 def test_law_that_fails_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eisfit.trends as trends
+    import eisfit.growth_laws as trends
 
     real = trends.curve_fit
 
@@ -250,4 +261,4 @@ def test_trends_stop_at_short_circuit() -> None:
     assert [e["kind"] for e in out["events"]] == ["short_circuit"]
     total = out["trends"]["R_total_ohm"]
     assert total["chosen"]["n_points"] == 15
-    assert "before the short circuit at 30 h" in total["message"]
+    assert "before the short circuit at t = 30 h" in total["message"]
