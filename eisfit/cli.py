@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_cell_options(fit_parser, "optional; without it no ASR or conductivity")
     fit_parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     fit_parser.add_argument(
-        "--report", metavar="HTML", help="also write a fit report here (.html, or .pdf for a PDF)"
+        "--report", metavar="HTML", help="also write a fit report here (.html/.htm, or .pdf)"
     )
     fit_parser.set_defaults(command=_fit_command)
 
@@ -230,6 +230,14 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
     cell = _cell(args)
     roles = {**(model.roles if model else {}), **_roles(args.role)} or None
     bounds = dict(model.bounds) if model and model.bounds else None
+    if args.report:  # an unsupported report name fails before reading and fitting
+        from .errors import ReportError
+        from .report.output import report_format
+
+        try:
+            report_format(args.report)
+        except ReportError as exc:
+            raise ReportError(f"--report {exc}") from None
     spectra = read(args.file)
     items, reports, code, fits = [], [], 0, []
     for spectrum in spectra:

@@ -223,3 +223,29 @@ def test_sample_cycling_file_layout_and_growth() -> None:
         result = fit(spectra[i], truth["circuit"], kk=False)
         assert result.values["R2.R"] == pytest.approx(r2[i], rel=0.03)
         assert result.values["R0.R"] == pytest.approx(cycling["constant_values"]["R0.R"], rel=0.03)
+
+
+@pytest.mark.parametrize("name", ["out.docx", "out.png", "out", "report.html.txt"])
+def test_fit_report_with_an_unsupported_extension_is_refused_before_fitting(
+    capsys, one_csv: Path, tmp_path: Path, monkeypatch, name: str
+) -> None:
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before refusing --report")
+
+    monkeypatch.setattr(eisfit.fitting, "fit", no_fit)
+    target = tmp_path / name
+    argv = ["fit", str(one_csv), "--circuit", CIRCUIT, "--report", str(target)]
+    code, out, err = _run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"eisfit: error: --report {target}: ")
+    assert ".html, .htm (HTML) or .pdf (PDF)" in err and err.count("\n") == 1
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("name", ["fit.HTML", "fit.htm", "sub/fit.PDF"])
+def test_fit_report_extensions_are_case_insensitive(capsys, one_csv: Path, tmp_path, name) -> None:
+    target = tmp_path / name
+    code, _, err = _run(capsys, "fit", str(one_csv), "--circuit", CIRCUIT, "--report", str(target))
+    assert (code, err) == (0, "")
+    head = target.read_bytes()[:15]
+    assert head.startswith(b"%PDF-") if name.lower().endswith(".pdf") else b"<!DOCTYPE" in head

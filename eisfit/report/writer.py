@@ -40,6 +40,7 @@ from .data import (
     select_spectra,
     spectrum_view,
 )
+from .output import report_format
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..physics.contributions import CellAnalysis
@@ -337,16 +338,18 @@ def write_fit_report(
     *,
     model: str | None = None,
 ) -> Path:
-    """One report for fits of single spectra: HTML, or PDF when ``path`` ends in .pdf."""
+    """One report for fits of single spectra: HTML (``.html``, ``.htm``) or PDF (``.pdf``);
+    any other extension is a `ReportError` before anything is drawn (`report_format`)."""
     from .figures import spectrum_figure, svg_bytes
 
+    kind = report_format(path)
     path = Path(path)
     views = []
     for result, analysis in fits:
         meta = result.spectrum.meta
         label = f"{meta.source or 'spectrum'}, spectrum {meta.index}"
         views.append(spectrum_view(_fit_record(result, analysis), label))
-    if path.suffix.lower() == ".pdf":
+    if kind == "pdf":
         from .pdf import PdfReport
 
         try:
