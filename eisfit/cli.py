@@ -43,7 +43,13 @@ _ZERO_C_K = 273.15
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    When stdout's reader goes away (``eisfit fit FILE | head -1``) the output ends quietly
+    with exit code 141, 128 + SIGPIPE (`eisfit.cli_output`).
+    """
+    from .cli_output import EXIT_BROKEN_PIPE, emit
+
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -54,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     except EisfitError as exc:
         print(f"eisfit: error: {exc}", file=sys.stderr)
         return 2
-    print(text)
-    return code
+    return code if emit(text) else EXIT_BROKEN_PIPE  # `| head -1` ends quietly
 
 
 def _parser() -> argparse.ArgumentParser:
