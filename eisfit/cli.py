@@ -130,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_model_options(arrhenius_parser)
     _add_cell_options(arrhenius_parser, "required")
+    arrhenius_parser.add_argument(
+        "--regression",
+        choices=("weighted", "unweighted"),
+        default="weighted",
+        help="fit of ln(sigma T) on 1/T: weighted by the fit stderrs, w = (sigma/stderr)^2 "
+        "(default), or unweighted ordinary least squares, as most papers",
+    )
     arrhenius_parser.add_argument("--plot", metavar="PNG", help="save the Arrhenius plot here")
     arrhenius_parser.add_argument("--json", action="store_true", help="print JSON")
     arrhenius_parser.set_defaults(command=_arrhenius_command)
@@ -275,7 +282,9 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _arrhenius_command(args: argparse.Namespace) -> tuple[str, int]:
-    from .physics.arrhenius import arrhenius_series, plot_arrhenius
+    from .physics.arrhenius import arrhenius_series, fit_status, plot_arrhenius
+    from .status import exit_code
+
     circuit, model = _model(args)
     cell = _cell(args)
     if cell is None:
@@ -292,8 +301,14 @@ def _arrhenius_command(args: argparse.Namespace) -> tuple[str, int]:
             "give one temperature per spectrum, in file order"
         )
     kelvin = None if temperatures is None else [t + _ZERO_C_K for t in temperatures]
-    series = arrhenius_series(spectra, kelvin, model or circuit, cell, roles=_roles(args.role))
-    code = 0 if all(result.success for result in series.results) else 1
+    series = arrhenius_series(
+        spectra, kelvin, model or circuit, cell, roles=_roles(args.role),
+        regression=args.regression,
+    )  # fmt: skip
+    # the command's results are the activation energies: exit 1 when one is undetermined or
+    # a spectrum fit failed; an undetermined spectrum quantity shows as a skipped point
+    failed = ["failed" for result in series.results if fit_status(result) == "failed"]
+    code = exit_code([*failed, *(f.status for f in series.fits.values())])
     if args.plot:
         try:
             plot_arrhenius(series).savefig(args.plot, dpi=150)

@@ -57,7 +57,16 @@ def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
     return "\n".join(lines)
 
 
+_REGRESSION_TEXT = {
+    "weighted": "weighted least squares of ln(sigma T) on 1/T, w = (sigma / stderr)^2, "
+    "covariance x max(1, chi2 / (n - 2))",
+    "unweighted": "unweighted (ordinary) least squares of ln(sigma T) on 1/T",
+}
+
+
 def arrhenius_table(series: ArrheniusSeries) -> str:
+    """Conductivity per temperature and role, then Ea and A per role with the regression
+    used; an undetermined Ea is printed as such with its reason, never as a number."""
     from .physics.arrhenius import ROLES  # the Arrhenius fit loads only for this table
 
     roles = [role for role in ROLES if role in series.fits]
@@ -66,11 +75,16 @@ def arrhenius_table(series: ArrheniusSeries) -> str:
     for i, t in enumerate(series.temperatures_k):
         cells = [_number(*series.conductivities(role)[i], fmt=".3e") for role in roles]
         lines.append(f"  {t - _ZERO_C_K:<8.2f} " + "".join(f"{c:<28}" for c in cells))
+    lines.append(f"  regression: {_REGRESSION_TEXT.get(series.regression, series.regression)}")
     for role in roles:
         f = series.fits[role]
+        if f.status == "undetermined":
+            lines.append(f"  Ea({role}) undetermined: {f.reason}")
+            continue
         lines.append(
             f"  Ea({role}) = {_number(f.activation_energy_ev, f.activation_energy_stderr_ev)} eV, "
-            f"A = {_number(f.prefactor_s_k_cm, f.prefactor_stderr_s_k_cm, '.3g')} S K/cm"
+            f"A = {_number(f.prefactor_s_k_cm, f.prefactor_stderr_s_k_cm, '.3g')} S K/cm "
+            f"({f.regression})"
         )
     lines.extend(f"  warning: {w}" for w in series.warnings)
     return "\n".join(lines)

@@ -139,15 +139,17 @@ def test_unusable_stderr_falls_back_to_unweighted_with_a_warning() -> None:
         ([300.0], [1e-3], "at least 2 different temperatures"),
         ([300.0, 300.0], [1e-3, 2e-3], "at least 2 different temperatures"),
         ([300.0, 320.0], [1e-3, -1e-3], "conductivities_s_cm must be finite and > 0"),
-        ([300.0, 320.0], [1e-3, math.nan], "conductivities_s_cm must be finite and > 0"),
+        ([300.0, 320.0], [1e-3, math.inf], "conductivities_s_cm must be finite and > 0"),
+        ([300.0, 320.0], [1e-3, 1e-3], "regression 'robust': expected one of weighted"),
         ([-3.0, 320.0], [1e-3, 1e-3], "temperatures_k must be finite and > 0"),
         ([300.0, 320.0, 340.0], [1e-3, 1e-3], "3 temperatures but 2 conductivities"),
         (["hot", 320.0], [1e-3, 1e-3], "must be numbers"),
     ],
 )
 def test_bad_input_raises_physics_error(temperatures, sigma, fragment: str) -> None:
+    regression = "robust" if "robust" in fragment else None
     with pytest.raises(PhysicsError, match=fragment) as info:
-        arrhenius_fit(temperatures, sigma, role="bulk")
+        arrhenius_fit(temperatures, sigma, role="bulk", regression=regression)
     assert isinstance(info.value, EisfitError) and isinstance(info.value, ValueError)
 
 

@@ -5,9 +5,15 @@ first, where the arcs are largest and best resolved), starting each fit from the
 temperature's values (``eisfit.fit(..., initial=previous.values)``) so every spectrum lands
 on the same physical solution, analyses each result with `eisfit.physics.analyse`, and fits
 sigma T = A exp(-Ea / (kB T)) to the bulk, grain-boundary and total conductivities
-separately (domain notes sec. 6: "fit bulk and grain boundary separately"; statistics in
+separately (domain notes sec. 6: "fit bulk and grain boundary separately"; statistics and
+the ``regression`` choice, weighted by default or unweighted, in
 `eisfit.physics.activation`).  Blocking-electrode cells: the named model (or ``roles``)
 makes the higher-frequency arc bulk and the lower one grain boundary.
+
+Points are skipped, each with a note naming its temperature, when the fit's status is not
+usable (``failed``; `eisfit.status.USABLE`) or the role's conductivity there is
+undetermined (NaN / None).  A role the circuit has but with fewer than two usable
+temperatures gets an undetermined fit (Ea NaN, with the reason), never a number.
 
 The pure line fit (`arrhenius_fit`, `ArrheniusFit`) and the plot (`plot_arrhenius`) live in
 `activation` and `arrhenius_plot` and are re-exported here.
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -27,7 +33,16 @@ from ..circuits.model import Circuit
 from ..fitting import fit
 from ..result import FitResult
 from ..spectrum import Spectrum
-from .activation import BOLTZMANN_EV_PER_K, ArrheniusFit, arrhenius_fit, positive_finite
+from ..status import STATUSES, USABLE
+from .activation import (
+    BOLTZMANN_EV_PER_K,
+    ArrheniusFit,
+    arrhenius_fit,
+    check_regression,
+    positive_finite,
+    temperature_text,
+    undetermined_fit,
+)
 from .arrhenius_plot import plot_arrhenius
 from .contributions import CellAnalysis, analyse
 from .errors import PhysicsError
@@ -52,8 +67,10 @@ _ZERO_C_K = 273.15  # K at 0 degrees C
 class ArrheniusSeries:
     """A fitted temperature series, in increasing temperature.
 
-    ``fits`` maps each role among bulk, grain_boundary and total that has a conductivity at
-    two or more temperatures to its `ArrheniusFit`.
+    ``fits`` maps each role among bulk, grain_boundary and total that the circuit has to
+    its `ArrheniusFit` (``status`` ``undetermined`` with NaN when fewer than two
+    temperatures are usable); ``regression`` is the one asked for (each fit says which it
+    used).
     """
 
     temperatures_k: tuple[float, ...]
@@ -64,6 +81,7 @@ class ArrheniusSeries:
     circuit: str
     model: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    regression: str = "weighted"
 
     def conductivities(self, role: str) -> list[tuple[float | None, float | None]]:
         """(conductivity, stderr) in S/cm of ``role`` per temperature; None where absent."""
@@ -87,6 +105,7 @@ class ArrheniusSeries:
                     "source": result.spectrum.meta.source,
                     "index": result.spectrum.meta.index,
                     "success": result.success,
+                    "status": fit_status(result),
                     "conductivity_s_cm": sigma,
                     "contributions": [c.to_dict() for c in analysis.contributions],
                     "warnings": list(dict.fromkeys(result.warnings + analysis.all_warnings)),
@@ -100,6 +119,7 @@ class ArrheniusSeries:
             "activation_energy_ev": {r: f["activation_energy_ev"] for r, f in fits.items()},
             "prefactor_s_k_cm": {r: f["prefactor_s_k_cm"] for r, f in fits.items()},
             "arrhenius": fits,
+            "regression": self.regression,
             "temperatures": rows,
             "warnings": list(self.warnings),
         }
@@ -117,6 +137,59 @@ def _conductivity(analysis: CellAnalysis, role: str) -> tuple[float | None, floa
     if value is None or not math.isfinite(value):
         return None, None
     return float(value), None if stderr is None or not math.isfinite(stderr) else float(stderr)
+
+
+def fit_status(result: FitResult) -> str:
+    """The result's status word (`eisfit.status`): ``failed`` whenever ``success`` is False,
+    else its ``status`` (``ok`` when it carries none)."""
+    status = getattr(result, "status", None)
+    if not result.success:
+        return "failed"
+    return status if isinstance(status, str) and status in STATUSES else "ok"
+
+
+def _has_role(analysis: CellAnalysis, role: str) -> bool:
+    return analysis.by_role("bulk" if role == "total" else role) is not None
+
+
+def _role_fit(
+    role: str,
+    temperatures_k: Sequence[float],
+    results: Sequence[FitResult],
+    analyses: Sequence[CellAnalysis],
+    regression: str,
+) -> tuple[ArrheniusFit, list[str]]:
+    """The Arrhenius fit of one role from its usable points, and the notes on skipped ones."""
+    points, notes, skipped = [], [], []
+    for t, result, analysis in zip(temperatures_k, results, analyses, strict=True):
+        if fit_status(result) not in USABLE:
+            skipped.append(t)
+            continue
+        value, stderr = _conductivity(analysis, role)
+        if value is None:
+            notes.append(f"{role}: conductivity undetermined at {temperature_text(t)}, "
+                         "point skipped")  # fmt: skip
+            skipped.append(t)
+            continue
+        points.append((t, value, math.nan if stderr is None else stderr))
+    if len({p[0] for p in points}) < 2:
+        reason = (
+            f"conductivity at {len(points)} of {len(temperatures_k)} temperatures, "
+            "at least 2 needed"
+        )
+        fit_ = undetermined_fit(
+            role, reason, regression=regression, skipped_k=tuple(skipped),
+            temperatures_k=tuple(p[0] for p in points),
+            conductivities_s_cm=tuple(p[1] for p in points),
+        )  # fmt: skip
+        return fit_, notes
+    if len(points) < len(temperatures_k):
+        notes.append(f"{role}: fitted on {len(points)} of {len(temperatures_k)} temperatures")
+    t_k, sigma, stderr = zip(*points, strict=True)
+    fit_ = arrhenius_fit(
+        t_k, sigma, role=role, conductivity_stderr_s_cm=stderr, regression=regression
+    )
+    return replace(fit_, skipped_k=tuple(skipped)), notes
 
 
 def _role_changes(temperatures_k: Sequence[float], analyses: Sequence[CellAnalysis]) -> list[str]:
@@ -143,14 +216,19 @@ def arrhenius_series(
     cell: Cell,
     *,
     roles: Mapping[str, str] | None = None,
+    regression: str | None = None,
 ) -> ArrheniusSeries:
     """Fit every spectrum (coldest first, warm-started), analyse it, fit Ea per role.
 
     ``temperatures_k`` (one per spectrum; ``None``: each spectrum's ``meta.temperature_k``)
     need not be sorted.  A `NamedModel` supplies its circuit, bounds and element roles;
-    ``roles`` (e.g. ``{"R1": "bulk"}``) override them.  Fits that do not converge are kept
-    in ``results`` but left out of the Arrhenius fits, with a warning.
+    ``roles`` (e.g. ``{"R1": "bulk"}``) override them.  ``regression``: ``"weighted"``
+    (default: w = (sigma / stderr)^2 with the Birge factor) or ``"unweighted"`` (ordinary
+    least squares of ln(sigma T) on 1/T); formulas in `eisfit.physics.activation`.  Fits
+    that do not converge, and undetermined conductivities, are kept in ``results`` but left
+    out of the Arrhenius fits, each with a warning naming the temperature.
     """
+    method = check_regression(regression)
     if not isinstance(cell, Cell):
         raise PhysicsError("an Arrhenius series needs the cell geometry (Cell(area_cm2, ...))")
     spectra = list(spectra)
@@ -182,29 +260,18 @@ def arrhenius_series(
         analyses.append(analyse(result, cell, roles=all_roles or None))
         if result.success:
             previous = result
-        else:
-            warnings.append(f"{temps[i]:.2f} K: fit did not converge ({result.message})")
+        if fit_status(result) not in USABLE:
+            warnings.append(
+                f"{temps[i]:.2f} K: fit did not converge ({result.message}); "
+                f"{temperature_text(temps[i])} skipped"
+            )
     sorted_t = tuple(float(temps[i]) for i in order)
     fits: dict[str, ArrheniusFit] = {}
     for role in ROLES:
-        points = [
-            (t, *_conductivity(a, role))
-            for t, r, a in zip(sorted_t, results, analyses, strict=True)
-            if r.success
-        ]
-        points = [p for p in points if p[1] is not None]
-        if len(points) < 2:
-            if points or role != "grain_boundary":  # no gb arc at all is a modelling choice
-                warnings.append(
-                    f"{role}: conductivity at {len(points)} of {len(sorted_t)} temperatures, "
-                    "no Arrhenius fit"
-                )
-            continue
-        if len(points) < len(sorted_t):
-            warnings.append(f"{role}: fitted on {len(points)} of {len(sorted_t)} temperatures")
-        t_k, sigma, stderr = zip(*points, strict=True)
-        stderr = tuple(math.nan if v is None else v for v in stderr)
-        fits[role] = arrhenius_fit(t_k, sigma, role=role, conductivity_stderr_s_cm=stderr)
+        if not any(_has_role(a, role) for a in analyses):
+            continue  # the circuit has no such arc: a modelling choice, not a finding
+        fits[role], notes = _role_fit(role, sorted_t, results, analyses, method)
+        warnings.extend(notes)
         warnings.extend(fits[role].warnings)
     warnings.extend(_role_changes(sorted_t, analyses))
     return ArrheniusSeries(
@@ -216,4 +283,5 @@ def arrhenius_series(
         circuit=results[0].circuit if results else str(circuit),
         model=model_name,
         warnings=tuple(warnings),
+        regression=method,
     )
