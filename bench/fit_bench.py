@@ -116,9 +116,9 @@ def run(n: int, seed: int, peer_every: int) -> dict:
                 t0 = time.perf_counter()
                 peer_theta = fit_peer(cell.circuit, guess, spectrum)
                 t_peer = time.perf_counter() - t0
-            c_ours = cost(cell.circuit, ours.theta, spectrum)
-            c_plain = cost(cell.circuit, plain.theta, spectrum)
-            c_truth = cost(cell.circuit, from_truth.theta, spectrum)
+            c_ours = cost(cell.circuit, ours.optimum_theta, spectrum)
+            c_plain = cost(cell.circuit, plain.optimum_theta, spectrum)
+            c_truth = cost(cell.circuit, from_truth.optimum_theta, spectrum)
             c_peer = cost(cell.circuit, peer_theta, spectrum) if peer_theta is not None else np.inf
             best = min(c_ours, c_plain, c_truth, c_peer)
             rows.append(

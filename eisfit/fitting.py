@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import compiled
+from .bounds import resolvable_bounds
 from .circuits.grammar import Element, Series
 from .circuits.model import Circuit, compile_circuit
 from .errors import CircuitError, EisfitError, FitInputError
@@ -221,11 +222,16 @@ def _build_table(
     fixed: dict[int, object],
     bounds: dict[int, object],
     expressions: dict[int, object],
+    defaults: dict[int, tuple[float, float]],
 ) -> _Table:
+    """Values and bounds: the user's bounds, else the defaults of `eisfit.bounds`, else
+    the physical ones.  Fixed values are checked against the physical bounds only."""
     n = len(circuit)
     value, lower, upper = np.ones(n), np.empty(n), np.empty(n)
     for i, p in enumerate(circuit.parameters):
         lo, hi = p.lower, p.upper
+        if i not in bounds and i not in fixed:
+            lo, hi = defaults.get(i, (lo, hi))
         if i in bounds:
             try:
                 lo, hi = (float(b) for b in bounds[i])  # type: ignore[union-attr]
@@ -327,7 +333,9 @@ def fit(
     fixed_i = _as_index_map(model, fixed, "fixed")
     expr_i = _as_index_map(model, expressions, "expressions")
     initial_i = _as_index_map(model, initial, "initial")
-    table = _build_table(model, initial_i, fixed_i, _as_index_map(model, bounds, "bounds"), expr_i)
+    bounds_i = _as_index_map(model, bounds, "bounds")
+    defaults = resolvable_bounds(model, spectrum.frequency_hz, spectrum.impedance_ohm)
+    table = _build_table(model, initial_i, fixed_i, bounds_i, expr_i, defaults)
     params = _lmfit_params(model, table, fixed_i, expr_i) if expr_i else None
     free = np.array(
         [i for i in range(len(model)) if i not in fixed_i and i not in expr_i], dtype=int
@@ -342,7 +350,7 @@ def fit(
     # Bounds (physical ones and the user's) are kept by an active set: solve without them,
     # hold any value past a bound at the bound, solve the rest again.  Optima often sit on
     # a bound (n = 1, R0 = 0), where a smooth bounding transform would stall.
-    linear = _boundary_params(model) - set(_as_index_map(model, bounds, "bounds"))
+    linear = _boundary_params(model) - set(bounds_i)
     log = np.array([model.parameters[i].log_scale and i not in linear for i in free], dtype=bool)
     problem = _Problem(
         circuit=model,
@@ -360,14 +368,17 @@ def fit(
         base=table.value.copy(),
     )
     n_default = default_starts(model)
+    spares = n_default if n_starts is None else 0
+    n_starts = n_default if n_starts is None else max(_count(n_starts, "n_starts"), 1)
+    warm = n_starts == 1 and set(free.tolist()) <= set(initial_i)
     with np.errstate(all="ignore"):  # non-finite trial values are handled explicitly
         outcome = solve(
             problem,
             user_initial={i: float(table.value[i]) for i in initial_i},
-            n_starts=n_default if n_starts is None else max(_count(n_starts, "n_starts"), 1),
+            n_starts=n_starts,
             # a given n_starts is a cap; by default, as many again are kept in reserve for
             # fits whose best cost no second start confirmed
-            n_spare=n_default if n_starts is None else 0,
+            n_spare=spares,
             max_nfev=None if max_nfev is None else _count(max_nfev, "max_nfev"),
             deadline=t0 + (10.0 if timeout_s is None else _seconds(timeout_s)),
             starting_points=starting_points,
@@ -385,5 +396,6 @@ def fit(
             warnings.append(f"KK check not run: {exc}")
     with np.errstate(all="ignore"):
         return outcome.to_result(
-            spectrum, weighting, fixed_i, time.perf_counter() - t0, kk_result, warnings
-        )
+            spectrum, weighting, fixed_i, time.perf_counter() - t0, kk_result, warnings,
+            user_bounds=frozenset(bounds_i), warm=warm,
+        )  # fmt: skip

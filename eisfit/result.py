@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,11 +29,19 @@ def _finite_or_none(value: float) -> float | None:
 class FitResult:
     """The outcome of `eisfit.fit`.
 
+    ``status`` is one word of `eisfit.status` (ok, warning, undetermined, failed) and
+    ``reasons`` says why it is not ``ok``; ``success`` is True unless the fit failed.
     ``values`` and ``stderr`` are read-only mappings ordered like impedance.py's parameter
-    vector for the same circuit (``L0.L, R0.R, R1.R, CPE1.Q, CPE1.n, ...``).  ``stderr``
-    is NaN for a parameter the data do not determine (singular covariance) and 0 for a
-    fixed one.  Residuals are relative to the data, (Z - Z_fit) / |Z|, whatever the
-    weighting; ``chi2`` is the minimised sum of squared *weighted* residuals.
+    vector for the same circuit (``L0.L, R0.R, R1.R, CPE1.Q, CPE1.n, ...``).  A parameter
+    the data do not determine is NaN in ``values`` and ``undetermined`` maps its name to
+    the reason (`eisfit.verdict`); its ``stderr`` is NaN too, except when the only reason
+    is a standard error larger than the value: that stderr is kept (with the correlations
+    it still determines sums such as R0 + R1).  ``stderr`` is 0 for a fixed parameter.
+    ``optimum`` holds the parameter vector the solver ended at, undetermined ones included
+    (on a bound, or wherever the data let them drift): it draws the fitted curve and
+    seeds other fits, but its undetermined entries are not estimates.  Residuals are
+    relative to the data, (Z - Z_fit) / |Z|, whatever the weighting; ``chi2`` is the
+    minimised sum of squared *weighted* residuals.
     """
 
     circuit: str
@@ -57,6 +66,15 @@ class FitResult:
     initial: Mapping[str, float]
     kk: KKResult | None = None
     warnings: tuple[str, ...] = field(default=())
+    status: str = "ok"
+    reasons: tuple[str, ...] = field(default=())
+    undetermined: Mapping[str, str] = field(default_factory=dict)
+    optimum: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "undetermined", MappingProxyType(dict(self.undetermined)))
+        if not self.optimum:
+            object.__setattr__(self, "optimum", self.values)
 
     @property
     def model(self) -> Circuit:
@@ -64,11 +82,17 @@ class FitResult:
 
     @property
     def theta(self) -> np.ndarray:
+        """The reported values as a vector (NaN where undetermined)."""
         return np.array(list(self.values.values()), dtype=float)
 
+    @property
+    def optimum_theta(self) -> np.ndarray:
+        """The solver's end point as a vector (see ``optimum``)."""
+        return np.array(list(self.optimum.values()), dtype=float)
+
     def predict(self, frequency_hz: npt.ArrayLike) -> np.ndarray:
-        """Fitted impedance (ohm) at any frequencies."""
-        return self.model.impedance(self.theta, frequency_hz)
+        """The fitted curve: impedance (ohm) of the optimum at any frequencies."""
+        return self.model.impedance(self.optimum_theta, frequency_hz)
 
     def to_impedance_py(self) -> Any:
         """An impedance.py ``CustomCircuit`` holding these parameters (fixed ones as constants)."""
@@ -79,7 +103,7 @@ class FitResult:
         ipy_errors: dict[str, float] = {}
         for element in model.elements:
             params = [p for p in model.parameters if p.element == element.name]
-            raw = [self.values[p.name] for p in params]
+            raw = [self.optimum[p.name] for p in params]
             converted = to_impedance_py_params(element.symbol, raw)
             for p, v, r in zip(params, converted, raw, strict=True):
                 ipy_values[p.ipy_name] = float(v)
@@ -107,14 +131,15 @@ class FitResult:
         for p in model.parameters:
             params.add(
                 p.identifier,
-                value=self.values[p.name],
+                value=self.optimum[p.name],
                 min=p.lower,
                 max=p.upper,
                 vary=p.name not in self.fixed,
             )
         for i, p in enumerate(model.parameters):
             par = params[p.identifier]
-            par.stderr = self.stderr[p.name] if p.name not in self.fixed else None
+            err = self.stderr[p.name]
+            par.stderr = err if p.name not in self.fixed and math.isfinite(err) else None
             par.correl = {
                 q.identifier: float(self.correlation[i, j])
                 for j, q in enumerate(model.parameters)
@@ -126,8 +151,10 @@ class FitResult:
         """JSON-ready summary (non-finite numbers become ``None``)."""
         return {
             "circuit": self.circuit,
+            "status": self.status,
             "success": self.success,
             "message": self.message,
+            "reasons": list(self.reasons),
             "weighting": self.weighting,
             "parameters": {
                 name: {
@@ -135,6 +162,8 @@ class FitResult:
                     "stderr": _finite_or_none(self.stderr[name]),
                     "unit": self.model.parameters[i].unit,
                     "fixed": name in self.fixed,
+                    "undetermined": self.undetermined.get(name),
+                    "optimum": _finite_or_none(self.optimum[name]),
                 }
                 for i, name in enumerate(self.values)
             },
@@ -155,10 +184,18 @@ class FitResult:
 
     def report(self) -> str:
         """A plain-text parameter table (returns a string; prints nothing)."""
-        lines = [f"circuit {self.circuit}  ({self.weighting} weighting)", self.message]
+        lines = [
+            f"circuit {self.circuit}  ({self.weighting} weighting)",
+            f"status: {self.status}",
+            self.message,
+        ]
+        lines.extend(f"  because: {r}" for r in self.reasons)
         for i, name in enumerate(self.values):
             unit = self.model.parameters[i].unit
             v, s = self.values[name], self.stderr[name]
+            if name in self.undetermined:
+                lines.append(f"  {name:<10} = undetermined {unit}".rstrip())
+                continue
             tag = " (fixed)" if name in self.fixed else ""
             rel = f" ({100 * s / abs(v):.2g} %)" if math.isfinite(s) and v and not tag else ""
             lines.append(f"  {name:<10} = {v:<12.5g} +/- {s:<10.3g} {unit}{rel}{tag}")

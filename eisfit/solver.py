@@ -45,12 +45,14 @@ class _Counter:
     nfev: int = 0
     max_nfev: int | None = None
     deadline: float = float("inf")
+    stopped: bool = False  # the budget ran out at some point of the search
 
     def tick(self) -> None:
         self.nfev += 1
         if (self.max_nfev is not None and self.nfev > self.max_nfev) or (
             time.perf_counter() > self.deadline
         ):
+            self.stopped = True
             raise _BudgetExceededError
 
 
@@ -119,15 +121,33 @@ def _batchable(problem: _Problem) -> bool:
 def _search_sequential(
     problem: _Problem, starts: list[np.ndarray], counter: _Counter, per_start: int
 ) -> tuple[_Local | None, int]:
-    """Race every start for a few MINPACK steps, polish leaders until two agree."""
+    """Race every start for a few MINPACK steps, polish leaders until two agree.
+
+    When the budget runs out, the best point reached so far stands (the verdict judges
+    how close to a minimum it is); nothing reached at all raises `_BudgetExceededError`.
+    """
     best: _Local | None = None
     hits = 0
-    raced = [_local_fit(problem, start, counter, _RACE_NFEV) for start in starts]
+    raced = []
+    for start in starts:
+        try:
+            raced.append(_local_fit(problem, start, counter, _RACE_NFEV))
+        except _BudgetExceededError:
+            break
     raced = sorted((r for r in raced if np.isfinite(r.cost)), key=lambda r: r.cost)
+    if not raced and counter.stopped:
+        raise _BudgetExceededError
     for lead in raced[:_MAX_POLISHED]:
         if best is not None and lead.cost > _POLISH_RATIO * best.cost:
             break  # the rest ended the race far above the best: other basins
-        local = replace(_local_fit(problem, lead.theta, counter, per_start), start=lead.start)
+        if counter.stopped:
+            best = best or lead
+            break
+        try:
+            local = _local_fit(problem, lead.theta, counter, per_start)
+        except _BudgetExceededError:
+            local = replace(lead, converged=False)
+        local = replace(local, start=lead.start)
         if best is None or local.cost < best.cost * (1 - _SAME_COST):
             best, hits = local, 1
         elif local.cost <= best.cost * (1 + _SAME_COST):
@@ -239,6 +259,7 @@ def _run_batch(
         stacked = _stacked_residuals(problem)
         return batched_lm(stacked, x0, lower=lower, upper=upper, should_stop=should_stop, **options)
     if should_stop(0):
+        counter.stopped = True
         raise _BudgetExceededError
     used = counter.nfev
     return compiled.batched_chain_lm(
@@ -275,13 +296,22 @@ def _batch_round(
         starts = starts[: max(counter.max_nfev - used, 1)]
     x0 = problem.to_internal(np.array(starts))
     out = _run_batch(problem, x0, counter, should_stop)
-    if should_stop(out.n_rows):
-        raise _BudgetExceededError
     order = np.argsort(out.cost, kind="stable")
     if not np.isfinite(out.cost[order[0]]):
+        if should_stop(out.n_rows):
+            counter.stopped = True
+            raise _BudgetExceededError
         return None, 0
     lowest = out.cost[order[0]]
     hits = int(np.sum(out.cost <= lowest * (1 + _SAME_COST)))
+    if should_stop(out.n_rows):
+        # the budget ran out inside the batch: its best row stands, unpolished
+        counter.stopped = True
+        k = order[0]
+        theta = base.copy()
+        nat = np.where(log, np.exp(out.x[k]), out.x[k])
+        theta[free] = np.clip(nat, problem.floor, problem.ceil)
+        return _Local(theta, float(lowest), bool(out.converged[k]), starts[k]), hits
     # MINPACK polishes the leader and, unless confirmed, the runner-up when it is close:
     # a start still crawling along a valley when the batch stopped may yet win
     best: _Local | None = None
@@ -301,7 +331,11 @@ def _batch_round(
         pinned = out.pinned[k]
         held = problem.hold(pinned, theta[free]) if pinned.any() else problem
         # the runner-up gets a third of the budget: it only has to show it can win
-        local = _local_fit(held, theta, counter, per_start if rank == 0 else per_start // 3)
+        try:
+            local = _local_fit(held, theta, counter, per_start if rank == 0 else per_start // 3)
+        except _BudgetExceededError:
+            # the polish ran out of budget: the batch's point stands as it was
+            local = _Local(theta, float(out.cost[k]), bool(out.converged[k]), theta)
         if local.cost > out.cost[k] * (1 + _SAME_COST) and out.converged[k]:
             local = _Local(theta=theta, cost=float(out.cost[k]), converged=True, start=theta)
         local = replace(local, start=starts[k])
@@ -331,10 +365,13 @@ def solve(
             problem=problem,
             theta=theta,
             start=theta,
-            success=True,
-            message="all parameters fixed: model evaluated, nothing fitted",
+            found=True,
+            converged=True,
+            stopped=False,
+            hits=0,
             nfev=1,
             n_starts=0,
+            message="all parameters fixed: model evaluated, nothing fitted",
         )
     starts = []
     free_set = set(problem.free.tolist())
@@ -370,16 +407,19 @@ def solve(
         else:
             best, hits = _search_sequential(problem, starts, counter, per_start)
     except _BudgetExceededError:
-        message = "stopped: time or evaluation budget spent"
+        message = "stopped: the time or evaluation budget ran out before any start finished"
     if best is None:
         return Outcome(
             problem=problem,
             theta=starts[0] if starts else base,
             start=starts[0] if starts else base,
-            success=False,
-            message=message or "no start gave a finite residual",
+            found=False,
+            converged=False,
+            stopped=counter.stopped,
+            hits=0,
             nfev=counter.nfev,
             n_starts=tried,
+            message=message or "no start gave a finite residual",
         )
     theta = best.theta
     if canonical_arc_order is not None:
@@ -387,25 +427,15 @@ def solve(
         v = reordered[problem.free]
         if np.all((v >= problem.floor) & (v <= problem.ceil)):  # per-arc bounds still hold
             theta = reordered
-    confirmed = hits >= 2
-    if message:
-        success = False
-    elif not best.converged:
-        success, message = False, "no start converged within its evaluation budget"
-    else:
-        success = True
-        message = (
-            f"converged; best cost reached from {hits} of {tried} starts"
-            if confirmed
-            else f"converged; best cost reached from 1 of {tried} starts (not confirmed: the "
-            "others ended in other minima)"
-        )
+    # what the optimiser knows; `eisfit.verdict` turns it (and the residuals) into a status
     return Outcome(
         problem=problem,
         theta=theta,
         start=best.start,
-        success=success,
-        message=message,
+        found=True,
+        converged=best.converged,
+        stopped=counter.stopped,
+        hits=hits,
         nfev=counter.nfev,
         n_starts=tried,
     )

@@ -272,5 +272,8 @@ def test_fits_are_the_same_with_and_without_the_kernel(monkeypatch: pytest.Monke
         plain = eisfit.fit(spectrum, cell.circuit, kk=False, **options)
         assert fast.success == plain.success
         assert fast.chi2 == pytest.approx(plain.chi2, rel=1e-6)
-        for name, value in plain.values.items():
-            assert fast.values[name] == pytest.approx(value, rel=1e-4, abs=1e-12), name
+        assert fast.status == plain.status and set(fast.undetermined) == set(plain.undetermined)
+        for name, value in plain.optimum.items():
+            if name in plain.undetermined:
+                continue  # not an estimate: wherever the data let it drift
+            assert fast.optimum[name] == pytest.approx(value, rel=1e-4, abs=1e-12), name

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fixtures_physics import FREQUENCY_HZ, arc_values, make_result, random_correlation
 
-from eisfit import fit
+from eisfit import compile_circuit, fit
 from eisfit.physics import EPS0_F_PER_CM, Cell, PhysicsError, analyse
 from eisfit.physics.capacitance import hsu_mansfeld_capacitance_f
 from eisfit.synthetic import cpe_q, simulate
@@ -298,10 +298,34 @@ def test_fixed_parameters_contribute_no_uncertainty():
     assert soli.resistance_stderr_ohm == 0.0 and soli.capacitance_stderr_f == 0.0
 
 
-def test_undetermined_parameters_give_nan_stderr_and_json_null():
-    soli = analyse(nzsp(stderr={"R2.R": math.nan}), Cell(1.0, 0.1)).by_role("soli")
-    assert math.isnan(soli.asr_stderr_ohm_cm2)
-    assert soli.to_dict()["asr_stderr_ohm_cm2"] is None
+def test_undetermined_parameters_leave_derived_quantities_undetermined():
+    """No stderr for R2 (the data do not determine it): no SOLI resistance, capacitance or
+    ASR either, each None/NaN with the reason, never a number."""
+    analysis = analyse(nzsp(stderr={"R2.R": math.nan}), Cell(1.0, 0.1))
+    soli = analysis.by_role("soli")
+    assert math.isnan(soli.resistance_ohm) and math.isnan(soli.resistance_stderr_ohm)
+    assert soli.asr_ohm_cm2 is None and soli.capacitance_f is None
+    assert soli.apex_frequency_hz is None
+    assert any("soli resistance undetermined" in w for w in soli.warnings)
+    assert soli.to_dict()["resistance_ohm"] is None and soli.to_dict()["asr_ohm_cm2"] is None
+    assert math.isnan(analysis.total_resistance_ohm)
+    # the electrolyte does not involve R2: still determined
+    assert analysis.total_conductivity_s_cm is not None
+
+
+def test_a_sum_of_poorly_separated_resistances_stays_determined():
+    """R0 and R1 each +-200 ohm but anti-correlated: R0 + R1 is sharp, so the total
+    conductivity is reported while bulk and grain boundary alone are undetermined."""
+    names = compile_circuit(GB_SOLI).names
+    corr = np.eye(len(names))
+    i, j = names.index("R0.R"), names.index("R1.R")
+    corr[i, j] = corr[j, i] = -0.9999
+    result = nzsp(stderr={"R0.R": 400.0, "R1.R": 400.0}, correlation=corr)
+    analysis = analyse(result, Cell(1.0, 0.1))
+    assert math.isnan(analysis.by_role("bulk").resistance_ohm)
+    assert math.isnan(analysis.by_role("grain_boundary").resistance_ohm)
+    assert analysis.total_conductivity_s_cm is not None
+    assert analysis.total_conductivity_stderr_s_cm < 0.1 * analysis.total_conductivity_s_cm
 
 
 # ---------------------------------------------------------------- merging and overrides

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..circuits.parts import split_circuit
 from ..result import FitResult
+from ..verdict import ABSENT
 from .drafts import Draft, arc_draft, check_overrides, intercept_reason, merge, use_brug
 from .errors import PhysicsError
 from .geometry import Cell
@@ -131,18 +132,54 @@ class CellAnalysis:
         )
 
 
-def _finalise(d: Draft, cell: Cell | None, cov: np.ndarray) -> Contribution:
-    r_err = propagate(d.r_grad, cov)
-    c_err = propagate(d.c_grad, cov) if d.c is not None and d.c_grad is not None else None
+def _undetermined(
+    value: float | None,
+    grad: np.ndarray | None,
+    cov: np.ndarray,
+    why: Mapping[int, str],
+) -> tuple[float | None, str | None]:
+    """(standard error, reason it is undetermined or None) of a derived quantity.
+
+    Undetermined: it involves a parameter the fit could not estimate at all (NaN
+    stderr), or its own propagated standard error exceeds it (`eisfit.verdict`'s rule,
+    applied to the quantity: a sum of two poorly separated resistances can be sharp).
+    """
+    if value is None or grad is None:
+        return None, None
+    err = propagate(grad, cov)
+    involved = [why[i] for i in np.flatnonzero(grad).tolist() if i in why]
+    if not math.isfinite(value):
+        return err, None
+    if not math.isfinite(err):
+        return err, involved[0] if involved else "not determined by the data"
+    if err > abs(value):
+        return err, f"standard error {err:.3g} exceeds the value {value:.3g}"
+    return err, None
+
+
+def _finalise(
+    d: Draft, cell: Cell | None, cov: np.ndarray, why: Mapping[int, str]
+) -> Contribution:
+    r_err, r_why = _undetermined(d.r, d.r_grad, cov, why)
+    r_err = math.nan if r_err is None else r_err
+    c_err, c_why = _undetermined(d.c, d.c_grad, cov, why)
     warnings = list(d.warnings)
+    r, c, f0 = d.r, d.c, d.f0
+    if r_why:
+        warnings.append(f"{d.role} resistance undetermined: {r_why}")
+        r, r_err = math.nan, math.nan
+    if c is not None and (c_why or r_why):
+        if c_why:
+            warnings.append(f"{d.role} capacitance undetermined: {c_why}")
+        c, c_err, f0 = None, None, None
     norm = unit = eps_r = asr = asr_err = per_interface = sigma = sigma_err = None
-    if cell is not None and d.c is not None and d.role != "series":
+    if cell is not None and c is not None and d.role != "series":
         if d.role in ELECTROLYTE_ROLES:
-            norm, unit = d.c * cell.thickness_cm / cell.area_cm2, "F/cm"
+            norm, unit = c * cell.thickness_cm / cell.area_cm2, "F/cm"
         else:
-            norm, unit = d.c / cell.area_cm2, "F/cm2"
-    if cell is not None and d.role == "bulk" and d.c is not None:
-        eps_r = d.c * cell.thickness_cm / (EPS0_F_PER_CM * cell.area_cm2)
+            norm, unit = c / cell.area_cm2, "F/cm2"
+    if cell is not None and d.role == "bulk" and c is not None:
+        eps_r = c * cell.thickness_cm / (EPS0_F_PER_CM * cell.area_cm2)
         if not 10 / 3 <= eps_r <= 300:
             warnings.append(
                 f"implied relative permittivity {eps_r:.3g} is far from the ~10-100 of a "
@@ -151,24 +188,24 @@ def _finalise(d: Draft, cell: Cell | None, cov: np.ndarray) -> Contribution:
     if d.role in INTERFACIAL_ROLES:
         if cell is None:
             warnings.append("no cell area given: the area-specific resistance is not computed")
-        else:
+        elif math.isfinite(r):
             factor = cell.area_cm2 / 2 if cell.symmetric else cell.area_cm2
-            asr, asr_err, per_interface = d.r * factor, r_err * factor, cell.symmetric
-    if d.role in ELECTROLYTE_ROLES and cell is not None:
-        if d.r > 0 and math.isfinite(d.r):
-            sigma = cell.thickness_cm / (d.r * cell.area_cm2)
-            sigma_err = sigma * r_err / d.r
+            asr, asr_err, per_interface = r * factor, r_err * factor, cell.symmetric
+    if d.role in ELECTROLYTE_ROLES and cell is not None and not r_why:
+        if r > 0 and math.isfinite(r):
+            sigma = cell.thickness_cm / (r * cell.area_cm2)
+            sigma_err = sigma * r_err / r
         else:
-            warnings.append(f"{d.role} resistance {d.r:.3g} ohm: conductivity undefined")
+            warnings.append(f"{d.role} resistance {r:.3g} ohm: conductivity undefined")
     return Contribution(
         role=d.role,
         elements=d.elements,
-        resistance_ohm=float(d.r),
+        resistance_ohm=float(r),
         resistance_stderr_ohm=float(r_err),
-        capacitance_f=_float(d.c),
+        capacitance_f=_float(c),
         capacitance_stderr_f=_float(c_err),
-        capacitance_formula=d.formula if d.c is not None else None,
-        apex_frequency_hz=_float(d.f0),
+        capacitance_formula=d.formula if c is not None else None,
+        apex_frequency_hz=_float(f0),
         normalised_capacitance=_float(norm),
         normalised_capacitance_unit=unit,
         relative_permittivity=_float(eps_r),
@@ -194,7 +231,10 @@ def analyse(
     """
     if cell is not None and not isinstance(cell, Cell):
         raise PhysicsError(f"cell must be an eisfit Cell, got {type(cell).__name__}")
-    model, theta, cov = result.model, result.theta, covariance(result)
+    # the structure is read at the optimum (undetermined parameters included, so that
+    # roles stay assigned); every derived number is then judged by `_undetermined`
+    model, theta, cov = result.model, result.optimum_theta, covariance(result)
+    why = {model.index(name): f"{name}: {reason}" for name, reason in result.undetermined.items()}
     parts = split_circuit(model, theta)
     overrides = check_overrides(roles, parts)
     f = result.spectrum.frequency_hz
@@ -284,8 +324,20 @@ def analyse(
             f"no interfacial (soli or charge-transfer) arc identified in {model.text}: no "
             f"interfacial resistance or ASR can be reported{blocking}"
         )
-    contributions = tuple(_finalise(d, cell, cov) for d in out)
-    return _totals(cell, contributions, out, cov, notes)
+    contributions = tuple(_finalise(d, cell, cov, why) for d in out)
+    floor_ohm = ABSENT * float(np.min(np.abs(result.spectrum.impedance_ohm)))
+    return _totals(cell, contributions, out, cov, notes, why, theta, floor_ohm)
+
+
+def _negligible(grad: np.ndarray, theta: np.ndarray, cov: np.ndarray, floor: float) -> np.ndarray:
+    """``grad`` of a sum without the terms that cannot matter to it: parameters with no
+    estimate (NaN variance) whose share of the sum is below ``floor`` ohm (a vanished arc's
+    R of 1e-20 ohm, a lead resistance held at 0).  The rest decides the sum's precision."""
+    out = grad.copy()
+    diag = np.diag(cov)
+    drop = ~np.isfinite(diag) & (np.abs(grad * theta) < floor)
+    out[drop] = 0.0
+    return out
 
 
 def _totals(
@@ -294,6 +346,9 @@ def _totals(
     drafts: list[Draft],
     cov: np.ndarray,
     notes: list[str],
+    why: Mapping[int, str],
+    theta: np.ndarray,
+    floor_ohm: float,
 ) -> CellAnalysis:
     counted = [
         d
@@ -302,17 +357,26 @@ def _totals(
         and math.isfinite(d.r)
     ]
     total = sum(d.r for d in counted)
-    total_err = propagate(np.sum([d.r_grad for d in counted], axis=0), cov) if counted else 0.0
+    total_err: float | None = 0.0
+    if counted:
+        grad = _negligible(np.sum([d.r_grad for d in counted], axis=0), theta, cov, floor_ohm)
+        total_err, total_why = _undetermined(total, grad, cov, why)
+        if total_why:
+            notes.append(f"total resistance undetermined: {total_why}")
+            total, total_err = math.nan, math.nan
     electrolyte = [d for d in drafts if d.role in ELECTROLYTE_ROLES]
     sigma = sigma_err = None
     if not electrolyte:
         notes.append("no electrolyte (bulk or grain-boundary) contribution: no conductivity")
     elif cell is not None:
         r_el = sum(d.r for d in electrolyte)
-        if r_el > 0 and math.isfinite(r_el):
+        grad = _negligible(np.sum([d.r_grad for d in electrolyte], axis=0), theta, cov, floor_ohm)
+        r_err, r_why = _undetermined(r_el, grad, cov, why)
+        if r_why:
+            notes.append(f"electrolyte resistance undetermined (no total conductivity): {r_why}")
+        elif r_el > 0 and math.isfinite(r_el):
             sigma = cell.thickness_cm / (r_el * cell.area_cm2)
-            grad = np.sum([d.r_grad for d in electrolyte], axis=0)
-            sigma_err = sigma * propagate(grad, cov) / r_el
+            sigma_err = sigma * (r_err or 0.0) / r_el
     return CellAnalysis(
         cell=cell,
         contributions=contributions,
@@ -320,5 +384,5 @@ def _totals(
         total_conductivity_s_cm=_float(sigma),
         total_conductivity_stderr_s_cm=_float(sigma_err),
         warnings=tuple(dict.fromkeys(notes)),
-        total_resistance_stderr_ohm=float(total_err),
+        total_resistance_stderr_ohm=float(math.nan if total_err is None else total_err),
     )

@@ -10,7 +10,9 @@ A candidate is *plausible* when (issue 4, item 4):
   (`eisfit.physics.roles.CAPACITANCE_RANGES`; Irvine, Sinclair & West, Adv. Mater. 2 (1990)
   132), judged with the cell's geometry or, without one, for a 1 cm2, 0.1 cm cell;
 * every arc resistance is determined by the data (relative standard error below 100 %) and
-  carries at least 0.1 % of the total resistance (otherwise the arc is redundant).
+  carries at least 0.1 % of the total resistance (otherwise the arc is redundant);
+* no parameter is undetermined (`eisfit.verdict`: on a bound, no standard error, or an
+  arc apex decades outside the band), a lead inductance excepted.
 
 Among plausible candidates the lowest BIC wins (Schwarz, Ann. Stat. 6 (1978) 461); a
 candidate with fewer parameters within 2 BIC units of it is preferred (the data cannot tell
@@ -108,6 +110,12 @@ def _resolve(
 
 def _implausible(result: FitResult, analysis: CellAnalysis, cell: Cell | None) -> list[str]:
     reasons = [] if result.success else [f"fit did not converge: {result.message}"]
+    if result.status == "undetermined":
+        reasons.extend(
+            f"{name} undetermined: {why}"
+            for name, why in result.undetermined.items()
+            if result.model.parameters[result.model.index(name)].symbol not in ("L", "La")
+        )
     f = result.spectrum.frequency_hz
     lo, hi = float(f.min()), float(f.max())
     area, thick = (cell.area_cm2, cell.thickness_cm) if cell is not None else (1.0, 0.1)
