@@ -23,8 +23,9 @@ import pandas as pd
 
 from ..circuits.model import compile_circuit
 from ..errors import EisfitError, ReportError
+from ..events import usable_rows
 from ..kk import kk_check
-from ..trends import evaluate_law
+from ..trends import NULL_LAW, evaluate_law
 from .data import TREND_LABELS, SpectrumView
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -163,8 +164,11 @@ def _trend_panel(
     events: Sequence[Mapping[str, Any]],
     time_label: str,
 ) -> bool:
-    """One quantity against time; False (and a note in the panel) when it has no values."""
-    ok = table[table["status"].astype(str) == "ok"]
+    """One quantity against time; False (and a note in the panel) when it has no values.
+
+    Draws the rows the trends use (`eisfit.events.usable_rows`: ok, warning or undetermined,
+    not partial; undetermined values are NaN and not drawn)."""
+    ok = usable_rows(table)
     t, y = _finite(ok, "time_h"), _finite(ok, quantity)
     se = _finite(ok, f"{quantity}_stderr")
     keep = np.isfinite(t) & np.isfinite(y)
@@ -187,8 +191,10 @@ def _trend_panel(
         except (KeyError, TypeError, ValueError):
             curve = None
         if curve is not None and np.isfinite(curve).any():
+            label = ("constant: no significant change" if chosen["law"] == NULL_LAW
+                     else f"{chosen['law']} law")  # fmt: skip
             ax.plot(grid, curve, color=LAW, lw=1.6, zorder=5 if many else 1.5,
-                    label=f"{chosen['law']} law")  # over a cloud of points, under a few
+                    label=label)  # over a cloud of points, under a few
             ax.legend(loc="best")
     for event in events:
         if event.get("quantity") in (quantity, "R_total_ohm") and isinstance(

@@ -23,6 +23,7 @@ __all__ = [
     "attention",
     "cell_text",
     "files_section",
+    "law_header",
     "law_rows",
     "now",
     "outputs_html",
@@ -151,17 +152,29 @@ def files_section(run: RunData) -> str:
 
 
 def law_rows(run: RunData) -> list[list[Any]]:
+    """One row per fitted quantity: label, chosen law, parameters with their units (time in
+    hours, or spectrum numbers for a run without timestamps), score and note."""
     rows = []
     for quantity, trend in (run.trends.get("trends") or {}).items():
         chosen = trend.get("chosen") or {}
         params = chosen.get("parameters") or {}
         errors = chosen.get("stderr") or {}
-        text = ", ".join(f"{k} = {h.value_pm(v, errors.get(k))}" for k, v in params.items())
+        units = chosen.get("units") or {}
+        text = ", ".join(
+            f"{k} = {h.value_pm(v, errors.get(k))}" + (f" {units[k]}" if units.get(k) else "")
+            for k, v in params.items()
+        )
         criterion = trend.get("criterion", "AIC")
         score = chosen.get("aicc" if criterion == "AICc" else "aic")
         rows.append([TREND_LABELS.get(quantity, quantity), trend.get("best") or "none", text,
                      f"{criterion} {h.fmt(score)}", trend.get("message", "")])  # fmt: skip
     return rows
+
+
+def law_header(run: RunData) -> list[str]:
+    """Column headers of `law_rows`: the parameter column says what t is."""
+    t = "t in hours" if run.time_source == "timestamp" else "t = spectrum number"
+    return ["quantity", "chosen law", f"parameters ({t})", "score", "note"]
 
 
 def trends_section(run: RunData, figures: Sequence[str]) -> str:
@@ -170,19 +183,25 @@ def trends_section(run: RunData, figures: Sequence[str]) -> str:
     parts.append("<h3>Growth laws</h3>")
     if laws:
         parts.append(
-            "<p>Each quantity is fitted with linear (R0 + k t), parabolic (R0 + k t^½), power "
-            "(R0 + k t^m) and logarithmic (R0 + k ln(1 + t/τ)) laws, weighted by the fit "
-            "stderr; the law with the lowest information criterion is drawn.</p>"
-            + h.table_html(
-                ["quantity", "chosen law", "parameters (t in hours)", "score", "note"], laws
-            )
-        )
+            "<p>Each quantity is fitted with a constant (R0: no change) and with linear "
+            "(R0 + k t), parabolic (R0 + k t^½), power (R0 + k t^m) and logarithmic "
+            "(R0 + k ln(1 + t/τ)) growth laws, weighted by the fit stderr. A growth law is "
+            "chosen only when its information criterion is at least 2 below the constant's "
+            "(Burnham &amp; Anderson 2002); otherwise the chosen law is constant: no "
+            "significant change. Only usable spectra are used (status ok, warning or "
+            "undetermined, not truncated; undetermined values left out)."
+            + ("" if run.time_source == "timestamp" else
+               " The files carry no timestamps: t is the spectrum number.")
+            + "</p>"
+            + h.table_html(law_header(run), laws)
+        )  # fmt: skip
     else:
-        parts.append("<p>No growth law was fitted (too few ok spectra or no trends file).</p>")
+        parts.append("<p>No growth law was fitted (too few usable spectra or no trends "
+                     "file).</p>")  # fmt: skip
     events = run.trends.get("events") or []
     parts.append("<h3>Events</h3>")
     if events:
-        parts.append(h.table_html(["kind", "time", "quantity", "evidence"], h.dict_rows(
+        parts.append(h.table_html(["kind", run.time_label, "quantity", "evidence"], h.dict_rows(
             events, ("kind", "time_h", "quantity", "evidence"))))  # fmt: skip
     else:
         parts.append("<p>No short circuit, jump or appearing/vanishing arc was detected.</p>")
