@@ -4,10 +4,12 @@ Registered from `eisfit.cli`; writes results.csv, fits/ and trends.json to ``--o
 (see `eisfit.series.run_batch`), then the run report (report.html, report.pdf, figures/,
 tables/; `eisfit.report`, skipped with ``--no-report``; a report that cannot be written
 is said in the summary and does not change the exit code) and returns a short summary.
-Exit code 0 when at least one spectrum was fitted, 1 when none was, 2 on bad input (as
-every eisfit command), including PATHs that hold no file at all (every one missing, an
-empty folder or a glob matching nothing: ``eisfit: error: nothing to fit: ...`` naming
-each, and nothing is written); such a PATH among good ones is an ``error`` row instead.
+Exit code 0 when at least one spectrum was fitted to an ``ok`` or ``warning`` row (the
+statuses whose exit code is 0, `eisfit.status`), 1 when none was (only ``undetermined``,
+``failed`` or ``error`` rows), 2 on bad input (as every eisfit command), including
+PATHs that hold no file at all (every one missing, an empty folder or a glob matching
+nothing: ``eisfit: error: nothing to fit: ...`` naming each, and nothing is written);
+such a PATH among good ones is an ``error`` row instead.
 
 ``--config run.toml`` supplies any option as a top-level key (``paths``, ``circuit`` or
 ``model``, ``models_dir``, ``roles`` table, ``area_cm2``, ``thickness_cm``, ``symmetric``,
@@ -33,8 +35,9 @@ from typing import Any
 
 from . import cli_report
 from .errors import EisfitError, ReportError
+from .status import EXIT_CODES
 
-__all__ = ["register"]
+__all__ = ["batch_exit_code", "register"]
 
 _WEIGHTINGS = ("modulus", "proportional", "unit")
 _CELL_BY = ("folder", "file", "all")  # as eisfit.series.CELL_BY (not imported: CLI start-up)
@@ -184,7 +187,7 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
     except KeyboardInterrupt:  # outside the fitting (reading, say): files are whole, as ever
         print("interrupted; re-run the same command to resume", file=sys.stderr)
         return "interrupted", EXIT_INTERRUPTED
-    code = 0 if frame["status"].eq("ok").any() else 1
+    code = batch_exit_code(frame["status"])
     if args.report is False:
         return _summary(frame, args), code
     try:
@@ -198,17 +201,29 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
     return f"{_summary(frame, args)}\n{report}", code
 
 
+def batch_exit_code(statuses: Any) -> int:
+    """0 when some row's status exits 0 (``ok``, ``warning``), else 1 (see module doc)."""
+    return 0 if any(EXIT_CODES.get(str(s), 1) == 0 for s in statuses) else 1
+
+
 def _summary(frame: Any, args: argparse.Namespace) -> str:
-    """The few lines printed after a batch (also after Ctrl-C, for the rows saved)."""
-    counts = frame["status"].value_counts()
-    ok, failed, error = (int(counts.get(k, 0)) for k in ("ok", "failed", "error"))
+    """The few lines printed after a batch (also after Ctrl-C, for the rows saved).
+
+    Rows by status (`eisfit.status`): ok, failed and error always, warning and
+    undetermined when there are any.
+    """
+    counts = {k: int(v) for k, v in frame["status"].value_counts().items()}
+    shown = [k for k in ("ok", "warning", "undetermined", "failed", "error")
+             if k in ("ok", "failed", "error") or counts.get(k)]  # fmt: skip
+    tally = ", ".join(f"{counts.get(k, 0)} {k}" for k in shown)
     reused = int(frame["reused"].eq(True).sum())
     paths = frame["start_path"].dropna().value_counts()
+    fitted = len(frame) - counts.get("error", 0)
     lines = [
-        f"{len(frame)} rows: {ok} ok, {failed} failed, {error} error ({reused} reused)",
+        f"{len(frame)} rows: {tally} ({reused} reused)",
         f"cells: {frame['cell'].nunique()} (by {args.cell_by or 'folder'})",
         "start paths: " + (", ".join(f"{k} {v}" for k, v in paths.items()) or "none"),
-        f"time from: {frame['time_source'].dropna().iloc[0] if ok + failed else 'n/a'}",
+        f"time from: {frame['time_source'].dropna().iloc[0] if fitted else 'n/a'}",
         f"R_soli growth law: {_soli_law(Path(args.out))}",
         f"results: {Path(args.out) / 'results.csv'}",
     ]

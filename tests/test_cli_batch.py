@@ -160,3 +160,28 @@ def test_batch_config_paths_that_hold_nothing_exit_2(tmp_path: Path, capsys) -> 
     config.write_text(f'paths = ["{tmp_path / "gone"}"]\ncircuit = "R0"\nout = "{tmp_path}/o"\n')
     assert cli.main(["batch", "--config", str(config)]) == 2
     assert f"nothing to fit: {tmp_path / 'gone'}: no such file" in capsys.readouterr().err
+
+
+def test_batch_summary_and_exit_code_speak_the_status_vocabulary(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """A run whose rows are all ``warning`` (usable, with reasons) has fitted spectra: exit
+    0, and the summary counts them instead of saying "0 ok, 0 failed, 0 error"."""
+    import eisfit.cli_batch as cli_batch
+
+    def summary_of(statuses: list[str]) -> str:
+        frame = pd.DataFrame({
+            "status": statuses, "reused": [False] * len(statuses),
+            "start_path": ["fresh"] * len(statuses), "cell": ["c"] * len(statuses),
+            "time_source": ["file_order"] * len(statuses),
+        })  # fmt: skip
+        args = cli_batch.argparse.Namespace(cell_by=None, out=str(tmp_path))
+        return cli_batch._summary(frame, args)
+
+    text = summary_of(["warning", "undetermined", "ok", "error"])
+    assert text.startswith("4 rows: 1 ok, 1 warning, 1 undetermined, 0 failed, 1 error (0 reused)")
+    assert "time from: file_order" in summary_of(["warning"])
+    assert summary_of(["ok", "failed"]).startswith("2 rows: 1 ok, 1 failed, 0 error")
+    assert [cli_batch.batch_exit_code(pd.Series(s)) for s in (
+        ["warning", "failed"], ["ok"], ["undetermined", "failed"], ["error"], [],
+    )] == [0, 0, 1, 1, 1]  # fmt: skip
