@@ -8,10 +8,11 @@ ASR per interface and conductivities; ``--report`` also writes an HTML (or PDF) 
 (`eisfit.report`).  ``arrhenius`` fits a temperature series, one
 spectrum per temperature, and reports activation energies (`eisfit.physics.arrhenius`).
 
-Exit codes: 0 success; 1 a fit did not converge (``fit``) or a spectrum failed the
-Kramers-Kronig check (``kk``), the results are printed all the same; 2 bad input (any
-`EisfitError`: unreadable file, bad circuit, bad option), reported as
-``eisfit: error: <message>`` on stderr without a traceback, as argparse reports bad usage.
+Exit codes (`eisfit.status`): 0 every result ok or warning; 1 some fit undetermined or
+failed (``fit``, ``arrhenius``) or a spectrum not Kramers-Kronig consistent (``kk``), the
+results are printed all the same; 2 bad input (any `EisfitError`: unreadable file, bad
+circuit, bad option), reported as ``eisfit: error: <message>`` on stderr without a
+traceback, as argparse reports bad usage.
 
 Only `main` prints; the command functions return the text and the exit code.
 """
@@ -35,6 +36,7 @@ from .physics.contributions import analyse
 from .physics.errors import PhysicsError
 from .physics.geometry import Cell
 from .physics.models import NamedModel, get_model, load_models
+from .status import exit_code
 
 __all__ = ["main"]
 
@@ -67,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eisfit",
         description="Impedance spectroscopy of symmetric Na | solid electrolyte | Na cells.",
-        epilog="Exit codes: 0 ok, 1 fit not converged / KK check failed, 2 bad input.",
+        epilog="Exit codes: 0 ok or warning; 1 a fit undetermined or failed, or a spectrum "
+        "not Kramers-Kronig consistent (results printed all the same); 2 bad input.",
     )
     parser.add_argument("--version", action="version", version=f"eisfit {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
@@ -84,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_model_options(fit_parser)
     fit_parser.add_argument(
         "--weighting", choices=_WEIGHTINGS, default="modulus", help="default: %(default)s"
+    )
+    fit_parser.add_argument(
+        "--bound",
+        action="append",
+        default=[],
+        metavar="NAME=LOW,HIGH",
+        help="bounds of a parameter, e.g. R2.R=0,1e9, replacing the defaults (what the band "
+        "can resolve, see eisfit.bounds); a value ending on a bound is undetermined",
     )
     for flag, what in (("--fix", "hold a parameter fixed"), ("--initial", "a starting value")):
         fit_parser.add_argument(
@@ -199,6 +210,22 @@ def _assignments(items: Sequence[str], option: str) -> dict[str, float]:
     return out
 
 
+def _bounds(items: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """``["R2.R=0,1e9"]`` -> ``{"R2.R": (0.0, 1e9)}``; values through float(), never eval."""
+    out: dict[str, tuple[float, float]] = {}
+    for item in items:
+        name, sep, text = (part.strip() for part in item.partition("="))
+        low, comma, high = text.partition(",")
+        try:
+            pair = (float(low), float(high))
+        except ValueError:
+            pair = None
+        if not sep or not name or not comma or pair is None:
+            raise FitInputError(f"--bound expects NAME=LOW,HIGH (numbers), got {item!r}")
+        out[name] = pair
+    return out
+
+
 def _dumps(items: list[dict[str, Any]]) -> str:
     """One JSON object for one spectrum, a list for several."""
     return json.dumps(items[0] if len(items) == 1 else items, indent=2, allow_nan=False)
@@ -241,7 +268,7 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
     initial = _assignments(args.initial, "--initial")
     cell = _cell(args)
     roles = {**(model.roles if model else {}), **_roles(args.role)} or None
-    bounds = dict(model.bounds) if model and model.bounds else None
+    bounds = {**(model.bounds if model else {}), **_bounds(args.bound)} or None
     if args.report:  # an unsupported report name fails before reading and fitting
         from .errors import ReportError
         from .report.output import report_format
@@ -258,7 +285,7 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
             weighting=args.weighting,
         )  # fmt: skip
         analysis = analyse(result, cell, roles=roles)
-        code = code if result.success else 1
+        code = max(code, exit_code([result.status]))
         warnings = list(dict.fromkeys([*result.warnings, *analysis.all_warnings]))
         model_name = model.name if model else None
         items.append(

@@ -32,7 +32,8 @@ def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
     """The fit's parameter table, then one line per physical contribution."""
     lines = [fit_report, "contributions:"]
     for c in analysis.contributions:
-        what = [f"R = {_number(c.resistance_ohm, c.resistance_stderr_ohm)} ohm"]
+        r = _number(c.resistance_ohm, c.resistance_stderr_ohm)
+        what = [f"R = {r} ohm" if r != "-" else "R undetermined"]
         if c.role == "inductance":
             what = ["lead inductance (value in the parameter table)"]
         if c.capacitance_f is not None:

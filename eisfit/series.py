@@ -69,6 +69,7 @@ from .physics.contributions import json_ready
 from .progress import log_file, progress_bar
 from .series_fit import BatchSettings, base_row, pack, spectrum_digest
 from .spectrum import Spectrum
+from .status import status_counts
 
 __all__ = [
     "CELL_BY",
@@ -234,7 +235,8 @@ def _log_row(log: logging.Logger, row: dict[str, Any]) -> None:
         return
     where = f"{row['source']} #{row['index']}"
     if row["status"] != "ok":
-        log.warning("failed: %s: %s", where, row["message"] or "no message")
+        why = row.get("reasons") or row["message"] or "no message"
+        log.warning("%s: %s: %s", row["status"], where, why)
     if row.get("start_path") == "fallback":
         log.info("fallback: %s: warm start rejected, refitted from scratch", where)
 
@@ -249,11 +251,9 @@ def _start_line(plan: Plan, out: Path | None, workers: int, scheduler: Any) -> s
 
 
 def _end_line(frame: pd.DataFrame, elapsed_s: float) -> str:
-    counts = frame["status"].value_counts()
-    ok, failed, error = (int(counts.get(k, 0)) for k in ("ok", "failed", "error"))
     reused = int(frame["reused"].sum())
     return (
-        f"batch finished: {len(frame)} rows: {ok} ok, {failed} failed, {error} error "
+        f"batch finished: {len(frame)} rows: {status_counts(frame['status'])} "
         f"({reused} reused) in {elapsed_s:.1f} s"
     )
 

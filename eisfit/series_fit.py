@@ -11,7 +11,12 @@ spectrum of a cell or of a chunk) or ``fallback`` (the warm fit was rejected).
 
 Each spectrum becomes one flat row (the results.csv columns) and, unless it could not be
 fitted at all, a JSON-ready record for ``fits/``.  Bad data never raises here: a fit that
-raises `EisfitError` becomes a ``failed`` row with the message.
+raises `EisfitError` becomes a ``failed`` row with the message.  ``status`` is the fit's
+(`eisfit.status`); ``reasons`` says why it is not ok, ``undetermined`` names the
+parameters the data do not determine (NaN in the row, as is every role quantity derived
+from them), ``findings`` the kinds of data-screening findings, ``partial`` marks a
+truncated sweep (left out of trends and events) and ``removed`` what was cropped or
+dropped before fitting.
 """
 
 from __future__ import annotations
@@ -203,8 +208,8 @@ def _resistances(row: Mapping[str, Any]) -> dict[str, float]:
 
 
 def previous_from_row(row: Mapping[str, Any], names: tuple[str, ...]) -> _Previous | None:
-    """Warm-start state from a (reused) ok row, or None when it cannot serve as one."""
-    if row.get("status") != "ok":
+    """Warm-start state from an ok or warning row (every value determined), else None."""
+    if row.get("status") not in ("ok", "warning"):
         return None
     values = {n: float(row[n]) for n in names if row.get(n) is not None}
     if len(values) != len(names) or not all(math.isfinite(v) for v in values.values()):
@@ -221,6 +226,16 @@ def _jumped(before: Mapping[str, float], after: Mapping[str, float]) -> bool:
         if hi > 0 and (lo <= 0 or hi / lo > JUMP_FACTOR):
             return True
     return False
+
+
+def _screening_columns(spectrum: Spectrum) -> dict[str, Any]:
+    """The findings, partial and removed columns of a spectrum's row."""
+    findings = spectrum.meta.findings or ()
+    return {
+        "findings": "; ".join(dict.fromkeys(f.kind for f in findings)),
+        "partial": any(f.kind == "truncated" for f in findings),
+        "removed": "; ".join(spectrum.meta.removed),
+    }
 
 
 def _fit_one(
@@ -241,7 +256,7 @@ def _fit_one(
     warm = fit(spectrum, settings.circuit, initial=prev.values, n_starts=1, **common)
     warm_analysis = analyse(warm, settings.cell, roles=roles)
     if (
-        warm.success
+        warm.status in ("ok", "warning")
         and warm.chi2_per_point <= CHI2_GROWTH * prev.chi2_per_point
         and not _jumped(prev.resistances, _resistances(role_values(warm_analysis)))
     ):
@@ -252,9 +267,11 @@ def _fit_one(
     return result, analysis, "fallback"
 
 
-def _rank(result: FitResult) -> tuple[bool, float]:
-    """Converged fits first, then the lower chi2 (ties go to the fresh fit)."""
-    return not result.success, result.chi2 if math.isfinite(result.chi2) else math.inf
+def _rank(result: FitResult) -> tuple[int, float]:
+    """Usable fits first (ok/warning, then undetermined, then failed), then the lower
+    chi2 (ties go to the fresh fit)."""
+    usable = {"ok": 0, "warning": 0, "undetermined": 1}.get(result.status, 2)
+    return usable, result.chi2 if math.isfinite(result.chi2) else math.inf
 
 
 def base_row(spectrum: Spectrum, names: tuple[str, ...]) -> dict[str, Any]:
@@ -263,8 +280,9 @@ def base_row(spectrum: Spectrum, names: tuple[str, ...]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "source": m.source, "index": m.index,
         "timestamp": m.timestamp.isoformat() if m.timestamp is not None else None,
-        "cycle": m.cycle, "status": "failed", "message": "", "start_path": None,
-        "reused": False, "warnings": "",
+        "cycle": m.cycle, "status": "failed", "message": "", "reasons": "",
+        "undetermined": "", "findings": "", "partial": False, "removed": "",
+        "start_path": None, "reused": False, "warnings": "",
     }  # fmt: skip
     for name in names:
         row[name] = math.nan
@@ -309,6 +327,7 @@ def iter_group(
             continue
         spectrum = unpack(item)
         row = base_row(spectrum, names)
+        row.update(_screening_columns(spectrum))
         try:
             result, analysis, path = _fit_one(spectrum, settings, prev)
         except EisfitError as exc:
@@ -317,7 +336,8 @@ def iter_group(
             yield row, {**record, "spectrum": spectrum_data(spectrum)}
             continue
         row.update(
-            status="ok" if result.success else "failed", message=result.message,
+            status=result.status, message=result.message,
+            reasons="; ".join(result.reasons), undetermined="; ".join(result.undetermined),
             start_path=path, chi2=result.chi2, chi2_per_point=result.chi2_per_point,
             kk_valid=result.kk.valid if result.kk is not None else None,
             warnings="; ".join(dict.fromkeys([*result.warnings, *analysis.all_warnings])),
@@ -326,7 +346,7 @@ def iter_group(
             row[name] = result.values[name]
             row[f"{name}_stderr"] = result.stderr[name]
         row.update(role_values(analysis))
-        if result.success:
+        if result.status in ("ok", "warning"):
             prev = previous_from_row(row, names) or prev
         record = {"fit": result.to_dict(), "analysis": analysis.to_dict(), "row": json_ready(row)}
         yield row, {**record, "spectrum": spectrum_data(spectrum)}

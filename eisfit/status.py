@@ -28,6 +28,7 @@ __all__ = [
     "STATUSES",
     "USABLE",
     "exit_code",
+    "status_counts",
     "worst",
 ]
 
@@ -52,3 +53,9 @@ def worst(statuses: Iterable[str]) -> str:
 def exit_code(statuses: Iterable[str]) -> int:
     """The command-line exit code for a set of results: that of the worst status."""
     return EXIT_CODES[worst(statuses)]
+
+
+def status_counts(statuses: Iterable[object]) -> str:
+    """``"12 ok, 3 warning, 0 undetermined, 1 failed, 0 error"``: every status, in order."""
+    values = [str(s) for s in statuses]
+    return ", ".join(f"{values.count(s)} {s}" for s in STATUSES)

@@ -91,7 +91,9 @@ def test_fit_several_spectra_gives_a_json_list(capsys, two_csv: Path) -> None:
 
 def test_fit_not_converged_prints_the_result_and_exits_1(capsys, one_csv, monkeypatch) -> None:
     def failing_fit(*args, **kwargs):
-        return dataclasses.replace(fit(*args, **kwargs), success=False, message="not converged")
+        return dataclasses.replace(
+            fit(*args, **kwargs), success=False, status="failed", message="not converged"
+        )
 
     monkeypatch.setattr(eisfit.fitting, "fit", failing_fit)  # cli imports it per command
     code, out, err = _run(capsys, "fit", str(one_csv), "--circuit", CIRCUIT)

@@ -87,7 +87,7 @@ def test_report_lists_the_bad_file_and_summary_facts(run_dir: Path) -> None:
     assert "error: " in attention and "junk.mpt" in attention
     summary = text.split('id="summary"')[1].split("</section>")[0]
     assert "gb-soli" in summary and "symmetric (ASR per interface = R × A / 2)" in summary
-    assert "10 ok, 0 failed, 1 error" in summary
+    assert "10 ok, 0 warning, 0 undetermined, 0 failed, 1 error" in summary
     assert "file order: the files carry no timestamps" in summary  # CSV exports have none
     assert "spectrum number (no timestamps)" not in summary
 

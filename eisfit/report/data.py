@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..errors import EisfitError, ReportError
 from ..spectrum import Spectrum, SpectrumMeta
+from ..status import STATUSES
 
 __all__ = [
     "FileInfo",
@@ -51,13 +52,12 @@ TREND_LABELS = {
 
 @dataclass(frozen=True)
 class FileInfo:
-    """One source file of the run: its sha256 (None when unknown) and row counts."""
+    """One source file of the run: its sha256 (None when unknown) and its rows per status
+    (`eisfit.status.STATUSES` order)."""
 
     source: str
     sha256: str | None
-    n_ok: int
-    n_failed: int
-    n_error: int
+    counts: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class RunData:
     @property
     def counts(self) -> dict[str, int]:
         status = self.table["status"].astype(str) if "status" in self.table else pd.Series([])
-        return {s: int((status == s).sum()) for s in ("ok", "failed", "error")}
+        return {s: int((status == s).sum()) for s in STATUSES}
 
     @property
     def time_label(self) -> str:
@@ -163,12 +163,8 @@ def _files(table: pd.DataFrame, run_dir: Path) -> tuple[list[FileInfo], dict[str
                 sha = prov.get("file_sha256")
                 provenance = provenance or prov
                 break
-        infos.append(
-            FileInfo(
-                str(source), sha if isinstance(sha, str) else None, int((status == "ok").sum()),
-                int((status == "failed").sum()), int((status == "error").sum()),
-            )
-        )  # fmt: skip
+        counts = tuple(int((status == s).sum()) for s in STATUSES)
+        infos.append(FileInfo(str(source), sha if isinstance(sha, str) else None, counts))
     return infos, provenance
 
 
@@ -221,6 +217,10 @@ def _flags(
     reasons = []
     if row.get("status") == "failed":
         reasons.append("fit failed")
+    if row.get("status") == "undetermined":
+        reasons.append(f"undetermined: {row.get('undetermined') or 'see reasons'}")
+    if row.get("status") == "warning":
+        reasons.append("warning")
     if row.get("kk_valid") is False or str(row.get("kk_valid")) == "False":
         reasons.append("Kramers-Kronig check failed")
     if row.get("start_path") == "fallback":
@@ -252,6 +252,8 @@ def select_spectra(
     has_record = table["fit_file"].notna() if "fit_file" in table else table["status"].ne("error")
     candidates = table.index[has_record & table["status"].ne("error")]
     ok = [i for i in candidates if table.at[i, "status"] == "ok"]
+    if not ok:  # no clean spectrum: the usable ones with warnings represent the run
+        ok = [i for i in candidates if table.at[i, "status"] == "warning"]
     reasons: dict[int, list[str]] = {}
     if ok and n_representative > 0:
         picks = np.unique(np.linspace(0, len(ok) - 1, min(n_representative, len(ok))).round())
@@ -295,12 +297,16 @@ def spectrum_view(
     fit = record.get("fit") or {}
     params = fit.get("parameters") or {}
     parameters = tuple({"name": str(k), **v} for k, v in params.items() if isinstance(v, dict))
-    values = {p["name"]: p.get("value") for p in parameters}
+    # the curve is the optimum the solver reached (undetermined values are None in "value")
+    values = {p["name"]: p.get("optimum", p.get("value")) for p in parameters}
     usable = all(isinstance(v, int | float) for v in values.values()) and bool(values)
     analysis = record.get("analysis") or {}
     row = record.get("row") or {}
     summary = {
-        "status": row.get("status", "ok" if fit.get("success") else "failed"),
+        "status": row.get("status")
+        or fit.get("status")
+        or ("ok" if fit.get("success") else "failed"),
+        "reasons": list(fit.get("reasons") or []),
         "message": fit.get("message") or row.get("message") or "",
         "chi2_per_point": fit.get("chi2_per_point"),
         "weighting": fit.get("weighting"),

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..status import STATUSES
 from . import html as h
 from .data import TREND_LABELS, RunData, Selection, SpectrumView, common_warnings
 
@@ -80,6 +81,7 @@ def attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
     if len(bad) > MAX_LISTED:
         items.append(("bad", f"... and {len(bad) - MAX_LISTED} more failed/error rows "
                              "(see results.csv)"))  # fmt: skip
+    items.extend(_status_items(table, status))
     for note in run.missing:
         items.append(("warn", note))
     skipped = run.trends.get("skipped") or {}
@@ -112,6 +114,32 @@ def attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
     return items
 
 
+_EXAMPLES = 3  # rows named per status under "needs attention"
+
+
+def _status_items(table: pd.DataFrame, status: pd.Series) -> list[tuple[str, str]]:
+    """One line each for the undetermined and the warning rows: how many, and examples."""
+    out = []
+    for word, kind, what in (
+        ("undetermined", "warn", "have quantities the data do not determine (NaN in "
+                                 "results.csv, left out of ASR, conductivity, trends, events)"),
+        ("warning", "info", "are usable with warnings"),
+    ):  # fmt: skip
+        rows = table[status == word]
+        if rows.empty:
+            continue
+        examples = []
+        for _, row in rows.head(_EXAMPLES).iterrows():
+            where = f"{row['source']}" + (
+                f" #{int(row['index'])}" if "index" in row and pd.notna(row["index"]) else ""
+            )
+            why = row.get("reasons") if isinstance(row.get("reasons"), str) else ""
+            examples.append(f"{where}: {why or row.get('message', '')}")
+        more = f" (and {len(rows) - _EXAMPLES} more: column 'reasons')" if len(rows) > 3 else ""
+        out.append((kind, f"{len(rows)} spectra {what}, e.g. " + " | ".join(examples) + more))
+    return out
+
+
 def summary(run: RunData) -> str:
     s = run.settings or {}
     cell = s.get("cell") or None
@@ -131,8 +159,8 @@ def summary(run: RunData) -> str:
         ("circuit", s.get("circuit", "unknown")),
         ("weighting", s.get("weighting", "unknown")),
         ("Kramers-Kronig check", "lin-KK on every spectrum" if s.get("kk") else "off"),
-        ("spectra", f"{counts['ok']} ok, {counts['failed']} failed, {counts['error']} error rows "
-                    f"(unreadable files)"),
+        ("spectra", ", ".join(f"{counts[k]} {k}" for k in STATUSES)
+                    + " (error: unreadable files; see the status vocabulary in Methods)"),
         ("time axis", "timestamps in the files" if run.time_source == "timestamp"
          else "file order: the files carry no timestamps, so the axis is the spectrum number"),
         ("fitted with", f"eisfit {run.eisfit_version}" if run.eisfit_version else "unknown"),
@@ -147,8 +175,9 @@ def summary(run: RunData) -> str:
 
 
 def files_section(run: RunData) -> str:
-    rows = [[f.source, f.n_ok, f.n_failed, f.n_error, f.sha256 or "-"] for f in run.files]
-    return h.table_html(["file", "ok", "failed", "error", "sha256"], rows, numeric=(1, 2, 3))
+    rows = [[f.source, *f.counts, f.sha256 or "-"] for f in run.files]
+    numeric = tuple(range(1, len(STATUSES) + 1))
+    return h.table_html(["file", *STATUSES, "sha256"], rows, numeric=numeric)
 
 
 def law_rows(run: RunData) -> list[list[Any]]:
@@ -208,11 +237,19 @@ def trends_section(run: RunData, figures: Sequence[str]) -> str:
     return "".join(parts)
 
 
+def _value_or_undetermined(p: Mapping[str, Any]) -> str:
+    """value ± stderr, or "undetermined" for a parameter the data do not determine."""
+    if p.get("undetermined"):
+        return "undetermined"
+    return h.value_pm(p.get("value"), p.get("stderr"))
+
+
 def spectrum_html(view: SpectrumView, figure: str, when: str) -> str:
     s = view.summary
     kk = s.get("kk") or {}
     facts = [
         ("status", s.get("status")),
+        *(("because", r) for r in s.get("reasons") or ()),
         ("message", s.get("message")),
         ("start", s.get("start_path") or "-"),
         ("χ² per point", h.fmt(s.get("chi2_per_point"))),
@@ -222,7 +259,7 @@ def spectrum_html(view: SpectrumView, figure: str, when: str) -> str:
     if when:
         facts.insert(0, ("time", when))
     params = [
-        [p["name"], h.value_pm(p.get("value"), p.get("stderr")), p.get("unit", ""),
+        [p["name"], _value_or_undetermined(p), p.get("unit", ""),
          "fixed" if p.get("fixed") else ""]
         for p in view.parameters
     ]  # fmt: skip
@@ -260,7 +297,13 @@ METHODS = (
     "arcs and Brug for charge transfer. For a symmetric Na | SE | Na cell the interfacial "
     "resistance covers two interfaces in series, so the ASR per interface is R × A / 2; the "
     "electrolyte resistance is never halved. Conductivity σ = L / (R × A). The Kramers-Kronig "
-    "check is the lin-KK test (Schönleber et al., 2014) with a ±2 % residual limit."
+    "check is the lin-KK test (Schönleber et al., 2014) with a residual limit set by the "
+    "noise level of each spectrum. Status of each spectrum: ok; warning (usable, with "
+    "reasons: flagged data, lin-KK, systematic residuals); undetermined (some quantities "
+    "cannot be determined from these data: a parameter on a bound, with a standard error "
+    "above its value, or in an arc whose apex lies more than a decade outside the band; "
+    "they are left empty and out of ASR, conductivity, trends and events); failed (fit "
+    "unusable); error (file unreadable)."
 )
 
 
@@ -275,9 +318,10 @@ def time_text(run: RunData, row: Mapping[str, Any]) -> str:
 
 
 def param_lines(view: SpectrumView) -> list[str]:
-    lines = [f"{view.summary.get('message', '')}"]
+    lines = [f"status: {view.summary.get('status')}", f"{view.summary.get('message', '')}"]
+    lines += [f"because: {r}" for r in view.summary.get("reasons") or ()]
     lines += [
-        f"{p['name']:<10} {h.value_pm(p.get('value'), p.get('stderr')):>26} {p.get('unit', '')}"
+        f"{p['name']:<10} {_value_or_undetermined(p):>26} {p.get('unit', '')}"
         for p in view.parameters
     ]
     for c in view.contributions:
@@ -320,7 +364,7 @@ def summary_lines(run: RunData, selection: Selection) -> list[str]:
         f"model: {s.get('model') or '-'}   circuit: {s.get('circuit', '-')}",
         f"cell: {cell_text(s.get('cell'))}",
         f"weighting: {s.get('weighting', '-')}   time axis: {run.time_label}",
-        f"spectra: {counts['ok']} ok, {counts['failed']} failed, {counts['error']} error",
+        "spectra: " + ", ".join(f"{counts[k]} {k}" for k in STATUSES),
         f"written {now()} with {versions()}",
         "",
         "Needs attention:",

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import ReportError
+from ..status import STATUSES
 from . import html as h
 from . import sections as sec
 from .data import (
@@ -87,8 +88,8 @@ def _tables(run: RunData, selection: Selection, out: Path) -> list[Path]:
     events = pd.DataFrame(list(run.trends.get("events") or []),
                           columns=["kind", "time_h", "quantity", "evidence"])  # fmt: skip
     files = pd.DataFrame(
-        [[f.source, f.sha256, f.n_ok, f.n_failed, f.n_error] for f in run.files],
-        columns=["source", "sha256", "ok", "failed", "error"],
+        [[f.source, f.sha256, *f.counts] for f in run.files],
+        columns=["source", "sha256", *STATUSES],
     )
     shown = run.table.loc[list(selection.rows)]
     return [
@@ -327,7 +328,7 @@ def _fit_record(result: FitResult, analysis: CellAnalysis | None) -> dict[str, A
     return {
         "fit": result.to_dict(),
         "analysis": analysis.to_dict() if analysis is not None else None,
-        "row": {"status": "ok" if result.success else "failed"},
+        "row": {"status": result.status},
         "spectrum": spectrum_data(result.spectrum),
     }
 
