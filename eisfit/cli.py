@@ -12,7 +12,8 @@ Exit codes (`eisfit.status`): 0 every result ok or warning; 1 some fit undetermi
 failed (``fit``, ``arrhenius``) or a spectrum not Kramers-Kronig consistent (``kk``), the
 results are printed all the same; 2 bad input (any `EisfitError`: unreadable file, bad
 circuit, bad option), reported as ``eisfit: error: <message>`` on stderr without a
-traceback, as argparse reports bad usage.
+traceback, as argparse reports bad usage; 141 when the reader of the output went away
+(``eisfit ... | head``: quietly, no traceback).
 
 Only `main` prints; the command functions return the text and the exit code.
 """
@@ -70,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="eisfit",
         description="Impedance spectroscopy of symmetric Na | solid electrolyte | Na cells.",
         epilog="Exit codes: 0 ok or warning; 1 a fit undetermined or failed, or a spectrum "
-        "not Kramers-Kronig consistent (results printed all the same); 2 bad input.",
+        "not Kramers-Kronig consistent (results printed all the same); 2 bad input; 141 "
+        "output pipe closed.",
     )
     parser.add_argument("--version", action="version", version=f"eisfit {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
@@ -114,10 +116,24 @@ def _parser() -> argparse.ArgumentParser:
     kk_parser = commands.add_parser(
         "kk",
         help="lin-KK (Kramers-Kronig) check of every spectrum of a file",
-        description="Run the lin-KK test (Schoenleber et al. 2014) on every spectrum in FILE.",
+        description="Run the lin-KK test (Schoenleber et al. 2014) on every spectrum in FILE: "
+        "a KK-consistent model (R0, RC elements, a series C and L where the data need them) "
+        "is fitted, and the residuals are judged against the noise of the data.  One line "
+        "per spectrum, named by its index in the file and its cycle and timestamp where the "
+        "file has them.",
+        epilog="exit status (eisfit.status): 0 every spectrum consistent (ok); 1 some "
+        "spectrum not consistent (failed); 2 unreadable file or a spectrum that cannot be "
+        "checked (error, e.g. fewer than 5 points).",
     )
     kk_parser.add_argument(
         "file", metavar="FILE", help="impedance export in any supported format (see eisfit.io)"
+    )
+    kk_parser.add_argument(
+        "--residual-limit",
+        type=float,
+        metavar="FRACTION",
+        help="judge against this fixed limit (fraction of |Z|, e.g. 0.02) instead of the "
+        "noise-calibrated one",
     )
     kk_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     kk_parser.set_defaults(command=_kk_command)
@@ -355,13 +371,15 @@ def _models_command(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _kk_command(args: argparse.Namespace) -> tuple[str, int]:
-    spectra = read(args.file)
-    results = [kk_check(spectrum) for spectrum in spectra]
-    code = 0 if all(result.valid for result in results) else 1
-    if args.json:
-        items = [
-            {"source": s.meta.source, "index": s.meta.index, **r.to_dict()}
-            for s, r in zip(spectra, results, strict=True)
-        ]
-        return _dumps(items), code
-    return "\n".join(result.message for result in results), code
+    from .cli_kk import kk_report
+
+    limit = args.residual_limit
+    if limit is not None and not 0.0 < limit < math.inf:
+        raise FitInputError(f"--residual-limit must be a positive fraction, got {limit}")
+    rows: list[tuple[Any, Any]] = []
+    for spectrum in read(args.file):
+        try:
+            rows.append((spectrum, kk_check(spectrum, residual_limit=limit)))
+        except EisfitError as exc:  # too few points, Z = 0: that spectrum is not checked
+            rows.append((spectrum, exc))
+    return kk_report(args.file, rows, as_json=args.json)

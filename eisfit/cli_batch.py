@@ -238,4 +238,7 @@ def _soli_law(out: Path) -> str:
     soli = trends.get("trends", {}).get("R_soli_ohm")
     if not isinstance(soli, dict):
         return f"n/a ({trends.get('message', 'no R_soli trend')})"
-    return str(soli.get("best") or soli.get("message") or "none")
+    best = soli.get("best")
+    if best == "constant":
+        return "constant (no significant change)"
+    return str(best or soli.get("message") or "none")

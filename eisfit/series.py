@@ -297,10 +297,15 @@ def _write_outputs(out: Path, frame: pd.DataFrame) -> None:
     _write_atomic(out / "trends.json", json.dumps(trends, indent=1, allow_nan=False))
 
 
+_TRENDS_SCHEMA = 2  # 2: constant (null) law, units, usable rows (issue 12)
+
+
 def _table_digest(frame: pd.DataFrame) -> str:
-    """sha256 of the table as the trends see it (all but ``reused``), eisfit and pandas versions."""
+    """sha256 of the table as the trends see it (all but ``reused``), the trends schema,
+    eisfit and pandas versions: a run folder made by an older analysis gets new trends."""
     table = frame.drop(columns=["reused"])
-    h = hashlib.sha256(f"{__version__}\n{pd.__version__}\n{list(table.columns)}\n".encode())
+    head = f"{__version__}\n{_TRENDS_SCHEMA}\n{pd.__version__}\n{list(table.columns)}\n"
+    h = hashlib.sha256(head.encode())
     h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
     return h.hexdigest()
 

@@ -127,7 +127,8 @@ def test_batch_log_lines_and_handler_removed(tmp_path: Path) -> None:
     lines = (out / "batch.log").read_text().splitlines()
     assert "batch started: 1 spectra in 1 cell(s), 1 unreadable file(s)" in lines[0]
     assert any("WARNING unreadable file" in x and "junk.mpt" in x for x in lines)
-    assert "batch finished: 2 rows: 1 ok, 0 failed, 1 error (0 reused)" in lines[-1]
+    assert "batch finished: 2 rows: 1 ok, 0 warning, 0 undetermined, 0 failed, 1 error " \
+        "(0 reused)" in lines[-1]
     run_batch([SAMPLES / "na_nzsp_na_single.csv"], _settings(), out_dir=out, jobs=1)
     text = (out / "batch.log").read_text()
     assert text.count("batch started") == 2 and "(1 reused)" in text  # appended

@@ -87,6 +87,8 @@ def _tables(run: RunData, selection: Selection, out: Path) -> list[Path]:
     laws = pd.DataFrame(sec.law_rows(run), columns=columns)
     events = pd.DataFrame(list(run.trends.get("events") or []),
                           columns=["kind", "time_h", "quantity", "evidence"])  # fmt: skip
+    if run.time_source != "timestamp":  # no timestamps: the axis is a spectrum number
+        events = events.rename(columns={"time_h": "spectrum_number"})
     files = pd.DataFrame(
         [[f.source, f.sha256, *f.counts] for f in run.files],
         columns=["source", "sha256", *STATUSES],
@@ -215,7 +217,8 @@ def write_run_report(
             figure = trend_figure(run.table, run.trends, quantities, run.time_label)
             svg = save(figure, fig_dir / stem)
             figure_paths += [fig_dir / f"{stem}.png", fig_dir / f"{stem}.svg"]
-            text = (f"{caption}: ok spectra with ± one standard error; line: the chosen "
+            text = (f"{caption}: usable spectra (ok, warning, undetermined; not partial) with ± "
+                    "one standard error; line: the chosen "
                     "growth law; dashed: events.")  # fmt: skip
             trend_html.append(h.figure_html(svg, caption, text, wide=len(quantities) > 1))
             if book is not None:
