@@ -6,13 +6,26 @@ doi:10.1016/j.electacta.2014.01.034, after Boukamp, J. Electrochem. Soc. 142 (19
 the spectrum is fitted by a model that satisfies the Kramers-Kronig relations by
 construction,
 
-    Z_KK(omega) = R0 + j omega L + sum_k R_k / (1 + j omega tau_k),   k = 1..M,
+    Z_KK(omega) = R0 + j omega L + 1/(j omega C) + sum_k R_k / (1 + j omega tau_k),
 
 with the M time constants fixed on a logarithmic grid from tau_1 = 1/omega_max to
-tau_M = 1/omega_min.  Only R0, L (optional) and the R_k are free, so the fit is linear:
-one least-squares solve of the real and imaginary parts stacked together, every row
-weighted by 1/|Z|.  Data that a KK-compliant model reproduces to within the noise are
-called consistent; drift, non-linearity or instrument artefacts leave residuals.
+tau_M = 1/omega_min (`eisfit.kk_model`).  R0, L, 1/C and the R_k enter linearly: one
+least-squares solve of the real and imaginary parts stacked together, every row weighted
+by 1/|Z|.  Data that a KK-compliant model reproduces to within the noise are called
+consistent; drift, non-linearity or instrument artefacts leave residuals.
+
+Series C and L.  An arc whose time constant lies below the band shows only its
+capacitive tail, 1/(j omega C) in the limit; one above the band its inductive-looking
+head, j omega L (with L < 0 for an RC element; a cable adds L > 0).  Without these terms
+a blocking electrode, an unclosed SOLI arc or lead inductance looks inconsistent
+(Boukamp 1995; pyimpspec includes both by default).  Rule, with ``with_capacitance`` /
+``with_inductance`` None (the default): both are in the model while M is chosen; then
+each is kept only if the data need it, i.e. its coefficient is significant (t-test at
+0.1 %, standard error from the same least-squares solve) and it contributes at least the
+0.1 % accuracy floor of |Z| somewhere in the band, or the data are consistent with it
+and not without it.  Dropping a column is exact algebra on the same SVD.  The result
+and its message state which elements the model has and why (``elements``); True or
+False forces an element in or out.
 
 Choosing M.  Too few RC elements under-fit (systematic residuals even on good data), too
 many over-fit (they chase the noise, and some R_k turn negative).  Schönleber's
@@ -20,69 +33,118 @@ many over-fit (they chase the noise, and some R_k turn negative).  Schönleber's
     mu = 1 - sum_{R_k < 0} |R_k| / sum_{R_k >= 0} |R_k|
 
 is 1 while every R_k is positive and falls once over-fitting sets in; M grows from 2
-(the smallest M for which the grid above is defined) until mu < mu_threshold (0.85 is
-the paper's heuristic, also impedance.py's default).
-M is capped at ``max_rc``; by default one RC element per measured point, so the tau grid
-is never denser than the frequency grid (impedance.py uses a fixed cap of 50).  The search
-result is that of solving every M in turn, but an M whose mu a cheap block solve (normal
-equations, with a bound on its error) places at or above the threshold is not solved
-exactly: it could not have stopped the search.  RC columns are cached per frequency grid.
+until mu < mu_threshold (0.85, the paper's value and impedance.py's default).  Negative
+R_k also appear when the grid is too coarse for the data (narrow, ideal RC arcs such as
+dummy cells): mu can then fall below the threshold at M = 3 while the fit is still far
+off.  So an M where mu falls is accepted only if its residuals look like noise
+(`eisfit.kk_noise`), or are no more structured than those of a dense grid of 6 RC
+elements per decade: the lower limit of M of Yrjänä & Bobacka (Electrochim. Acta 504
+(2024) 144951), found by bisection, after which the mu rule goes on.  M is capped at
+``max_rc``, by default one RC element per measured point.  An M whose mu a cheap block
+solve places at or above the threshold is not solved exactly (`kk_model.skip_certain`):
+it could not have stopped the search.
 
-Verdict.  ``residuals_real/imag`` are (Z_data - Z_KK)/|Z| at the chosen M, and the
-spectrum is called consistent when the largest of them is below ``residual_limit``
-(default 2 % of |Z|; it should sit a few times above the noise level of the data).
-mu only selects M, as in the paper: if it never falls below the threshold up to the cap,
-no over-fitting was seen and the fit at the cap is judged by its residuals alone.  Noisy
-or drifting data give ``valid=False``, never an exception.  Known limit of the method: a
-spectrum made of ideal, narrow (Debye) arcs can push mu below the threshold before the
-grid resolves them, giving a false "not consistent"; broad (CPE-like) arcs, as in real
-cells, are much less prone to it.
+Verdict (`eisfit.kk_noise`).  The residuals (Z - Z_KK)/|Z| are judged against the noise
+of the data, estimated from their point-to-point scatter with a degrees-of-freedom
+correction (``noise_estimate``).  The data are "not consistent" when a residual exceeds
+the calibrated limit (a few noise standard deviations, Bonferroni over the 2N residuals,
+never below 0.45 % of |Z|), or when the residuals are structured (von Neumann's ratio of
+the residual variance to the successive-difference variance) by more than the 0.1 %
+accuracy floor.  ``reason`` says which, where and how large, e.g. "not consistent: the
+real residuals below 10 Hz trend to -4 % against a noise of 0.5 % (drift during the
+sweep, ...)".  A fixed ``residual_limit`` compares only the largest residual with it.
+With too few points to estimate the noise, the conventional 2 % limit is used and said.
+
+Known limit: drift that changes a resistance by 5-20 % during the sweep mostly alters
+the low-frequency points, where it resembles a slightly different KK-consistent arc; its
+KK-inconsistent part is often smaller than 1 % noise, so no KK test catches it reliably
+(`bench/kk_bench.py` measures this).
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .errors import FitInputError, SpectrumError
+from .kk_model import FIRST_M as _FIRST_M
+from .kk_model import Solution, choose_elements, dense_m, downdate, fixed_columns
+from .kk_model import mu as _mu
+from .kk_model import projection as _projection_of
+from .kk_model import rc_columns as _rc_columns
+from .kk_model import skip_certain as _skip_certain
+from .kk_model import solve as _solve
+from .kk_noise import NOISE_FLOOR, Judgement, is_structured, judge, structure
 from .spectrum import Spectrum
 
 __all__ = ["KKResult", "kk_check"]
 
 MIN_POINTS = 5
-_FIRST_M = 2  # the paper's tau grid (tau_1 = 1/omega_max, tau_M = 1/omega_min) needs M >= 2
+Z_SHIFT = 2.0  # structure score a fit may exceed the dense grid's by (_Reference)
+ALPHA_RESOLVED = 0.01  # level of the F-test "M fits as well as the dense grid"
 
 
 @dataclass(frozen=True)
 class KKResult:
-    """Outcome of a lin-KK test; arrays are read-only and in the spectrum's point order."""
+    """Outcome of a lin-KK test; arrays are read-only and in the spectrum's point order.
 
-    valid: bool  # max_residual < residual_limit at the chosen M
+    ``valid`` is False only when the data are shown not to be KK-consistent (``verdict``
+    "not consistent"); ``reason`` says why in one sentence.  ``noise_estimate`` is the
+    standard deviation of the noise of each of Z' and Z'' as a fraction of |Z|, from the
+    point-to-point scatter of the residuals (`eisfit.kk_noise`), NaN when too few
+    degrees of freedom remain: a fit whose residuals (Z - Z_fit)/|Z| have about this RMS
+    (real and imaginary parts together) leaves nothing but noise.  ``series_capacitance_f``
+    and ``series_inductance_h`` are the fitted series C and L, None when the KK model
+    has no such element (``elements`` says why).
+    """
+
+    valid: bool  # verdict == "consistent"
     mu: float  # Schönleber's mu at the chosen M
     n_rc: int  # M, the number of RC elements used
     mu_threshold: float
-    residual_limit: float  # fraction of |Z|
+    residual_limit: float  # fraction of |Z|: calibrated on the noise unless fixed
     max_residual: float  # max |residual| over points, real and imaginary, fraction of |Z|
     residuals_real: np.ndarray = field(repr=False)  # (Z'_data - Z'_KK) / |Z|
     residuals_imag: np.ndarray = field(repr=False)  # (Z''_data - Z''_KK) / |Z|
     message: str  # one sentence for logs and reports
+    verdict: str = "consistent"  # "consistent" or "not consistent"
+    reason: str = ""  # the verdict and what it rests on, one sentence
+    noise_estimate: float = math.nan  # fraction of |Z| per component, NaN if unknown
+    structure_z: float = math.nan  # normal score of the residual-structure test
+    limit_source: str = "noise"  # "noise", "fixed" or "conventional" (kk_noise)
+    series_capacitance_f: float | None = None  # None: no series C in the KK model
+    series_inductance_h: float | None = None  # None: no series L in the KK model
+    elements: str = ""  # which series elements the KK model has, and why
+    mu_reached: bool = True  # mu fell below the threshold (else M is the cap)
+
+    def summary(self) -> str:
+        """The message without its source: M, mu, series elements and the verdict."""
+        cap_note = "" if self.mu_reached else f" (cap; mu never < {self.mu_threshold:g})"
+        return f"M={self.n_rc}{cap_note}, mu={self.mu:.2f}, {self.elements} -> {self.reason}"
 
     def to_dict(self, *, residuals: bool = False) -> dict[str, Any]:
         """A JSON-serialisable summary; residual arrays as lists only if ``residuals``."""
         out: dict[str, Any] = {
             "method": "lin-KK (Schoenleber 2014)",
             "valid": bool(self.valid),
+            "verdict": self.verdict,
+            "reason": self.reason,
             "mu": _finite_or_none(self.mu),
             "n_rc": int(self.n_rc),
-            "mu_reached": bool(self.mu < self.mu_threshold),
+            "mu_reached": bool(self.mu_reached),
             "mu_threshold": _finite_or_none(self.mu_threshold),
-            "residual_limit": float(self.residual_limit),
+            "residual_limit": _finite_or_none(self.residual_limit),
+            "limit_source": self.limit_source,
             "max_residual": _finite_or_none(self.max_residual),
+            "noise_estimate": _finite_or_none(self.noise_estimate),
+            "structure_z": _finite_or_none(self.structure_z),
+            "series_capacitance_f": _optional(self.series_capacitance_f),
+            "series_inductance_h": _optional(self.series_inductance_h),
+            "elements": self.elements,
             "message": self.message,
         }
         if residuals:
@@ -95,80 +157,118 @@ def kk_check(
     spectrum: Spectrum,
     *,
     mu_threshold: float = 0.85,
-    residual_limit: float = 0.02,
+    residual_limit: float | None = None,
     max_rc: int | None = None,
-    with_inductance: bool = True,
+    with_inductance: bool | None = None,
+    with_capacitance: bool | None = None,
 ) -> KKResult:
     """Run the lin-KK test on ``spectrum`` and say whether it is KK-consistent.
 
-    Raises `SpectrumError` for fewer than 5 points or a point with Z = 0, and
-    `FitInputError` for options that cannot work; anything else returns a `KKResult`.
+    ``residual_limit``: None calibrates the limit on the noise of the data (module
+    docstring), a fraction of |Z| fixes it.  ``with_inductance`` / ``with_capacitance``:
+    None lets the data decide whether the KK model has a series L / C, True or False
+    forces it.  ``max_rc`` caps M (default: the number of points).  Raises
+    `SpectrumError` for fewer than 5 points or a point with Z = 0, and `FitInputError`
+    for options that cannot work; anything else returns a `KKResult`.
     """
     where = f" ({spectrum.meta.source})" if spectrum.meta.source else ""
     n = len(spectrum)
     if n < MIN_POINTS:
         raise SpectrumError(f"lin-KK needs at least {MIN_POINTS} points, got {n}{where}")
-    if not 0.0 < residual_limit < math.inf:
-        raise FitInputError(f"residual_limit must be a positive fraction, got {residual_limit}")
-    if not mu_threshold <= 1.0:
-        raise FitInputError(f"mu_threshold must be <= 1, got {mu_threshold}")
-    n_extra = 2 if with_inductance else 1
+    names = _options(mu_threshold, residual_limit, with_inductance, with_capacitance)
     try:
         cap = n if max_rc is None else operator.index(max_rc)
     except TypeError:
         raise FitInputError(f"max_rc must be an integer, got {max_rc!r}") from None
-    if not _FIRST_M <= cap <= 2 * n - n_extra:
+    if not _FIRST_M <= cap <= 2 * n - len(names):
         raise FitInputError(
-            f"max_rc must be between {_FIRST_M} and {2 * n - n_extra} for {n} points, got {cap}"
+            f"max_rc must be between {_FIRST_M} and {2 * n - len(names)} for {n} points, got {cap}"
         )
-
-    omega = spectrum.angular_frequency
     z = spectrum.impedance_ohm
     mod = np.abs(z)
     zero = np.flatnonzero(mod == 0)
     if zero.size:
         raise SpectrumError(f"lin-KK needs |Z| > 0{where}: point {zero[0]} has Z = 0")
+
+    omega = spectrum.angular_frequency
     weight = np.concatenate([1.0 / mod, 1.0 / mod])  # rows: real parts, then imaginary parts
     b = np.concatenate([z.real, z.imag]) * weight
-    # Columns that do not depend on M: R0 (real only) and L (imaginary only).
-    fixed = [np.concatenate([1.0 / mod, np.zeros(n)])]
-    if with_inductance:
-        fixed.append(np.concatenate([np.zeros(n), omega / mod]))
-    fixed_cols = np.column_stack(fixed)
+    fixed_cols = fixed_columns(omega, mod, names)
+    order = np.argsort(omega)
+    m, full, mu_reached = _search(omega, weight, b, fixed_cols, cap, mu_threshold)
 
-    m = _FIRST_M
-    while True:
-        # M values whose mu is certainly >= mu_threshold are skipped: they cannot stop the
-        # search, so only the M that stops it (or the cap) needs the exact solve
-        m = _skip_certain(omega, weight, b, fixed_cols, m, cap, mu_threshold)
-        z_kk, r_k = _fit(omega, weight, b, fixed_cols, _rc_columns(omega, m))
-        mu = _mu(r_k)
-        if mu < mu_threshold or m >= cap:
-            break
-        m += 1
-    mu_reached = mu < mu_threshold
+    auto = {"L": with_inductance is None, "C": with_capacitance is None}
+    elements = choose_elements(full, names, fixed_cols, auto, NOISE_FLOOR)
+    kept = list(elements.kept)
+    solution = full
+    if kept != names:
+        drop = [j for j, name in enumerate(names) if name not in kept]
+        if full.rank < full.coef.size:  # rank-deficient: solve the smaller model again
+            solution = _fit(
+                omega,
+                weight,
+                b,
+                fixed_cols[:, [names.index(k) for k in kept]],
+                _rc_columns(omega, m),
+            )
+        else:
+            solution = downdate(full, drop)
+    judgement = _judge(spectrum, solution, order, residual_limit)
+    rescued: set[str] = set()
+    if solution is not full and not judgement.valid:
+        # an element the t-test would drop is needed after all when the data are
+        # consistent with it and not without it
+        with_all = _judge(spectrum, full, order, residual_limit)
+        if with_all.valid:
+            rescued = set(names) - set(kept)
+            solution, kept, judgement = full, list(names), with_all
 
-    rel = (z - z_kk) / mod
-    res_re, res_im = _readonly(rel.real), _readonly(rel.imag)
-    max_res = float(max(np.abs(res_re).max(), np.abs(res_im).max()))
-    valid = max_res < residual_limit
-    cap_note = "" if mu_reached else f" (cap; mu never < {mu_threshold:g})"
-    verdict = "consistent" if valid else f"not consistent (limit {100 * residual_limit:g} %)"
-    message = (
-        f"lin-KK{where}: M={m}{cap_note}, mu={mu:.2f}, "
-        f"max residual {100 * max_res:.2g} % -> {verdict}"
-    )
-    return KKResult(
-        valid=valid,
-        mu=float(mu),
+    coef = solution.coef
+    inductance = float(coef[kept.index("L")]) if "L" in kept else None
+    inverse_c = float(coef[kept.index("C")]) if "C" in kept else None
+    result = KKResult(
+        valid=judgement.valid,
+        mu=_mu(coef[len(kept) :]),
         n_rc=m,
         mu_threshold=float(mu_threshold),
-        residual_limit=float(residual_limit),
-        max_residual=max_res,
-        residuals_real=res_re,
-        residuals_imag=res_im,
-        message=message,
+        residual_limit=judgement.residual_limit,
+        max_residual=float(np.abs(solution.residual).max()),
+        residuals_real=_readonly(solution.residual[:n]),
+        residuals_imag=_readonly(solution.residual[n:]),
+        message="",
+        verdict=judgement.verdict,
+        reason=judgement.reason,
+        noise_estimate=judgement.noise_estimate,
+        structure_z=judgement.structure_z,
+        limit_source=judgement.limit_source,
+        series_capacitance_f=None if inverse_c is None else _inverse(inverse_c),
+        series_inductance_h=inductance,
+        elements=_elements_text(
+            names, kept, auto, elements.t_values, rescued, inductance, inverse_c
+        ),
+        mu_reached=mu_reached,
     )
+    return replace(result, message=f"lin-KK{where}: {result.summary()}")
+
+
+def _options(
+    mu_threshold: float,
+    residual_limit: float | None,
+    with_inductance: bool | None,
+    with_capacitance: bool | None,
+) -> list[str]:
+    """Validate the options; the names of the columns that do not depend on M."""
+    if residual_limit is not None and not 0.0 < residual_limit < math.inf:
+        raise FitInputError(f"residual_limit must be a positive fraction, got {residual_limit}")
+    if not mu_threshold <= 1.0:
+        raise FitInputError(f"mu_threshold must be <= 1, got {mu_threshold}")
+    for name, value in (
+        ("with_inductance", with_inductance),
+        ("with_capacitance", with_capacitance),
+    ):
+        if value is not None and not isinstance(value, bool | np.bool_):
+            raise FitInputError(f"{name} must be True, False or None, got {value!r}")
+    return ["R0"] + ["L"] * (with_inductance is not False) + ["C"] * (with_capacitance is not False)
 
 
 def _fit(
@@ -177,128 +277,192 @@ def _fit(
     b: np.ndarray,
     fixed_cols: np.ndarray,
     kernel: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted linear least squares for one tau grid: (Z_KK at omega, R_k).
+) -> Solution:
+    """The exact weighted least-squares solve for one tau grid.
 
     ``kernel`` holds the unweighted RC columns, real parts stacked over imaginary parts.
     """
-    rc_cols = kernel * weight[:, None]
-    a = np.hstack([fixed_cols, rc_cols])
-    # Unit-norm columns: the L column (omega/|Z|) can be ~1e6 times the others, which
-    # would otherwise distort the rank decision of the SVD-based solver.
-    scale = np.linalg.norm(a, axis=0)
-    scale[scale == 0] = 1.0
-    coef = np.linalg.lstsq(a / scale, b, rcond=None)[0] / scale
-    n = omega.size
-    fitted = (a @ coef) / weight
-    z_kk = fitted[:n] + 1j * fitted[n:]
-    return z_kk, coef[fixed_cols.shape[1] :]
+    return _solve(np.hstack([fixed_cols, kernel * weight[:, None]]), b)
 
 
-@lru_cache(maxsize=128)
-def _rc_columns_cached(omega_bytes: bytes, m: int) -> np.ndarray:
-    omega = np.frombuffer(omega_bytes)
-    tau = np.exp(np.linspace(-math.log(omega.max()), -math.log(omega.min()), m))
-    kernel = 1.0 / (1.0 + 1j * np.outer(omega, tau))  # N x M, response of unit-R RC elements
-    out = np.concatenate([kernel.real, kernel.imag])
-    out.setflags(write=False)
-    return out
+def _projection(
+    omega: np.ndarray, weight: np.ndarray, b: np.ndarray, fixed_cols: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(residual, orthonormal basis of the columns) of the fit with M RC elements."""
+    return _projection_of(np.hstack([fixed_cols, _rc_columns(omega, m) * weight[:, None]]), b)
 
 
-def _rc_columns(omega: np.ndarray, m: int) -> np.ndarray:
-    """The M RC columns (2N, M) on the grid tau = 1/omega_max .. 1/omega_min, unweighted.
-
-    Cached by frequency grid: the spectra of a series usually share one.
-    """
-    return _rc_columns_cached(np.ascontiguousarray(omega, dtype=float).tobytes(), m)
-
-
-_SCREEN = 16  # M values screened together
-_SAFETY = 1e3  # factor on the forward-error estimate kappa * eps of the screening solve
-_MAX_KAPPA = 1e10  # condition number (of the Gram matrix) beyond which nothing is certified
+def _structure(solution: Solution, order: np.ndarray) -> tuple[float, float, float]:
+    """`eisfit.kk_noise.structure` of a solution's residuals, computed once."""
+    if "structure" not in solution.cache:
+        solution.cache["structure"] = structure(order, solution.residual, solution.basis)
+    return solution.cache["structure"]
 
 
-@lru_cache(maxsize=16)
-def _padded_rc_columns(omega_bytes: bytes, m_start: int, m_stop: int) -> tuple[np.ndarray, ...]:
-    """M = m_start..m_stop-1 and their RC columns (n_M, 2N, max M), zero-padded."""
-    ms = np.arange(m_start, m_stop)
-    out = np.zeros((ms.size, 2 * len(omega_bytes) // 8, m_stop - 1))
-    for i, m in enumerate(ms.tolist()):
-        out[i, :, :m] = _rc_columns_cached(omega_bytes, m)
-    out.setflags(write=False)
-    ms.setflags(write=False)
-    return ms, out
+def _judge(
+    spectrum: Spectrum, solution: Solution, order: np.ndarray, residual_limit: float | None
+) -> Judgement:
+    n = len(spectrum)
+    residual = solution.residual
+    return judge(
+        spectrum.frequency_hz,
+        residual[:n],
+        residual[n:],
+        solution.basis,
+        residual_limit=residual_limit,
+        stats=_structure(solution, order),
+    )
 
 
-def _skip_certain(
+def _search(
     omega: np.ndarray,
     weight: np.ndarray,
     b: np.ndarray,
     fixed_cols: np.ndarray,
-    m: int,
     cap: int,
     mu_threshold: float,
-) -> int:
-    """The first M from ``m`` on (at most ``cap``) whose mu is not certainly >= mu_threshold.
+) -> tuple[int, Solution, bool]:
+    """(M, its solution, whether mu fell below the threshold) by the mu rule.
 
-    The exact fit of every M is an SVD least-squares solve (`_fit`), most of the cost of
-    the test.  Here blocks of M values are solved together through the normal equations
-    of the same unit-norm columns, and an M is certified when mu stays >= mu_threshold
-    under a bound on the error of that cheaper solve: |dx| <= safety * kappa * eps * |x|,
-    kappa a bound on the condition number of the Gram matrix (trace times the Frobenius
-    norm of its inverse; kappa**0.5 bounds that of the columns, so the exact solve is far
-    from its rank cutoff).  A certified M could not have stopped the search, so skipping
-    it gives the same M and mu as solving every M exactly.
+    M grows from 2 and the first M with mu < mu_threshold stops the search, unless the
+    dense reference grid shows that M does not resolve the data yet (`_Reference`):
+    then the search resumes at the lower limit M_low (`_lower_limit`) and stops at the
+    next M with mu < mu_threshold that the reference accepts.  M_ref and the cap
+    always stop it.
     """
-    f = fixed_cols.shape[1]
-    key = np.ascontiguousarray(omega, dtype=float).tobytes()
-    while m < cap:
-        # the cap itself is always solved exactly; after a first block, smaller ones (the
-        # cost grows with the cube of the largest M in a block)
-        m_stop = min(m + (_SCREEN if m == _FIRST_M else _SCREEN // 2), cap)
-        ms, kernels = _padded_rc_columns(key, m, m_stop)
-        rc = kernels * weight[:, None]
-        p = f + rc.shape[2]
-        gram = np.empty((ms.size, p, p))  # blocks of [fixed, rc]^T [fixed, rc]
-        gram[:, :f, :f] = fixed_cols.T @ fixed_cols
-        gram[:, :f, f:] = fixed_cols.T @ rc
-        gram[:, f:, :f] = gram[:, :f, f:].transpose(0, 2, 1)
-        gram[:, f:, f:] = rc.transpose(0, 2, 1) @ rc
-        # unit-norm columns as in the exact solve: scale the Gram matrix, not the columns
-        scale = np.sqrt(np.diagonal(gram, axis1=1, axis2=2))
-        pad = scale == 0  # columns beyond this M
-        scale = np.where(pad, 1.0, scale)
-        gram /= scale[:, :, None] * scale[:, None, :]
-        gram[:, np.arange(p), np.arange(p)] += pad  # padded columns decoupled: identity
-        rhs = np.concatenate([np.broadcast_to(b @ fixed_cols, (ms.size, f)), b @ rc], axis=1)
-        rhs /= scale
-        try:
-            inv = np.linalg.inv(gram)
-        except np.linalg.LinAlgError:
-            return m
-        x = (inv @ rhs[..., None])[..., 0]
-        kappa = np.trace(gram, axis1=1, axis2=2) * np.sqrt(np.einsum("sij,sij->s", inv, inv))
-        err = _SAFETY * kappa * np.finfo(float).eps * np.linalg.norm(x, axis=1)
-        r_k = np.where(pad, 0.0, x / scale)[:, f:]
-        shift = 2.0 * err * np.where(pad, 0.0, 1.0 / scale)[:, f:].sum(axis=1)
-        neg = np.where(r_k < 0, -r_k, 0.0).sum(axis=1) + shift
-        pos = np.where(r_k >= 0, r_k, 0.0).sum(axis=1) - shift
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mu_low = np.where(pos > 0, 1.0 - neg / pos, -math.inf)
-        certain = (mu_low >= mu_threshold) & (kappa < _MAX_KAPPA)
-        if not certain.all():
-            return int(ms[np.argmin(certain)])
-        m = int(ms[-1]) + 1
-    return m
+    reference = _Reference(omega, weight, b, fixed_cols, min(cap, dense_m(omega)))
+    m_low: int | None = None
+    m = _FIRST_M
+    while True:
+        # M values whose mu is certainly >= mu_threshold are skipped: they cannot stop the
+        # search, so only the M that stops it (or the cap) needs the exact solve
+        m = _skip_certain(omega, weight, b, fixed_cols, m, cap, mu_threshold)
+        solution = _fit(omega, weight, b, fixed_cols, _rc_columns(omega, m))
+        mu_reached = _mu(solution.coef[fixed_cols.shape[1] :]) < mu_threshold
+        if m >= cap or (mu_reached and m >= reference.m):
+            return m, solution, mu_reached
+        if mu_reached:
+            stats = _structure(solution, reference.order)
+            if reference.accepts(solution.residual, solution.basis, stats):
+                return m, solution, mu_reached
+            if m_low is None:  # jump to the lower limit once, then go on one M at a time
+                m = m_low = _lower_limit(omega, weight, b, fixed_cols, m + 1, reference)
+                continue
+        m += 1
 
 
-def _mu(r_k: np.ndarray) -> float:
-    """Schönleber's mu (eq. 21): 1 - (negative resistor mass) / (positive resistor mass)."""
-    neg = float(-r_k[r_k < 0].sum())
-    pos = float(r_k[r_k >= 0].sum())
-    if pos == 0.0:
-        return 1.0 if neg == 0.0 else -math.inf
-    return 1.0 - neg / pos
+def _lower_limit(
+    omega: np.ndarray,
+    weight: np.ndarray,
+    b: np.ndarray,
+    fixed_cols: np.ndarray,
+    m_start: int,
+    reference: _Reference,
+) -> int:
+    """The smallest M in [m_start, M_ref] that the reference accepts, by bisection.
+
+    The fit improves as the grid gets denser, so the accepted M form (nearly) an upper
+    interval; M_ref itself is always accepted.
+    """
+    lo, hi = m_start, reference.m
+    while lo < hi:
+        mid = (lo + hi) // 2
+        residual, basis = _projection(omega, weight, b, fixed_cols, mid)
+        if reference.accepts(residual, basis, structure(reference.order, residual, basis)):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+class _Reference:
+    """Whether a fit at M resolves the data: the lower limit of M.
+
+    Yrjänä & Bobacka (Electrochim. Acta 504 (2024) 144951) bound M from below where
+    adding time constants stops improving the fit: below it, negative R_k can make mu
+    fall under the threshold long before the grid resolves the data (narrow, ideal RC
+    arcs: the known failure of the mu rule).  The reference is the fit on a dense grid,
+    M_ref = `kk_model.DENSE_PER_DECADE` RC elements per decade (or the cap).  A fit is
+    accepted when (1) an F-test at `ALPHA_RESOLVED` cannot tell its residual sum of
+    squares from the reference's (the grids are nearly nested), and (2) its residuals
+    are not structured (`eisfit.kk_noise.is_structured`), or no more than the
+    reference's (by `Z_SHIFT`): structure that the dense grid removes is
+    under-resolution, structure it keeps is in the data.
+    """
+
+    def __init__(
+        self,
+        omega: np.ndarray,
+        weight: np.ndarray,
+        b: np.ndarray,
+        fixed_cols: np.ndarray,
+        m: int,
+    ) -> None:
+        self.m = m
+        self.order = np.argsort(omega)
+        self._args = (omega, weight, b, fixed_cols)
+        self._dense: tuple[np.ndarray, np.ndarray] | None = None
+        self._z: float | None = None
+
+    def accepts(self, residual: np.ndarray, basis: np.ndarray, stats: tuple[float, ...]) -> bool:
+        """Whether a fit (residual, basis, `structure` statistics) resolves the data."""
+        from scipy.special import fdtri
+
+        if self._dense is None:
+            self._dense = _projection(*self._args, self.m)
+        dense_residual, dense_basis = self._dense
+        p_ref, p = dense_basis.shape[1], basis.shape[1]
+        if p >= p_ref:
+            return True
+        rss_ref = float(dense_residual @ dense_residual)
+        dof_ref = residual.size - p_ref
+        if dof_ref > 0 and rss_ref > 0.0:
+            f_value = (float(residual @ residual) - rss_ref) / (p_ref - p) / (rss_ref / dof_ref)
+            if f_value > fdtri(p_ref - p, dof_ref, 1.0 - ALPHA_RESOLVED):
+                return False
+        if not is_structured(*stats):
+            return True
+        if self._z is None:
+            self._z = structure(self.order, dense_residual, dense_basis)[2]
+        return bool(stats[2] <= self._z + Z_SHIFT)
+
+
+def _elements_text(
+    names: list[str],
+    kept: list[str],
+    auto: dict[str, bool],
+    t_values: dict[str, float],
+    rescued: set[str],
+    inductance: float | None,
+    inverse_c: float | None,
+) -> str:
+    """Which series elements the KK model has, and why (one clause)."""
+    parts = []
+    for name, label in (("C", "series C"), ("L", "series L")):
+        if name not in names:
+            parts.append(f"no {label} (switched off)")
+        elif not auto[name]:
+            parts.append(f"{label} (switched on)")
+        elif name in kept:
+            note = ""
+            if name == "C" and inverse_c is not None and inverse_c < 0:
+                note = ", negative: an inductive low-frequency tail"
+            if name == "L" and inductance is not None and inductance < 0:
+                note = ", negative: the tail of an arc above the band"
+            if name in rescued:
+                note += ", needed for noise-like residuals"
+            parts.append(f"{label} added (t={t_values[name]:.3g}{note})")
+        else:
+            parts.append(f"no {label} (not needed, t={t_values[name]:.2g})")
+    return "; ".join(parts)
+
+
+def _inverse(x: float) -> float:
+    return 1.0 / x if x != 0.0 else math.inf
+
+
+def _optional(x: float | None) -> float | None:
+    return None if x is None else _finite_or_none(x)
 
 
 def _readonly(values: np.ndarray) -> np.ndarray:

@@ -1,10 +1,11 @@
-"""Tests of the lin-KK validity check (eisfit.kk)."""
+"""Tests of the lin-KK validity check (eisfit.kk): model, series C and L, M, verdict."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import math
 
 import numpy as np
 import pytest
@@ -29,9 +30,16 @@ def _ideal(r_lf_scale: np.ndarray | float = 1.0) -> np.ndarray:
     return 10.0 + _r_cpe(50.0, 1e-6, 0.9) + _r_cpe(100.0, 1e-3, 0.8, r_lf_scale) + 1j * OMEGA * 1e-7
 
 
-def _noisy(z: np.ndarray, seed: int = 1) -> np.ndarray:
+def _blocking(cpe_n: float | None = 0.85) -> np.ndarray:
+    """R0-p(R1,CPE1)-CPE2 (blocking electrodes); a pure capacitor C2 = 2 uF if n is None."""
+    spike = 1 / (2e-6 * 1j * OMEGA) if cpe_n is None else 1 / (1e-5 * (1j * OMEGA) ** cpe_n)
+    return 20.0 + _r_cpe(1000.0, 1e-9, 0.9) + spike
+
+
+def _noisy(z: np.ndarray, seed: int = 1, noise: float = NOISE) -> np.ndarray:
+    """Gaussian noise of ``noise`` |Z| on each of Z' and Z'' (as eisfit.synthetic does)."""
     rng = np.random.default_rng(seed)
-    return z * (1 + NOISE * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size)))
+    return z + noise * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))
 
 
 def _spectrum(z: np.ndarray, source: str | None = "synthetic") -> Spectrum:
@@ -43,29 +51,11 @@ def _z_kk(z: np.ndarray, result: KKResult) -> np.ndarray:
     return z - (result.residuals_real + 1j * result.residuals_imag) * np.abs(z)
 
 
-def test_ideal_circuit_is_consistent() -> None:
-    result = kk_check(_spectrum(_ideal()))
-    assert result.valid
-    assert result.mu < 0.85
-    assert result.max_residual < 1e-3
-    assert result.residuals_real.shape == result.residuals_imag.shape == (N,)
-    assert "consistent" in result.message and "(synthetic)" in result.message
-
-
-def test_noisy_circuit_is_consistent_with_residuals_at_noise_level() -> None:
-    result = kk_check(_spectrum(_noisy(_ideal())))
-    assert result.valid
-    assert result.mu < 0.85
-    rms = np.sqrt(np.mean(np.r_[result.residuals_real, result.residuals_imag] ** 2))
-    assert 0.5 * NOISE < rms < 1.5 * NOISE
-    assert result.max_residual < min(5 * NOISE, result.residual_limit)
-
-
-def _drifting_arc() -> np.ndarray:
+def _drifting_arc(growth: float = 0.3) -> np.ndarray:
     # Measured from high to low frequency, a few periods per point; the low-frequency arc
     # grows by 30 % during the sweep (a cell that is still changing).
     t = np.cumsum(3.0 / FREQ)
-    return _ideal(r_lf_scale=1 + 0.3 * t / t[-1])
+    return _ideal(r_lf_scale=1 + growth * t / t[-1])
 
 
 def _growing_low_half() -> np.ndarray:
@@ -74,26 +64,133 @@ def _growing_low_half() -> np.ndarray:
     return _ideal() * factor
 
 
+# --------------------------------------------------------------------------- verdicts
+
+
+def test_ideal_circuit_is_consistent() -> None:
+    result = kk_check(_spectrum(_ideal()))
+    assert result.valid and result.verdict == "consistent"
+    assert result.max_residual < 1e-3
+    assert result.residuals_real.shape == result.residuals_imag.shape == (N,)
+    assert "consistent" in result.message and "(synthetic)" in result.message
+
+
+@pytest.mark.parametrize("noise", [0.005, 0.02])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_same_arc_at_two_noise_levels_is_consistent_with_the_limit_following_the_noise(
+    noise: float, seed: int
+) -> None:
+    result = kk_check(_spectrum(_noisy(_ideal(), seed, noise)))
+    assert result.valid, result.reason
+    assert result.limit_source == "noise"
+    assert result.noise_estimate == pytest.approx(noise, rel=0.25)
+    rms = np.sqrt(np.mean(np.r_[result.residuals_real, result.residuals_imag] ** 2))
+    assert 0.5 * noise < rms < 1.5 * noise
+    # the limit is a few noise standard deviations (Bonferroni over the 120 residuals)
+    assert 3.5 * noise < result.residual_limit < 6.0 * noise
+    assert result.reason.startswith("consistent: residuals look like noise of")
+
+
 @pytest.mark.parametrize("make", [_drifting_arc, _growing_low_half])
 def test_non_stationary_spectrum_is_not_consistent(make) -> None:
     result = kk_check(_spectrum(make()))
-    assert not result.valid
-    assert result.max_residual > result.residual_limit
+    assert not result.valid and result.verdict == "not consistent"
     assert "not consistent" in result.message
 
 
-def test_drift_is_still_caught_under_noise() -> None:
-    assert not kk_check(_spectrum(_noisy(_drifting_arc()))).valid
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_drift_at_low_noise_is_caught_and_located_at_low_frequency(seed: int) -> None:
+    result = kk_check(_spectrum(_noisy(_drifting_arc(), seed)))
+    assert not result.valid
+    assert result.reason.startswith("not consistent: the ")
+    # the band named starts in the lowest decade, where the sweep spends its time
+    assert "trend to" in result.reason and "drift during the sweep" in result.reason
 
 
-def test_inductance_term_matters_when_the_data_have_one() -> None:
-    # With 1 uH the high-frequency points are strongly inductive (Z'' > 0), which positive
-    # RC elements cannot give; negative ones mimic a small inductance but not this much.
+def test_an_isolated_bad_point_is_named_as_an_outlier() -> None:
+    z = _noisy(_ideal(), 3)
+    z[30] *= 1.08
+    result = kk_check(_spectrum(z))
+    assert not result.valid
+    assert result.reason.startswith(f"not consistent: one point at {FREQ[30]:.3g} Hz")
+    assert result.reason.endswith("(an outlier?)")
+
+
+def test_fixed_limit_judges_the_largest_residual_only() -> None:
+    z = _noisy(_ideal(), 4)
+    free = kk_check(_spectrum(z))
+    tight = kk_check(_spectrum(z), residual_limit=0.5 * free.max_residual)
+    loose = kk_check(_spectrum(z), residual_limit=2.0 * free.max_residual)
+    assert (tight.valid, loose.valid) == (False, True)
+    assert tight.limit_source == "fixed" and tight.residual_limit == 0.5 * free.max_residual
+    assert "fixed" in tight.reason
+
+
+def test_too_few_points_for_a_noise_estimate_use_the_conventional_limit() -> None:
+    result = kk_check(Spectrum(FREQ[::10], _ideal()[::10]))
+    assert math.isnan(result.noise_estimate)
+    assert result.limit_source == "conventional" and result.residual_limit == 0.02
+    assert "conventional 2 % limit" in result.reason
+    assert result.valid == (result.max_residual < 0.02)
+
+
+# --------------------------------------------------------------------------- series C, L
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_series_c_recovers_a_blocking_spectrum(seed: int) -> None:
+    spectrum = _spectrum(_noisy(_blocking(), seed))
+    result = kk_check(spectrum)
+    assert result.valid, result.reason
+    assert result.series_capacitance_f is not None and result.series_capacitance_f > 0
+    assert "series C added" in result.elements and "series C added" in result.message
+    without = kk_check(spectrum, with_capacitance=False)
+    assert not without.valid
+    assert without.max_residual > 5 * result.max_residual
+    assert "no series C (switched off)" in without.message
+
+
+def test_series_c_of_an_ideal_blocking_capacitor_is_its_capacitance() -> None:
+    result = kk_check(_spectrum(_noisy(_blocking(cpe_n=None), 5)))
+    assert result.valid
+    assert result.series_capacitance_f == pytest.approx(2e-6, rel=0.02)
+
+
+def test_inductive_head_is_handled_by_a_series_l() -> None:
+    # 1 uH: the high-frequency points are strongly inductive (Z'' > 0), which positive
+    # RC elements cannot give; negative ones mimic a small inductance but not this much
     spectrum = _spectrum(_ideal() + 1j * OMEGA * 0.9e-6)
-    assert kk_check(spectrum).valid
+    result = kk_check(spectrum)
+    assert result.valid and "series L added" in result.elements
+    assert result.series_inductance_h == pytest.approx(1.0e-6, rel=0.01)
     assert not kk_check(spectrum, with_inductance=False).valid
-    no_l = _spectrum(_ideal() - 1j * OMEGA * 1e-7)
-    assert kk_check(no_l, with_inductance=False).valid
+    noisy = kk_check(_spectrum(_noisy(_ideal() + 1j * OMEGA * 0.9e-6, 6)))
+    assert noisy.valid and noisy.series_inductance_h == pytest.approx(1.0e-6, rel=0.1)
+
+
+def test_elements_the_data_do_not_need_are_left_out_and_said_so() -> None:
+    z = _noisy(10.0 + _r_cpe(50.0, 1e-6, 0.9) + _r_cpe(100.0, 1e-3, 0.8), 7)
+    result = kk_check(_spectrum(z))
+    assert result.valid
+    assert result.series_capacitance_f is None and result.series_inductance_h is None
+    assert "no series C (not needed, t=" in result.elements
+    assert "no series L (not needed, t=" in result.elements
+    forced = kk_check(_spectrum(z), with_capacitance=True, with_inductance=True)
+    assert "series C (switched on)" in forced.elements
+    assert forced.series_capacitance_f is not None and forced.series_inductance_h is not None
+
+
+def test_ideal_rc_dummy_cell_is_resolved_before_mu_decides() -> None:
+    # narrow (Debye) arcs: negative R_k appear at small M from the coarse grid, not from
+    # over-fitting, and mu alone would stop there with residuals far above the noise
+    z = _noisy(5.0 + 100.0 / (1 + 1j * OMEGA * 1e-5) + 300.0 / (1 + 1j * OMEGA * 1e-2), 8, 5e-4)
+    result = kk_check(_spectrum(z))
+    assert result.valid, result.reason
+    assert result.max_residual < 6 * 5e-4
+    assert result.noise_estimate == pytest.approx(5e-4, rel=0.3)
+
+
+# --------------------------------------------------------------------------- invariants
 
 
 def test_result_is_independent_of_point_order_and_impedance_scale() -> None:
@@ -103,8 +200,9 @@ def test_result_is_independent_of_point_order_and_impedance_scale() -> None:
     shuffled = kk_check(Spectrum(FREQ[order], z[order]))
     scaled = kk_check(_spectrum(z * 1e3))
     for other in (shuffled, scaled):
-        assert other.n_rc == ref.n_rc
+        assert other.n_rc == ref.n_rc and other.elements == ref.elements
         assert other.mu == pytest.approx(ref.mu, abs=1e-9)
+        assert other.noise_estimate == pytest.approx(ref.noise_estimate, rel=1e-9)
     np.testing.assert_allclose(shuffled.residuals_real, ref.residuals_real[order], atol=1e-12)
     np.testing.assert_allclose(scaled.residuals_imag, ref.residuals_imag, atol=1e-12)
     again = kk_check(_spectrum(z))  # deterministic
@@ -112,21 +210,29 @@ def test_result_is_independent_of_point_order_and_impedance_scale() -> None:
 
 
 def test_result_arrays_are_read_only_and_to_dict_is_json() -> None:
-    result = kk_check(_spectrum(_noisy(_ideal())))
+    result = kk_check(_spectrum(_noisy(_blocking())))
     with pytest.raises(ValueError):
         result.residuals_real[0] = 1.0
-    summary = json.loads(json.dumps(result.to_dict()))
+    summary = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert summary["valid"] is True and summary["n_rc"] == result.n_rc
-    assert summary["mu_reached"] is True
+    assert summary["verdict"] == "consistent" and summary["reason"] == result.reason
+    assert summary["noise_estimate"] == pytest.approx(result.noise_estimate)
+    assert summary["limit_source"] == "noise"
+    assert summary["series_capacitance_f"] == pytest.approx(result.series_capacitance_f)
+    assert summary["series_inductance_h"] == result.series_inductance_h  # None or a value
+    assert summary["elements"] == result.elements and summary["mu_reached"] is True
     assert "residuals_real" not in summary
     full = json.loads(json.dumps(result.to_dict(residuals=True)))
     assert len(full["residuals_imag"]) == N
+    few = kk_check(Spectrum(FREQ[::10], _ideal()[::10])).to_dict()
+    assert few["noise_estimate"] is None  # NaN is reported as undetermined, not a value
+    json.dumps(few, allow_nan=False)
 
 
 def test_cap_without_mu_falling_is_reported() -> None:
     result = kk_check(_spectrum(_ideal()), max_rc=30)
-    assert result.n_rc == 30 and result.mu >= 0.85
-    assert "cap" in result.message
+    assert result.n_rc == 30 and result.mu >= 0.85 and not result.mu_reached
+    assert "cap" in result.message and result.to_dict()["mu_reached"] is False
     assert result.valid  # judged by residuals: a good fit with no over-fitting
 
 
@@ -144,7 +250,10 @@ def test_too_few_points_raise_and_name_the_source() -> None:
         {"max_rc": 500},
         {"max_rc": 2.5},
         {"residual_limit": 0.0},
+        {"residual_limit": math.nan},
         {"mu_threshold": 1.5},
+        {"with_capacitance": "yes"},
+        {"with_inductance": 1},
     ],
 )
 def test_unusable_options_raise(options) -> None:
@@ -154,15 +263,13 @@ def test_unusable_options_raise(options) -> None:
 
 # --- oracle: impedance.py 1.7.1 ---------------------------------------------------------
 # impedance.validation.linKK uses the same model (R0 + L + M RC elements on the grid
-# tau = 1/omega_max .. 1/omega_min), the same 1/|Z| weighting and the same mu, so the two
-# must agree on M, mu and the fitted impedance.  Differences, none of which matter here:
-#  * it starts at M=1 (grid = [tau_max]) and stops at mu <= c; we start at M=2, stop at mu < c;
-#  * it solves the normal equations inv(A'A) A'b, which squares the condition number: on
-#    noise-free data mu only falls at large M (~50 here), where that solution is round-off
-#    and its mu collapses earlier (M=47) than our SVD least squares (M=54).  So M and mu are
-#    compared on noisy data (the real use) and, for noise-free data, at a fixed M;
-#  * it prints every 10th M, and under numpy 2 its eval()-based circuit evaluation breaks
-#    on the repr "np.float64(...)": legacy print options restore the numpy 1 repr.
+# tau = 1/omega_max .. 1/omega_min, plus a series C with add_cap=True), the same 1/|Z|
+# weighting and the same mu, so the two must agree on mu and the fitted impedance at the
+# same M and with the same series elements.  M itself is not compared: eisfit's search
+# keeps going where mu falls before the grid resolves the data (kk.py docstring), and
+# impedance.py solves the normal equations inv(A'A) A'b, whose round-off decides M on
+# noise-free data.  Under numpy 2 its eval()-based circuit evaluation breaks on the repr
+# "np.float64(...)": legacy print options restore the numpy 1 repr.
 
 
 def _impedance_py_linkk(z: np.ndarray, **kwargs) -> tuple[int, float, np.ndarray]:
@@ -171,24 +278,39 @@ def _impedance_py_linkk(z: np.ndarray, **kwargs) -> tuple[int, float, np.ndarray
     numpy2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
     legacy = np.printoptions(legacy="1.25") if numpy2 else contextlib.nullcontext()
     with legacy, contextlib.redirect_stdout(io.StringIO()):
-        m, mu, z_fit, _, _ = linKK(FREQ, z, fit_type="complex", add_cap=False, **kwargs)
+        m, mu, z_fit, _, _ = linKK(FREQ, z, fit_type="complex", **kwargs)
     return m, mu, z_fit
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_matches_impedance_py_on_noisy_data(seed: int) -> None:
+def test_matches_impedance_py_at_its_m_on_noisy_data(seed: int) -> None:
     z = _noisy(_ideal(), seed)
-    ours = kk_check(_spectrum(z))
-    m, mu, z_fit = _impedance_py_linkk(z, c=0.85, max_M=N)
+    m, mu, z_fit = _impedance_py_linkk(z, c=0.85, max_M=N, add_cap=False)
+    ours = kk_check(
+        _spectrum(z), max_rc=m, mu_threshold=-np.inf, with_capacitance=False, with_inductance=True
+    )
     assert ours.n_rc == m
     assert ours.mu == pytest.approx(mu, abs=1e-6)
     np.testing.assert_allclose(_z_kk(z, ours), z_fit, rtol=1e-7)
 
 
+def test_matches_impedance_py_with_a_series_capacitance() -> None:
+    z = _noisy(_blocking(), 9)
+    m, mu, z_fit = _impedance_py_linkk(z, c=None, max_M=20, add_cap=True)
+    ours = kk_check(
+        _spectrum(z), max_rc=20, mu_threshold=-np.inf, with_capacitance=True, with_inductance=True
+    )
+    assert ours.n_rc == m == 20
+    assert ours.mu == pytest.approx(mu, abs=1e-6)
+    np.testing.assert_allclose(_z_kk(z, ours), z_fit, rtol=1e-6)
+
+
 def test_matches_impedance_py_at_fixed_m_on_ideal_data() -> None:
     z = _ideal()
-    ours = kk_check(_spectrum(z), max_rc=20, mu_threshold=-np.inf)  # never stops early
-    m, mu, z_fit = _impedance_py_linkk(z, c=None, max_M=20)
+    ours = kk_check(
+        _spectrum(z), max_rc=20, mu_threshold=-np.inf, with_capacitance=False, with_inductance=True
+    )
+    m, mu, z_fit = _impedance_py_linkk(z, c=None, max_M=20, add_cap=False)
     assert ours.n_rc == m == 20
     assert ours.mu == pytest.approx(mu, abs=1e-9)
     np.testing.assert_allclose(_z_kk(z, ours), z_fit, rtol=1e-9)
