@@ -103,7 +103,7 @@ class KKResult:
     """
 
     valid: bool  # verdict == "consistent"
-    mu: float  # Schönleber's mu at the chosen M
+    mu: float  # Schönleber's mu at the chosen M (of the model M was chosen with)
     n_rc: int  # M, the number of RC elements used
     mu_threshold: float
     residual_limit: float  # fraction of |Z|: calibrated on the noise unless fixed
@@ -228,7 +228,7 @@ def kk_check(
     inverse_c = float(coef[kept.index("C")]) if "C" in kept else None
     result = KKResult(
         valid=judgement.valid,
-        mu=_mu(coef[len(kept) :]),
+        mu=_mu(full.coef[len(names) :]),
         n_rc=m,
         mu_threshold=float(mu_threshold),
         residual_limit=judgement.residual_limit,
