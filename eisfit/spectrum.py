@@ -7,6 +7,7 @@ for example) to this one before a `Spectrum` is built.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,7 +19,7 @@ import numpy.typing as npt
 
 from .errors import SpectrumError
 
-__all__ = ["Finding", "Spectrum", "SpectrumMeta"]
+__all__ = ["Finding", "Spectrum", "SpectrumMeta", "format_hz"]
 
 
 @dataclass(frozen=True)
@@ -134,23 +135,63 @@ class Spectrum:
         return 2.0 * np.pi * self.frequency_hz
 
     def mask(self, keep: npt.ArrayLike) -> Spectrum:
-        """A new spectrum holding only the points where ``keep`` is true."""
+        """A new spectrum holding only the points where ``keep`` is true.
+
+        ``meta.removed`` is kept as it is (the caller records why points went: `crop`
+        and `eisfit.screening.drop_flagged` do); ``meta.findings`` is reset to None
+        (not screened), since findings name points by index and the points changed.
+        Raises `SpectrumError` when no point is kept.
+        """
         keep = np.asarray(keep, dtype=bool)
         if keep.shape != self.frequency_hz.shape:
             raise SpectrumError("mask must have one entry per point")
+        if not keep.any():
+            raise SpectrumError(f"no point of {_name(self.meta)} is kept")
         return replace(
-            self, frequency_hz=self.frequency_hz[keep], impedance_ohm=self.impedance_ohm[keep]
+            self,
+            frequency_hz=self.frequency_hz[keep],
+            impedance_ohm=self.impedance_ohm[keep],
+            meta=replace(self.meta, findings=None),
         )
 
     def crop(self, *, f_min_hz: float | None = None, f_max_hz: float | None = None) -> Spectrum:
-        """A new spectrum restricted to f_min_hz <= f <= f_max_hz."""
+        """A new spectrum restricted to f_min_hz <= f <= f_max_hz (bounds included).
+
+        Appends one sentence to ``meta.removed`` saying what went, e.g. "cropped to
+        f <= 700 kHz: removed 4 points above" (nothing is appended when no point lies
+        outside the bounds).  Findings are reset as by `mask`.  Raises `SpectrumError`
+        for a bound that is not a positive finite number, for f_min_hz > f_max_hz, and
+        when no point would be left (the message names the spectrum and its band).
+        """
+        low = _bound(f_min_hz, "f_min_hz")
+        high = _bound(f_max_hz, "f_max_hz")
+        if low is not None and high is not None and low > high:
+            raise SpectrumError(
+                f"f_min_hz = {format_hz(low)} is above f_max_hz = {format_hz(high)}"
+            )
         f = self.frequency_hz
-        keep = np.ones(f.shape, dtype=bool)
-        if f_min_hz is not None:
-            keep &= f >= f_min_hz
-        if f_max_hz is not None:
-            keep &= f <= f_max_hz
-        return self.mask(keep)
+        below = f < low if low is not None else np.zeros(f.shape, dtype=bool)
+        above = f > high if high is not None else np.zeros(f.shape, dtype=bool)
+        if not below.any() and not above.any():
+            return self
+        keep = ~(below | above)
+        if not keep.any():
+            raise SpectrumError(
+                f"cropping to {_band_text(low, high)} leaves no point of {_name(self.meta)},"
+                f" which covers {format_hz(f.min())} - {format_hz(f.max())}"
+            )
+        parts = []
+        if above.any():
+            parts.append(
+                f"{_count(above.sum())} above" + (f" {format_hz(high)}" if low is not None else "")
+            )
+        if below.any():
+            parts.append(
+                f"{_count(below.sum())} below" + (f" {format_hz(low)}" if high is not None else "")
+            )
+        text = f"cropped to {_band_text(low, high)}: removed " + " and ".join(parts)
+        cropped = self.mask(keep)
+        return cropped.with_meta(removed=(*self.meta.removed, text))
 
     def sorted(self, *, descending: bool = True) -> Spectrum:
         """A new spectrum with points ordered by frequency (high to low by default)."""
@@ -164,6 +205,44 @@ class Spectrum:
     def with_meta(self, **changes: Any) -> Spectrum:
         """A new spectrum with some metadata fields replaced."""
         return replace(self, meta=replace(self.meta, **changes))
+
+
+def format_hz(frequency_hz: float) -> str:
+    """A frequency for people, with an SI prefix and 3 significant digits: '700 kHz'."""
+    value = float(frequency_hz)
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m")):
+        if abs(value) >= factor * (1 - 5e-4):
+            return f"{value / factor:.3g} {prefix}Hz"
+    return f"{value / 1e-6:.3g} uHz"
+
+
+def _bound(value: float | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SpectrumError(f"{name} must be a number of Hz, not {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise SpectrumError(f"{name} must be a positive finite frequency in Hz, not {value!r}")
+    return number
+
+
+def _band_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{format_hz(low)} <= f <= {format_hz(high)}"
+    if low is not None:
+        return f"f >= {format_hz(low)}"
+    return f"f <= {format_hz(high)}"
+
+
+def _count(n: int) -> str:
+    return f"{n} point" if n == 1 else f"{n} points"
+
+
+def _name(meta: SpectrumMeta) -> str:
+    """'spectrum 3 of run.mpt' (or 'spectrum 3' without a source) for messages."""
+    return f"spectrum {meta.index}" + (f" of {meta.source}" if meta.source else "")
 
 
 def _check_finite(values: np.ndarray, what: str, where: str) -> None:
