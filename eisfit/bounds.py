@@ -20,7 +20,10 @@ C (F)         1/(SPAN w_max max|Z|) .. SPAN/(w_min min|Z|)     |1/(j w C)| withi
 L (H)         0 .. SPAN max|Z| / w_max                         |j w L| within SPAN of max|Z|
 tau (s)       1/(SPAN w_max) .. SPAN/w_min                     a time constant within three
                                                                decades of the band
-Q, n, ...     physical bounds only                             (Q's scale depends on n)
+Q (S s^n)     1/(SPAN max|Z| max(1, w_max)) ..                 |1/(Q (j w)^n)| within SPAN
+              SPAN/(min|Z| min(1, w_min))                      of the measured |Z| for some
+                                                               w in the band and n in [0, 1]
+n, ...        physical bounds only
 ============  ===============================================  =============================
 
 (w = 2 pi f over the measured band.)  The bounds are generous: a real arc whose apex lies
@@ -47,7 +50,7 @@ def resolvable_bounds(
 ) -> dict[int, tuple[float, float]]:
     """Parameter index -> (lower, upper): the default bounds of the table above.
 
-    Only parameters with a measurable scale get one (R, Z0, C, L, tau); the others keep
+    Only parameters with a measurable scale get one (R, Z0, C, L, tau, Q); the others keep
     their physical bounds.  Each range is intersected with the physical one.
     """
     mod = np.abs(np.asarray(impedance_ohm))
@@ -61,6 +64,7 @@ def resolvable_bounds(
         "F": (1.0 / (SPAN * w_max * z_max), SPAN / (w_min * z_min)),
         "H": (0.0, SPAN * z_max / w_max),
         "s": (1.0 / (SPAN * w_max), SPAN / w_min),
+        "S s^n": (1.0 / (SPAN * z_max * max(1.0, w_max)), SPAN / (z_min * min(1.0, w_min))),
     }
     out: dict[int, tuple[float, float]] = {}
     for i, p in enumerate(circuit.parameters):

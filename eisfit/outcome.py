@@ -196,6 +196,7 @@ class Outcome:
             undetermined=undetermined,
             imprecise=imprecise,
             nuisance=nuisance,
+            on_bound=frozenset(on_bound),
             warnings=[*apex_warnings, *residual],
             kk=kk,
             findings=spectrum.meta.findings,

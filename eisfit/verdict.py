@@ -20,9 +20,11 @@ A converged fit is not yet a result.  The verdict judges, in order:
      An apex outside the band by less than that is a warning: the values are
      extrapolated (domain notes sec. 4: never without a warning).
 
-   A series inductance is a nuisance parameter: when it is undetermined it is reported
-   as such, but no quantity derives from it, so it does not make the fit
-   ``undetermined``.
+   A series inductance is a nuisance parameter: no quantity derives from it.  When the
+   data hardly show it (its standard error exceeds it, or it has none) its value is kept
+   with a note ("not resolved: consistent with no lead inductance"), since L = 0 is a
+   physical value; only an inductance held on a bound that is not its natural limit makes
+   the fit ``undetermined``.
 2. **The optimiser's own state**: a fit that stopped on its evaluation or time budget is
    judged by the Gauss-Newton prediction of how much its cost could still fall
    (`predicted_decrease`): below `STATIONARY` it sits on a minimum within tolerance (a
@@ -125,7 +127,7 @@ def bound_findings(
             if not _on(v, bound) or _natural(circuit, i, side):
                 continue
             whose = (
-                "your bound"
+                "the bound given to the fit (by you or the named model)"
                 if i in user_bounds
                 else "its physical bound"
                 if bound == (p.lower if side == "lower" else p.upper)
@@ -299,6 +301,7 @@ def judge(
     undetermined: Mapping[str, str],
     imprecise: frozenset[str],
     nuisance: frozenset[str],
+    on_bound: frozenset[str],
     warnings: Sequence[str],
     kk: KKResult | None,
     findings: Sequence[Finding] | None,
@@ -308,6 +311,8 @@ def judge(
     statuses = [solver_status]
     if solver_status == "failed":
         return Verdict("failed", tuple(reasons), undetermined)
+    kept = {k: v for k, v in undetermined.items() if k in nuisance and k not in on_bound}
+    undetermined = {k: v for k, v in undetermined.items() if k not in kept}
     essential = {k: v for k, v in undetermined.items() if k not in nuisance}
     if essential:
         statuses.append("undetermined")
@@ -327,7 +332,8 @@ def judge(
         statuses.append(finding.severity)
         reasons.append(finding.message)
     notes = tuple(
-        f"{name} not resolved: {why}" for name, why in undetermined.items() if name in nuisance
+        f"{name} not resolved ({why}): consistent with no lead inductance"
+        for name, why in kept.items()
     )
     return Verdict(
         worst(statuses), tuple(dict.fromkeys(reasons)), undetermined, notes, imprecise

@@ -488,7 +488,7 @@ def test_bounds_are_respected(bounds: tuple[float, float]) -> None:
         assert result.values["R1.R"] == pytest.approx(free.values["R1.R"], rel=1e-4)
     else:  # held on the user's bound: the bound, not the data, sets it
         assert math.isnan(result.values["R1.R"]) and result.status == "undetermined"
-        assert "your bound" in result.undetermined["R1.R"]
+        assert "bound given to the fit" in result.undetermined["R1.R"]
 
 
 def test_bounds_on_an_exponent() -> None:

@@ -252,11 +252,12 @@ def analyse(
     r0_grad = np.zeros(size)
     for name in parts.resistors:
         r0_grad[model.index(f"{name}.R")] = 1.0
-    r0 = float(r0_grad @ theta) if parts.resistors else None
+    r0 = float(theta[r0_grad != 0].sum()) if parts.resistors else None
 
     drafts, features = [], []
     for arc in parts.arcs:
-        draft, feat = arc_draft(arc, band)
+        with np.errstate(over="ignore", invalid="ignore"):  # a collapsed arc: inf, said so
+            draft, feat = arc_draft(arc, band)
         drafts.append(draft)
         if feat is not None and overrides.get(arc.name) != "unassigned":
             features.append(feat)
