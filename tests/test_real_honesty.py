@@ -14,9 +14,9 @@ import math
 import warnings
 
 import pytest
-from scipy.optimize import OptimizeWarning
 from honesty_checks import check_fit
 from real_corpus_table import MANIFEST, REAL, Row, manifest_rows
+from scipy.optimize import OptimizeWarning
 
 import eisfit
 from eisfit.physics import Cell, analyse, load_models
