@@ -126,14 +126,14 @@ def bound_findings(
         for side, bound in (("lower", float(floor[k])), ("upper", float(ceil[k]))):
             if not _on(v, bound) or _natural(circuit, i, side):
                 continue
-            whose = (
-                "the bound given to the fit (by you or the named model)"
-                if i in user_bounds
-                else "its physical bound"
-                if bound == (p.lower if side == "lower" else p.upper)
-                else "the default bound (eisfit.bounds: beyond it the band cannot resolve it)"
-            )
-            out[p.name] = f"ended on {whose} {bound:.3g} {p.unit}".rstrip() + _hint(p, side)
+            if i in user_bounds:
+                whose, why = "the bound given to the fit (by you or the named model)", ""
+            elif bound == (p.lower if side == "lower" else p.upper):
+                whose, why = "its physical bound", ""
+            else:
+                whose, why = "the default bound", " (eisfit.bounds: the band cannot resolve more)"
+            text = f"ended on {whose} {bound:.3g} {p.unit}".rstrip()
+            out[p.name] = text + why + _hint(p, side)
     return out
 
 
