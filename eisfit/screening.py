@@ -38,7 +38,6 @@ from .errors import SpectrumError
 from .screening_points import (
     MIN_POINTS,
     artefact_head,
-    loo_residuals,
     negative_real,
     spikes,
 )
@@ -69,14 +68,13 @@ def estimate_noise(spectrum: Spectrum) -> float | None:
     """The relative noise of ``spectrum`` (a fraction of |Z| per part of Z), or None.
 
     The robust scale of leave-one-out residuals against a local smooth curve, spikes left
-    out (`eisfit.screening_points`); None when the spectrum has fewer than
-    `screening_points.MIN_POINTS` points.
+    out (`eisfit.screening_points`), at least 0.1 %; None when the spectrum has fewer
+    than `screening_points.MIN_POINTS` points.
     """
     if len(spectrum) < MIN_POINTS:
         return None
     x, z, _ = _ascending(spectrum)
-    flagged, _ = spikes(x, z)
-    return loo_residuals(x, z, ~flagged).sigma
+    return spikes(x, z)[1].sigma
 
 
 def screen(spectrum: Spectrum, *, siblings: Sequence[Spectrum] | None = None) -> Spectrum:
@@ -182,7 +180,10 @@ def _drop_flagged(spectrum: Spectrum) -> Spectrum:
         if not new:
             continue
         drop[new] = True
-        sentences.append(f"removed {_points(len(new))} {_AS[finding.kind]}: {_list(f[new])}")
+        single, plural = _AS[finding.kind]
+        sentences.append(
+            f"removed {_points(len(new))} {single if len(new) == 1 else plural}: {_list(f[new])}"
+        )
     if not drop.any():
         return spectrum
     if drop.all():
@@ -203,9 +204,9 @@ def _drop_flagged(spectrum: Spectrum) -> Spectrum:
 
 
 _AS = {
-    "outlier": "flagged as outliers",
-    "negative_real": "flagged with Z' < 0",
-    "inductive_artefact": "of the high-frequency artefact",
+    "outlier": ("flagged as an outlier", "flagged as outliers"),
+    "negative_real": ("flagged with Z' < 0",) * 2,
+    "inductive_artefact": ("of the high-frequency artefact",) * 2,
 }
 
 
@@ -258,7 +259,8 @@ def _advice(f: np.ndarray, points: np.ndarray) -> str:
 def _outliers(f: np.ndarray, points: np.ndarray) -> Finding:
     points = np.sort(points)
     text = (
-        f"{_points(points.size)} far off the smooth curve through their neighbours"
+        f"{_points(points.size)} far off the smooth curve through"
+        f" {'its' if points.size == 1 else 'their'} neighbours"
         f" ({_list(f[points])}): {_advice(f, points)}"
     )
     return Finding("outlier", text, tuple(int(i) for i in points))

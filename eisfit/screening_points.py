@@ -133,10 +133,14 @@ def loo_residuals(x: np.ndarray, z: np.ndarray, active: np.ndarray) -> Residuals
     largest = float(np.max(np.abs(z)))
     z = z / largest if largest > 0 else z  # the residuals are relative: scale-free
     magnitude = np.maximum(np.abs(z), 1e-12)
-    log_hat, log_raw = _loo(x, log_impedance(z), np.ones(x.size), near)
-    z_hat, z_raw = _loo(x, z, magnitude, near)
-    raw = np.minimum(log_raw, z_raw)
-    disagreement = np.abs(np.exp(log_hat) - z_hat) / magnitude
+    with np.errstate(all="ignore"):  # degenerate data (|Z| = 0...) give inf / NaN here
+        log_hat, log_raw = _loo(x, log_impedance(z), np.ones(x.size), near)
+        z_hat, z_raw = _loo(x, z, magnitude, near)
+        raw = np.fmin(log_raw, z_raw)
+        disagreement = np.abs(np.exp(log_hat) - z_hat) / magnitude
+    # a residual that cannot be computed says nothing: it is neither noise nor a spike
+    raw = np.where(np.isfinite(raw), raw, 0.0)
+    disagreement = np.where(np.isfinite(disagreement), disagreement, np.inf)
     sigma = max(float(np.median(raw[active])) / _RAYLEIGH_MEDIAN, NOISE_FLOOR)
     scale = np.maximum(_local_median(raw, active) / _RAYLEIGH_MEDIAN, sigma)
     return Residuals(raw / scale, scale, sigma, disagreement)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eisfit import EisfitError, Spectrum, SpectrumError, SpectrumMeta
+from eisfit.spectrum import format_hz
 
 F = [1e5, 1e3, 10.0, 0.1]
 Z = [10 - 0.5j, 50 - 20j, 100 - 30j, 110 - 5j]
@@ -264,6 +265,84 @@ def test_crop_is_inclusive_and_pairs_stay_together() -> None:
     _assert_unchanged(s)
     with pytest.raises(SpectrumError):
         s.crop(f_min_hz=2e5)
+
+
+def test_crop_records_what_it_removed() -> None:
+    s = _spectrum(source=SOURCE)  # 100 kHz, 1 kHz, 10 Hz, 100 mHz
+    assert s.crop(f_max_hz=2e3).meta.removed == ("cropped to f <= 2 kHz: removed 1 point above",)
+    assert s.crop(f_min_hz=5.0).meta.removed == ("cropped to f >= 5 Hz: removed 1 point below",)
+    both = s.crop(f_min_hz=50.0, f_max_hz=7e4)
+    np.testing.assert_array_equal(both.frequency_hz, [1e3])
+    assert both.meta.removed == (
+        "cropped to 50 Hz <= f <= 70 kHz: removed 1 point above 70 kHz and 2 points below 50 Hz",
+    )
+    again = both.crop(f_max_hz=500.0 + 1e3)  # removes nothing: no record, same spectrum
+    assert again is both
+    twice = s.crop(f_max_hz=2e3).crop(f_min_hz=5.0)
+    assert twice.meta.removed == (
+        "cropped to f <= 2 kHz: removed 1 point above",
+        "cropped to f >= 5 Hz: removed 1 point below",
+    )
+    assert s.meta.removed == ()
+
+
+def test_crop_and_mask_reset_findings_and_keep_removed() -> None:
+    screened = _spectrum(source=SOURCE).with_meta(findings=(), removed=("earlier step",))
+    m = screened.mask([True, True, False, True])
+    assert m.meta.findings is None  # the points changed: findings would index wrong points
+    assert m.meta.removed == ("earlier step",)
+    c = screened.crop(f_max_hz=2e3)
+    assert c.meta.findings is None
+    assert c.meta.removed == ("earlier step", "cropped to f <= 2 kHz: removed 1 point above")
+    assert screened.crop(f_max_hz=1e6).meta.findings == ()  # nothing removed: still valid
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"f_min_hz": 0.0}, "f_min_hz must be a positive finite frequency"),
+        ({"f_max_hz": -5.0}, "f_max_hz must be a positive finite frequency"),
+        ({"f_max_hz": float("nan")}, "f_max_hz must be a positive finite frequency"),
+        ({"f_min_hz": float("inf")}, "f_min_hz must be a positive finite frequency"),
+        ({"f_min_hz": "abc"}, "f_min_hz must be a number of Hz, not 'abc'"),
+        ({"f_min_hz": 1e3, "f_max_hz": 10.0}, "f_min_hz = 1 kHz is above f_max_hz = 10 Hz"),
+        (
+            {"f_min_hz": 2e5},
+            "cropping to f >= 200 kHz leaves no point of spectrum 2 of cellA_run7.mpt,"
+            " which covers 100 mHz - 100 kHz",
+        ),
+        (
+            {"f_min_hz": 20.0, "f_max_hz": 30.0},
+            "cropping to 20 Hz <= f <= 30 Hz leaves no point of spectrum 2",
+        ),
+    ],
+)
+def test_crop_rejects_bad_bounds_and_empty_results(options, match: str) -> None:
+    with pytest.raises(SpectrumError, match=re.escape(match)):
+        _spectrum(source=SOURCE, index=2).crop(**options)
+
+
+def test_mask_that_keeps_nothing_names_the_spectrum() -> None:
+    with pytest.raises(SpectrumError, match=re.escape("no point of spectrum 0 is kept")):
+        Spectrum(frequency_hz=F, impedance_ohm=Z).mask([False] * 4)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (7e5, "700 kHz"),
+        (12.34, "12.3 Hz"),
+        (45.0, "45 Hz"),
+        (1234.0, "1.23 kHz"),
+        (999.9, "1 kHz"),
+        (0.01, "10 mHz"),
+        (7e6, "7 MHz"),
+        (2e9, "2 GHz"),
+        (1e-5, "10 uHz"),
+    ],
+)
+def test_format_hz(value: float, text: str) -> None:
+    assert format_hz(value) == text
 
 
 def test_sorted() -> None:
