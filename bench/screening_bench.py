@@ -6,7 +6,8 @@ Run ``python bench/screening_bench.py [--n 500] [--seed 1]``.  It prints
   values (arcs spread over the band, apexes a decade apart, 0.1-1 uH leads), random bands
   (f_max 100 kHz - 7 MHz, f_min 10 mHz - 10 Hz, 5-20 points per decade) and 0.5-2 %
   proportional noise (`eisfit.synthetic.simulate`): the share with any finding (false
-  alarms, per kind), then the share caught of each injected defect:
+  alarms, per kind) and how the noise estimate compares with the noise put in, then the
+  share caught of each injected defect:
 
   - spike: one point moved by 10-30 % of |Z| in a random direction (caught: an outlier
     or inductive_artefact finding names it);
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 import eisfit
-from eisfit.screening import screen, screen_all
+from eisfit.screening import estimate_noise, screen, screen_all
 from eisfit.screening_points import NOISE_MULTIPLE
 from eisfit.synthetic import cpe_q, simulate
 
@@ -90,19 +91,28 @@ def synthetic(n: int, seed: int) -> dict[str, object]:
     alarms: Counter = Counter()
     caught: Counter = Counter()
     any_alarm = sibling_alarm = 0
+    ratios: list[float] = []
+    spikes: dict[tuple[str, bool], list[bool]] = {}
+    for key in (("inside", True), ("inside", False), ("end", True), ("end", False)):
+        spikes[key] = []
     start = time.perf_counter()
     for _ in range(n):
         circuit, values, frequency, noise = random_case(rng, models)
         clean = screen(simulate(circuit, values, frequency, noise=noise, rng=rng))
+        ratios.append(estimate_noise(clean) / noise)
         kinds = {f.kind for f in clean.meta.findings}
         alarms.update(kinds)
         any_alarm += bool(kinds)
         # a spike
         z = clean.impedance_ohm.copy()
         i = int(rng.integers(z.size))
-        z[i] += rng.uniform(0.1, 0.3) * abs(z[i]) * np.exp(2j * np.pi * rng.uniform())
+        size = rng.uniform(0.1, 0.3)
+        z[i] += size * abs(z[i]) * np.exp(2j * np.pi * rng.uniform())
         spiked = screen(eisfit.Spectrum(frequency, z))
-        caught["spike"] += i in _names(spiked, POINT_KINDS)
+        found = i in _names(spiked, POINT_KINDS)
+        caught["spike"] += found
+        end = i in (0, z.size - 1)
+        spikes[("end" if end else "inside", size >= 10 * noise)].append(found)
         # a negative real part (over-compensated series resistance)
         z = clean.impedance_ohm.copy()
         z -= z[0].real + rng.uniform(0.1, 0.3) * abs(z[0])
@@ -125,6 +135,8 @@ def synthetic(n: int, seed: int) -> dict[str, object]:
         "alarms": dict(alarms),
         "caught": dict(caught),
         "sibling_alarm": sibling_alarm,
+        "spikes": spikes,
+        "noise_ratio": np.percentile(ratios, [5, 50, 95]),
         "seconds": time.perf_counter() - start,
     }
 
@@ -163,6 +175,8 @@ def main() -> None:
     out = synthetic(args.n, args.seed)
     n = out["n"]
     print(f"synthetic: {n} spectra, 0.5-2 % noise, seed {args.seed} ({out['seconds']:.1f} s)")
+    low, mid, high = out["noise_ratio"]
+    print(f"  noise estimate / true noise: median {mid:.2f} (5-95 %: {low:.2f}-{high:.2f})")
     print(
         f"  clean spectra with any finding: {out['any_alarm']} ({100 * out['any_alarm'] / n:.1f} %)"
     )
@@ -174,6 +188,10 @@ def main() -> None:
     )
     for kind, count in out["caught"].items():
         print(f"  caught {kind}: {count} of {n} ({100 * count / n:.1f} %)")
+    for (where, large), found in out["spikes"].items():
+        share = f"{100 * np.mean(found):.0f} %" if found else "-"
+        size = ">= 10" if large else "< 10"
+        print(f"    spikes {where} the band, {size} times the noise: {share} of {len(found)}")
     corpus = real()
     if corpus is None:
         print("real: ../shared/real-data not present")
