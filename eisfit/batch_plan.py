@@ -147,6 +147,47 @@ def _order(
     return groups, hashes, [[float(i) for i in range(len(g))] for g in groups], "file_order"
 
 
+def _prepare_cells(
+    groups: list[list[Spectrum]],
+    hashes: list[list[str | None]],
+    times: list[list[float]],
+    settings: BatchSettings,
+) -> tuple[list[list[Spectrum]], list[list[str | None]], list[list[float]], list[Any]]:
+    """Crop, screen (each cell's spectra as siblings) and maybe thin every cell.
+
+    Done here, on whole cells, so that a spectrum's findings never depend on how the
+    cells are cut into chunks for the workers.  A spectrum that cropping or dropping
+    would empty becomes an ``error`` row (cell index, row); the rest carry on.
+    """
+    from .screening import drop_flagged, screen_all
+
+    out_g, out_h, out_t, errors = [], [], [], []
+    for g, (group, shas, ts) in enumerate(zip(groups, hashes, times, strict=True)):
+        kept = []
+        for s, sha, t in zip(group, shas, ts, strict=True):
+            try:
+                kept.append((s.crop(f_min_hz=settings.f_min_hz, f_max_hz=settings.f_max_hz),
+                             sha, t))  # fmt: skip
+            except EisfitError as exc:
+                errors.append((g, _error_row(s, exc)))
+        screened = screen_all([k[0] for k in kept])
+        cell: list[tuple[Spectrum, str | None, float]] = []
+        for s, (_, sha, t) in zip(screened, kept, strict=True):
+            try:
+                cell.append((drop_flagged(s) if settings.drop_flagged else s, sha, t))
+            except EisfitError as exc:
+                errors.append((g, _error_row(s, exc)))
+        out_g.append([c[0] for c in cell])
+        out_h.append([c[1] for c in cell])
+        out_t.append([c[2] for c in cell])
+    return out_g, out_h, out_t, errors
+
+
+def _error_row(spectrum: Spectrum, exc: Exception) -> dict[str, Any]:
+    return {"source": spectrum.meta.source, "index": spectrum.meta.index,
+            "status": "error", "message": str(exc)}  # fmt: skip
+
+
 def _fit_names(groups: list[list[Spectrum]]) -> list[list[str]]:
     """Unique fits/ file stems, ``<source-stem>_<index>``."""
     used: set[str] = set()
@@ -214,6 +255,8 @@ def plan_batch(sources: Any, settings: BatchSettings, cell_by: str, out: Path | 
         error["cell"] = cell_key(error["source"], cell_by)
     groups, hashes, cells = _cells(files, file_hashes, keys, cell_by)
     groups, hashes, times, time_source = _order(groups, hashes)
+    groups, hashes, times, dropped = _prepare_cells(groups, hashes, times, settings)
+    errors.extend({**e, "cell": cells[g]} for g, e in dropped)
     stems = _fit_names(groups)
     digests = [[spectrum_digest(s) for s in g] for g in groups]
     settings_digest = settings.digest()

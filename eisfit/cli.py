@@ -29,6 +29,13 @@ from typing import Any
 
 from . import __version__, cli_batch, cli_report
 from .circuits.model import compile_circuit
+from .cli_options import (
+    add_bound_option,
+    add_screening_options,
+    parse_bounds,
+    prepared,
+    screening_options,
+)
 from .cli_tables import arrhenius_table, contribution_report, models_table
 from .errors import EisfitError, FitInputError
 from .io import read
@@ -90,14 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     fit_parser.add_argument(
         "--weighting", choices=_WEIGHTINGS, default="modulus", help="default: %(default)s"
     )
-    fit_parser.add_argument(
-        "--bound",
-        action="append",
-        default=[],
-        metavar="NAME=LOW,HIGH",
-        help="bounds of a parameter, e.g. R2.R=0,1e9, replacing the defaults (what the band "
-        "can resolve, see eisfit.bounds); a value ending on a bound is undetermined",
-    )
+    add_bound_option(fit_parser)
     for flag, what in (("--fix", "hold a parameter fixed"), ("--initial", "a starting value")):
         fit_parser.add_argument(
             flag,
@@ -107,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
             help=f"{what}, e.g. R0.R=120 or CPE1.n=0.9 (repeatable)",
         )
     _add_cell_options(fit_parser, "optional; without it no ASR or conductivity")
+    add_screening_options(fit_parser)
     fit_parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     fit_parser.add_argument(
         "--report", metavar="HTML", help="also write a fit report here (.html/.htm, or .pdf)"
@@ -135,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         help="judge against this fixed limit (fraction of |Z|, e.g. 0.02) instead of the "
         "noise-calibrated one",
     )
+    add_screening_options(kk_parser)
     kk_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     kk_parser.set_defaults(command=_kk_command)
 
@@ -157,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_model_options(arrhenius_parser)
     _add_cell_options(arrhenius_parser, "required")
+    add_screening_options(arrhenius_parser)
     arrhenius_parser.add_argument(
         "--regression",
         choices=("weighted", "unweighted"),
@@ -226,22 +229,6 @@ def _assignments(items: Sequence[str], option: str) -> dict[str, float]:
     return out
 
 
-def _bounds(items: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """``["R2.R=0,1e9"]`` -> ``{"R2.R": (0.0, 1e9)}``; values through float(), never eval."""
-    out: dict[str, tuple[float, float]] = {}
-    for item in items:
-        name, sep, text = (part.strip() for part in item.partition("="))
-        low, comma, high = text.partition(",")
-        try:
-            pair = (float(low), float(high))
-        except ValueError:
-            pair = None
-        if not sep or not name or not comma or pair is None:
-            raise FitInputError(f"--bound expects NAME=LOW,HIGH (numbers), got {item!r}")
-        out[name] = pair
-    return out
-
-
 def _dumps(items: list[dict[str, Any]]) -> str:
     """One JSON object for one spectrum, a list for several."""
     return json.dumps(items[0] if len(items) == 1 else items, indent=2, allow_nan=False)
@@ -284,7 +271,7 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
     initial = _assignments(args.initial, "--initial")
     cell = _cell(args)
     roles = {**(model.roles if model else {}), **_roles(args.role)} or None
-    bounds = {**(model.bounds if model else {}), **_bounds(args.bound)} or None
+    bounds = {**(model.bounds if model else {}), **parse_bounds(args.bound)} or None
     if args.report:  # an unsupported report name fails before reading and fitting
         from .errors import ReportError
         from .report.output import report_format
@@ -293,7 +280,8 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
             report_format(args.report)
         except ReportError as exc:
             raise ReportError(f"--report {exc}") from None
-    spectra = read(args.file)
+    screening_options(args)  # bad --f-min/--f-max fail before reading
+    spectra = prepared(read(args.file), args)
     items, reports, code, fits = [], [], 0, []
     for spectrum in spectra:
         result = fit(
@@ -335,7 +323,8 @@ def _arrhenius_command(args: argparse.Namespace) -> tuple[str, int]:
             "arrhenius needs the cell geometry: --area-cm2 and --thickness-cm "
             "(conductivity = thickness / (resistance x area))"
         )
-    spectra = [spectrum for path in args.files for spectrum in read(path)]
+    screening_options(args)
+    spectra = [spectrum for path in args.files for spectrum in prepared(read(path), args)]
     temperatures = args.temperature_c
     if temperatures is not None and len(temperatures) != len(spectra):
         held = f"{len(args.files)} file(s) holding {len(spectra)} spectra"
@@ -377,7 +366,8 @@ def _kk_command(args: argparse.Namespace) -> tuple[str, int]:
     if limit is not None and not 0.0 < limit < math.inf:
         raise FitInputError(f"--residual-limit must be a positive fraction, got {limit}")
     rows: list[tuple[Any, Any]] = []
-    for spectrum in read(args.file):
+    screening_options(args)
+    for spectrum in prepared(read(args.file), args):
         try:
             rows.append((spectrum, kk_check(spectrum, residual_limit=limit)))
         except EisfitError as exc:  # too few points, Z = 0: that spectrum is not checked

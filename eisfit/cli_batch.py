@@ -14,8 +14,8 @@ such a PATH among good ones is an ``error`` row instead.
 ``--config run.toml`` supplies any option as a top-level key (``paths``, ``circuit`` or
 ``model``, ``models_dir``, ``roles`` table, ``area_cm2``, ``thickness_cm``, ``symmetric``,
 ``out``, ``jobs``, ``cell_by``, ``kk``, ``weighting``, ``scheduler``, ``progress``,
-``report``); options
-given on the command line win.
+``report``, ``f_min_hz``, ``f_max_hz``, ``drop_flagged_points``, ``bounds`` table of
+``"R2.R" = [low, high]``); options given on the command line win.
 
 Ctrl-C: the spectra finished so far are saved (results.csv, trends.json, fits/), the line
 ``interrupted: N of M spectra saved; re-run the same command to resume`` goes to stderr,
@@ -34,6 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from . import cli_report
+from .cli_options import (
+    add_bound_option,
+    add_screening_options,
+    parse_bounds,
+    screening_options,
+)
 from .errors import EisfitError, ReportError
 from .status import EXIT_CODES
 
@@ -59,6 +65,10 @@ _CONFIG_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "scheduler": ("scheduler", (str,)),
     "progress": ("progress", (bool,)),
     "report": ("report", (bool,)),
+    "f_min_hz": ("f_min", (int, float)),
+    "f_max_hz": ("f_max", (int, float)),
+    "drop_flagged_points": ("drop_flagged_points", (bool,)),
+    "bounds": ("config_bounds", (dict,)),
 }
 #: exit code after Ctrl-C (128 + SIGINT, what a shell reports)
 EXIT_INTERRUPTED = 130
@@ -89,6 +99,8 @@ def register(
         help="assign an arc's role by its resistor, e.g. R1=grain_boundary (repeatable)",
     )  # fmt: skip
     add_cell_options(parser, "optional; without it no ASR or conductivity")
+    add_screening_options(parser)
+    add_bound_option(parser)
     parser.add_argument("--out", metavar="DIR", help="output folder (required)")
     parser.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="worker processes (default: all cores)"
@@ -119,7 +131,9 @@ def register(
         help="do not write DIR/report.html (and .pdf, figures/, tables/) at the end",
     )  # fmt: skip
     cli_report.add_report_options(parser)
-    parser.set_defaults(command=batch_command, symmetric=None, config_roles=None)
+    parser.set_defaults(
+        command=batch_command, symmetric=None, config_roles=None, config_bounds=None
+    )
 
 
 def _apply_config(args: argparse.Namespace) -> None:
@@ -151,11 +165,27 @@ def _settings(args: argparse.Namespace) -> Any:
     circuit, model = _model(args)
     roles = {**(model.roles if model else {}), **(args.config_roles or {}), **_roles(args.role)}
     args.not_symmetric = args.not_symmetric or args.symmetric is False
+    bounds = {
+        **(model.bounds if model else {}), **_config_bounds(args.config_bounds),
+        **parse_bounds(args.bound),
+    }  # fmt: skip
     return BatchSettings(
         circuit, model=model.name if model else None, roles=roles,
-        bounds=dict(model.bounds) if model else None, cell=_cell(args),
+        bounds=bounds or None, cell=_cell(args),
         weighting=args.weighting or "modulus", kk=args.kk is not False,
+        **screening_options(args),
     )  # fmt: skip
+
+
+def _config_bounds(table: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
+    """The ``bounds`` table of a config: ``"R2.R" = [0, 1e9]``."""
+    out = {}
+    for name, pair in (table or {}).items():
+        ok = isinstance(pair, list) and len(pair) == 2
+        if not ok or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair):
+            raise EisfitError(f"--config bounds: {name} must be [low, high], got {pair!r}")
+        out[str(name)] = (float(pair[0]), float(pair[1]))
+    return out
 
 
 def batch_command(args: argparse.Namespace) -> tuple[str, int]:

@@ -40,6 +40,7 @@ from .circuits.model import Circuit, compile_circuit
 from .errors import CircuitError, EisfitError, FitInputError
 from .initial import starting_points
 from .result import FitResult
+from .screening import screen
 from .solver import solve
 from .spectrum import Spectrum
 
@@ -323,12 +324,19 @@ def fit(
     ``initial`` values are tried first; missing ones come from the data.  ``n_starts`` caps
     the number of starting points (default 4 + 2 per time-constant unit, at most 16),
     ``max_nfev`` the model evaluations over
-    all of them, ``timeout_s`` the wall time (default 10 s).  Non-convergence returns
-    ``success=False`` with a message; bad input raises `FitInputError`.
+    all of them, ``timeout_s`` the wall time (default 10 s).  Parameters without given
+    ``bounds`` get the default bounds of what the band can resolve (`eisfit.bounds`).
+    A spectrum not screened yet (``meta.findings`` None) is screened first
+    (`eisfit.screening`).  The result's ``status`` says what the numbers are worth
+    (`eisfit.verdict`): undetermined parameters are NaN with their reason, a fit that is
+    unusable is ``failed`` (``success=False``) with a message; bad input raises
+    `FitInputError`.
     """
     model = compile_circuit(circuit)
     if model.batchable:
         compiled.prepare()  # the first fit of a process compiles the kernel: not timed
+    if spectrum.meta.findings is None:  # not screened yet: what the data show joins the verdict
+        spectrum = screen(spectrum)
     t0 = time.perf_counter()
     fixed_i = _as_index_map(model, fixed, "fixed")
     expr_i = _as_index_map(model, expressions, "expressions")

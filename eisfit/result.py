@@ -178,6 +178,11 @@ class FitResult:
             "elapsed_s": self.elapsed_s,
             "kk": self.kk.to_dict() if self.kk is not None else None,
             "warnings": list(self.warnings),
+            "findings": [
+                {"kind": f.kind, "message": f.message, "points": list(f.points)}
+                for f in self.spectrum.meta.findings or ()
+            ],
+            "removed": list(self.spectrum.meta.removed),
             "source": self.spectrum.meta.source,
             "index": self.spectrum.meta.index,
         }
@@ -190,6 +195,7 @@ class FitResult:
             self.message,
         ]
         lines.extend(f"  because: {r}" for r in self.reasons)
+        lines.extend(f"  removed before fitting: {r}" for r in self.spectrum.meta.removed)
         for i, name in enumerate(self.values):
             unit = self.model.parameters[i].unit
             v, s = self.values[name], self.stderr[name]

@@ -151,7 +151,8 @@ def run_batch(
         items = chunks([len(g) for g in plan.groups], workers)
         log.info(_start_line(plan, out, workers, scheduler))
         for error in plan.errors:
-            log.warning("unreadable file %s: %s", error["source"], error["message"])
+            what = "unusable spectrum" if "index" in error else "unreadable file"
+            log.warning("%s %s: %s", what, error["source"], error["message"])
         tasks = [
             ([pack(s) for s in plan.groups[g][a:b]], settings, plan.reuse[g][a:b], names)
             for g, a, b in items

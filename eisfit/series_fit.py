@@ -79,8 +79,10 @@ class BatchSettings:
     ``circuit``: impedance.py notation; ``model``: the named model it came from (or None);
     ``roles``: element -> role overrides for `eisfit.analyse`; ``bounds``: parameter ->
     (low, high); ``cell``: geometry for ASR and conductivities (None: not computed);
-    ``weighting``: as in `eisfit.fit`; ``kk``: run the Kramers-Kronig check.  Mappings are
-    stored as sorted tuples of pairs so that settings are hashable and picklable.
+    ``weighting``: as in `eisfit.fit`; ``kk``: run the Kramers-Kronig check;
+    ``f_min_hz``, ``f_max_hz``, ``drop_flagged``: data screening before fitting
+    (`eisfit.screening.prepare`, applied to each cell).  Mappings are stored as sorted
+    tuples of pairs so that settings are hashable and picklable.
     """
 
     circuit: str
@@ -90,6 +92,9 @@ class BatchSettings:
     cell: Cell | None = None
     weighting: str = "modulus"
     kk: bool = True
+    f_min_hz: float | None = None
+    f_max_hz: float | None = None
+    drop_flagged: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", _pairs(self.roles, str))
@@ -117,6 +122,9 @@ class BatchSettings:
             "cell": self.cell.to_dict() if self.cell is not None else None,
             "weighting": self.weighting,
             "kk": self.kk,
+            "f_min_hz": self.f_min_hz,
+            "f_max_hz": self.f_max_hz,
+            "drop_flagged": self.drop_flagged,
         }
 
     def digest(self) -> str:
@@ -146,14 +154,16 @@ def spectrum_data(spectrum: Spectrum) -> dict[str, list[float]]:
 def pack(spectrum: Spectrum) -> tuple[Any, ...]:
     """A picklable form of a spectrum (its meta holds a mappingproxy)."""
     m = spectrum.meta
-    meta = (m.source, m.index, m.timestamp, m.cycle, m.temperature_k, dict(m.extra))
+    meta = (
+        m.source, m.index, m.timestamp, m.cycle, m.temperature_k, dict(m.extra),
+        m.findings, m.removed,
+    )  # fmt: skip
     return np.asarray(spectrum.frequency_hz), np.asarray(spectrum.impedance_ohm), meta
 
 
 def unpack(packed: tuple[Any, ...]) -> Spectrum:
-    f, z, (source, index, timestamp, cycle, temperature_k, extra) = packed
-    meta = SpectrumMeta(source, index, timestamp, cycle, temperature_k, extra)
-    return Spectrum(frequency_hz=f, impedance_ohm=z, meta=meta)
+    f, z, meta = packed
+    return Spectrum(frequency_hz=f, impedance_ohm=z, meta=SpectrumMeta(*meta))
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,12 @@ def _jumped(before: Mapping[str, float], after: Mapping[str, float]) -> bool:
         if hi > 0 and (lo <= 0 or hi / lo > JUMP_FACTOR):
             return True
     return False
+
+
+def _reader_warnings(spectrum: Spectrum) -> list[str]:
+    """What the reader said about the file (an aborted run, dropped rows...)."""
+    said = spectrum.meta.extra.get("warnings") or ()
+    return [f"reader: {w}" for w in ([said] if isinstance(said, str) else said)]
 
 
 def _screening_columns(spectrum: Spectrum) -> dict[str, Any]:
@@ -340,7 +356,10 @@ def iter_group(
             reasons="; ".join(result.reasons), undetermined="; ".join(result.undetermined),
             start_path=path, chi2=result.chi2, chi2_per_point=result.chi2_per_point,
             kk_valid=result.kk.valid if result.kk is not None else None,
-            warnings="; ".join(dict.fromkeys([*result.warnings, *analysis.all_warnings])),
+            warnings="; ".join(
+                dict.fromkeys([*_reader_warnings(spectrum), *result.warnings,
+                               *analysis.all_warnings])
+            ),
         )  # fmt: skip
         for name in names:
             row[name] = result.values[name]
