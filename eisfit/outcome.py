@@ -18,6 +18,7 @@ import numpy as np
 
 from . import verdict as vd
 from .result import FitResult
+from .screening import estimate_noise
 from .spectrum import Spectrum
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -185,7 +186,11 @@ class Outcome:
             {k: v for k, v in apex.items() if pb.circuit.index(k) in free and k not in on_bound}
         )
         imprecise = imprecise - set(on_bound) - set(apex)
+        # the noise level the residuals are judged against: lin-KK's when it ran, else
+        # screening's estimate from the scatter about a local smooth curve
         noise = getattr(kk, "noise_estimate", None) if kk is not None else None
+        if noise is None or not math.isfinite(noise):
+            noise = estimate_noise(spectrum)
         residual = vd.residual_findings(spectrum.frequency_hz, rel, noise)
         nuisance = frozenset(
             p.name for p in pb.circuit.parameters if p.symbol in ("L", "La")

@@ -33,7 +33,8 @@ A converged fit is not yet a result.  The verdict judges, in order:
 3. **The residuals** (the quality verdict beyond "converged"): a runs test over frequency
    on the signs of the real and imaginary residuals (Wald & Wolfowitz, Ann. Math.
    Statist. 11 (1940) 147; too few runs mean systematic structure) together with their
-   size against the noise level estimated by lin-KK: structured residuals more than
+   size against the noise level estimated by lin-KK (or, without lin-KK, by data
+   screening from the scatter about a local smooth curve): structured residuals more than
    `NOISE_RATIO` times the noise mean the model misses a process (``warning``).
 4. **The data**: the lin-KK verdict and the screening findings (`eisfit.screening`)
    each add their reason at their severity.
@@ -285,7 +286,7 @@ def residual_findings(
         if structured and rms > NOISE_RATIO * noise:
             return [
                 f"systematic residuals: RMS {100 * rms:.2g} % of |Z|, {rms / noise:.0f} times "
-                f"the noise level {100 * noise:.2g} % estimated by lin-KK (runs test "
+                f"the noise level {100 * noise:.2g} % (runs test "
                 f"z = {z:.1f}): the circuit misses a process, or an arc is misplaced"
             ]
         return []
