@@ -231,6 +231,15 @@ def analyse(
     """
     if cell is not None and not isinstance(cell, Cell):
         raise PhysicsError(f"cell must be an eisfit Cell, got {type(cell).__name__}")
+    # parameters an arc let collapse or run away overflow to inf / NaN here; every such
+    # number is then caught as non-finite (a warning, or undetermined), never reported
+    with np.errstate(all="ignore"):
+        return _analyse(result, cell, roles)
+
+
+def _analyse(
+    result: FitResult, cell: Cell | None, roles: Mapping[str, str] | None
+) -> CellAnalysis:
     # the structure is read at the optimum (undetermined parameters included, so that
     # roles stay assigned); every derived number is then judged by `_undetermined`
     model, theta, cov = result.model, result.optimum_theta, covariance(result)
@@ -256,8 +265,7 @@ def analyse(
 
     drafts, features = [], []
     for arc in parts.arcs:
-        with np.errstate(over="ignore", invalid="ignore"):  # a collapsed arc: inf, said so
-            draft, feat = arc_draft(arc, band)
+        draft, feat = arc_draft(arc, band)
         drafts.append(draft)
         if feat is not None and overrides.get(arc.name) != "unassigned":
             features.append(feat)
