@@ -48,12 +48,12 @@ Verdict (`eisfit.kk_noise`).  The residuals (Z - Z_KK)/|Z| are judged against th
 of the data, estimated from their point-to-point scatter with a degrees-of-freedom
 correction (``noise_estimate``).  The data are "not consistent" when a residual exceeds
 the calibrated limit (a few noise standard deviations, Bonferroni over the 2N residuals,
-never below 0.45 % of |Z|), or when the residuals are structured (von Neumann's ratio of
-the residual variance to the successive-difference variance) by more than the 0.1 %
-accuracy floor.  ``reason`` says which, where and how large, e.g. "not consistent: the
-real residuals below 10 Hz trend to -4 % against a noise of 0.5 % (drift during the
-sweep, ...)".  A fixed ``residual_limit`` compares only the largest residual with it.
-With too few points to estimate the noise, the conventional 2 % limit is used and said.
+never below about 0.45 % of |Z|), or when the mean of a band of neighbouring residuals
+exceeds the corresponding limit for means (a trend).  ``reason`` says which, where and
+how large, e.g. "not consistent: the real residuals below 10 Hz trend to -4 % against a
+noise of 0.5 % (drift during the sweep, ...)".  A fixed ``residual_limit`` compares only
+the largest residual with it.  With too few points to estimate the noise, the
+conventional 2 % limit is used and said.
 
 Known limit: drift that changes a resistance by 5-20 % during the sweep mostly alters
 the low-frequency points, where it resembles a slightly different KK-consistent arc; its
@@ -74,18 +74,16 @@ from .errors import FitInputError, SpectrumError
 from .kk_model import FIRST_M as _FIRST_M
 from .kk_model import Solution, choose_elements, dense_m, downdate, fixed_columns
 from .kk_model import mu as _mu
-from .kk_model import projection as _projection_of
 from .kk_model import rc_columns as _rc_columns
 from .kk_model import skip_certain as _skip_certain
 from .kk_model import solve as _solve
-from .kk_noise import NOISE_FLOOR, Judgement, is_structured, judge, structure
+from .kk_noise import NOISE_FLOOR, Judgement, judge, structure
+from .kk_reference import Reference, lower_limit
 from .spectrum import Spectrum
 
 __all__ = ["KKResult", "kk_check"]
 
 MIN_POINTS = 5
-Z_SHIFT = 2.0  # structure score a fit may exceed the dense grid's by (_Reference)
-ALPHA_RESOLVED = 0.01  # level of the F-test "M fits as well as the dense grid"
 
 
 @dataclass(frozen=True)
@@ -285,13 +283,6 @@ def _fit(
     return _solve(np.hstack([fixed_cols, kernel * weight[:, None]]), b)
 
 
-def _projection(
-    omega: np.ndarray, weight: np.ndarray, b: np.ndarray, fixed_cols: np.ndarray, m: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(residual, orthonormal basis of the columns) of the fit with M RC elements."""
-    return _projection_of(np.hstack([fixed_cols, _rc_columns(omega, m) * weight[:, None]]), b)
-
-
 def _structure(solution: Solution, order: np.ndarray) -> tuple[float, float, float]:
     """`eisfit.kk_noise.structure` of a solution's residuals, computed once."""
     if "structure" not in solution.cache:
@@ -325,12 +316,13 @@ def _search(
     """(M, its solution, whether mu fell below the threshold) by the mu rule.
 
     M grows from 2 and the first M with mu < mu_threshold stops the search, unless the
-    dense reference grid shows that M does not resolve the data yet (`_Reference`):
-    then the search resumes at the lower limit M_low (`_lower_limit`) and stops at the
+    dense reference grid shows that M does not resolve the data yet
+    (`eisfit.kk_reference.Reference`): then the search resumes at the lower limit M_low
+    (`kk_reference.lower_limit`) and stops at the
     next M with mu < mu_threshold that the reference accepts.  M_ref and the cap
     always stop it.
     """
-    reference = _Reference(omega, weight, b, fixed_cols, min(cap, dense_m(omega)))
+    reference = Reference(omega, weight, b, fixed_cols, min(cap, dense_m(omega)))
     m_low: int | None = None
     m = _FIRST_M
     while True:
@@ -346,85 +338,9 @@ def _search(
             if reference.accepts(solution.residual, solution.basis, stats):
                 return m, solution, mu_reached
             if m_low is None:  # jump to the lower limit once, then go on one M at a time
-                m = m_low = _lower_limit(omega, weight, b, fixed_cols, m + 1, reference)
+                m = m_low = lower_limit(m + 1, reference)
                 continue
         m += 1
-
-
-def _lower_limit(
-    omega: np.ndarray,
-    weight: np.ndarray,
-    b: np.ndarray,
-    fixed_cols: np.ndarray,
-    m_start: int,
-    reference: _Reference,
-) -> int:
-    """The smallest M in [m_start, M_ref] that the reference accepts, by bisection.
-
-    The fit improves as the grid gets denser, so the accepted M form (nearly) an upper
-    interval; M_ref itself is always accepted.
-    """
-    lo, hi = m_start, reference.m
-    while lo < hi:
-        mid = (lo + hi) // 2
-        residual, basis = _projection(omega, weight, b, fixed_cols, mid)
-        if reference.accepts(residual, basis, structure(reference.order, residual, basis)):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-class _Reference:
-    """Whether a fit at M resolves the data: the lower limit of M.
-
-    Yrjänä & Bobacka (Electrochim. Acta 504 (2024) 144951) bound M from below where
-    adding time constants stops improving the fit: below it, negative R_k can make mu
-    fall under the threshold long before the grid resolves the data (narrow, ideal RC
-    arcs: the known failure of the mu rule).  The reference is the fit on a dense grid,
-    M_ref = `kk_model.DENSE_PER_DECADE` RC elements per decade (or the cap).  A fit is
-    accepted when (1) an F-test at `ALPHA_RESOLVED` cannot tell its residual sum of
-    squares from the reference's (the grids are nearly nested), and (2) its residuals
-    are not structured (`eisfit.kk_noise.is_structured`), or no more than the
-    reference's (by `Z_SHIFT`): structure that the dense grid removes is
-    under-resolution, structure it keeps is in the data.
-    """
-
-    def __init__(
-        self,
-        omega: np.ndarray,
-        weight: np.ndarray,
-        b: np.ndarray,
-        fixed_cols: np.ndarray,
-        m: int,
-    ) -> None:
-        self.m = m
-        self.order = np.argsort(omega)
-        self._args = (omega, weight, b, fixed_cols)
-        self._dense: tuple[np.ndarray, np.ndarray] | None = None
-        self._z: float | None = None
-
-    def accepts(self, residual: np.ndarray, basis: np.ndarray, stats: tuple[float, ...]) -> bool:
-        """Whether a fit (residual, basis, `structure` statistics) resolves the data."""
-        from scipy.special import fdtri
-
-        if self._dense is None:
-            self._dense = _projection(*self._args, self.m)
-        dense_residual, dense_basis = self._dense
-        p_ref, p = dense_basis.shape[1], basis.shape[1]
-        if p >= p_ref:
-            return True
-        rss_ref = float(dense_residual @ dense_residual)
-        dof_ref = residual.size - p_ref
-        if dof_ref > 0 and rss_ref > 0.0:
-            f_value = (float(residual @ residual) - rss_ref) / (p_ref - p) / (rss_ref / dof_ref)
-            if f_value > fdtri(p_ref - p, dof_ref, 1.0 - ALPHA_RESOLVED):
-                return False
-        if not is_structured(*stats):
-            return True
-        if self._z is None:
-            self._z = structure(self.order, dense_residual, dense_basis)[2]
-        return bool(stats[2] <= self._z + Z_SHIFT)
 
 
 def _elements_text(

@@ -28,16 +28,23 @@ Biometrika 37 (1950) 409, for regression residuals), generalised to the projecti
 I - H.  It is 1 for noise and grows when neighbouring residuals are correlated.  Its
 spread under the null follows from the moments of quadratic forms in normal variables:
 var(log T) ~ 2 tr(B^2) / tr(B)^2 - 2 / (2N - p), B = (I - H) D^T D (I - H), so that
-z = log T / sd is a standard normal score.
+z = log T / sd is a standard normal score (``structure_z``).  `eisfit.kk` uses it to
+tell an M that does not resolve the data yet (`is_structured`).
 
-Verdict.  The residual limit is ``t * max(s_D, NOISE_FLOOR)`` with t the Student-t
-quantile at which 2N noise residuals exceed it with probability `ALPHA_MAX` together
-(Bonferroni).  The data are called not consistent when a residual exceeds the limit, or
-when the residuals are structured (z > `Z_STRUCTURE`) by more than the floor: the RMS of
-the structured part, sqrt(s_R^2 - s_D^2), above `NOISE_FLOOR`.  `NOISE_FLOOR` (0.1 % of
-|Z|) is about the accuracy of a good frequency-response analyser; smaller systematic
-deviations are neither noise nor evidence against the data.  With a fixed
-``residual_limit`` only the largest residual is compared with it, as before.
+Verdict.  The data are called not consistent when
+
+* a residual reaches the limit ``t * max(s_D, NOISE_FLOOR)``, t the Student-t quantile
+  at which noise alone puts one of the 2N residuals over it with probability
+  `ALPHA_MAX` (Bonferroni), or
+* the mean of a band of w = 3, 5, 9 or 17 neighbouring residuals reaches
+  ``t_w * max(s_D / sqrt(w), NOISE_FLOOR)``, likewise at `ALPHA_BAND` over all bands
+  (`band_over_limit`): a trend, such as drift at the low-frequency end of a sweep.
+
+`NOISE_FLOOR` (0.1 % of |Z|) is about the accuracy of a good frequency-response
+analyser (0.1 % in |Z|, 0.1 degree in phase): smaller systematic deviations are neither
+noise nor evidence against the data, so no limit is set below a few times the floor.
+With a fixed ``residual_limit`` only the largest residual is compared with it, as before;
+with too few points for a noise estimate, the conventional 2 % limit of the domain notes.
 """
 
 from __future__ import annotations
@@ -48,21 +55,28 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "ALPHA_BAND",
     "ALPHA_MAX",
     "CONVENTIONAL_LIMIT",
     "MIN_DOF",
     "NOISE_FLOOR",
+    "WINDOWS",
     "Z_STRUCTURE",
     "Judgement",
+    "band_over_limit",
+    "is_structured",
     "judge",
+    "noise_limit",
+    "structure",
 ]
 
 NOISE_FLOOR = 1e-3  # fraction of |Z|: analyser accuracy, not evidence (module docstring)
 ALPHA_MAX = 0.002  # chance that noise alone puts one of the 2N residuals over the limit
+ALPHA_BAND = 0.002  # chance that noise alone puts one band mean over its limit
+WINDOWS = (3, 5, 9, 17)  # band widths (points) scanned for trends
 Z_STRUCTURE = 3.5  # one-sided normal score of the structure test (p ~ 2e-4)
 MIN_DOF = 10  # fewer degrees of freedom: the noise cannot be estimated
 CONVENTIONAL_LIMIT = 0.02  # used when the noise cannot be estimated (domain notes sec. 7)
-_WINDOW = 5  # points averaged when locating structure in the residuals
 
 
 @dataclass(frozen=True)
@@ -103,16 +117,17 @@ def judge(
         stats = structure(order, np.concatenate([residuals_real, residuals_imag]), basis)
     s_r, s_d, z = stats
     max_res = float(np.abs(r).max())
+    band: tuple[int, int, int] | None = None
     if residual_limit is not None:
         limit, source = float(residual_limit), "fixed"
     elif math.isnan(s_d):
         limit, source = CONVENTIONAL_LIMIT, "conventional"
     else:
         limit, source = noise_limit(n, basis.shape[1], s_d), "noise"
+        band = band_over_limit(r, n, 2 * n - basis.shape[1], s_d)
     over = max_res >= limit
-    structured = source == "noise" and is_structured(s_r, s_d, z)
-    valid = not (over or structured)
-    reason = _reason(f, r, n, valid, over, limit, source, s_d, max_res)
+    valid = not over and band is None
+    reason = _reason(f, r, n, valid, limit, source, s_d, max_res, band)
     return Judgement(
         valid=valid,
         verdict="consistent" if valid else "not consistent",
@@ -137,6 +152,41 @@ def is_structured(s_r: float, s_d: float, z: float) -> bool:
     """Structure beyond noise (z) that is also larger than the accuracy floor."""
     excess = math.sqrt(max(s_r**2 - s_d**2, 0.0)) if s_r == s_r and s_d == s_d else 0.0
     return bool(z > Z_STRUCTURE and excess > NOISE_FLOOR)
+
+
+def band_over_limit(
+    r: np.ndarray, n: int, dof: int, s_d: float
+) -> tuple[int, int, int] | None:
+    """(part, first point, last point) of the band whose mean residual is furthest over
+    its limit, or None when no band mean reaches its limit.
+
+    ``r``: residuals in frequency order, real over imaginary.  Bands are runs of w =
+    `WINDOWS` neighbouring points; the mean of w noise residuals has a standard
+    deviation of at most s_D / sqrt(w) (residuals of a least-squares fit are, if
+    anything, negatively correlated), and a band counts only when its mean also
+    exceeds the accuracy floor: limit_w = t * max(s_D / sqrt(w), `NOISE_FLOOR`), t the
+    Student-t quantile that all the bands of both parts stay under with probability
+    1 - `ALPHA_BAND` (Bonferroni).  Drift during a sweep shows as such a band at the
+    low-frequency end, where the sweep spends its time.
+    """
+    from scipy.special import stdtrit
+
+    windows = [w for w in WINDOWS if w <= n]
+    count = 2 * sum(n - w + 1 for w in windows)
+    if not windows or dof < 1:
+        return None
+    t = float(stdtrit(dof, 1.0 - ALPHA_BAND / (2 * count)))
+    best = (1.0, None)
+    for part in (0, 1):
+        x = r[part * n : (part + 1) * n]
+        cumulative = np.concatenate([[0.0], np.cumsum(x)])
+        for w in windows:
+            means = (cumulative[w:] - cumulative[:-w]) / w
+            ratio = np.abs(means) / (t * max(s_d / math.sqrt(w), NOISE_FLOOR))
+            k = int(np.argmax(ratio))
+            if ratio[k] >= best[0]:
+                best = (float(ratio[k]), (part, k, k + w - 1))
+    return best[1]
 
 
 def structure(
@@ -191,11 +241,11 @@ def _reason(
     r: np.ndarray,
     n: int,
     valid: bool,
-    over: bool,
     limit: float,
     source: str,
     s_d: float,
     max_res: float,
+    band: tuple[int, int, int] | None,
 ) -> str:
     """One sentence for a scientist: the verdict and what it rests on."""
     if source == "fixed":
@@ -214,9 +264,8 @@ def _reason(
             f"consistent: residuals look like noise of {_pct(s_d)} of |Z|, "
             f"largest {_pct(max_res)} (limit {_pct(limit)}{floor})"
         )
-    if over:
-        k = int(np.argmax(np.abs(r)))
-        part, i = divmod(k, n)
+    if band is None:  # a single residual over the limit
+        part, i = divmod(int(np.argmax(np.abs(r))), n)
         x = r[part * n : (part + 1) * n]
         if 0 < i < n - 1 and all(abs(x[j]) < 2.0 * noise for j in (i - 1, i + 1)):
             return (
@@ -224,55 +273,39 @@ def _reason(
                 f"{_pct(x[i], signed=True)} of |Z|, {abs(x[i]) / noise:.1f} times the noise "
                 f"of {_pct(noise)}, over the limit of {_pct(limit)} (an outlier?)"
             )
-        band = _band(x, i, noise, np.sign(x[i]))
+        lo, hi = _run(x, i, noise)
     else:
-        part, i = _strongest(r, n)
+        part, lo, hi = band
         x = r[part * n : (part + 1) * n]
-        sign = np.sign(_smooth(x)[0][i])
-        band = _band(x, i, noise, sign)
-        i = band[int(np.argmax(x[band] * sign))]
+        lo, hi = _run(x, (lo + hi) // 2, noise, lo, hi)
+    sign = np.sign(x[lo : hi + 1].mean())
+    i = lo + int(np.argmax(x[lo : hi + 1] * sign))
     return (
         f"not consistent: the {'real' if part == 0 else 'imaginary'} residuals "
-        f"{_band_text(f, band, n)} trend to {_pct(x[i], signed=True)} against a noise of "
-        f"{_pct(noise)}{_cause(f, band)}"
+        f"{_band_text(f, lo, hi, n)} trend to {_pct(x[i], signed=True)} against a noise of "
+        f"{_pct(noise)}{_cause(f, lo, hi)}"
     )
 
 
-def _smooth(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Moving averages over `_WINDOW` neighbours and the number of points in each."""
-    kernel = np.ones(_WINDOW)
-    counts = np.convolve(np.ones(x.size), kernel, mode="same")
-    return np.convolve(x, kernel, mode="same") / counts, counts
-
-
-def _strongest(r: np.ndarray, n: int) -> tuple[int, int]:
-    """(part, point) of the largest moving average in standard errors: the structure."""
-    best = (-1.0, 0, 0)
-    for part in (0, 1):
-        s, counts = _smooth(r[part * n : (part + 1) * n])
-        score = np.abs(s) * np.sqrt(counts)
-        k = int(np.argmax(score))
-        if score[k] > best[0]:
-            best = (float(score[k]), part, k)
-    return best[1], best[2]
-
-
-def _band(x: np.ndarray, i: int, noise: float, sign: float) -> list[int]:
-    """The run of points around ``i`` whose moving averages have ``sign`` and stay
-    above two standard errors of an average of noise."""
-    s, counts = _smooth(x)
-    inside = (np.sign(s) == sign) & (np.abs(s) > 2.0 * noise / np.sqrt(counts))
-    inside[i] = True
-    lo = hi = i
+def _run(
+    x: np.ndarray, i: int, noise: float, lo: int | None = None, hi: int | None = None
+) -> tuple[int, int]:
+    """The run of points around ``i`` (at least ``lo..hi``) whose 3-point averages keep
+    the sign of the run and stay above two standard errors of an average of noise."""
+    lo = i if lo is None else lo
+    hi = i if hi is None else hi
+    sign = np.sign(x[lo : hi + 1].mean()) or 1.0
+    padded = np.concatenate([[x[0]], x, [x[-1]]])
+    smooth = (padded[:-2] + padded[1:-1] + padded[2:]) / 3.0
+    inside = (smooth * sign) > 2.0 * noise / math.sqrt(3.0)
     while lo > 0 and inside[lo - 1]:
         lo -= 1
     while hi < x.size - 1 and inside[hi + 1]:
         hi += 1
-    return list(range(lo, hi + 1))
+    return lo, hi
 
 
-def _band_text(f: np.ndarray, band: list[int], n: int) -> str:
-    lo, hi = band[0], band[-1]
+def _band_text(f: np.ndarray, lo: int, hi: int, n: int) -> str:
     if lo == hi:
         return f"at {_hz(f[lo])}"
     if lo == 0 and hi == n - 1:
@@ -284,10 +317,10 @@ def _band_text(f: np.ndarray, band: list[int], n: int) -> str:
     return f"between {_hz(f[lo])} and {_hz(f[hi])}"
 
 
-def _cause(f: np.ndarray, band: list[int]) -> str:
+def _cause(f: np.ndarray, lo: int, hi: int) -> str:
     """A likely cause from where the band lies: the lowest or the highest decade."""
-    low = f[band[0]] <= 10.0 * f[0]
-    high = f[band[-1]] >= f[-1] / 10.0
+    low = f[lo] <= 10.0 * f[0]
+    high = f[hi] >= f[-1] / 10.0
     if low and not high:
         return " (drift during the sweep, or a low-frequency process that is not stationary?)"
     if high and not low:
