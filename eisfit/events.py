@@ -11,9 +11,11 @@ from that fit.  Thresholds (module constants, domain notes sec. 5):
 
 - short circuit: ``R_total_ohm`` below ``SHORT_FRACTION`` (10 %) of the median of the previous
   ``SHORT_WINDOW`` (5) values.  Reported once; a new short can only be reported after the
-  resistance has recovered above ``RECOVER_FRACTION`` (50 %) of the pre-short median.  The
-  total of an undetermined row counts only when none of the run's role resistances is NaN
-  in it (a total without an undetermined part is a lower bound, not a collapse).
+  resistance has recovered above ``RECOVER_FRACTION`` (50 %) of the pre-short median.  A
+  finite total counts whatever the row's status: `eisfit.physics.analyse` leaves
+  ``R_total_ohm`` NaN whenever an undetermined part matters to it, while the arcs a
+  short makes vanish are absent from the data and do not (the total of a shorted cell
+  is the small resistance it shows).
 - jump of ``R_soli_ohm`` / ``R_total_ohm``: step d = ln(R[i+1]/R[i]) compared with the median
   of up to 3 neighbouring steps on each side (both sides needed, so the first and last step
   are never called jumps: fast initial growth such as sqrt(t) is not a jump).  The excess over
@@ -256,16 +258,6 @@ def _arc_text(
     )
 
 
-def _known_total(
-    total: np.ndarray, roles: dict[str, np.ndarray], undetermined: np.ndarray
-) -> np.ndarray:
-    """R_total with undetermined rows that miss a role resistance set to NaN (unknown)."""
-    if not roles:
-        return total
-    missing = np.any(~np.isfinite(np.vstack(list(roles.values()))), axis=0)
-    return np.where(undetermined & missing, np.nan, total)
-
-
 def _arc_events(
     t: np.ndarray, roles: dict[str, np.ndarray], undetermined: np.ndarray,
     threshold: float, short_idx: set[int], axis: TimeAxis,
@@ -321,8 +313,6 @@ def detect_events(df: pd.DataFrame) -> tuple[Event, ...]:
         q: v for q in ARC_QUANTITIES if (v := _column(rows, q)) is not None and np.isfinite(v).any()
     }
     total = _column(rows, "R_total_ohm")
-    if total is not None:
-        total = _known_total(total, roles, undetermined)
     if total is not None and np.isfinite(total).any():
         ref_total = float(np.nanmedian(total))
     elif roles:

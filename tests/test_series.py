@@ -232,3 +232,22 @@ def test_chunked_jobs_two_matches_jobs_one_up_to_fit_tolerance() -> None:
         a, b = one[column].to_numpy(), two[column].to_numpy()
         tolerance = np.maximum(1e-6 * np.abs(a), one[f"{column}_stderr"].to_numpy() / 100)
         assert (np.abs(a - b) <= tolerance).all(), column
+
+
+def test_a_cell_that_shorts_raises_a_short_circuit_event(tmp_path: Path) -> None:
+    """End to end: the arcs of a shorted cell are absent from its spectra (undetermined
+    rows), but its total resistance is measured, so the short is seen."""
+    spectra = sorted(_run(10), key=lambda s: s.meta.timestamp)
+    rng = np.random.default_rng(9)
+    for k in range(7, 10):
+        z = 2.0 + 1e-3 * rng.standard_normal(FREQ.size)
+        spectra[k] = Spectrum(FREQ, z, spectra[k].meta)
+    out = tmp_path / "out"
+    frame = run_batch(spectra, _settings(), out_dir=out, jobs=1)
+    shorted = frame[frame["time_h"] >= 14.0]
+    assert set(shorted["status"]) == {"undetermined"}
+    assert shorted["R_soli_ohm"].isna().all()
+    assert shorted["R_total_ohm"].to_numpy() == pytest.approx(2.0, rel=0.01)
+    events = json.loads((out / "trends.json").read_text())["events"]
+    shorts = [e for e in events if e["kind"] == "short_circuit"]
+    assert len(shorts) == 1 and shorts[0]["time_h"] == pytest.approx(14.0)
