@@ -17,8 +17,9 @@ unit                   basis column (amplitude 1)  parameters from (amplitude a,
 ``G``/``Wo``/``Ws``... element with (1, tau)       (a, tau)
 =====================  ==========================  =====================================
 
-For every combination of time constants on a log grid (4 per decade, reaching two
-decades beyond the measured band so that arcs just outside it are found), the weighted
+For every combination of time constants on a log grid (4 per decade, reaching a decade
+beyond the measured band so that arcs just outside it are found; arcs further out are
+reached by `eisfit.units.revived_starts`), the weighted
 linear least-squares problem for the amplitudes is solved in one batched call; the best
 combinations with physical (positive) amplitudes become the starting points of the
 non-linear fit.  This is variable projection (Golub & Pereyra, SIAM J. Numer. Anal. 10

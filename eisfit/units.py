@@ -8,6 +8,7 @@ can have an arc that a fit let vanish re-seeded.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,12 +27,17 @@ __all__ = [
     "default_starts",
     "revived_starts",
     "series_units",
+    "suspect_arcs",
     "unit_params",
 ]
 
 ARC_N0 = 0.9  # CPE exponent given to arcs in starting values
 SPIKE_N0 = 0.9  # CPE exponent given to series (blocking) CPEs
 _FLAT_N = 0.5  # an arc flatter than this spreads over many decades: no longer an arc
+FAINT = 0.02  # an arc below this fraction of the measured |Z| everywhere has all but vanished
+MERGED_DECADES = 0.5  # arcs whose time constants lie closer than this do one arc's work
+REVIVE_BEYOND = 1.5  # decades beyond the band edges where suspect arcs are re-seeded
+REVIVE_PER_DECADE = 1  # time constants per decade at which a suspect arc is re-seeded
 
 
 @dataclass(frozen=True)
@@ -158,44 +164,116 @@ def canonical_arc_order(circuit: Circuit, theta: np.ndarray) -> np.ndarray:
     return out
 
 
-def revived_starts(
-    circuit: Circuit, theta: np.ndarray, omega: np.ndarray, z: np.ndarray
-) -> list[np.ndarray]:
-    """Starts that re-seed arcs a fit let vanish, at time constants across the band.
+def _arc_state(unit: Unit, theta: np.ndarray) -> tuple[float, float, float]:
+    """(R, log10 tau, n) of an R||CPE or R||C arc unit: tau = (R Q)^(1/n), n = 1 for a
+    capacitor; log10 tau is NaN when R, Q or n is not positive."""
+    vals = dict(zip(unit.symbols, _split(unit, theta), strict=True))
+    r = float(vals["R"][0])
+    q, n = (float(v) for v in vals["CPE"]) if "CPE" in vals else (float(vals["C"][0]), 1.0)
+    if not (r > 0 and q > 0 and n > 0 and math.isfinite(r * q)):
+        return r, math.nan, n
+    return r, (math.log10(r) + math.log10(q)) / n, n
 
-    An R||CPE or R||C arc has vanished when its resistance is below 1e-4 |Z|max or its
-    time constant lies more than three decades outside 1/omega_max..1/omega_min; the
-    fit then explains the data with fewer arcs than the circuit has, usually because a
-    small arc was never seeded.  Each vanished arc is placed at 2 time constants per
-    decade across the band with 5 % of the real-axis span, the rest kept as fitted.
+
+def suspect_arcs(
+    circuit: Circuit, theta: np.ndarray, omega: np.ndarray, z: np.ndarray
+) -> list[Unit]:
+    """The R||CPE / R||C arcs of a solution that may stand in the wrong place.
+
+    * *vanished*: its impedance stays below `FAINT` (2 %) of the measured |Z| at every
+      measured frequency (a few times the 0.5-1 % noise of most spectra), its time
+      constant lies more than three decades outside 1/omega_max..1/omega_min, or it is
+      flatter than n = 0.5 (spread over many decades: no longer an arc); the fit explains
+      the data with fewer arcs than the circuit has;
+    * *merged*: time constant within `MERGED_DECADES` of another arc's: two arcs doing
+      the work of one (the combination search keeps arcs of a kind 3/4 decade apart,
+      `eisfit.combinations`), while a process elsewhere is missed;
+    * *outside*: apex (tau = 1/omega0, domain notes sec. 3) beyond the measured band: the
+      fit may have pushed an arc there to mimic a tail (a spike, an arc above the band),
+      or the arc really lies there and its position is only loosely set by the data.
+
+    Fits of noise-free solid-state spectra that need an arc outside the band ended in
+    each of these (issue 12: "an arc whose apex lies outside the measured band, with only
+    its tail visible"; `bench/outside_band_bench.py`).
     """
     units = series_units(circuit)
     if units is None:
         return []
-    z_max = float(np.abs(z).max())
-    tau_lo, tau_hi = 1.0 / omega.max(), 1.0 / omega.min()
-    vanished = []
-    for u in units:
-        if not u.family.startswith("arc_"):
-            continue
-        vals = dict(zip(u.symbols, _split(u, theta), strict=True))
-        r = float(vals["R"][0])
-        n = float(vals["CPE"][1]) if "CPE" in vals else 1.0
-        tau = _arc_tau(circuit, u, theta)
-        if r < 1e-4 * z_max or not (1e-3 * tau_lo < tau < 1e3 * tau_hi) or n < _FLAT_N:
-            vanished.append(u)
-    if not vanished:
+    arcs = [u for u in units if u.family.startswith("arc_")]
+    lo, hi = -math.log10(float(omega.max())), -math.log10(float(omega.min()))  # log10 tau
+    states = [_arc_state(u, theta) for u in arcs]
+    log_tau = np.array([s[1] for s in states])
+    out = []
+    for i, (u, (r, lt, n)) in enumerate(zip(arcs, states, strict=True)):
+        with np.errstate(all="ignore"):  # |Z| of the arc: R / |1 + (j w tau)^n|
+            share = np.max(np.abs(r / (1.0 + (1j * omega * 10.0**lt) ** n)) / np.abs(z))
+        vanished = not (share >= FAINT and lo - 3.0 < lt < hi + 3.0 and n >= _FLAT_N)
+        outside = not lo <= lt <= hi
+        merged = bool(np.any(np.abs(np.delete(log_tau, i) - lt) < MERGED_DECADES))
+        if vanished or outside or merged:
+            out.append(u)
+    return out
+
+
+def revived_starts(
+    circuit: Circuit, theta: np.ndarray, omega: np.ndarray, z: np.ndarray
+) -> list[np.ndarray]:
+    """Starts that move each suspect arc (`suspect_arcs`) across and beyond the band.
+
+    Each suspect arc is placed at `REVIVE_PER_DECADE` time constants per decade from
+    `REVIVE_BEYOND` decades above the band to as far below it (not where it already
+    is), the rest kept as fitted.  Its resistance at each place is the weighted
+    least-squares amplitude of its shape (n = `ARC_N0`) against what the rest of the
+    circuit leaves unexplained (`_arc_amplitudes`), so an arc moved below the band starts
+    with the large resistance its tail needs and one moved above it with the part of the
+    intercept it takes over.  The grid pre-fit (`eisfit.initial`) ranks arcs by a fixed
+    shape and the batched race cuts starts that lag behind, so an arc beyond a band edge,
+    seen only by its tail, is easily traded for two arcs in one place or an arc mimicking
+    a neighbour; these starts give the missing arc its place back.
+    """
+    suspects = suspect_arcs(circuit, theta, omega, z)
+    if not suspects:
         return []
-    r_new = 0.05 * max(float(np.ptp(z.real)), 1e-3 * z_max)
-    taus = np.logspace(np.log10(tau_lo), np.log10(tau_hi), 2 * round(np.log10(tau_hi / tau_lo)) + 1)
+    lo = math.log10(1.0 / float(omega.max())) - REVIVE_BEYOND
+    hi = math.log10(1.0 / float(omega.min())) + REVIVE_BEYOND
+    taus = np.logspace(lo, hi, REVIVE_PER_DECADE * round(hi - lo) + 1)
+    r_floor = 0.05 * max(float(np.ptp(z.real)), 1e-3 * float(np.abs(z).max()))
     starts = []
-    for u in vanished:
-        for tau in taus:
+    for u in suspects:
+        here = _arc_state(u, theta)[1]  # log10 tau, NaN when the arc has none: keep all
+        keep = ~(np.abs(np.log10(taus) - here) < 0.25)
+        amps = _arc_amplitudes(circuit, u, theta, omega, z, taus[keep])
+        for tau, amp in zip(taus[keep], amps, strict=True):
             t = theta.copy()
-            vals = unit_params(u, r_new, float(tau))
+            vals = unit_params(u, float(amp) if amp > 0 else r_floor, float(tau))
             t[u.start : u.start + len(vals)] = vals
             starts.append(t)
     return starts
+
+
+def _arc_amplitudes(
+    circuit: Circuit,
+    unit: Unit,
+    theta: np.ndarray,
+    omega: np.ndarray,
+    z: np.ndarray,
+    taus: np.ndarray,
+) -> np.ndarray:
+    """Resistance of the arc ``unit`` at each of ``taus`` that best explains, in the
+    least-squares sense with modulus weights 1/|Z| (Boukamp, Solid State Ionics 20 (1986)
+    31), the impedance the rest of the circuit (as in ``theta``) leaves: the arc is
+    linear in R once tau and n are fixed (variable projection, as in `eisfit.initial`).
+    NaN where that is not finite."""
+    r, log_tau, n = _arc_state(unit, theta)
+    with np.errstate(all="ignore"):
+        own = r / (1.0 + (1j * omega * 10.0**log_tau) ** n) if math.isfinite(log_tau) else 0.0
+        rest = circuit.evaluate_omega(theta, omega)[0] - own
+        shape_n = ARC_N0 if "CPE" in unit.symbols else 1.0
+        basis = 1.0 / (1.0 + (1j * omega[:, None] * taus[None, :]) ** shape_n)
+        w = 1.0 / np.abs(z)
+        wb = basis * w[:, None]
+        amps = np.real(wb.conj().T @ ((z - rest) * w)) / np.sum(np.abs(wb) ** 2, axis=0)
+    return np.where(np.isfinite(amps), amps, np.nan)
 
 
 def default_starts(circuit: Circuit) -> int:
