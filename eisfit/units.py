@@ -206,7 +206,8 @@ def suspect_arcs(
     out = []
     for i, (u, (r, lt, n)) in enumerate(zip(arcs, states, strict=True)):
         with np.errstate(all="ignore"):  # |Z| of the arc: R / |1 + (j w tau)^n|
-            share = np.max(np.abs(r / (1.0 + (1j * omega * 10.0**lt) ** n)) / np.abs(z))
+            tau = np.power(10.0, lt)  # inf or 0 (not an OverflowError) for absurd arcs
+            share = np.max(np.abs(r / (1.0 + (1j * omega * tau) ** n)) / np.abs(z))
         vanished = not (share >= FAINT and lo - 3.0 < lt < hi + 3.0 and n >= _FLAT_N)
         outside = not lo <= lt <= hi
         merged = bool(np.any(np.abs(np.delete(log_tau, i) - lt) < MERGED_DECADES))
@@ -266,7 +267,8 @@ def _arc_amplitudes(
     NaN where that is not finite."""
     r, log_tau, n = _arc_state(unit, theta)
     with np.errstate(all="ignore"):
-        own = r / (1.0 + (1j * omega * 10.0**log_tau) ** n) if math.isfinite(log_tau) else 0.0
+        tau = np.power(10.0, log_tau)  # inf or 0 (not an OverflowError) for absurd arcs
+        own = r / (1.0 + (1j * omega * tau) ** n) if math.isfinite(log_tau) else 0.0
         rest = circuit.evaluate_omega(theta, omega)[0] - own
         shape_n = ARC_N0 if "CPE" in unit.symbols else 1.0
         basis = 1.0 / (1.0 + (1j * omega[:, None] * taus[None, :]) ** shape_n)

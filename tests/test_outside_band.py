@@ -219,3 +219,21 @@ def test_revived_arc_gets_the_resistance_the_data_leave_to_it() -> None:
     nearest = int(np.argmin(np.abs(np.log10(apex_hz / 30.0))))  # the true apex: 30 Hz
     assert abs(math.log10(apex_hz[nearest] / 30.0)) <= 0.5
     assert 0.5 * 2000.0 <= r[nearest] <= 2.0 * 2000.0
+
+
+@pytest.mark.parametrize(
+    ("r_ohm", "q", "n"),
+    [(1e10, 1e10, 0.01), (1e300, 1e300, 0.5), (100.0, 1e-300, 0.01), (0.0, 1e-6, 0.9)],
+)
+def test_absurd_arcs_are_suspect_and_revived_without_overflow(
+    r_ohm: float, q: float, n: float
+) -> None:
+    """A start can wander to (R Q)^(1/n) = 10^(+-30000): Python's float power raised
+    OverflowError there in the middle of a fit."""
+    spectrum = _spectrum(TWO_ARCS, TWO_ARC_VALUES, None)
+    model = compile_circuit(TWO_ARCS)
+    theta = model.vector({**TWO_ARC_VALUES, "R1.R": r_ohm, "CPE1.Q": q, "CPE1.n": n})
+    omega, z = spectrum.angular_frequency, spectrum.impedance_ohm
+    assert [u.start for u in suspect_arcs(model, theta, omega, z)] == [_arc_units(TWO_ARCS)[0]]
+    starts = revived_starts(model, theta, omega, z)
+    assert starts and all(np.all(np.isfinite(s)) for s in starts)
