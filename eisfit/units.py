@@ -200,20 +200,22 @@ def suspect_arcs(
     if units is None:
         return []
     arcs = [u for u in units if u.family.startswith("arc_")]
+    if not arcs:
+        return []
     lo, hi = -math.log10(float(omega.max())), -math.log10(float(omega.min()))  # log10 tau
-    states = [_arc_state(u, theta) for u in arcs]
-    log_tau = np.array([s[1] for s in states])
-    out = []
-    for i, (u, (r, lt, n)) in enumerate(zip(arcs, states, strict=True)):
-        with np.errstate(all="ignore"):  # |Z| of the arc: R / |1 + (j w tau)^n|
-            tau = np.power(10.0, lt)  # inf or 0 (not an OverflowError) for absurd arcs
-            share = np.max(np.abs(r / (1.0 + (1j * omega * tau) ** n)) / np.abs(z))
-        vanished = not (share >= FAINT and lo - 3.0 < lt < hi + 3.0 and n >= _FLAT_N)
-        outside = not lo <= lt <= hi
-        merged = bool(np.any(np.abs(np.delete(log_tau, i) - lt) < MERGED_DECADES))
-        if vanished or outside or merged:
-            out.append(u)
-    return out
+    r, log_tau, n = np.array([_arc_state(u, theta) for u in arcs]).T
+    with np.errstate(all="ignore"):
+        # |Z| of each arc, R / |1 + (j w tau)^n|, in real arithmetic: with x = (w tau)^n,
+        # |1 + x e^(j n pi/2)|^2 = 1 + 2 x cos(n pi/2) + x^2
+        x = (omega[None, :] * np.power(10.0, log_tau)[:, None]) ** n[:, None]
+        size = np.sqrt(1.0 + 2.0 * x * np.cos(0.5 * np.pi * n)[:, None] + x * x)
+        share = np.max(r[:, None] / size / np.abs(z)[None, :], axis=1)
+        gap = np.abs(log_tau[:, None] - log_tau[None, :])
+    np.fill_diagonal(gap, np.inf)
+    vanished = ~((share >= FAINT) & (lo - 3.0 < log_tau) & (log_tau < hi + 3.0) & (n >= _FLAT_N))
+    outside = ~((lo <= log_tau) & (log_tau <= hi))
+    merged = np.any(gap < MERGED_DECADES, axis=1)
+    return [u for u, bad in zip(arcs, vanished | outside | merged, strict=True) if bad]
 
 
 def revived_starts(
