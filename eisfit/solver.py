@@ -1,8 +1,9 @@
 """The multi-start Levenberg-Marquardt loop: which starts run, how far, which one wins.
 
-Kept apart from `eisfit.fitting` (which validates options and builds the problem) and
-from `eisfit.outcome` (which turns the winner into a `FitResult`) so that each stays
-small.  See `eisfit.fitting` for what is minimised.
+Kept apart from `eisfit.fitting` (which validates options and builds the problem), from
+`eisfit.rounds` (which runs a set of starts: MINPACK local fits, batched races) and from
+`eisfit.outcome` (which turns the winner into a `FitResult`) so that each stays small.
+See `eisfit.fitting` for what is minimised.
 """
 
 from __future__ import annotations
@@ -98,8 +99,10 @@ def _search_batched(
     ``spares`` (the next candidates) are run as well.  When the best solution has an arc
     that vanished, merged with another or lies outside the band
     (`eisfit.units.suspect_arcs`), that arc is re-seeded across and beyond the band
-    (``revive``) and those starts are run too; such solutions, and any that stopped on
-    its evaluation budget, are then restarted from the best point (`_restart`).
+    (``revive``); those starts, and the ones the races left unfinished, then run in a
+    patient round (also when the residuals cluster).  Such solutions, and any that
+    stopped on its evaluation budget, are restarted from the best point (`_restart`).
+    A best point whose cost is at rounding level has converged (`rounding_floor`).
     Returns (best, starts that reached its cost, starts run).
     """
     first = batch_round(problem, starts, counter, per_start)
@@ -107,12 +110,33 @@ def _search_batched(
     n_run = len(starts)
     if best is None:
         return best, hits, n_run
+    best, hits, n_run = _doubts(
+        problem, best, hits, pending, n_run, counter, per_start, revive, spares
+    )
+    if not best.converged and best.cost <= rounding_floor(problem):
+        best = replace(best, converged=True)
+    return best, hits, n_run
+
+
+def _doubts(
+    problem: _Problem,
+    best: Local,
+    hits: int,
+    pending: list[np.ndarray],
+    n_run: int,
+    counter: Counter,
+    per_start: int,
+    revive: Callable[..., list[np.ndarray]] | None,
+    spares: list[np.ndarray] | None,
+) -> tuple[Local, int, int]:
+    """The rounds after the first (see `_search_batched`); when one runs out of budget
+    the best point reached so far stands."""
     structured = _structured(problem, best.theta)
     if spares and (hits < 2 or structured):
         try:
             more = batch_round(problem, spares, counter, per_start)
         except BudgetExceededError:
-            return best, hits, n_run  # the first round's answer stands
+            return best, hits, n_run
         n_run += len(spares)
         pending += more.pending
         if more.best is not None and more.best.cost < best.cost * (1 - SAME_COST):
@@ -135,8 +159,6 @@ def _search_batched(
             best, hits = second, 1
     if extra or structured or not best.converged:
         best, hits = _restart(problem, best, hits, counter, per_start)
-    if not best.converged and best.cost <= rounding_floor(problem):
-        best = replace(best, converged=True)
     return best, hits, n_run
 
 
