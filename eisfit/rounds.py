@@ -54,6 +54,9 @@ class BudgetExceededError(Exception):
 
 @dataclass
 class Counter:
+    """Model evaluations a fit has used, its limits (evaluations, wall-clock deadline from
+    time.perf_counter) and whether it ever ran out of them."""
+
     nfev: int = 0
     max_nfev: int | None = None
     deadline: float = float("inf")
@@ -70,6 +73,9 @@ class Counter:
 
 @dataclass(frozen=True)
 class Local:
+    """Where a local fit ended (full parameter vector, natural units), its cost (sum of
+    squared weighted residuals), whether its convergence test passed, and its start."""
+
     theta: np.ndarray
     cost: float
     converged: bool
