@@ -18,7 +18,6 @@ import numpy as np
 
 from . import verdict as vd
 from .result import FitResult
-from .screening import estimate_noise
 from .spectrum import Spectrum
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,7 +189,7 @@ class Outcome:
         # screening's estimate from the scatter about a local smooth curve
         noise = getattr(kk, "noise_estimate", None) if kk is not None else None
         if noise is None or not math.isfinite(noise):
-            noise = estimate_noise(spectrum)
+            noise = spectrum.meta.noise_estimate
         residual = vd.residual_findings(spectrum.frequency_hz, rel, noise)
         nuisance = frozenset(
             p.name for p in pb.circuit.parameters if p.symbol in ("L", "La")

@@ -112,7 +112,8 @@ def screen(spectrum: Spectrum, *, siblings: Sequence[Spectrum] | None = None) ->
         truncated = _truncation(spectrum, others)
         if truncated is not None:
             findings.append(truncated)
-    return spectrum.with_meta(findings=tuple(findings))
+    noise = float(sigma) if len(spectrum) >= MIN_POINTS else None
+    return spectrum.with_meta(findings=tuple(findings), noise_estimate=noise)
 
 
 def screen_all(spectra: Iterable[Spectrum]) -> list[Spectrum]:

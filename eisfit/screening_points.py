@@ -115,18 +115,27 @@ def _loo(
     x: np.ndarray, y: np.ndarray, sd: np.ndarray, near: np.ndarray, degree: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """y_hat, a local polynomial weighted by 1/sd^2, and |y - y_hat| / sqrt(sd^2 + var)."""
-    dx = x[near] - x[:, None]
+    return _loo_at(x, y, sd, near, degree, np.arange(x.size))
+
+
+def _loo_at(
+    x: np.ndarray, y: np.ndarray, sd: np.ndarray, near: np.ndarray, degree: int, at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_loo` at the points ``at`` only (``near`` holds their neighbour rows)."""
+    dx = x[near] - x[at][:, None]
     u = dx / np.maximum(np.max(np.abs(dx), axis=1, keepdims=True), 1e-12)
     size = degree + 1
     design = np.stack([u**k for k in range(size)], axis=2)
     weight = 1.0 / sd[near] ** 2
     gram = np.einsum("nki,nk,nkj->nij", design, weight, design)
     gram += 1e-12 * np.trace(gram, axis1=1, axis2=2)[:, None, None] * np.eye(size)
-    rhs = np.einsum("nki,nk,nk->ni", design, weight, y[near])
-    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    unit = np.broadcast_to(np.eye(size)[:, :1], (x.size, size, 1))
-    variance = np.linalg.solve(gram, unit)[:, 0, 0]
-    return coef[:, 0], np.abs(y - coef[:, 0]) / np.sqrt(sd**2 + variance)
+    rhs = np.empty((near.shape[0], size, 2), dtype=np.result_type(y, float))
+    rhs[..., 0] = np.einsum("nki,nk,nk->ni", design, weight, y[near])
+    rhs[..., 1] = 0.0
+    rhs[:, 0, 1] = 1.0  # one solve gives the constant term and its variance (G^-1)_00
+    sol = np.linalg.solve(gram, rhs)
+    hat, variance = sol[:, 0, 0], sol[:, 0, 1].real
+    return hat, np.abs(y[at] - hat) / np.sqrt(sd[at] ** 2 + variance)
 
 
 def _predict(
@@ -144,9 +153,10 @@ def _predict(
     """
     hat, raw = _loo(x, y, sd, _neighbours(x.size, active, 2 * HALF_WINDOW), DEGREE)
     pool = np.flatnonzero(active)
-    end = (np.arange(x.size) <= pool[0]) | (np.arange(x.size) >= pool[-1])
-    end_hat, end_raw = _loo(x, y, sd, _neighbours(x.size, active, END_POINTS), END_DEGREE)
-    return np.where(end, end_hat, hat), np.where(end, end_raw, raw)
+    end = np.flatnonzero((np.arange(x.size) <= pool[0]) | (np.arange(x.size) >= pool[-1]))
+    near = _neighbours(x.size, active, END_POINTS)[end]
+    hat[end], raw[end] = _loo_at(x, y, sd, near, END_DEGREE, end)
+    return hat, raw
 
 
 def loo_residuals(x: np.ndarray, z: np.ndarray, active: np.ndarray) -> Residuals:

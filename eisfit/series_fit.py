@@ -156,7 +156,7 @@ def pack(spectrum: Spectrum) -> tuple[Any, ...]:
     m = spectrum.meta
     meta = (
         m.source, m.index, m.timestamp, m.cycle, m.temperature_k, dict(m.extra),
-        m.findings, m.removed,
+        m.findings, m.removed, m.noise_estimate,
     )  # fmt: skip
     return np.asarray(spectrum.frequency_hz), np.asarray(spectrum.impedance_ohm), meta
 

@@ -48,7 +48,9 @@ class SpectrumMeta:
     anything else a reader found (instrument, technique, warnings...).  ``findings`` is
     what data screening found (None: not screened yet; empty: screened, nothing found);
     ``removed`` says, one sentence per step, which points were removed and why
-    (cropping, dropping flagged points), so that no removal goes unrecorded.
+    (cropping, dropping flagged points), so that no removal goes unrecorded;
+    ``noise_estimate`` the relative noise screening estimated (a fraction of |Z|, None:
+    not estimated), which a fit's residuals are judged against when lin-KK did not run.
     """
 
     source: str | None = None
@@ -59,6 +61,7 @@ class SpectrumMeta:
     extra: Mapping[str, Any] = field(default_factory=dict)
     findings: tuple[Finding, ...] | None = None
     removed: tuple[str, ...] = ()
+    noise_estimate: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
