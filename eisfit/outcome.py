@@ -164,7 +164,8 @@ class Outcome:
         if not found:
             return vd.Verdict("failed", (self.message or "no finite optimum was reached",))
         status, reasons = "ok", []
-        if not self.converged:
+        exact = float(np.sqrt(np.mean(np.abs(rel) ** 2))) < vd.EXACT
+        if not self.converged and not exact:
             drop = vd.predicted_decrease(jac, r, np.ones(jac.shape[1], dtype=bool))
             how = f"the cost could still fall by about {100 * drop:.2g} %"
             if not drop < vd.FAR_FROM_MINIMUM:

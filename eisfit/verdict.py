@@ -29,7 +29,9 @@ A converged fit is not yet a result.  The verdict judges, in order:
    judged by the Gauss-Newton prediction of how much its cost could still fall
    (`predicted_decrease`): below `STATIONARY` it sits on a minimum within tolerance (a
    note, not a failure), above `FAR_FROM_MINIMUM` it is unusable (``failed``), in between
-   it is usable with a warning.
+   it is usable with a warning.  A fit that already reproduces the data to `EXACT`
+   (1 ppm of |Z|, noise-free data) needs no such judgement: the relative decrease of a
+   cost near zero means nothing.
 3. **The residuals** (the quality verdict beyond "converged"): a runs test over frequency
    on the signs of the real and imaginary residuals (Wald & Wolfowitz, Ann. Math.
    Statist. 11 (1940) 147; too few runs mean systematic structure) together with their
@@ -74,6 +76,7 @@ __all__ = [
 APEX_DECADES = 1.0  # an arc apex further than this outside the band: not determined
 ABSENT = 1e-3  # an arc whose |Z| stays below this fraction of the measured |Z|: absent
 STATIONARY = 1e-4  # predicted relative cost decrease below which a point is a minimum
+EXACT = 1e-6  # a fit reproducing every point to this fraction of |Z| needs no more steps
 FAR_FROM_MINIMUM = 0.1  # above this a fit stopped on its budget is unusable
 NOISE_RATIO = 3.0  # structured residuals this many times the noise: a missing process
 RUNS_Z = -3.0  # runs-test z below this: residual signs cluster over frequency
