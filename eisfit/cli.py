@@ -123,8 +123,9 @@ def _parser() -> argparse.ArgumentParser:
         "per spectrum, named by its index in the file and its cycle and timestamp where the "
         "file has them.",
         epilog="exit status (eisfit.status): 0 every spectrum consistent (ok); 1 some "
-        "spectrum not consistent (failed); 2 unreadable file or a spectrum that cannot be "
-        "checked (error, e.g. fewer than 5 points).",
+        "spectrum not consistent (failed) or too noisy for the check to tell "
+        "(undetermined); 2 unreadable file or a spectrum that cannot be checked (error, "
+        "e.g. fewer than 5 points).",
     )
     kk_parser.add_argument(
         "file", metavar="FILE", help="impedance export in any supported format (see eisfit.io)"

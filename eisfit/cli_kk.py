@@ -2,9 +2,10 @@
 
 Each spectrum gets a status in the vocabulary of `eisfit.status`: ``ok`` when it is
 Kramers-Kronig consistent, ``failed`` when it is not (the data failed the check: drift,
-artefacts, non-linearity), ``error`` when it cannot be checked (fewer than 5 points,
-Z = 0).  The exit code is that of the worst status: 0 all consistent, 1 some not
-consistent, 2 some not checkable.  Lines name the spectrum by its index in the file
+artefacts, non-linearity), ``undetermined`` when its residuals scatter too much for the
+check to tell, ``error`` when it cannot be checked (fewer than 5 points, Z = 0).  The
+exit code is that of the worst status: 0 all consistent, 1 some not consistent or
+undetermined, 2 some not checkable.  Lines name the spectrum by its index in the file
 and, where the file has them, its cycle and timestamp.
 """
 
@@ -36,6 +37,8 @@ def spectrum_label(spectrum: Spectrum) -> str:
 def _status(outcome: KKResult | EisfitError) -> str:
     if isinstance(outcome, EisfitError):
         return "error"
+    if outcome.verdict == "undetermined":
+        return "undetermined"
     return "ok" if outcome.valid else "failed"
 
 
@@ -60,12 +63,13 @@ def kk_report(
         if isinstance(outcome, EisfitError):
             return f"{path}: {spectrum_label(spectrum)}: not checked: {outcome}", code
         return outcome.message, code
-    counts = {"ok": 0, "failed": 0, "error": 0}
+    counts = {"ok": 0, "failed": 0, "undetermined": 0, "error": 0}
     for _, outcome in rows:
         counts[_status(outcome)] += 1
     head = (
         f"lin-KK of {path}: {len(rows)} spectra, {counts['ok']} consistent, "
         f"{counts['failed']} not consistent"
+        + (f", {counts['undetermined']} undetermined" if counts["undetermined"] else "")
         + (f", {counts['error']} not checked" if counts["error"] else "")
     )
     lines = [head]

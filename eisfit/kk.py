@@ -91,7 +91,9 @@ class KKResult:
     """Outcome of a lin-KK test; arrays are read-only and in the spectrum's point order.
 
     ``valid`` is False only when the data are shown not to be KK-consistent (``verdict``
-    "not consistent"); ``reason`` says why in one sentence.  ``noise_estimate`` is the
+    "not consistent"); ``verdict`` is "undetermined" (``valid`` True) when the residuals
+    scatter so much (more than 5 % of |Z|) that the check cannot tell; ``reason`` says
+    why in one sentence.  ``noise_estimate`` is the
     standard deviation of the noise of each of Z' and Z'' as a fraction of |Z|, from the
     point-to-point scatter of the residuals (`eisfit.kk_noise`), NaN when too few
     degrees of freedom remain: a fit whose residuals (Z - Z_fit)/|Z| have about this RMS
@@ -100,7 +102,7 @@ class KKResult:
     has no such element (``elements`` says why).
     """
 
-    valid: bool  # verdict == "consistent"
+    valid: bool  # verdict != "not consistent"
     mu: float  # Schönleber's mu at the chosen M (of the model M was chosen with)
     n_rc: int  # M, the number of RC elements used
     mu_threshold: float
@@ -109,7 +111,7 @@ class KKResult:
     residuals_real: np.ndarray = field(repr=False)  # (Z'_data - Z'_KK) / |Z|
     residuals_imag: np.ndarray = field(repr=False)  # (Z''_data - Z''_KK) / |Z|
     message: str  # one sentence for logs and reports
-    verdict: str = "consistent"  # "consistent" or "not consistent"
+    verdict: str = "consistent"  # "consistent", "not consistent" or "undetermined"
     reason: str = ""  # the verdict and what it rests on, one sentence
     noise_estimate: float = math.nan  # fraction of |Z| per component, NaN if unknown
     structure_z: float = math.nan  # normal score of the residual-structure test

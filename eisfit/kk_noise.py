@@ -45,6 +45,9 @@ analyser (0.1 % in |Z|, 0.1 degree in phase): smaller systematic deviations are 
 noise nor evidence against the data, so no limit is set below a few times the floor.
 With a fixed ``residual_limit`` only the largest residual is compared with it, as before;
 with too few points for a noise estimate, the conventional 2 % limit of the domain notes.
+Data whose point-to-point scatter exceeds `NOISE_CEILING` (5 % of |Z|; the limit is then
+above 20 % of |Z|) and show nothing over it are "undetermined", not "consistent": the
+check cannot tell (``valid`` stays True: nothing was shown to be inconsistent).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ __all__ = [
     "ALPHA_MAX",
     "CONVENTIONAL_LIMIT",
     "MIN_DOF",
+    "NOISE_CEILING",
     "NOISE_FLOOR",
     "WINDOWS",
     "Z_STRUCTURE",
@@ -77,14 +81,15 @@ WINDOWS = (3, 5, 9, 17)  # band widths (points) scanned for trends
 Z_STRUCTURE = 3.5  # one-sided normal score of the structure test (p ~ 2e-4)
 MIN_DOF = 10  # fewer degrees of freedom: the noise cannot be estimated
 CONVENTIONAL_LIMIT = 0.02  # used when the noise cannot be estimated (domain notes sec. 7)
+NOISE_CEILING = 0.05  # above this noise the limit passes 20 % of |Z|: the check cannot tell
 
 
 @dataclass(frozen=True)
 class Judgement:
     """The verdict on a set of lin-KK residuals (see the module docstring)."""
 
-    valid: bool
-    verdict: str  # "consistent" or "not consistent"
+    valid: bool  # False only when the residuals show the data are not consistent
+    verdict: str  # "consistent", "not consistent" or "undetermined" (too noisy to tell)
     reason: str  # one sentence, starting with the verdict
     noise_estimate: float  # s_D, fraction of |Z| per component; NaN if not estimable
     residual_rms: float  # s_R, fraction of |Z|; NaN if not estimable
@@ -128,9 +133,17 @@ def judge(
     over = max_res >= limit
     valid = not over and band is None
     reason = _reason(f, r, n, valid, limit, source, s_d, max_res, band)
+    verdict = "consistent" if valid else "not consistent"
+    if valid and source == "noise" and s_d > NOISE_CEILING:
+        verdict = "undetermined"
+        reason = (
+            f"undetermined: the residuals scatter by {_pct(s_d)} of |Z| from point to "
+            f"point (noise or artefacts), too much for the check to tell; largest "
+            f"{_pct(max_res)} (limit {_pct(limit)})"
+        )
     return Judgement(
         valid=valid,
-        verdict="consistent" if valid else "not consistent",
+        verdict=verdict,
         reason=reason,
         noise_estimate=s_d,
         residual_rms=s_r,

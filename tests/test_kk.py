@@ -116,6 +116,14 @@ def test_an_isolated_bad_point_is_named_as_an_outlier() -> None:
     assert result.reason.endswith("(an outlier?)")
 
 
+def test_very_noisy_data_are_undetermined_not_consistent() -> None:
+    result = kk_check(_spectrum(_noisy(_ideal(), 2, noise=0.1)))
+    assert result.verdict == "undetermined" and result.valid  # nothing shown inconsistent
+    assert result.noise_estimate == pytest.approx(0.1, rel=0.3)
+    assert result.reason.startswith("undetermined: the residuals scatter by")
+    assert result.to_dict()["verdict"] == "undetermined"
+
+
 def test_fixed_limit_judges_the_largest_residual_only() -> None:
     z = _noisy(_ideal(), 4)
     free = kk_check(_spectrum(z))

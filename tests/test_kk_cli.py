@@ -75,7 +75,9 @@ def test_json_items_carry_label_status_and_the_kk_fields(capsys, run_mpt: Path) 
     assert "needs at least 5 points" in items[3]["message"]
 
 
-def test_exit_code_is_1_when_a_spectrum_is_not_consistent(capsys, tmp_path: Path) -> None:
+def test_exit_code_is_1_when_a_spectrum_is_not_consistent_or_undetermined(
+    capsys, tmp_path: Path
+) -> None:
     rng = np.random.default_rng(3)
     good = _good(rng, 2)
     z = good[1].impedance_ohm.copy()
@@ -86,6 +88,10 @@ def test_exit_code_is_1_when_a_spectrum_is_not_consistent(capsys, tmp_path: Path
     all_good = _write(good, tmp_path / "good.mpt")
     code, out, _ = _run(capsys, "kk", str(all_good))
     assert code == 0 and "2 consistent, 0 not consistent" in out
+    cell = random_cell(rng, 2)
+    noisy = simulate(cell.circuit, cell.values, FREQ, noise=0.12, rng=rng)
+    code, out, _ = _run(capsys, "kk", str(_write([good[0], noisy], tmp_path / "noisy.mpt")))
+    assert code == 1 and "1 consistent, 0 not consistent, 1 undetermined" in out
 
 
 def test_fixed_residual_limit_option(capsys, tmp_path: Path) -> None:
