@@ -195,11 +195,14 @@ def corpus_section(use_pyimpspec: bool) -> list[str]:
             }
         )
     n = len(rows)
-    valid = sum(r["ours"].valid for r in rows)
+    verdicts = {
+        v: sum(r["ours"].verdict == v for r in rows) for v in ("consistent", "undetermined")
+    }
     lines = [
         f"### Real corpus: {n} spectra ({len({r['name'].split(' #')[0] for r in rows})} files)",
         "",
-        f"eisfit: {valid} consistent, {n - valid} not consistent "
+        f"eisfit: {verdicts['consistent']} consistent, {verdicts['undetermined']} undetermined "
+        f"(noise above 5 % of |Z|), {n - sum(verdicts.values())} not consistent "
         f"({1000 * t_eisfit / n:.1f} ms per spectrum).  "
         f"Before (no series C, mu rule alone, fixed 2 % limit; re-implemented in the "
         f"benchmark): {sum(not r['old'][0] for r in rows)} not consistent.  impedance.py 1.7.1 "
