@@ -208,6 +208,9 @@ def corpus_section(use_pyimpspec: bool) -> list[str]:
         f"benchmark): {sum(not r['old'][0] for r in rows)} not consistent.  impedance.py 1.7.1 "
         f"{impedance_py_check()}.",
         "",
+        "Agreement on whether a spectrum is not consistent (eisfit's undetermined counts "
+        "with consistent: no residual over the limit).",
+        "",
         "| peer (judged at eisfit's limit unless said) | spectra | agree | agreement |",
         "|---|---|---|---|",
     ]
@@ -219,7 +222,7 @@ def corpus_section(use_pyimpspec: bool) -> list[str]:
     }
     for key, label in labels.items():
         judged = [r for r in rows if isinstance(r[key], bool)]
-        agree = sum(r[key] == r["ours"].valid for r in judged)
+        agree = sum(r[key] == _not_flagged(r["ours"]) for r in judged)
         share = f"{100 * agree / len(judged):.1f} %" if judged else "not run"
         lines.append(f"| {label} | {len(judged)} | {agree} | {share} |")
     failed = [r for r in rows if isinstance(r["c"], str)]
@@ -233,15 +236,24 @@ def corpus_section(use_pyimpspec: bool) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        c_disagrees = isinstance(r["c"], bool) and r["c"] != r["ours"].valid
-        if r["b"] != r["ours"].valid or c_disagrees:
+        c_disagrees = isinstance(r["c"], bool) and r["c"] != _not_flagged(r["ours"])
+        if r["b"] != _not_flagged(r["ours"]) or c_disagrees:
             word = {True: "consistent", False: "not"}
             lines.append(
-                f"| {r['name']} | {r['n']} | {word[r['ours'].valid]} | {word[r['b']]} | "
+                f"| {r['name']} | {r['n']} | {r['ours'].verdict} | {word[r['b']]} | "
                 f"{word.get(r['c'], '-') if isinstance(r['c'], bool) else '-'} | "
                 f"{r['ours'].reason} |"
             )
     return lines
+
+
+def _not_flagged(result: eisfit.KKResult) -> bool:
+    """Whether eisfit found nothing over its limits: consistent or undetermined.
+
+    Agreement is on that question; "undetermined" (noise above 5 % of |Z|) is a
+    qualifier no peer has, and there, too, no residual reached the limit.
+    """
+    return result.verdict != "not consistent"
 
 
 def _old_rule(f: np.ndarray, z: np.ndarray) -> tuple[bool, float]:

@@ -90,10 +90,10 @@ MIN_POINTS = 5
 class KKResult:
     """Outcome of a lin-KK test; arrays are read-only and in the spectrum's point order.
 
-    ``valid`` is False only when the data are shown not to be KK-consistent (``verdict``
-    "not consistent"); ``verdict`` is "undetermined" (``valid`` True) when the residuals
-    scatter so much (more than 5 % of |Z|) that the check cannot tell; ``reason`` says
-    why in one sentence.  ``noise_estimate`` is the
+    ``valid`` is True when the data pass the check (``verdict`` "consistent"); the
+    verdict is "not consistent" when the residuals show that they are not, and
+    "undetermined" when the residuals scatter so much (more than 5 % of |Z|) that the
+    check cannot tell; ``reason`` says why in one sentence.  ``noise_estimate`` is the
     standard deviation of the noise of each of Z' and Z'' as a fraction of |Z|, from the
     point-to-point scatter of the residuals (`eisfit.kk_noise`), NaN when too few
     degrees of freedom remain: a fit whose residuals (Z - Z_fit)/|Z| have about this RMS
@@ -102,7 +102,7 @@ class KKResult:
     has no such element (``elements`` says why).
     """
 
-    valid: bool  # verdict != "not consistent"
+    valid: bool  # verdict == "consistent"
     mu: float  # Schönleber's mu at the chosen M (of the model M was chosen with)
     n_rc: int  # M, the number of RC elements used
     mu_threshold: float

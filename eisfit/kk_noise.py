@@ -47,7 +47,7 @@ With a fixed ``residual_limit`` only the largest residual is compared with it, a
 with too few points for a noise estimate, the conventional 2 % limit of the domain notes.
 Data whose point-to-point scatter exceeds `NOISE_CEILING` (5 % of |Z|; the limit is then
 above 20 % of |Z|) and show nothing over it are "undetermined", not "consistent": the
-check cannot tell (``valid`` stays True: nothing was shown to be inconsistent).
+check cannot tell, so ``valid`` is False too (nothing was validated).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ NOISE_CEILING = 0.05  # above this noise the limit passes 20 % of |Z|: the check
 class Judgement:
     """The verdict on a set of lin-KK residuals (see the module docstring)."""
 
-    valid: bool  # False only when the residuals show the data are not consistent
+    valid: bool  # verdict == "consistent"
     verdict: str  # "consistent", "not consistent" or "undetermined" (too noisy to tell)
     reason: str  # one sentence, starting with the verdict
     noise_estimate: float  # s_D, fraction of |Z| per component; NaN if not estimable
@@ -135,7 +135,7 @@ def judge(
     reason = _reason(f, r, n, valid, limit, source, s_d, max_res, band)
     verdict = "consistent" if valid else "not consistent"
     if valid and source == "noise" and s_d > NOISE_CEILING:
-        verdict = "undetermined"
+        valid, verdict = False, "undetermined"
         reason = (
             f"undetermined: the residuals scatter by {_pct(s_d)} of |Z| from point to "
             f"point (noise or artefacts), too much for the check to tell; largest "
