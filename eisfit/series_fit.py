@@ -303,7 +303,7 @@ def base_row(spectrum: Spectrum, names: tuple[str, ...]) -> dict[str, Any]:
     for name in names:
         row[name] = math.nan
         row[f"{name}_stderr"] = math.nan
-    row.update(chi2=math.nan, chi2_per_point=math.nan, kk_valid=None)
+    row.update(chi2=math.nan, chi2_per_point=math.nan, kk_valid=None, kk_verdict=None)
     row.update(role_values(None))
     return row
 
@@ -356,6 +356,7 @@ def iter_group(
             reasons="; ".join(result.reasons), undetermined="; ".join(result.undetermined),
             start_path=path, chi2=result.chi2, chi2_per_point=result.chi2_per_point,
             kk_valid=result.kk.valid if result.kk is not None else None,
+            kk_verdict=getattr(result.kk, "verdict", None) if result.kk is not None else None,
             warnings="; ".join(
                 dict.fromkeys([*_reader_warnings(spectrum), *result.warnings,
                                *analysis.all_warnings])

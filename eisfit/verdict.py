@@ -331,7 +331,7 @@ def judge(
         reasons.extend(warnings)
     if kk is not None and not kk.valid:
         statuses.append("warning")
-        reasons.append(getattr(kk, "reason", None) or kk.message)
+        reasons.append(f"lin-KK {kk.reason}" if getattr(kk, "reason", "") else kk.message)
     for finding in findings or ():
         statuses.append(finding.severity)
         reasons.append(finding.message)

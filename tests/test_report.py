@@ -130,7 +130,11 @@ def test_failed_rows_are_flagged_and_drawn(tmp_path: Path) -> None:
     assert kk_bad and kk_bad <= flagged  # the distorted spectrum fails lin-KK and is shown
     assert len(frame) == 6
     write_run_report(out, pdf=False, n_representative=1)
-    assert "Kramers-Kronig check failed" in (out / "report.html").read_text(encoding="utf-8")
+    text = (out / "report.html").read_text(encoding="utf-8")
+    verdict = table.loc[min(kk_bad), "kk_verdict"]  # "not consistent" or "undetermined"
+    assert verdict in ("not consistent", "undetermined")
+    assert f"Kramers-Kronig: {verdict}" in text
+    assert f"are {verdict} in the Kramers-Kronig (lin-KK) check" in text
 
 
 def test_selection_spaces_representatives_and_caps_flagged() -> None:

@@ -221,7 +221,10 @@ def _flags(
         reasons.append(f"undetermined: {row.get('undetermined') or 'see reasons'}")
     if row.get("status") == "warning":
         reasons.append("warning")
-    if row.get("kk_valid") is False or str(row.get("kk_valid")) == "False":
+    verdict = row.get("kk_verdict")
+    if isinstance(verdict, str) and verdict not in ("consistent", "nan"):
+        reasons.append(f"Kramers-Kronig: {verdict}")
+    elif row.get("kk_valid") is False or str(row.get("kk_valid")) == "False":
         reasons.append("Kramers-Kronig check failed")
     if row.get("start_path") == "fallback":
         reasons.append("warm start rejected (fallback fit)")

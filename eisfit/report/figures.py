@@ -329,6 +329,9 @@ def _kk_panel(ax: Any, spectrum: Any) -> None:
     ax.semilogx(f, kk.residuals_real * 100, "o-", color=DATA, lw=0.7, label="real")
     ax.semilogx(f, kk.residuals_imag * 100, "s-", color=IMAG, lw=0.7, ms=3, label="imaginary")
     limit = kk.residual_limit * 100
-    ax.axhspan(-limit, limit, color="0.85", alpha=0.5, lw=0, label=f"±{limit:g} % limit")
+    ax.axhspan(-limit, limit, color="0.85", alpha=0.5, lw=0, label=f"±{limit:.2g} % limit")
     ax.axhline(0.0, color="k", lw=0.6)
     ax.legend(loc="best")
+    # the verdict can rest on a band trend inside the limit: the panel says which
+    verdict = getattr(kk, "verdict", "consistent" if kk.valid else "not consistent")
+    ax.set_title(f"lin-KK residuals: {verdict}", color="k" if kk.valid else "#b04000")

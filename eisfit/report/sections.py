@@ -88,7 +88,15 @@ def attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
     for quantity, reason in skipped.items():
         if reason != "column absent":
             items.append(("info", f"no growth law for {quantity}: {reason}"))
-    if "kk_valid" in table.columns:
+    if "kk_verdict" in table.columns:
+        verdicts = table["kk_verdict"].astype(str)
+        for verdict, why in (("not consistent", "drift, artefacts or non-linearity"),
+                             ("undetermined", "the data scatter too much to tell")):
+            n = int((verdicts == verdict).sum())
+            if n:
+                items.append(("warn", f"{n} spectra are {verdict} in the Kramers-Kronig "
+                                      f"(lin-KK) check ({why}); read their fits with care"))
+    elif "kk_valid" in table.columns:  # a results.csv of an older eisfit
         kk_failed = int(table["kk_valid"].map(lambda v: str(v) == "False").sum())
         if kk_failed:
             items.append(("warn", f"{kk_failed} spectra fail the Kramers-Kronig (lin-KK) check: "
