@@ -62,7 +62,7 @@ def kk_report(
         spectrum, outcome = rows[0]
         if isinstance(outcome, EisfitError):
             return f"{path}: {spectrum_label(spectrum)}: not checked: {outcome}", code
-        return outcome.message, code
+        return "\n".join([outcome.message, *_screening_lines(spectrum)]), code
     counts = {"ok": 0, "failed": 0, "undetermined": 0, "error": 0}
     for _, outcome in rows:
         counts[_status(outcome)] += 1
@@ -79,7 +79,14 @@ def kk_report(
             lines.append(f"{label}: not checked: {outcome}")
         else:
             lines.append(f"{label}: {outcome.summary()}")
+        lines.extend(_screening_lines(spectrum))
     return "\n".join(lines), code
+
+
+def _screening_lines(spectrum: Spectrum) -> list[str]:
+    """What data screening found and what was removed, indented under the spectrum."""
+    findings = [f"  screening {f.kind}: {f.message}" for f in spectrum.meta.findings or ()]
+    return findings + [f"  removed: {r}" for r in spectrum.meta.removed]
 
 
 def _item(spectrum: Spectrum, outcome: KKResult | EisfitError) -> dict[str, Any]:
@@ -96,4 +103,8 @@ def _item(spectrum: Spectrum, outcome: KKResult | EisfitError) -> dict[str, Any]
         item["message"] = str(outcome)
     else:
         item.update(outcome.to_dict())
+    item["findings"] = [
+        {"kind": f.kind, "message": f.message} for f in spectrum.meta.findings or ()
+    ]
+    item["removed"] = list(spectrum.meta.removed)
     return item
