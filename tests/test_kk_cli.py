@@ -47,7 +47,10 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 def test_each_line_names_its_spectrum_by_index_cycle_and_time(capsys, run_mpt: Path) -> None:
     code, out, err = _run(capsys, "kk", str(run_mpt))
-    lines = out.strip().splitlines()
+    every = out.strip().splitlines()
+    lines = [x for x in every if not x.startswith("  ")]  # indented: screening findings
+    assert all(x.startswith(("  screening ", "  removed: ")) for x in every if x not in lines)
+    assert "screening truncated" in out  # the 3-point spectrum beside its 60-point siblings
     assert err == "" and len(lines) == 5
     assert lines[0] == (
         f"lin-KK of {run_mpt}: 4 spectra, 2 consistent, 1 not consistent, 1 not checked"
