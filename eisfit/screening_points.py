@@ -111,36 +111,41 @@ def _neighbours(n: int, active: np.ndarray, width: int) -> np.ndarray:
     return pool[np.minimum(index, pool.size - 1)]
 
 
-def _loo(
-    x: np.ndarray, y: np.ndarray, sd: np.ndarray, near: np.ndarray, degree: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """y_hat, a local polynomial weighted by 1/sd^2, and |y - y_hat| / sqrt(sd^2 + var)."""
-    return _loo_at(x, y, sd, near, degree, np.arange(x.size))
-
-
 def _loo_at(
-    x: np.ndarray, y: np.ndarray, sd: np.ndarray, near: np.ndarray, degree: int, at: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """`_loo` at the points ``at`` only (``near`` holds their neighbour rows)."""
+    x: np.ndarray,
+    ys: tuple[np.ndarray, ...],
+    sds: tuple[np.ndarray, ...],
+    near: np.ndarray,
+    degree: int,
+    at: np.ndarray,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each (y, sd): y_hat at the points ``at``, a local polynomial over the neighbour
+    rows ``near`` weighted by 1/sd^2, and |y - y_hat| / sqrt(sd^2 + var(y_hat)).
+
+    The series share the design (it depends on x only), so their Gram matrices are
+    solved in one batched call, each for the constant term and its variance (G^-1)_00.
+    """
     dx = x[near] - x[at][:, None]
     u = dx / np.maximum(np.max(np.abs(dx), axis=1, keepdims=True), 1e-12)
     size = degree + 1
     design = np.stack([u**k for k in range(size)], axis=2)
-    weight = 1.0 / sd[near] ** 2
-    gram = np.einsum("nki,nk,nkj->nij", design, weight, design)
-    gram += 1e-12 * np.trace(gram, axis1=1, axis2=2)[:, None, None] * np.eye(size)
-    rhs = np.empty((near.shape[0], size, 2), dtype=np.result_type(y, float))
-    rhs[..., 0] = np.einsum("nki,nk,nk->ni", design, weight, y[near])
-    rhs[..., 1] = 0.0
-    rhs[:, 0, 1] = 1.0  # one solve gives the constant term and its variance (G^-1)_00
+    weight = np.stack([1.0 / sd[near] ** 2 for sd in sds])  # (series, points, neighbours)
+    gram = np.einsum("nki,snk,nkj->snij", design, weight, design)
+    gram += 1e-12 * np.trace(gram, axis1=2, axis2=3)[..., None, None] * np.eye(size)
+    rhs = np.zeros((len(ys), near.shape[0], size, 2), dtype=complex)
+    rhs[..., 0] = np.einsum("nki,snk,snk->sni", design, weight, np.stack([y[near] for y in ys]))
+    rhs[:, :, 0, 1] = 1.0
     sol = np.linalg.solve(gram, rhs)
-    hat, variance = sol[:, 0, 0], sol[:, 0, 1].real
-    return hat, np.abs(y[at] - hat) / np.sqrt(sd[at] ** 2 + variance)
+    out = []
+    for k, (y, sd) in enumerate(zip(ys, sds, strict=True)):
+        hat, variance = sol[k, :, 0, 0], sol[k, :, 0, 1].real
+        out.append((hat, np.abs(y[at] - hat) / np.sqrt(sd[at] ** 2 + variance)))
+    return out
 
 
 def _predict(
-    x: np.ndarray, y: np.ndarray, sd: np.ndarray, active: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    x: np.ndarray, ys: tuple[np.ndarray, ...], sds: tuple[np.ndarray, ...], active: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Leave-one-out prediction and residual: a cubic inside the band, a parabola at its ends.
 
     A point with no active neighbour on one side is checked against a parabola through
@@ -151,12 +156,16 @@ def _predict(
     parabola, spikes of 10-30 % at the ends are seen 40-55 % of the time, against 15-20 %
     (`bench/screening_bench.py`); inside the band, all of those above 10 sigma.
     """
-    hat, raw = _loo(x, y, sd, _neighbours(x.size, active, 2 * HALF_WINDOW), DEGREE)
+    every = np.arange(x.size)
+    inner = _loo_at(x, ys, sds, _neighbours(x.size, active, 2 * HALF_WINDOW), DEGREE, every)
     pool = np.flatnonzero(active)
-    end = np.flatnonzero((np.arange(x.size) <= pool[0]) | (np.arange(x.size) >= pool[-1]))
+    end = np.flatnonzero((every <= pool[0]) | (every >= pool[-1]))
     near = _neighbours(x.size, active, END_POINTS)[end]
-    hat[end], raw[end] = _loo_at(x, y, sd, near, END_DEGREE, end)
-    return hat, raw
+    for (hat, raw), (end_hat, end_raw) in zip(
+        inner, _loo_at(x, ys, sds, near, END_DEGREE, end), strict=True
+    ):
+        hat[end], raw[end] = end_hat, end_raw
+    return inner
 
 
 def loo_residuals(x: np.ndarray, z: np.ndarray, active: np.ndarray) -> Residuals:
@@ -169,8 +178,9 @@ def loo_residuals(x: np.ndarray, z: np.ndarray, active: np.ndarray) -> Residuals
     z = z / largest if largest > 0 else z  # the residuals are relative: scale-free
     magnitude = np.maximum(np.abs(z), 1e-12)
     with np.errstate(all="ignore"):  # degenerate data (|Z| = 0...) give inf / NaN here
-        log_hat, log_raw = _predict(x, log_impedance(z), np.ones(x.size), active)
-        z_hat, z_raw = _predict(x, z, magnitude, active)
+        (log_hat, log_raw), (z_hat, z_raw) = _predict(
+            x, (log_impedance(z), z.astype(complex)), (np.ones(x.size), magnitude), active
+        )
         raw = np.fmin(log_raw, z_raw)
         disagreement = np.abs(np.exp(log_hat) - z_hat) / magnitude
     # a residual that cannot be computed says nothing: it is neither noise nor a spike
@@ -187,7 +197,11 @@ def _local_median(values: np.ndarray, active: np.ndarray, window: int = LOCAL_WI
     width = min(window, pool.size)
     position = np.searchsorted(pool, np.arange(values.size))
     start = np.clip(position - width // 2, 0, pool.size - width)
-    return np.median(values[pool[start[:, None] + np.arange(width)]], axis=1)
+    window_values = np.sort(values[pool[start[:, None] + np.arange(width)]], axis=1)
+    half = width // 2  # the median of each row, without np.median's per-call overhead
+    if width % 2:
+        return window_values[:, half]
+    return 0.5 * (window_values[:, half - 1] + window_values[:, half])
 
 
 def spike_limit(n_points: int) -> float:
