@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from fixtures_trends import run_table, with_total
 
 from eisfit.trends import (
     GROWTH_LAWS,
@@ -115,26 +115,8 @@ def test_degenerate_data_never_raises() -> None:
 # --------------------------------------------------------------------------- events
 
 
-def _run(n: int = 30, seed: int = 11) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    t = np.arange(n) * 2.0
-    soli = (400 + 60 * np.sqrt(t)) * (1 + 0.005 * rng.standard_normal(n))
-    df = pd.DataFrame(
-        {
-            "time_h": t,
-            "status": "ok",
-            "R_bulk_ohm": 110 * (1 + 0.003 * rng.standard_normal(n)),
-            "R_gb_ohm": 80 * (1 + 0.005 * rng.standard_normal(n)),
-            "R_soli_ohm": soli,
-            "R_soli_ohm_stderr": 0.005 * soli,
-        }
-    )
-    return _total(df)
-
-
-def _total(df: pd.DataFrame) -> pd.DataFrame:
-    roles = df[["R_bulk_ohm", "R_gb_ohm", "R_soli_ohm"]]
-    return df.assign(R_total_ohm=roles.sum(axis=1, min_count=1))
+_run = run_table
+_total = with_total
 
 
 def test_smooth_run_has_no_events() -> None:
