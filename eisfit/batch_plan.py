@@ -22,6 +22,7 @@ from typing import Any
 from .batch_cache import RowIndex, cached_read, indexed_row, load_rows
 from .errors import EisfitError, ReadError
 from .io import expand_sources
+from .screening_siblings import SiblingBand, sibling_bands
 from .series_fit import BatchSettings, spectrum_digest
 from .spectrum import Spectrum
 
@@ -147,21 +148,24 @@ def _order(
     return groups, hashes, [[float(i) for i in range(len(g))] for g in groups], "file_order"
 
 
-def _prepare_cells(
+def _crop_cells(
     groups: list[list[Spectrum]],
     hashes: list[list[str | None]],
     times: list[list[float]],
     settings: BatchSettings,
-) -> tuple[list[list[Spectrum]], list[list[str | None]], list[list[float]], list[Any]]:
-    """Crop, screen (each cell's spectra as siblings) and maybe thin every cell.
+) -> tuple[
+    list[list[Spectrum]], list[list[str | None]], list[list[float]], list[Any],
+    list[list[SiblingBand | None]],
+]:  # fmt: skip
+    """Crop every spectrum (``f_min_hz``/``f_max_hz``) and say what each one's siblings in
+    its cell cover (`eisfit.screening_siblings.sibling_bands`).
 
-    Done here, on whole cells, so that a spectrum's findings never depend on how the
-    cells are cut into chunks for the workers.  A spectrum that cropping or dropping
-    would empty becomes an ``error`` row (cell index, row); the rest carry on.
+    The rest of screening runs per spectrum with the fit (in the workers), but what the
+    siblings cover is decided here, on whole cells, so that a spectrum's findings never
+    depend on how cells are cut into chunks.  A spectrum that cropping would empty becomes
+    an ``error`` row (cell index, row); the rest carry on.
     """
-    from .screening import drop_flagged, screen_all
-
-    out_g, out_h, out_t, errors = [], [], [], []
+    out_g, out_h, out_t, errors, bands = [], [], [], [], []
     for g, (group, shas, ts) in enumerate(zip(groups, hashes, times, strict=True)):
         kept = []
         for s, sha, t in zip(group, shas, ts, strict=True):
@@ -170,17 +174,11 @@ def _prepare_cells(
                              sha, t))  # fmt: skip
             except EisfitError as exc:
                 errors.append((g, _error_row(s, exc)))
-        screened = screen_all([k[0] for k in kept])
-        cell: list[tuple[Spectrum, str | None, float]] = []
-        for s, (_, sha, t) in zip(screened, kept, strict=True):
-            try:
-                cell.append((drop_flagged(s) if settings.drop_flagged else s, sha, t))
-            except EisfitError as exc:
-                errors.append((g, _error_row(s, exc)))
-        out_g.append([c[0] for c in cell])
-        out_h.append([c[1] for c in cell])
-        out_t.append([c[2] for c in cell])
-    return out_g, out_h, out_t, errors
+        out_g.append([k[0] for k in kept])
+        out_h.append([k[1] for k in kept])
+        out_t.append([k[2] for k in kept])
+        bands.append(sibling_bands(out_g[-1]))
+    return out_g, out_h, out_t, errors, bands
 
 
 def _error_row(spectrum: Spectrum, exc: Exception) -> dict[str, Any]:
@@ -236,6 +234,7 @@ class Plan:
     digests: list[list[str]]
     reuse: list[list[dict[str, Any] | None]]
     errors: list[dict[str, Any]]
+    bands: list[list[SiblingBand | None]]  # what each spectrum's siblings cover
 
     @property
     def n_spectra(self) -> int:
@@ -255,7 +254,7 @@ def plan_batch(sources: Any, settings: BatchSettings, cell_by: str, out: Path | 
         error["cell"] = cell_key(error["source"], cell_by)
     groups, hashes, cells = _cells(files, file_hashes, keys, cell_by)
     groups, hashes, times, time_source = _order(groups, hashes)
-    groups, hashes, times, dropped = _prepare_cells(groups, hashes, times, settings)
+    groups, hashes, times, dropped, bands = _crop_cells(groups, hashes, times, settings)
     errors.extend({**e, "cell": cells[g]} for g, e in dropped)
     stems = _fit_names(groups)
     digests = [[spectrum_digest(s) for s in g] for g in groups]
@@ -268,4 +267,4 @@ def plan_batch(sources: Any, settings: BatchSettings, cell_by: str, out: Path | 
         ]
         for st, dg in zip(stems, digests, strict=True)
     ]
-    return Plan(groups, hashes, times, time_source, cells, stems, digests, reuse, errors)
+    return Plan(groups, hashes, times, time_source, cells, stems, digests, reuse, errors, bands)

@@ -41,26 +41,25 @@ from .screening_points import (
     negative_real,
     spikes,
 )
+from .screening_siblings import SiblingBand, sibling_bands, truncation
 from .spectrum import Finding, Spectrum, format_hz
 
 __all__ = [
     "POINT_KINDS",
+    "SiblingBand",
     "drop_flagged",
     "estimate_noise",
     "format_findings",
     "prepare",
     "screen",
     "screen_all",
+    "sibling_bands",
 ]
 
 #: finding kinds that name points to drop; the others concern the whole spectrum
 POINT_KINDS = ("inductive_artefact", "negative_real", "outlier")
 #: relative noise assumed when a spectrum is too short to estimate its own
 _DEFAULT_NOISE = 0.01
-#: a sibling band reaching this many decades further counts as missing here
-_MISSING_DECADES = 0.5
-#: a spectrum with fewer points than this fraction of its typical sibling is truncated
-_SHORT_FRACTION = 0.6
 _LISTED = 5
 
 
@@ -77,11 +76,17 @@ def estimate_noise(spectrum: Spectrum) -> float | None:
     return spikes(x, z)[1].sigma
 
 
-def screen(spectrum: Spectrum, *, siblings: Sequence[Spectrum] | None = None) -> Spectrum:
+def screen(
+    spectrum: Spectrum,
+    *,
+    siblings: Sequence[Spectrum] | None = None,
+    band: SiblingBand | None = None,
+) -> Spectrum:
     """``spectrum`` with ``meta.findings`` set to what screening found (see module doc).
 
     ``siblings`` are the other spectra of the same file or run (the spectrum itself is
-    ignored if it is among them); without them nothing is said about truncation.
+    ignored if it is among them), or ``band`` what they cover (`sibling_bands`); without
+    either nothing is said about truncation.
     """
     x, z, order = _ascending(spectrum)
     f = spectrum.frequency_hz
@@ -108,8 +113,10 @@ def screen(spectrum: Spectrum, *, siblings: Sequence[Spectrum] | None = None) ->
     if outliers.any():
         findings.append(_outliers(f, order[outliers]))
     others = [s for s in siblings or () if s is not spectrum]
-    if others:
-        truncated = _truncation(spectrum, others)
+    if band is None and others:
+        band = sibling_bands([spectrum, *others])[0]
+    if band is not None:
+        truncated = truncation(spectrum, band)
         if truncated is not None:
             findings.append(truncated)
     noise = float(sigma) if len(spectrum) >= MIN_POINTS else None
@@ -119,7 +126,7 @@ def screen(spectrum: Spectrum, *, siblings: Sequence[Spectrum] | None = None) ->
 def screen_all(spectra: Iterable[Spectrum]) -> list[Spectrum]:
     """Every spectrum screened with the others as its siblings (one file, cell or run)."""
     spectra = list(spectra)
-    return [screen(s, siblings=spectra[:i] + spectra[i + 1 :]) for i, s in enumerate(spectra)]
+    return [screen(s, band=b) for s, b in zip(spectra, sibling_bands(spectra), strict=True)]
 
 
 def drop_flagged(spectrum: Spectrum) -> Spectrum:
@@ -337,42 +344,3 @@ def _non_monotonic(f: np.ndarray, jumps: np.ndarray) -> Finding:
         " merged into one spectrum; split them (one spectrum per sweep) or check the export"
     )
     return Finding("non_monotonic", text, tuple(int(i) for i in jumps))
-
-
-def _truncation(spectrum: Spectrum, siblings: Sequence[Spectrum]) -> Finding | None:
-    """The truncated finding, or None (see module docstring)."""
-    lows = np.log10([s.frequency_hz.min() for s in siblings])
-    highs = np.log10([s.frequency_hz.max() for s in siblings])
-    counts = np.array([len(s) for s in siblings])
-    low, high = np.median(lows), np.median(highs)
-    typical = float(np.median(counts))
-    own_low = math.log10(spectrum.frequency_hz.min())
-    own_high = math.log10(spectrum.frequency_hz.max())
-    band = max(high - low, 1e-9)
-    missing = []
-    if own_low - low > _MISSING_DECADES:
-        missing.append(
-            f"the low-frequency {_share((own_low - low) / band)}, below"
-            f" {format_hz(10**own_low)}, is missing ({own_low - low:.1f} of {band:.1f} decades)"
-        )
-    if high - own_high > _MISSING_DECADES:
-        missing.append(
-            f"the high-frequency {_share((high - own_high) / band)}, above"
-            f" {format_hz(10**own_high)}, is missing ({high - own_high:.1f} of {band:.1f}"
-            " decades)"
-        )
-    short = len(spectrum) < _SHORT_FRACTION * typical
-    if not missing and not short:
-        return None
-    text = (
-        f"{len(spectrum)} points over {format_hz(10**own_low)} - {format_hz(10**own_high)},"
-        f" while its {len(siblings)} sibling{'s' if len(siblings) > 1 else ''} typically hold"
-        f" {typical:.0f} points over {format_hz(10**low)} - {format_hz(10**high)}"
-    )
-    text += ": " + "; ".join(missing) if missing else ": much shorter than its siblings"
-    text += " (an aborted or partial sweep?); compare it with care and keep it out of trends"
-    return Finding("truncated", text)
-
-
-def _share(fraction: float) -> str:
-    return "half" if 0.4 <= fraction <= 0.6 else "part"

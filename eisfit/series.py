@@ -154,9 +154,10 @@ def run_batch(
             what = "unusable spectrum" if "index" in error else "unreadable file"
             log.warning("%s %s: %s", what, error["source"], error["message"])
         tasks = [
-            ([pack(s) for s in plan.groups[g][a:b]], settings, plan.reuse[g][a:b], names)
+            ([pack(s) for s in plan.groups[g][a:b]], settings, plan.reuse[g][a:b], names,
+             plan.bands[g][a:b])
             for g, a, b in items
-        ]
+        ]  # fmt: skip
         base = {"settings_digest": settings.digest(), "settings": settings.to_dict()}
         bar = stack.enter_context(closing(progress_bar(plan.n_spectra, enabled=progress)))
         rows: dict[tuple[int, int], dict[str, Any]] = {}

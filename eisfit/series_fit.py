@@ -317,14 +317,25 @@ def fit_group(
     settings: BatchSettings,
     reuse: list[dict[str, Any] | None],
     names: tuple[str, ...],
+    bands: list[Any] | None = None,
 ) -> list[Output]:
-    """Fit one group in order; ``reuse[i]``: a stored row to take instead of fitting.
+    """Fit one group in order; ``reuse[i]``: a stored row to take instead of fitting;
+    ``bands[i]``: what the spectrum's siblings in its cell cover (for screening).
 
     Returns (row, record) per spectrum; ``record`` is the fits/ JSON body (None for a
     reused row, whose JSON is already on disk).  Top-level and picklable for worker
     processes and Dask workers.
     """
-    return list(iter_group(packed, settings, reuse, names))
+    return list(iter_group(packed, settings, reuse, names, bands))
+
+
+def _screened(spectrum: Spectrum, band: Any, settings: BatchSettings) -> Spectrum:
+    """The spectrum screened (`eisfit.screening`) and, if asked, without flagged points."""
+    from .screening import drop_flagged, screen
+
+    if spectrum.meta.findings is None:
+        spectrum = screen(spectrum, band=band)
+    return drop_flagged(spectrum) if settings.drop_flagged else spectrum
 
 
 def iter_group(
@@ -332,10 +343,11 @@ def iter_group(
     settings: BatchSettings,
     reuse: list[dict[str, Any] | None],
     names: tuple[str, ...],
+    bands: list[Any] | None = None,
 ) -> Iterator[Output]:
     """`fit_group` one spectrum at a time (the in-process path saves each as it is done)."""
     prev: _Previous | None = None
-    for item, stored in zip(packed, reuse, strict=True):
+    for i, (item, stored) in enumerate(zip(packed, reuse, strict=True)):
         if stored is not None:
             row = {**stored, "reused": True}
             prev = previous_from_row(row, names) or prev
@@ -343,6 +355,13 @@ def iter_group(
             continue
         spectrum = unpack(item)
         row = base_row(spectrum, names)
+        try:
+            spectrum = _screened(spectrum, bands[i] if bands else None, settings)
+        except EisfitError as exc:  # every point flagged: nothing left to fit
+            row.update(status="error", message=str(exc), removed="; ".join(spectrum.meta.removed))
+            yield row, {"fit": None, "analysis": None, "row": json_ready(row),
+                        "spectrum": spectrum_data(spectrum)}  # fmt: skip
+            continue
         row.update(_screening_columns(spectrum))
         try:
             result, analysis, path = _fit_one(spectrum, settings, prev)
