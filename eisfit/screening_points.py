@@ -128,12 +128,13 @@ def _loo_at(
     dx = x[near] - x[at][:, None]
     u = dx / np.maximum(np.max(np.abs(dx), axis=1, keepdims=True), 1e-12)
     size = degree + 1
-    design = np.stack([u**k for k in range(size)], axis=2)
-    weight = np.stack([1.0 / sd[near] ** 2 for sd in sds])  # (series, points, neighbours)
-    gram = np.einsum("nki,snk,nkj->snij", design, weight, design)
+    design = u[..., None] ** np.arange(size)  # (points, neighbours, powers)
+    weight = 1.0 / np.stack([sd[near] for sd in sds]) ** 2  # (series, points, neighbours)
+    weighted_t = np.swapaxes(weight[..., None] * design, 2, 3)  # (series, points, powers, nb)
+    gram = weighted_t @ design
     gram += 1e-12 * np.trace(gram, axis1=2, axis2=3)[..., None, None] * np.eye(size)
     rhs = np.zeros((len(ys), near.shape[0], size, 2), dtype=complex)
-    rhs[..., 0] = np.einsum("nki,snk,snk->sni", design, weight, np.stack([y[near] for y in ys]))
+    rhs[..., 0] = (weighted_t @ np.stack([y[near] for y in ys])[..., None])[..., 0]
     rhs[:, :, 0, 1] = 1.0
     sol = np.linalg.solve(gram, rhs)
     out = []
