@@ -26,7 +26,6 @@ from .rounds import (
     local_fit,
     rounding_floor,
 )
-from .rounds import stacked_residuals as _stacked_residuals  # noqa: F401 - tests use it
 from .verdict import RUNS_Z, runs_z
 
 if TYPE_CHECKING:  # pragma: no cover

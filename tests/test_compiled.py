@@ -16,7 +16,7 @@ from eisfit import compiled
 from eisfit.circuits.model import compile_circuit
 from eisfit.fitting import _Problem
 from eisfit.lm import batched_lm
-from eisfit.solver import _stacked_residuals
+from eisfit.rounds import stacked_residuals
 from eisfit.synthetic import random_cell, simulate
 
 FREQ = np.logspace(np.log10(7e6), -1, 80)
@@ -102,7 +102,7 @@ def _numpy_stacked(pb: dict):
         ceil=np.where(pb["log"], np.inf, pb["upper"]),
         base=pb["truth"].copy(),
     )
-    return _stacked_residuals(problem)
+    return stacked_residuals(problem)
 
 
 def _compiled(pb: dict, x0: np.ndarray, **options):
