@@ -17,6 +17,7 @@ import numpy as np
 from .circuits.elements import get_element
 from .circuits.grammar import Element, Node, Parallel, Series
 from .circuits.model import Circuit
+from .circuits.parts import arc_magnitude, log10_time_constant
 
 __all__ = [
     "ARC_N0",
@@ -115,12 +116,7 @@ def unit_params(unit: Unit, amplitude: float, tau: float) -> list[float]:
 
 
 def _arc_tau(circuit: Circuit, unit: Unit, theta: np.ndarray) -> float:
-    vals = dict(zip(unit.symbols, _split(unit, theta), strict=True))
-    r = vals["R"][0]
-    if "CPE" in vals:
-        q, n = vals["CPE"]
-        return float((r * q) ** (1.0 / n))
-    return float(r * vals["C"][0])
+    return 10.0 ** log10_time_constant(*_arc_rqn(unit, theta))
 
 
 def _split(unit: Unit, theta: np.ndarray) -> list[np.ndarray]:
@@ -164,15 +160,11 @@ def canonical_arc_order(circuit: Circuit, theta: np.ndarray) -> np.ndarray:
     return out
 
 
-def _arc_state(unit: Unit, theta: np.ndarray) -> tuple[float, float, float]:
-    """(R, log10 tau, n) of an R||CPE or R||C arc unit: tau = (R Q)^(1/n), n = 1 for a
-    capacitor; log10 tau is NaN when R, Q or n is not positive."""
+def _arc_rqn(unit: Unit, theta: np.ndarray) -> tuple[float, float, float]:
+    """(R, Q, n) of an R||CPE or R||C arc unit (Q = C and n = 1 for a capacitor)."""
     vals = dict(zip(unit.symbols, _split(unit, theta), strict=True))
-    r = float(vals["R"][0])
     q, n = (float(v) for v in vals["CPE"]) if "CPE" in vals else (float(vals["C"][0]), 1.0)
-    if not (r > 0 and q > 0 and n > 0 and math.isfinite(r * q)):
-        return r, math.nan, n
-    return r, (math.log10(r) + math.log10(q)) / n, n
+    return float(vals["R"][0]), q, n
 
 
 def suspect_arcs(
@@ -203,13 +195,12 @@ def suspect_arcs(
     if not arcs:
         return []
     lo, hi = -math.log10(float(omega.max())), -math.log10(float(omega.min()))  # log10 tau
-    r, log_tau, n = np.array([_arc_state(u, theta) for u in arcs]).T
-    with np.errstate(all="ignore"):
-        # |Z| of each arc, R / |1 + (j w tau)^n|, in real arithmetic: with x = (w tau)^n,
-        # |1 + x e^(j n pi/2)|^2 = 1 + 2 x cos(n pi/2) + x^2
-        x = (omega[None, :] * np.power(10.0, log_tau)[:, None]) ** n[:, None]
-        size = np.sqrt(1.0 + 2.0 * x * np.cos(0.5 * np.pi * n)[:, None] + x * x)
-        share = np.max(r[:, None] / size / np.abs(z)[None, :], axis=1)
+    rqn = [_arc_rqn(u, theta) for u in arcs]
+    n = np.array([v[2] for v in rqn])
+    log_tau = np.array([log10_time_constant(*v) for v in rqn])
+    mod = np.abs(z)
+    share = np.array([np.max(arc_magnitude(*v, omega) / mod) for v in rqn])
+    with np.errstate(invalid="ignore"):
         gap = np.abs(log_tau[:, None] - log_tau[None, :])
     np.fill_diagonal(gap, np.inf)
     vanished = ~((share >= FAINT) & (lo - 3.0 < log_tau) & (log_tau < hi + 3.0) & (n >= _FLAT_N))
@@ -243,7 +234,7 @@ def revived_starts(
     r_floor = 0.05 * max(float(np.ptp(z.real)), 1e-3 * float(np.abs(z).max()))
     starts = []
     for u in suspects:
-        here = _arc_state(u, theta)[1]  # log10 tau, NaN when the arc has none: keep all
+        here = log10_time_constant(*_arc_rqn(u, theta))  # NaN when it has none: keep all
         keep = ~(np.abs(np.log10(taus) - here) < 0.25)
         amps = _arc_amplitudes(circuit, u, theta, omega, z, taus[keep])
         for tau, amp in zip(taus[keep], amps, strict=True):
@@ -267,10 +258,10 @@ def _arc_amplitudes(
     31), the impedance the rest of the circuit (as in ``theta``) leaves: the arc is
     linear in R once tau and n are fixed (variable projection, as in `eisfit.initial`).
     NaN where that is not finite."""
-    r, log_tau, n = _arc_state(unit, theta)
-    with np.errstate(all="ignore"):
-        tau = np.power(10.0, log_tau)  # inf or 0 (not an OverflowError) for absurd arcs
-        own = r / (1.0 + (1j * omega * tau) ** n) if math.isfinite(log_tau) else 0.0
+    r, q, n = _arc_rqn(unit, theta)
+    with np.errstate(all="ignore"):  # inf or 0 (not an OverflowError) for absurd arcs
+        usable = math.isfinite(log10_time_constant(r, q, n))
+        own = r / (1.0 + r * q * (1j * omega) ** n) if usable else 0.0
         rest = circuit.evaluate_omega(theta, omega)[0] - own
         shape_n = ARC_N0 if "CPE" in unit.symbols else 1.0
         basis = 1.0 / (1.0 + (1j * omega[:, None] * taus[None, :]) ** shape_n)

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .circuits.model import Circuit
-from .circuits.parts import split_circuit
+from .circuits.parts import arc_magnitude, log10_time_constant, split_circuit
 from .status import worst
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -172,19 +172,6 @@ def stderr_findings(
     return out
 
 
-def _log10_apex_hz(r: float, q: float, n: float) -> float:
-    """log10 of f0 = 1/(2 pi (R Q)^(1/n)), NaN when the arc has no apex."""
-    if not (r > 0 and q > 0 and n > 0 and math.isfinite(r) and math.isfinite(q)):
-        return math.nan
-    return -math.log10(2.0 * math.pi) - (math.log10(r) + math.log10(q)) / n
-
-
-def _arc_magnitude(r: float, q: float, n: float, omega: np.ndarray) -> np.ndarray:
-    """|Z| of R||CPE (Q, n) at ``omega``: R / |1 + R Q (j w)^n|."""
-    with np.errstate(all="ignore"):
-        return np.abs(r / (1.0 + r * q * (1j * omega) ** n))
-
-
 def apex_findings(
     circuit: Circuit, theta: np.ndarray, frequency_hz: np.ndarray, impedance_ohm: np.ndarray
 ) -> tuple[dict[str, str], list[str]]:
@@ -200,14 +187,15 @@ def apex_findings(
         involved = np.flatnonzero(np.any(arc.jac != 0, axis=0))
         params = [circuit.parameters[int(i)].name for i in involved]
         r_name = circuit.parameters[int(np.flatnonzero(arc.jac[0])[0])].name
-        if float(np.max(_arc_magnitude(arc.r, arc.q, arc.n, omega), initial=0.0)) < floor:
+        if float(np.max(arc_magnitude(arc.r, arc.q, arc.n, omega), initial=0.0)) < floor:
             reason = (
                 f"{arc.name}: the arc is absent from these data (its impedance stays below "
                 f"{100 * ABSENT:g} % of the measured |Z| across the band): fit without it"
             )
             out.update(dict.fromkeys(params, reason))
             continue
-        log_f0 = _log10_apex_hz(arc.r, arc.q, arc.n)
+        # apex f0 = 1/(2 pi tau), NaN when the arc has none
+        log_f0 = -math.log10(2.0 * math.pi) - log10_time_constant(arc.r, arc.q, arc.n)
         if not math.isfinite(log_f0):
             continue
         where = f"{arc.name}: apex {10.0**log_f0:.3g} Hz"

@@ -22,7 +22,13 @@ from .grammar import Element, Node, Series, iter_elements
 from .layout import simple_arc
 from .model import Circuit
 
-__all__ = ["ArcPart", "CircuitParts", "split_circuit"]
+__all__ = [
+    "ArcPart",
+    "CircuitParts",
+    "arc_magnitude",
+    "log10_time_constant",
+    "split_circuit",
+]
 
 
 @dataclass(frozen=True)
@@ -120,3 +126,20 @@ def split_circuit(model: Circuit, theta: np.ndarray) -> CircuitParts:
     return CircuitParts(
         tuple(resistors), tuple(inductors), tuple(arcs), tuple(spikes), tuple(others)
     )
+
+
+def log10_time_constant(r: float, q: float, n: float) -> float:
+    """log10 of an arc's time constant tau = (R Q)^(1/n) in s (for R||C: n = 1, Q = C),
+    the inverse of its apex angular frequency; NaN unless R, Q and n are positive and
+    R Q is finite."""
+    if not (r > 0 and q > 0 and n > 0 and math.isfinite(r * q)):
+        return math.nan
+    return (math.log10(r) + math.log10(q)) / n
+
+
+def arc_magnitude(r: float, q: float, n: float, omega: np.ndarray) -> np.ndarray:
+    """|Z| of an R||CPE arc (Q, n; R||C with n = 1) at ``omega``: R / |1 + R Q (j w)^n|.
+
+    Absurd values (a collapsed or runaway arc) give inf or NaN quietly."""
+    with np.errstate(all="ignore"):
+        return np.abs(r / (1.0 + r * q * (1j * np.asarray(omega, dtype=float)) ** n))
