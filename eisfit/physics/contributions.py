@@ -269,6 +269,11 @@ def _analyse(
         drafts.append(draft)
         if feat is not None and overrides.get(arc.name) != "unassigned":
             features.append(feat)
+        elif feat is None and overrides.get(arc.name) in ARC_ROLES:
+            # a role the user or the named model gave holds even for an arc the fit let
+            # collapse: its quantities are then undetermined, not moved to another role
+            draft.role = overrides[arc.name]
+            draft.reason = f"set by the user or the named model; {arc.name} collapsed in the fit"
     assignment = assign_roles(
         features,
         intercept_ohm=r0,
