@@ -24,6 +24,7 @@ import pandas as pd
 from ..errors import EisfitError, ReportError
 from ..spectrum import Spectrum, SpectrumMeta
 from ..status import STATUSES
+from ..timeaxis import FILE_ORDER, TIMESTAMP, TimeAxis
 
 __all__ = [
     "FileInfo",
@@ -80,9 +81,8 @@ class RunData:
 
     @property
     def time_label(self) -> str:
-        if self.time_source == "timestamp":
-            return "time / h"
-        return "spectrum number (no timestamps)"
+        axis = TimeAxis(TIMESTAMP if self.time_source == TIMESTAMP else FILE_ORDER)
+        return axis.label if axis.hours else f"{axis.label} (no timestamps)"
 
 
 @dataclass(frozen=True)
