@@ -34,6 +34,8 @@ def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
     for c in analysis.contributions:
         r = _number(c.resistance_ohm, c.resistance_stderr_ohm)
         what = [f"R = {r} ohm" if r != "-" else "R undetermined"]
+        if c.resistance_ohm == math.inf:  # a blocking spike: no DC path by construction
+            what = ["R = inf (blocking)"]
         if c.role == "inductance":
             what = ["lead inductance (value in the parameter table)"]
         if c.capacitance_f is not None:

@@ -286,3 +286,16 @@ def test_models_dir_adds_a_user_model(capsys, nzsp_csv: Path, tmp_path: Path) ->
     assert [c["role"] for c in data["contributions"]] == ["bulk", "grain_boundary", "soli"]
     code, _, err = _run(capsys, "fit", str(nzsp_csv), "--model", "my-nzsp")
     assert code == 2 and "my-nzsp" in err  # not packaged: needs --models-dir
+
+
+def test_a_blocking_spike_is_printed_as_infinite_resistance_not_undetermined(
+    capsys, tmp_path: Path
+) -> None:
+    values = {"R0.R": 5.0, "R1.R": 2e4, "CPE1.Q": 2e-10, "CPE1.n": 0.9,
+              "CPE2.Q": 1e-6, "CPE2.n": 0.85}  # fmt: skip
+    spectrum = simulate("R0-p(R1,CPE1)-CPE2", values, np.logspace(6, -1, 57), noise=0.003,
+                        rng=np.random.default_rng(5))  # fmt: skip
+    path = write_csv([spectrum], tmp_path / "blocking.csv")
+    _, out, _ = _run(capsys, "fit", str(path), "--model", "blocking", *GEOMETRY)
+    line = next(x for x in out.splitlines() if x.strip().startswith("electrode"))
+    assert "R = inf (blocking)" in line and "undetermined" not in line
