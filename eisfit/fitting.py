@@ -28,7 +28,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -47,49 +47,9 @@ from .spectrum import Spectrum
 if TYPE_CHECKING:  # pragma: no cover
     import lmfit
 from .units import canonical_arc_order, default_starts, revived_starts
+from .weighting import Weighting, usable_points, weights
 
 __all__ = ["Weighting", "fit", "weights"]
-
-Weighting = Literal["modulus", "proportional", "unit", "sigma"]
-
-
-def weights(
-    spectrum: Spectrum, weighting: Weighting = "modulus", sigma: npt.ArrayLike | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weights of the real and imaginary residuals.
-
-    * ``modulus``: 1/|Z| for both (Boukamp, Solid State Ionics 20 (1986) 31);
-    * ``proportional``: 1/|Z'| and 1/|Z''|, each floored at 1e-3 |Z| so a zero crossing
-      cannot dominate;
-    * ``unit``: 1;
-    * ``sigma``: 1/sigma from the user, a real array (same sigma for both parts) or a
-      complex one (sigma' + j sigma'').
-    """
-    z = spectrum.impedance_ohm
-    mod = np.abs(z)
-    if weighting == "modulus":
-        return 1.0 / mod, 1.0 / mod
-    if weighting == "proportional":
-        floor = 1e-3 * mod
-        return 1.0 / np.maximum(np.abs(z.real), floor), 1.0 / np.maximum(np.abs(z.imag), floor)
-    if weighting == "unit":
-        ones = np.ones_like(mod)
-        return ones, ones
-    if weighting == "sigma":
-        if sigma is None:
-            raise FitInputError('weighting="sigma" needs sigma=')
-        s = np.asarray(sigma)
-        if s.shape != z.shape:
-            raise FitInputError(f"sigma must have one value per point ({z.size}), got {s.shape}")
-        s_re, s_im = (s.real, s.imag) if np.iscomplexobj(s) else (s, s)
-        s_re, s_im = np.asarray(s_re, dtype=float), np.asarray(s_im, dtype=float)
-        if not (np.all(np.isfinite(s_re)) and np.all(s_re > 0) and np.all(s_im > 0)):
-            raise FitInputError("sigma must be finite and > 0")
-        return 1.0 / s_re, 1.0 / s_im
-    raise FitInputError(
-        f"unknown weighting {weighting!r}; use modulus, proportional, unit or sigma"
-    )
-
 
 @dataclass(frozen=True)
 class _Problem:
@@ -326,7 +286,8 @@ def fit(
     ``max_nfev`` the model evaluations over
     all of them, ``timeout_s`` the wall time (default 10 s).  Parameters without given
     ``bounds`` get the default bounds of what the band can resolve (`eisfit.bounds`).
-    A spectrum not screened yet (``meta.findings`` None) is screened first
+    Points the weighting cannot use (Z = 0) are removed first (`eisfit.weighting`); a
+    spectrum not screened yet (``meta.findings`` None) is then screened
     (`eisfit.screening`).  The result's ``status`` says what the numbers are worth
     (`eisfit.verdict`): undetermined parameters are NaN with their reason, a fit that is
     unusable is ``failed`` (``success=False``) with a message; bad input raises
@@ -335,6 +296,7 @@ def fit(
     model = compile_circuit(circuit)
     if model.batchable:
         compiled.prepare()  # the first fit of a process compiles the kernel: not timed
+    spectrum = usable_points(spectrum, weighting)  # Z = 0 under 1/|Z|: removed, recorded
     if spectrum.meta.findings is None:  # not screened yet: what the data show joins the verdict
         spectrum = screen(spectrum)
     t0 = time.perf_counter()

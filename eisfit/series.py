@@ -63,11 +63,12 @@ from . import __version__
 from .batch_cache import save_rows
 from .batch_exec import dask_client, dask_workers, run_items
 from .batch_plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch
+from .batch_rows import base_row
 from .circuits.model import compile_circuit
 from .errors import EisfitError
 from .physics.contributions import json_ready
 from .progress import log_file, progress_bar
-from .series_fit import BatchSettings, base_row, pack, spectrum_digest
+from .series_fit import BatchSettings, pack, spectrum_digest
 from .spectrum import Spectrum
 from .status import status_counts
 

@@ -30,6 +30,15 @@ from typing import Any
 
 import numpy as np
 
+from .batch_rows import (
+    base_row,
+    failed_row,
+    reader_warnings,
+    resistances,
+    role_values,
+    screening_columns,
+    spectrum_data,
+)
 from .errors import EisfitError
 from .physics.contributions import CellAnalysis, analyse, json_ready
 from .physics.geometry import Cell
@@ -39,7 +48,6 @@ from .spectrum import Spectrum, SpectrumMeta
 __all__ = [
     "CHI2_GROWTH",
     "JUMP_FACTOR",
-    "ROLE_COLUMNS",
     "BatchSettings",
     "fit_group",
     "iter_group",
@@ -48,24 +56,6 @@ __all__ = [
 
 CHI2_GROWTH = 4.0
 JUMP_FACTOR = 3.0
-_RESISTANCE_COLUMNS = {
-    "bulk": "R_bulk_ohm",
-    "grain_boundary": "R_gb_ohm",
-    "soli": "R_soli_ohm",
-    "charge_transfer": "R_ct_ohm",
-}
-#: role-derived columns of results.csv; each also has a ``_stderr`` column
-ROLE_COLUMNS = (
-    "R_bulk_ohm",
-    "R_gb_ohm",
-    "R_soli_ohm",
-    "R_ct_ohm",
-    "R_total_ohm",
-    "asr_soli_ohm_cm2",
-    "C_soli_f",
-    "sigma_bulk_s_cm",
-    "sigma_total_s_cm",
-)
 
 
 def _pairs(value: Mapping[str, Any] | None, convert: Any) -> tuple[tuple[str, Any], ...]:
@@ -141,16 +131,6 @@ def spectrum_digest(spectrum: Spectrum) -> str:
     return h.hexdigest()
 
 
-def spectrum_data(spectrum: Spectrum) -> dict[str, list[float]]:
-    """The measured points as JSON lists (fits/ records carry them for the report)."""
-    z = np.asarray(spectrum.impedance_ohm)
-    return {
-        "frequency_hz": np.asarray(spectrum.frequency_hz, dtype=float).tolist(),
-        "z_real_ohm": z.real.tolist(),
-        "z_imag_ohm": z.imag.tolist(),
-    }
-
-
 def pack(spectrum: Spectrum) -> tuple[Any, ...]:
     """A picklable form of a spectrum (its meta holds a mappingproxy)."""
     m = spectrum.meta
@@ -175,48 +155,6 @@ class _Previous:
     resistances: dict[str, float]
 
 
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-# results.csv column -> (role, Contribution attribute of the value, of its stderr)
-_ROLE_FIELDS = {
-    **{
-        col: (role, "resistance_ohm", "resistance_stderr_ohm")
-        for role, col in _RESISTANCE_COLUMNS.items()
-    },
-    "asr_soli_ohm_cm2": ("soli", "asr_ohm_cm2", "asr_stderr_ohm_cm2"),
-    "C_soli_f": ("soli", "capacitance_f", "capacitance_stderr_f"),
-    "sigma_bulk_s_cm": ("bulk", "conductivity_s_cm", "conductivity_stderr_s_cm"),
-}
-
-
-def role_values(analysis: CellAnalysis | None) -> dict[str, float]:
-    """The role columns (NaN for roles the circuit lacks) from an analysis."""
-    out = {name: math.nan for col in ROLE_COLUMNS for name in (col, f"{col}_stderr")}
-    if analysis is None:
-        return out
-    for column, (role, value, stderr) in _ROLE_FIELDS.items():
-        c = analysis.by_role(role)
-        if c is not None:
-            out[column] = _nan(getattr(c, value))
-            out[f"{column}_stderr"] = _nan(getattr(c, stderr))
-    out["R_total_ohm"] = _nan(analysis.total_resistance_ohm)
-    out["R_total_ohm_stderr"] = _nan(analysis.total_resistance_stderr_ohm)
-    out["sigma_total_s_cm"] = _nan(analysis.total_conductivity_s_cm)
-    out["sigma_total_s_cm_stderr"] = _nan(analysis.total_conductivity_stderr_s_cm)
-    return out
-
-
-def _resistances(row: Mapping[str, Any]) -> dict[str, float]:
-    out = {}
-    for role, column in _RESISTANCE_COLUMNS.items():
-        value = row.get(column)
-        if value is not None and math.isfinite(float(value)):
-            out[role] = float(value)
-    return out
-
-
 def previous_from_row(row: Mapping[str, Any], names: tuple[str, ...]) -> _Previous | None:
     """Warm-start state from an ok or warning row (every value determined), else None."""
     if row.get("status") not in ("ok", "warning"):
@@ -224,7 +162,7 @@ def previous_from_row(row: Mapping[str, Any], names: tuple[str, ...]) -> _Previo
     values = {n: float(row[n]) for n in names if row.get(n) is not None}
     if len(values) != len(names) or not all(math.isfinite(v) for v in values.values()):
         return None
-    return _Previous(values, float(row["chi2_per_point"]), _resistances(row))
+    return _Previous(values, float(row["chi2_per_point"]), resistances(row))
 
 
 def _jumped(before: Mapping[str, float], after: Mapping[str, float]) -> bool:
@@ -236,22 +174,6 @@ def _jumped(before: Mapping[str, float], after: Mapping[str, float]) -> bool:
         if hi > 0 and (lo <= 0 or hi / lo > JUMP_FACTOR):
             return True
     return False
-
-
-def _reader_warnings(spectrum: Spectrum) -> list[str]:
-    """What the reader said about the file (an aborted run, dropped rows...)."""
-    said = spectrum.meta.extra.get("warnings") or ()
-    return [f"reader: {w}" for w in ([said] if isinstance(said, str) else said)]
-
-
-def _screening_columns(spectrum: Spectrum) -> dict[str, Any]:
-    """The findings, partial and removed columns of a spectrum's row."""
-    findings = spectrum.meta.findings or ()
-    return {
-        "findings": "; ".join(dict.fromkeys(f.kind for f in findings)),
-        "partial": any(f.kind == "truncated" for f in findings),
-        "removed": "; ".join(spectrum.meta.removed),
-    }
 
 
 def _fit_one(
@@ -274,7 +196,7 @@ def _fit_one(
     if (
         warm.status in ("ok", "warning")
         and warm.chi2_per_point <= CHI2_GROWTH * prev.chi2_per_point
-        and not _jumped(prev.resistances, _resistances(role_values(warm_analysis)))
+        and not _jumped(prev.resistances, resistances(role_values(warm_analysis)))
     ):
         return warm, warm_analysis, "warm"
     result, analysis = fresh()
@@ -288,24 +210,6 @@ def _rank(result: FitResult) -> tuple[int, float]:
     chi2 (ties go to the fresh fit)."""
     usable = {"ok": 0, "warning": 0, "undetermined": 1}.get(result.status, 2)
     return usable, result.chi2 if math.isfinite(result.chi2) else math.inf
-
-
-def base_row(spectrum: Spectrum, names: tuple[str, ...]) -> dict[str, Any]:
-    """The identification columns plus NaN for everything a fit would fill."""
-    m = spectrum.meta
-    row: dict[str, Any] = {
-        "source": m.source, "index": m.index,
-        "timestamp": m.timestamp.isoformat() if m.timestamp is not None else None,
-        "cycle": m.cycle, "status": "failed", "message": "", "reasons": "",
-        "undetermined": "", "findings": "", "partial": False, "removed": "",
-        "start_path": None, "reused": False, "warnings": "",
-    }  # fmt: skip
-    for name in names:
-        row[name] = math.nan
-        row[f"{name}_stderr"] = math.nan
-    row.update(chi2=math.nan, chi2_per_point=math.nan, kk_valid=None, kk_verdict=None)
-    row.update(role_values(None))
-    return row
 
 
 #: what fitting one spectrum gives: its row and its fits/ record (None when reused)
@@ -332,7 +236,9 @@ def fit_group(
 def _screened(spectrum: Spectrum, band: Any, settings: BatchSettings) -> Spectrum:
     """The spectrum screened (`eisfit.screening`) and, if asked, without flagged points."""
     from .screening import drop_flagged, screen
+    from .weighting import usable_points
 
+    spectrum = usable_points(spectrum, settings.weighting)  # before screening: it renumbers
     if spectrum.meta.findings is None:
         spectrum = screen(spectrum, band=band)
     return drop_flagged(spectrum) if settings.drop_flagged else spectrum
@@ -345,7 +251,12 @@ def iter_group(
     names: tuple[str, ...],
     bands: list[Any] | None = None,
 ) -> Iterator[Output]:
-    """`fit_group` one spectrum at a time (the in-process path saves each as it is done)."""
+    """`fit_group` one spectrum at a time (the in-process path saves each as it is done).
+
+    Whatever goes wrong with one spectrum costs that spectrum's row only: bad data give
+    an ``error`` or ``failed`` row with the reason, and any other exception (a bug in
+    eisfit, memory exhausted) a ``failed`` row that names it.
+    """
     prev: _Previous | None = None
     for i, (item, stored) in enumerate(zip(packed, reuse, strict=True)):
         if stored is not None:
@@ -354,38 +265,65 @@ def iter_group(
             yield row, None
             continue
         spectrum = unpack(item)
-        row = base_row(spectrum, names)
         try:
-            spectrum = _screened(spectrum, bands[i] if bands else None, settings)
-        except EisfitError as exc:  # every point flagged: nothing left to fit
-            row.update(status="error", message=str(exc), removed="; ".join(spectrum.meta.removed))
-            yield row, {"fit": None, "analysis": None, "row": json_ready(row),
-                        "spectrum": spectrum_data(spectrum)}  # fmt: skip
-            continue
-        row.update(_screening_columns(spectrum))
-        try:
-            result, analysis, path = _fit_one(spectrum, settings, prev)
-        except EisfitError as exc:
-            row["message"] = str(exc)
-            record = {"fit": None, "analysis": None, "row": json_ready(row)}
-            yield row, {**record, "spectrum": spectrum_data(spectrum)}
-            continue
-        row.update(
-            status=result.status, message=result.message,
-            reasons="; ".join(result.reasons), undetermined="; ".join(result.undetermined),
-            start_path=path, chi2=result.chi2, chi2_per_point=result.chi2_per_point,
-            kk_valid=result.kk.valid if result.kk is not None else None,
-            kk_verdict=getattr(result.kk, "verdict", None) if result.kk is not None else None,
-            warnings="; ".join(
-                dict.fromkeys([*_reader_warnings(spectrum), *result.warnings,
-                               *analysis.all_warnings])
-            ),
-        )  # fmt: skip
-        for name in names:
-            row[name] = result.values[name]
-            row[f"{name}_stderr"] = result.stderr[name]
-        row.update(role_values(analysis))
-        if result.status in ("ok", "warning"):
+            row, record = _process(spectrum, bands[i] if bands else None, settings, prev, names)
+        except Exception as exc:  # one spectrum must never stop the batch
+            row = failed_row(spectrum, names, "error" if isinstance(exc, EisfitError) else
+                              "failed", _crash_text(exc))  # fmt: skip
+            record = {"fit": None, "analysis": None, "row": json_ready(row),
+                      "spectrum": spectrum_data(spectrum)}  # fmt: skip
+        if row["status"] in ("ok", "warning"):
             prev = previous_from_row(row, names) or prev
-        record = {"fit": result.to_dict(), "analysis": analysis.to_dict(), "row": json_ready(row)}
-        yield row, {**record, "spectrum": spectrum_data(spectrum)}
+        yield row, record
+
+
+def _crash_text(exc: BaseException) -> str:
+    if isinstance(exc, EisfitError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "not enough memory to fit this spectrum (MemoryError)"
+    return (
+        f"eisfit failed on this spectrum ({type(exc).__name__}: {exc}); "
+        "this is a bug in eisfit, please report it"
+    )
+
+
+def _process(
+    spectrum: Spectrum,
+    band: Any,
+    settings: BatchSettings,
+    prev: _Previous | None,
+    names: tuple[str, ...],
+) -> Output:
+    """Screen and fit one spectrum: its row and its fits/ record."""
+    try:
+        spectrum = _screened(spectrum, band, settings)
+    except EisfitError as exc:  # no usable point left: nothing to fit
+        row = failed_row(spectrum, names, "error", str(exc))
+        return row, {"fit": None, "analysis": None, "row": json_ready(row),
+                     "spectrum": spectrum_data(spectrum)}  # fmt: skip
+    try:
+        result, analysis, path = _fit_one(spectrum, settings, prev)
+    except EisfitError as exc:
+        row = {**failed_row(spectrum, names, "failed", str(exc)), **screening_columns(spectrum)}
+        return row, {"fit": None, "analysis": None, "row": json_ready(row),
+                     "spectrum": spectrum_data(spectrum)}  # fmt: skip
+    row = base_row(spectrum, names)
+    row.update(screening_columns(spectrum))
+    row.update(
+        status=result.status, message=result.message,
+        reasons="; ".join(result.reasons), undetermined="; ".join(result.undetermined),
+        start_path=path, chi2=result.chi2, chi2_per_point=result.chi2_per_point,
+        kk_valid=result.kk.valid if result.kk is not None else None,
+        kk_verdict=getattr(result.kk, "verdict", None) if result.kk is not None else None,
+        warnings="; ".join(
+            dict.fromkeys([*reader_warnings(spectrum), *result.warnings,
+                           *analysis.all_warnings])
+        ),
+    )  # fmt: skip
+    for name in names:
+        row[name] = result.values[name]
+        row[f"{name}_stderr"] = result.stderr[name]
+    row.update(role_values(analysis))
+    record = {"fit": result.to_dict(), "analysis": analysis.to_dict(), "row": json_ready(row)}
+    return row, {**record, "spectrum": spectrum_data(spectrum)}

@@ -326,7 +326,7 @@ def _maybe_pdf(path: Path | None, title: str) -> PdfReport | _NoPdf:
 
 
 def _fit_record(result: FitResult, analysis: CellAnalysis | None) -> dict[str, Any]:
-    from ..series_fit import spectrum_data
+    from ..batch_rows import spectrum_data
 
     return {
         "fit": result.to_dict(),

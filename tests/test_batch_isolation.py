@@ -1,0 +1,86 @@
+"""One bad spectrum costs one row (issue 13, item 1): Z = 0 points, crashes inside a fit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+import eisfit.fitting
+from eisfit import Cell, Spectrum, SpectrumMeta, fit
+from eisfit.errors import FitInputError
+from eisfit.series import BatchSettings, run_batch
+from eisfit.synthetic import Arc, SyntheticCell, simulate
+from eisfit.weighting import usable_points
+
+FREQ = np.logspace(6, -1, 50)
+CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
+T0 = datetime(2026, 1, 1)
+
+
+def _spectra(n: int, seed: int = 4) -> list[Spectrum]:
+    rng = np.random.default_rng(seed)
+    return [
+        simulate(CELL.circuit, CELL.values, FREQ, noise=0.003, rng=rng,
+                 meta=SpectrumMeta(source="cellA", index=i, timestamp=T0 + timedelta(hours=i)))
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def _with_zero(spectrum: Spectrum, at: list[int]) -> Spectrum:
+    z = np.array(spectrum.impedance_ohm)
+    z[at] = 0.0
+    return Spectrum(spectrum.frequency_hz, z, spectrum.meta)
+
+
+@pytest.mark.parametrize("weighting", ["modulus", "proportional"])
+def test_zero_points_are_removed_with_a_reason(weighting: str) -> None:
+    spectrum = _with_zero(_spectra(1)[0], [10, 30])
+    result = fit(spectrum, CELL.circuit, weighting=weighting, kk=True)
+    assert result.status != "failed"  # a fit of the rest (how sharp depends on the weighting)
+    assert len(result.spectrum) == len(FREQ) - 2
+    said = " ".join(result.spectrum.meta.removed)
+    assert "2 points with Z = 0" in said and weighting in said
+
+
+def test_unit_weighting_keeps_zero_points() -> None:
+    spectrum = _with_zero(_spectra(1)[0], [10])
+    assert usable_points(spectrum, "unit") is spectrum
+
+
+def test_all_zero_is_a_clear_error() -> None:
+    spectrum = _with_zero(_spectra(1)[0], list(range(len(FREQ))))
+    with pytest.raises(FitInputError, match="every point has Z = 0"):
+        usable_points(spectrum, "modulus")
+
+
+def test_batch_with_a_zero_point_keeps_every_row() -> None:
+    spectra = _spectra(4)
+    spectra[2] = _with_zero(spectra[2], [5])
+    settings = BatchSettings(CELL.circuit, cell=Cell(1.0, 0.1))
+    frame = run_batch(spectra, settings, jobs=1)
+    assert len(frame) == 4
+    assert set(frame["status"]) <= {"ok", "warning"}
+    assert "Z = 0" in frame.loc[frame["index"] == 2, "removed"].iloc[0]
+
+
+def test_a_crash_inside_one_fit_is_that_row_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = eisfit.fitting.fit
+
+    def flaky(spectrum, *args, **kwargs):
+        if spectrum.meta.index == 1:
+            raise ValueError("array must not contain infs or NaNs")
+        if spectrum.meta.index == 2:
+            raise MemoryError
+        return real(spectrum, *args, **kwargs)
+
+    monkeypatch.setattr(eisfit.fitting, "fit", flaky)
+    frame = run_batch(_spectra(4), BatchSettings(CELL.circuit), jobs=1).set_index("index")
+    assert frame.loc[0, "status"] in ("ok", "warning")
+    assert frame.loc[3, "status"] in ("ok", "warning")
+    assert frame.loc[1, "status"] == "failed"
+    assert "ValueError: array must not contain infs" in frame.loc[1, "message"]
+    assert "bug in eisfit" in frame.loc[1, "message"]
+    assert frame.loc[2, "status"] == "failed"
+    assert "not enough memory" in frame.loc[2, "message"]
