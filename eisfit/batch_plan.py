@@ -22,6 +22,7 @@ from typing import Any
 from .batch_cache import RowIndex, cached_read, indexed_row, load_rows
 from .errors import EisfitError, ReadError
 from .io import expand_sources
+from .names import safe_stem, unique_stems
 from .screening_siblings import SiblingBand, sibling_bands
 from .series_fit import BatchSettings, spectrum_digest
 from .spectrum import Spectrum
@@ -187,20 +188,17 @@ def _error_row(spectrum: Spectrum, exc: Exception) -> dict[str, Any]:
 
 
 def _fit_names(groups: list[list[Spectrum]]) -> list[list[str]]:
-    """Unique fits/ file stems, ``<source-stem>_<index>``."""
+    """Unique fits/ file stems, ``<source-stem>_<index>``, legal and bounded in length on
+    every common file system (`eisfit.names`)."""
     used: set[str] = set()
     out = []
     for group in groups:
-        names = []
-        for s in group:
-            stem = Path(s.meta.source).stem if s.meta.source else "spectrum"
-            base = name = f"{stem}_{s.meta.index}"
-            n = 1
-            while name in used:
-                name, n = f"{base}_{n}", n + 1
-            used.add(name)
-            names.append(name)
-        out.append(names)
+        wanted = [
+            f"{safe_stem(Path(s.meta.source).stem if s.meta.source else 'spectrum')}"
+            f"_{s.meta.index}"
+            for s in group
+        ]
+        out.append(unique_stems(wanted, used))
     return out
 
 
