@@ -12,17 +12,18 @@ spectra finish, so the caller can save each at once:
 
 Stopping: when the consumer stops early (``close()`` on the generator, e.g. after a
 KeyboardInterrupt) pending items are cancelled and pool workers are terminated without
-waiting for the items they run; those items' spectra are simply not returned.
+waiting for the items they run; those items' spectra are simply not returned.  Pool
+workers ignore SIGINT and exit by themselves when this process dies (`eisfit.pools`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from typing import Any
 
 from .errors import EisfitError
+from .pools import worker_pool
 from .series_fit import Output, fit_group, iter_group
 
 __all__ = ["Done", "dask_client", "dask_workers", "run_items"]
@@ -57,53 +58,12 @@ def _here(tasks: Sequence[Task], which: list[int]) -> Iterator[Done]:
 
 
 def _pool(tasks: Sequence[Task], which: list[int], workers: int) -> Iterator[Done]:
-    pool = ProcessPoolExecutor(max_workers=workers)
-    finished = False
-    try:
+    with worker_pool(workers) as pool:  # stopped at once when the consumer stops early
         futures = {pool.submit(fit_group, *tasks[k]): k for k in which}
         for future in as_completed(futures):
             k = futures.pop(future)  # and the item's records go once written
             for i, output in enumerate(future.result()):
                 yield k, i, output
-        finished = True
-    finally:
-        if finished:
-            pool.shutdown(wait=True)
-        else:
-            _stop(pool)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Shut the pool down now: cancel queued items, terminate the workers running items.
-
-    ``shutdown(wait=False)`` alone would still let the interpreter wait at exit for the
-    running items; Python < 3.14 has no public way to terminate the workers, hence the
-    private ``_processes`` (taken before shutdown, which clears it).  A worker that
-    survives SIGTERM for 5 s is killed.
-    """
-    table = getattr(pool, "_processes", None) or {}  # the dict itself: shutdown drops the
-    pool.shutdown(wait=False, cancel_futures=True)  # pool's reference, not the dict
-    processes = list(table.values())  # including any worker started meanwhile
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        if not _ended(process, 5.0):  # SIGTERM handled in the worker (a handler inherited
-            process.kill()  # at fork, e.g. from Dask): SIGKILL cannot be
-            _ended(process, 5.0)
-
-
-def _ended(process: Any, timeout_s: float) -> bool:
-    """Wait up to ``timeout_s`` for ``process`` to be reaped.
-
-    ``join`` returns as soon as the process's sentinel pipe closes, which the kernel does
-    a moment before the exit can be collected, so it is polled until then.
-    """
-    deadline = time.monotonic() + timeout_s
-    process.join(timeout_s)
-    while process.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return not process.is_alive()
 
 
 def _dask(tasks: Sequence[Task], which: list[int], client: Any) -> Iterator[Done]:

@@ -17,10 +17,16 @@ such a PATH among good ones is an ``error`` row instead.
 ``report``, ``f_min_hz``, ``f_max_hz``, ``drop_flagged_points``, ``bounds`` table of
 ``"R2.R" = [low, high]``); options given on the command line win.
 
-Ctrl-C: the spectra finished so far are saved (results.csv, trends.json, fits/), the line
-``interrupted: N of M spectra saved; re-run the same command to resume`` goes to stderr,
-the usual summary (of what was saved) to stdout, and the exit code is 130 (as a shell
-reports SIGINT).
+Ctrl-C or SIGTERM: the spectra finished so far are saved (results.csv, trends.json,
+fits/), the line ``interrupted: N of M spectra saved; re-run the same command to resume``
+goes to stderr, the usual summary (of what was saved) to stdout, and the exit code is
+130 (as a shell reports SIGINT), whatever the stage: reading, fitting, the trend analysis
+or the report.
+
+``--out`` is checked before any work (a file, or a folder that cannot be created or
+written: ``eisfit: error: ...``, exit 2), and locked for the run (`eisfit.runlock`): a
+second ``eisfit batch`` or ``eisfit report`` into the same folder meanwhile is refused
+with exit 2, naming the run that holds it.
 """
 
 from __future__ import annotations
@@ -190,7 +196,8 @@ def _config_bounds(table: dict[str, Any] | None) -> dict[str, tuple[float, float
 
 def batch_command(args: argparse.Namespace) -> tuple[str, int]:
     from .batch_plan import check_sources
-    from .series import BatchInterrupted, run_batch
+    from .interrupts import terminate_as_interrupt
+    from .runlock import check_out_dir, run_lock
 
     _apply_config(args)
     missing = [flag for flag, value in (("PATH", args.paths), ("--out", args.out)) if not value]
@@ -206,6 +213,14 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
         raise EisfitError(f"cell_by must be one of {', '.join(_CELL_BY)}")
     settings = _settings(args)
     check_sources(args.paths)  # nothing to read is bad input, not an empty report
+    check_out_dir(args.out)  # before any work: a bad --out is one line, not a lost run
+    with terminate_as_interrupt(), run_lock(args.out):  # SIGTERM saves as Ctrl-C does
+        return _run(args, settings)
+
+
+def _run(args: argparse.Namespace, settings: Any) -> tuple[str, int]:
+    from .series import BatchInterrupted, run_batch
+
     try:
         frame = run_batch(
             args.paths, settings, out_dir=args.out, jobs=args.jobs, cell_by=args.cell_by,
@@ -214,8 +229,9 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
     except BatchInterrupted as stop:
         print(f"{stop}; re-run the same command to resume", file=sys.stderr)
         return _summary(stop.frame, args), EXIT_INTERRUPTED
-    except KeyboardInterrupt:  # outside the fitting (reading, say): files are whole, as ever
-        print("interrupted; re-run the same command to resume", file=sys.stderr)
+    except KeyboardInterrupt:  # before fitting (reading the files): nothing was changed
+        print("interrupted before fitting; the folder is as it was; re-run the same "
+              "command to resume", file=sys.stderr)  # fmt: skip
         return "interrupted", EXIT_INTERRUPTED
     code = batch_exit_code(frame["status"])
     if args.report is False:

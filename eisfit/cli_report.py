@@ -8,6 +8,9 @@ results.csv in DIR, unwritable folder), as every eisfit command.
 from __future__ import annotations
 
 import argparse
+import sys
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 __all__ = ["add_report_options", "register", "report_summary"]
@@ -63,4 +66,15 @@ def report_summary(args: argparse.Namespace, run_dir: str) -> str:
 
 
 def report_command(args: argparse.Namespace) -> tuple[str, int]:
-    return report_summary(args, args.run_dir), 0
+    from .interrupts import terminate_as_interrupt
+    from .runlock import run_lock
+
+    folder = Path(args.run_dir)  # a missing folder is report_summary's error to give
+    lock = run_lock(folder) if folder.is_dir() else nullcontext()
+    with terminate_as_interrupt(), lock:  # not while a batch writes there
+        try:
+            return report_summary(args, args.run_dir), 0
+        except KeyboardInterrupt:
+            print("interrupted: the report was not finished; the results are unchanged",
+                  file=sys.stderr)  # fmt: skip
+            return "", 130

@@ -14,6 +14,7 @@ __all__ = [
     "CircuitSyntaxError",
     "EisfitError",
     "FitInputError",
+    "OutputError",
     "ReadError",
     "ReportError",
     "SpectrumError",
@@ -65,3 +66,7 @@ class UnsupportedFormatError(ReadError):
 
 class ReportError(EisfitError):
     """A report that cannot be written: no results table, an unusable record, bad output."""
+
+
+class OutputError(EisfitError):
+    """An output folder eisfit cannot use: a file, unwritable, or in use by another run."""

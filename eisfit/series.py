@@ -65,9 +65,13 @@ from .batch_exec import dask_client, dask_workers, run_items
 from .batch_plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch
 from .batch_rows import base_row
 from .circuits.model import compile_circuit
+from .csv_cells import neutralise
 from .errors import EisfitError
+from .fileio import write_atomic
+from .interrupts import deferred
 from .physics.contributions import json_ready
 from .progress import log_file, progress_bar
+from .runlock import check_out_dir, run_lock
 from .series_fit import BatchSettings, pack, spectrum_digest
 from .spectrum import Spectrum
 from .status import status_counts
@@ -85,30 +89,24 @@ _FIRST = ("source", "cell", "index", "timestamp", "time_h", "time_source", "cycl
 _FIRST += ("status", "message")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file: the old or the new file, never half
-    (a Ctrl-C in between leaves no temporary file behind either)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 class BatchInterrupted(KeyboardInterrupt):
-    """A batch stopped by Ctrl-C after saving what was done (see the module docstring).
+    """A batch stopped by Ctrl-C or SIGTERM after saving what was done (see the module
+    docstring).
 
     ``frame``: the rows saved to results.csv (finished spectra and unreadable files);
-    ``saved`` of ``total`` spectra are in it.
+    ``saved`` of ``total`` spectra are in it.  ``stage``: ``"fitting"``, or ``"trends"``
+    when every spectrum was saved and the trend analysis was cut short (no trends.json).
     """
 
-    def __init__(self, frame: pd.DataFrame, total: int) -> None:
+    def __init__(self, frame: pd.DataFrame, total: int, stage: str = "fitting") -> None:
         self.frame = frame
         self.total = total
+        self.stage = stage
         self.saved = int(frame["status"].ne("error").sum())
-        super().__init__(f"interrupted: {self.saved} of {total} spectra saved")
+        what = f"interrupted: {self.saved} of {total} spectra saved"
+        if stage == "trends":
+            what += " (trend analysis not finished: no trends.json)"
+        super().__init__(what)
 
 
 def run_batch(
@@ -131,8 +129,9 @@ def run_batch(
     processes and ``jobs`` is ignored (the chunking uses the number of Dask workers).
     Never raises for bad data: unreadable files give ``error`` rows, spectra that cannot
     be fitted ``failed`` rows; an unknown ``cell_by``, or a scheduler without Dask
-    installed, raises `EisfitError`.  Ctrl-C: `BatchInterrupted` (a KeyboardInterrupt)
-    after the finished rows are saved.
+    installed, raises `EisfitError`; an ``out_dir`` that cannot be written or that
+    another run is writing raises `OutputError` before any work.  Ctrl-C:
+    `BatchInterrupted` (a KeyboardInterrupt) after the finished rows are saved.
     """
     cell_by = "folder" if cell_by is None else cell_by
     if cell_by not in CELL_BY:
@@ -140,12 +139,17 @@ def run_batch(
     names = compile_circuit(settings.circuit).names
     out = Path(out_dir) if out_dir is not None else None
     with ExitStack() as stack:
+        lock = stack.enter_context(run_lock(check_out_dir(out))) if out is not None else None
         client = None
         if scheduler is not None:
             client, owned = dask_client(scheduler)
             if owned:
                 stack.callback(client.close)
         log = stack.enter_context(log_file(out / "batch.log" if out is not None else None))
+        if lock is not None and lock.previous:
+            log.warning("the run before (PID %s on %s, started %s) ended without finishing; "
+                        "resuming its work", *(lock.previous.get(k) for k in
+                                               ("pid", "host", "started")))  # fmt: skip
         t0 = time.perf_counter()
         plan = plan_batch(sources, settings, cell_by, out)
         workers = _workers(jobs, client)
@@ -164,6 +168,7 @@ def run_batch(
         rows: dict[tuple[int, int], dict[str, Any]] = {}
         index: dict[str, tuple[str, str, Any]] = {}  # the row index of batch_cache
         outputs = run_items(tasks, workers=workers, client=client)
+        stopped: KeyboardInterrupt | None = None
         try:
             for k, i, (row, record) in outputs:  # saved as soon as done
                 g, j = items[k][0], items[k][1] + i
@@ -172,15 +177,34 @@ def run_batch(
                 index[plan.stems[g][j]] = (plan.digests[g][j], base["settings_digest"], stored)
                 _log_row(log, rows[k, i])
                 bar.update(1)
-        except KeyboardInterrupt as exc:
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: save, then say so
+            stopped = exc
+        except BaseException:  # a bug in the runner: the finished rows are saved all the same
+            with deferred():
+                outputs.close()
+                _table(plan, rows, index, names, out)
+            raise
+        with deferred():  # a signal now waits until the table and its index are whole
             outputs.close()
             frame = _table(plan, rows, index, names, out)
-            stopped = BatchInterrupted(frame, plan.n_spectra)
-            log.warning("%s after %.1f s", stopped, time.perf_counter() - t0)
-            raise stopped from exc
-        frame = _table(plan, rows, index, names, out)
-        log.info(_end_line(frame, time.perf_counter() - t0))
+        if stopped is None:
+            log.info(_end_line(frame, time.perf_counter() - t0))
+        try:
+            _write_trends(out, frame)
+        except KeyboardInterrupt as exc:
+            stopped = stopped or exc
+            raise _interrupted(log, frame, plan, t0, "trends") from exc
+        if stopped is not None:
+            raise _interrupted(log, frame, plan, t0, "fitting") from stopped
     return frame
+
+
+def _interrupted(
+    log: logging.Logger, frame: pd.DataFrame, plan: Plan, t0: float, stage: str
+) -> BatchInterrupted:
+    stopped = BatchInterrupted(frame, plan.n_spectra, stage)
+    log.warning("%s after %.1f s", stopped, time.perf_counter() - t0)
+    return stopped
 
 
 def _workers(jobs: int | None, client: Any) -> int:
@@ -210,7 +234,7 @@ def _finish(
         }  # fmt: skip
         (out / "fits").mkdir(parents=True, exist_ok=True)
         text = json.dumps(json_ready(record), indent=1, allow_nan=False)
-        _write_atomic(out / "fits" / f"{plan.stems[g][i]}.json", text)
+        write_atomic(out / "fits" / f"{plan.stems[g][i]}.json", text)
     return row
 
 
@@ -228,7 +252,7 @@ def _table(
         done.sort(key=lambda r: r["time_h"])
     frame = _frame(done + plan.errors, names)
     if out is not None:
-        _write_outputs(out, frame)
+        _write_table(out, frame)
         save_rows(out / ".cache", out / "fits", index)
     return frame
 
@@ -281,23 +305,38 @@ def trends_of(frame: pd.DataFrame) -> dict[str, Any]:
         return {"trends": {}, "events": [], "message": f"trend analysis failed: {exc}"}
 
 
-def _write_outputs(out: Path, frame: pd.DataFrame) -> None:
+def _write_table(out: Path, frame: pd.DataFrame) -> None:
+    """results.csv (text cells neutralised for spreadsheets, `eisfit.csv_cells`) and, when
+    pyarrow is installed, results.parquet."""
     out.mkdir(parents=True, exist_ok=True)
-    text = frame.to_csv(index=False)
-    _write_atomic(out / "results.csv", text)
+    write_atomic(out / "results.csv", neutralise(frame).to_csv(index=False))
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        pass
-    else:
-        tmp = out / f".results.parquet.tmp{os.getpid()}"
+        return
+    tmp = out / f".results.parquet.tmp{os.getpid()}"
+    try:
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, out / "results.parquet")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_trends(out: Path | None, frame: pd.DataFrame) -> None:
+    """trends.json of ``frame`` (skipped when the one in place was made from the same
+    table).  Interrupted, it leaves no trends.json of another table behind."""
+    if out is None:
+        return
     digest = _table_digest(frame)
-    if _trends_digest(out / "trends.json") == digest:
+    path = out / "trends.json"
+    if _trends_digest(path) == digest:
         return  # same table, same eisfit: the trends on disk are the ones it would compute
-    trends = {**json_ready(trends_of(frame)), "results_digest": digest}
-    _write_atomic(out / "trends.json", json.dumps(trends, indent=1, allow_nan=False))
+    try:
+        trends = {**json_ready(trends_of(frame)), "results_digest": digest}
+        write_atomic(path, json.dumps(trends, indent=1, allow_nan=False))
+    except KeyboardInterrupt:
+        path.unlink(missing_ok=True)  # it described an older table
+        raise
 
 
 _TRENDS_SCHEMA = 2  # 2: constant (null) law, units, usable rows (issue 12)

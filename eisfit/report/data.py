@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..csv_cells import restore
 from ..errors import EisfitError, ReportError
 from ..spectrum import Spectrum, SpectrumMeta
 from ..status import STATUSES
@@ -128,7 +129,7 @@ def _table(run_dir: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ReportError(f"{run_dir}: no results.csv here; run `eisfit batch ... --out DIR` first")
     try:
-        table = pd.read_csv(path, low_memory=False)
+        table = restore(pd.read_csv(path, low_memory=False))  # text cells as eisfit wrote them
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ReportError(f"{path}: cannot be read as a results table ({exc})") from None
     for column in ("source", "status", "time_h"):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..csv_cells import neutralise
 from ..errors import ReportError
+from ..pools import worker_pool
 from ..status import STATUSES
 from . import html as h
 from . import sections as sec
@@ -75,7 +76,7 @@ def _write_text(path: Path, text: str) -> None:
 
 def _csv(frame: pd.DataFrame, path: Path) -> Path:
     try:
-        frame.to_csv(path, index=False)
+        neutralise(frame).to_csv(path, index=False)  # no cell runs as a formula
     except OSError as exc:
         raise ReportError(f"{path}: cannot write the table ({exc})") from None
     return path
@@ -155,7 +156,7 @@ def _draw_all(items: Sequence[_Drawn], book: PdfReport | None) -> list[bytes]:
     args = ([d.record for d in items], [d.view.title for d in items], [d.stem for d in items])
     with ExitStack() as stack:
         if workers > 1 and len(items) >= _PARALLEL_FROM:
-            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+            pool = stack.enter_context(worker_pool(workers))
             svgs: Iterable[bytes] = pool.map(_draw_spectrum, *args)  # submitted at once
         else:
             svgs = map(_draw_spectrum, *args)  # lazily, after the PDF pages
