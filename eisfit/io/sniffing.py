@@ -2,15 +2,20 @@
 
 Every reader needs the same few things done the same way, so they live here:
 
-* `read_bytes` opens a file and turns "missing", "a directory" and "no permission" into a
-  `ReadError` naming the file.
+* `open_binary` opens a file and turns "missing", "a directory" and "no permission" into a
+  `ReadError` naming the file; `read_bytes` reads it whole (binary formats, after their
+  magic bytes were checked on `read_head`).
 * `decode` turns bytes into text: a UTF-16 or UTF-8 byte-order mark is honoured, then
   UTF-8 is tried, then Windows-1252 (what European Windows installs write: ``°``, ``µ``,
   ``Ω`` in column names), then latin-1, which maps every byte and cannot fail.
 * `split_lines` splits text on LF, CRLF or CR; `check_text` raises `ReadError` naming the
   1-based line of the first NUL or other C0 control character (other than tab, CR, LF,
   form feed): such a file is binary.
-* `text_lines` does all of these: read, decode, split, check.
+* `iter_lines` does all of these while reading: it yields ``(line number, text)`` from the
+  open file, so a reader stops at the first line that cannot be its format after reading
+  little of a large junk file (memory stays bounded: one chunk of `CHUNK_BYTES` and one
+  line; a line longer than `MAX_LINE_BYTES` is refused).  Its decoding equals `decode`
+  on the whole file (see `iter_lines`).  `text_lines` is the list of them, for small files.
 * `head_text` is the never-raising decode for ``sniff`` functions (it works on the first
   `HEAD_BYTES`, which may end inside a multi-byte character).
 * `number` parses one field: ``1.5``, ``-2e-3``, ``nan``, ``inf``; with
@@ -28,25 +33,33 @@ from __future__ import annotations
 
 import codecs
 import math
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
 
 __all__ = [
+    "CHUNK_BYTES",
+    "MAX_LINE_BYTES",
+    "TEXT_ENCODINGS",
     "check_text",
     "decode",
+    "file_size",
     "head_text",
     "is_binary",
+    "iter_lines",
     "make_spectrum",
     "monotonic",
     "number",
+    "open_binary",
     "read_bytes",
+    "read_head",
     "split_fields",
     "split_lines",
     "text_lines",
@@ -56,17 +69,53 @@ _NUMBER = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)", re.I
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_EOL_BYTES = re.compile(rb"\r\n|\r|\n")
+_EOL_TEXT = re.compile(r"\r\n|\r|\n")
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")  # bytes cp1252 does not map
+_C1 = re.compile(rb"[\x80-\x9f]")  # the only bytes cp1252 and latin-1 decode differently
+
+TEXT_ENCODINGS = ("utf-16", "utf-8", "cp1252", "latin-1")  # `decode`'s order
+CHUNK_BYTES = 1 << 20  # bytes read at a time by `iter_lines`
+MAX_LINE_BYTES = 1 << 20  # a longer line is not a line of a text table
+
+_T = TypeVar("_T", bytes, str)
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The file's bytes, or `ReadError` for a missing file, a directory, no permission."""
+def open_binary(path: str | Path) -> BinaryIO:
+    """The file opened for reading bytes, or `ReadError` for a missing file, a directory,
+    no permission."""
     target = Path(path)
     if target.is_dir():
         raise ReadError(path, "is a directory, not a file")
     try:
-        return target.read_bytes()
+        return target.open("rb")
     except FileNotFoundError:
         raise ReadError(path, "no such file") from None
+    except OSError as exc:
+        raise ReadError(path, f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The file's bytes, or `ReadError` for a missing file, a directory, no permission."""
+    with open_binary(path) as handle:
+        return _read(handle, path, -1)
+
+
+def read_head(path: str | Path, size: int) -> bytes:
+    """The file's first ``size`` bytes (fewer for a shorter file), for a magic check before
+    a binary reader reads the rest; `ReadError` as `read_bytes`."""
+    with open_binary(path) as handle:
+        return _read(handle, path, size)
+
+
+def file_size(handle: BinaryIO) -> int:
+    """The size in bytes of the open file ``handle``."""
+    return os.fstat(handle.fileno()).st_size
+
+
+def _read(handle: BinaryIO, path: str | Path, size: int) -> bytes:
+    try:
+        return handle.read(size)
     except OSError as exc:
         raise ReadError(path, f"cannot read the file: {exc.strerror or exc}") from None
 
@@ -105,9 +154,162 @@ def check_text(
 
 
 def text_lines(path: str | Path, data: bytes | None = None) -> list[str]:
-    """The file's lines (without line ends), decoded and checked to be text."""
-    text = decode(read_bytes(path) if data is None else data, path)
-    return check_text(split_lines(text), path)
+    """The file's lines (without line ends), decoded and checked to be text (a list: for
+    small files; readers use `iter_lines`)."""
+    if data is not None:
+        return check_text(split_lines(decode(data, path)), path)
+    return [text for _, text in iter_lines(path)]
+
+
+def iter_lines(
+    path: str | Path,
+    *,
+    encodings: Sequence[str] = TEXT_ENCODINGS,
+    control: re.Pattern[str] | None = _CONTROL,
+) -> Iterator[tuple[int, str]]:
+    """``(1-based line number, text without its line end)`` of every line, read as needed.
+
+    The lines and their numbers are those of `split_lines` (LF, CRLF or CR; a final line
+    end gives a last empty line), the text that of `decode` on the whole file, with
+    ``encodings`` tried in order (default `TEXT_ENCODINGS`; ``"utf-16"`` means: honour a
+    UTF-16 byte-order mark).  Decoding is decided while reading: every encoding tried
+    reads ASCII the same, so nothing is decided before the first non-ASCII line; if that
+    line is UTF-8, the whole file is checked to be UTF-8 (in chunks, not kept) before it is
+    used, as `decode` would; cp1252 and latin-1 differ only in bytes 0x80-0x9f, so the
+    file is checked for the bytes cp1252 cannot decode only when such a line comes.  A
+    line holding a character of ``control`` (default: C0 controls but tab, CR, LF, form
+    feed; None: no check) raises `ReadError` naming it, as `check_text`; so does a line
+    longer than `MAX_LINE_BYTES` (not a text table).  The file is closed when the
+    iteration ends or is abandoned.
+    """
+    with open_binary(path) as handle:
+        first = _read(handle, path, max(CHUNK_BYTES, 2))  # 2: a byte-order mark
+        if "utf-16" in encodings and first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            lines: Iterator[str] = _utf16_lines(path, handle, first)
+        else:
+            decoder = _LineDecoder(path, [e for e in encodings if e != "utf-16"])
+            raw = _split(path, _chunks(path, handle, first), _EOL_BYTES, b"\r")
+            lines = (decoder.text(line, number) for number, line in enumerate(raw, start=1))
+        for number, text in enumerate(lines, start=1):
+            if control is not None and (bad := control.search(text)):
+                message = f"control character {ord(bad.group()):#04x}: not a text file (binary?)"
+                raise ReadError(path, message, line=number)
+            yield number, text
+
+
+def _chunks(path: str | Path, handle: BinaryIO, first: bytes) -> Iterator[bytes]:
+    chunk = first
+    while chunk:
+        yield chunk
+        chunk = _read(handle, path, CHUNK_BYTES)
+
+
+def _split(path: str | Path, chunks: Iterator[_T], eol: re.Pattern[_T], cr: _T) -> Iterator[_T]:
+    """The lines of a stream of chunks, as `split_lines` splits their concatenation."""
+    pending = cr[:0]
+    count = 0
+    for chunk in chunks:
+        data = pending + chunk
+        held = 1 if data.endswith(cr) else 0  # a CR may be the first half of a CRLF
+        parts = eol.split(data[: len(data) - held])
+        pending = parts.pop() + data[len(data) - held :]
+        count += len(parts)
+        yield from parts
+        if len(pending) > MAX_LINE_BYTES:
+            message = f"line longer than {MAX_LINE_BYTES} bytes: not a text table"
+            raise ReadError(path, message, line=count + 1)
+    yield from eol.split(pending)
+
+
+def _utf16_lines(path: str | Path, handle: BinaryIO, first: bytes) -> Iterator[str]:
+    """Lines of a file starting with a UTF-16 byte-order mark (decoded as it is read)."""
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    endian = "utf-16-le" if first.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
+    done = [0]  # lines yielded so far, for the line of a decoding error
+
+    def texts() -> Iterator[str]:
+        for chunk in _chunks(path, handle, first):
+            try:
+                yield decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                before = chunk[: exc.start].decode(endian, errors="replace")
+                _utf16_error(path, exc, done[0] + 1 + len(_EOL_TEXT.findall(before)))
+        try:
+            yield decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            _utf16_error(path, exc, done[0] + 1)
+
+    for line in _split(path, texts(), _EOL_TEXT, "\r"):
+        done[0] += 1
+        yield line
+
+
+def _utf16_error(path: str | Path, exc: UnicodeDecodeError, line: int) -> None:
+    raise ReadError(path, f"undecodable UTF-16 text: {exc.reason}", line=line) from None
+
+
+class _LineDecoder:
+    """Decodes the lines of one file as `decode` decodes the whole of it (see `iter_lines`)."""
+
+    def __init__(self, path: str | Path, encodings: list[str]) -> None:
+        self.path = path
+        self.encodings = encodings
+        self.encoding: str | None = None  # None: every line so far was ASCII
+        self.final = False  # False: cp1252 chosen, no byte 0x80-0x9f seen yet
+
+    def text(self, line: bytes, number: int) -> str:
+        if line.isascii():
+            return line.decode("ascii")
+        if self.encoding is None:
+            self.encoding, self.final = self._first_choice(line)
+        if self.encoding == "cp1252" and not self.final:
+            if _CP1252_UNDEFINED.search(line):
+                self.encoding, self.final = self._next_after("cp1252"), True
+            elif _C1.search(line):
+                self.final = True
+                if self._scan_finds(_CP1252_UNDEFINED):
+                    self.encoding = self._next_after("cp1252")
+        name = "utf-8-sig" if self.encoding == "utf-8" and number == 1 else self.encoding
+        return line.decode(name)
+
+    def _first_choice(self, line: bytes) -> tuple[str, bool]:
+        for encoding in self.encodings:
+            if encoding == "utf-8":
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                if self._utf8_throughout():
+                    return "utf-8", True
+            elif encoding == "cp1252":
+                return "cp1252", False
+            else:
+                return encoding, True
+        return "latin-1", True
+
+    def _next_after(self, encoding: str) -> str:
+        later = self.encodings[self.encodings.index(encoding) + 1 :]
+        return later[0] if later else "latin-1"
+
+    def _utf8_throughout(self) -> bool:
+        """Whether the whole file is UTF-8 (read again in chunks, nothing kept)."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        with open_binary(self.path) as handle:
+            try:
+                while chunk := _read(handle, self.path, CHUNK_BYTES):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                return False
+        return True
+
+    def _scan_finds(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether any byte of the file matches ``pattern`` (single bytes only)."""
+        with open_binary(self.path) as handle:
+            while chunk := _read(handle, self.path, CHUNK_BYTES):
+                if pattern.search(chunk):
+                    return True
+        return False
 
 
 def head_text(head: bytes) -> str:
