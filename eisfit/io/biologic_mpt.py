@@ -44,6 +44,7 @@ yadg, biologic-converter, PyEIS and thesis exports); yadg ``extractors/eclab/mpt
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
@@ -62,7 +63,7 @@ from ._biologic import (
 )
 from ._biologic_columns import MPT_COLUMNS, TECHNIQUES
 from .registry import FileFormat
-from .sniffing import head_text, number, text_lines
+from .sniffing import head_text, iter_lines, number
 
 __all__ = ["FORMATS", "read_mps", "read_mpt", "sniff_mps", "sniff_mpt"]
 
@@ -94,7 +95,7 @@ def sniff_mps(head: bytes, name: str) -> float:
 
 def read_mps(path: str | Path) -> list[Spectrum]:
     """Always raises: an .mps file holds settings, not measured data."""
-    first = text_lines(path)[0].lstrip("\ufeff")
+    first = next(iter_lines(path))[1].lstrip("\ufeff")
     if not _SETTINGS_MAGIC.fullmatch(first):
         raise ReadError(path, f"not an EC-Lab settings file: line 1 is {first[:60]!r}", line=1)
     _settings_error(path)
@@ -109,37 +110,64 @@ def _settings_error(path: str | Path) -> NoReturn:
 
 
 def read_mpt(path: str | Path) -> list[Spectrum]:
-    """Read every impedance spectrum of an EC-Lab .mpt export (format: module docstring)."""
-    lines = text_lines(path)
-    first = lines[0].lstrip("\ufeff")
+    """Read every impedance spectrum of an EC-Lab .mpt export (format: module docstring).
+
+    The file is read line by line and refused at the first line that cannot be part of an
+    .mpt (line 1 without the magic, line 2 without the header count, a data row that is
+    not numbers), so a large file of something else costs little.
+    """
+    lines = iter_lines(path)
+    first = next(lines)[1].lstrip("\ufeff")
     if _SETTINGS_MAGIC.fullmatch(first):
         _settings_error(path)
     if _MAGIC.fullmatch(first):
-        match = _NB_HEADER.match(lines[1]) if len(lines) > 1 else None
+        second = next(lines, None)
+        match = _NB_HEADER.match(second[1]) if second is not None else None
         if not match:
             raise ReadError(path, "line 2 should be 'Nb header lines : N'", line=2)
         n_header = int(match.group(1))
-        if not 3 <= n_header <= len(lines):
-            message = f"header announces {n_header} lines but the file has {len(lines)}"
-            raise ReadError(path, message + " (truncated?)", line=2)
-        header = lines[2 : n_header - 1]
+        if n_header < 3:
+            message = f"header announces {n_header} lines, but it has at least 3"
+            raise ReadError(path, message, line=2)
+        extra, start, warnings, loops, excel = _header(_header_lines(path, lines, n_header))
+        column_line = next(lines, None)
+        if column_line is None:
+            _truncated(path, n_header, n_header - 1)
+        names_text = column_line[1]
+        if n_header == 3:
+            warnings.append("no EC-Lab header (column names only): no metadata, no timestamps")
     elif first.lower().startswith("freq/hz\t"):
-        n_header, header = 1, []
+        n_header, names_text = 1, first
+        extra, start, warnings, loops, excel = _header(iter(()))
+        warnings.append("no EC-Lab header (column names only): no metadata, no timestamps")
     else:
         shown = first[:60] if first.strip() else "empty"
         message = f"not an EC-Lab .mpt export: line 1 is {shown!r}, not 'EC-Lab ASCII FILE'"
         raise ReadError(path, message, line=1)
-    raw = [name.strip() for name in lines[n_header - 1].split("\t")]
+    raw = [name.strip() for name in names_text.split("\t")]
     names = [_normalise(name) for name in raw]
-    extra, start, warnings, loops, excel = _header(header)
-    if not header:
-        warnings.append("no EC-Lab header (column names only): no metadata, no timestamps")
     columns = _find_columns(names, raw, path, n_header, warnings)
-    run = _rows(path, lines, n_header, columns, raw, (start, excel), loops)
+    run = _rows(path, lines, columns, raw, (start, excel), loops)
     if run.frequency_hz.size == 0:
         message = "header only: the file holds no data rows (the run recorded no points)"
         raise ReadError(path, message, line=n_header)
     return run_spectra(path, run, extra, warnings)
+
+
+def _header_lines(
+    path: str | Path, lines: Iterator[tuple[int, str]], n_header: int
+) -> Iterator[str]:
+    """Lines 3 to ``n_header`` - 1 (the settings block), read from ``lines``."""
+    for expected in range(3, n_header):
+        item = next(lines, None)
+        if item is None:
+            _truncated(path, n_header, expected - 1)
+        yield item[1]
+
+
+def _truncated(path: str | Path, n_header: int, n_lines: int) -> NoReturn:
+    message = f"header announces {n_header} lines but the file has {n_lines} (truncated?)"
+    raise ReadError(path, message, line=2)
 
 
 def _normalise(name: str) -> str:
@@ -148,18 +176,21 @@ def _normalise(name: str) -> str:
 
 
 def _header(
-    header: list[str],
+    header: Iterator[str],
 ) -> tuple[dict[str, object], datetime | None, list[str], list[int], bool]:
+    """Metadata of the settings block (lines 3 to N - 1), read one line at a time."""
     extra: dict[str, object] = {"format": "biologic-mpt", "instrument": "BioLogic"}
     warnings: list[str] = []
     start: datetime | None = None
     loops: list[int] = []
     excel = False
-    technique = next((line.strip() for line in header[1:3] if line.strip()), "")
-    if technique and ":" not in technique:
-        extra["technique"] = TECHNIQUES.get(technique.lower(), technique)
-        extra["technique_name"] = technique
-    for line in header:
+    technique = ""
+    for index, line in enumerate(header):
+        if index in (1, 2) and not technique and line.strip():  # file line 4 or 5
+            technique = line.strip()
+            if ":" not in technique:
+                extra["technique"] = TECHNIQUES.get(technique.lower(), technique)
+                extra["technique_name"] = technique
         key, sep, value = (part.strip() for part in line.partition(" : "))
         if loop := _LOOP.match(line):
             loops.append(int(loop.group(1)))
@@ -206,8 +237,7 @@ def _find_columns(
 
 def _rows(
     path: str | Path,
-    lines: list[str],
-    n_header: int,
+    lines: Iterator[tuple[int, str]],
     columns: dict[str, int],
     names: list[str],
     clock: tuple[datetime | None, bool],
@@ -220,7 +250,7 @@ def _rows(
     values: dict[str, list[float]] = {role: [] for role in numeric}
     times: list[str] = []
     line_numbers: list[int] = []
-    for number_, text in enumerate(lines[n_header:], start=n_header + 1):
+    for number_, text in lines:
         if not text.strip():
             continue
         fields = [field.strip() for field in text.split("\t")]
