@@ -5,14 +5,22 @@ file into a `Run` (all rows, impedance with the physical sign) and call `run_spe
 
 * Rows that are not impedance points are dropped: f = 0 (rows of the other techniques of
   a modular sequence: OCV, CA, GCPL... write f = 0), f < 0, or a NaN / non-finite value.
-  A warning says how many.  A run of dropped rows also ends the spectrum before it.
+  Dropped rows do not end a spectrum by themselves: a sweep interrupted by NaN or
+  infinite rows stays one spectrum (issue 13).  The f = 0 and f < 0 rows are counted in
+  a warning on every spectrum of the file; the NaN / infinite ones in a warning on the
+  spectrum they belong to, naming their lines (records of an .mpr): ``dropped 3 rows
+  with NaN or infinite values (lines 15-17)`` (wording: `eisfit.io._notes`).
 * A new spectrum starts where ``cycle number``, ``z cycle`` or ``Ns`` (technique index in
   a sequence) changes, at every loop start written by EC-Lab (the ``Loop k from point
-  number a to b`` lines of an .mpt, the ``VMP loop`` module of an .mpr), and where the
-  frequency sweep breaks: the first two points of a spectrum set its direction (falling
-  or rising), and a point that goes the other way, or repeats the previous frequency,
-  starts the next spectrum.  So a repeated frequency is never dropped: it begins a new
-  spectrum (EC-Lab never repeats one inside a sweep).
+  number a to b`` lines of an .mpt, the ``VMP loop`` module of an .mpr), also when the
+  change or loop start falls on a dropped row, and where the frequency sweep breaks: the
+  first two points of a spectrum set its direction (falling or rising), and a point that
+  goes the other way, or repeats the previous frequency, starts the next spectrum.  So
+  the EIS blocks of a modular sequence separate where the next sweep restarts, even
+  without an ``Ns`` column.  A repeated frequency is never dropped: it begins a new
+  spectrum (EC-Lab never repeats one inside a sweep; a loop of single-frequency
+  measurements gives one spectrum per point), and both spectra say so: ``split at line
+  13: frequency 1000 Hz repeats line 12``.
 * ``meta.timestamp`` is the time of the spectrum's first point (acquisition start plus its
   ``time/s``); ``meta.cycle`` its ``cycle number`` (else ``z cycle``); ``meta.temperature_k``
   the median of a ``Temperature/°C`` column when it reads between -150 and 1000 C.
@@ -31,6 +39,7 @@ import numpy as np
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
+from ._notes import dropped_note, owners, repeat_note
 from .sniffing import make_spectrum
 
 __all__ = [
@@ -80,29 +89,19 @@ def run_spectra(
     for count, what in (
         (int(np.sum(finite & (f == 0))), "with f = 0 Hz (points of non-impedance techniques)"),
         (int(np.sum(finite & (f < 0))), "with f < 0 Hz"),
-        (int(np.sum(~finite)), "with a missing (NaN) or infinite value"),
     ):
         if count:
             notes.append(f"dropped {count} of {n} rows {what}")
     if not valid.any():
         raise ReadError(path, f"none of the {n} data rows is an impedance point (f > 0 Hz)")
-    start = np.zeros(n, dtype=bool)
-    for column in run.groups:
-        same = (column[1:] == column[:-1]) | (np.isnan(column[1:]) & np.isnan(column[:-1]))
-        start[1:] |= ~same
-    for row in run.loop_starts:
-        if 0 < row < n:
-            start[row] = True
-    start[1:] |= ~valid[:-1]
-    blocks: list[list[int]] = []
-    for row in np.flatnonzero(valid).tolist():
-        if not blocks or start[row] or _breaks_sweep(f, blocks[-1], row):
-            blocks.append([])
-        blocks[-1].append(row)
+    blocks, own = _blocks(run, valid)
+    place = _placer(run)
+    nan_rows = np.flatnonzero(~finite).tolist()
+    for row, owner in zip(nan_rows, owners([b[0] for b in blocks], nan_rows), strict=True):
+        own[owner].append(("nan", row, row))
     temperature_k, temperature_note = _temperature(run.temperature_c, valid)
     if temperature_note:
         notes.append(temperature_note)
-    meta_extra = {**extra, "warnings": tuple(notes)}
     spectra = []
     for index, rows in enumerate(blocks):
         first = rows[0]
@@ -119,10 +118,67 @@ def run_spectra(
                 timestamp=run.timestamp_of(first),
                 cycle=cycle,
                 temperature_k=temperature_k,
-                extra=meta_extra,
+                extra={**extra, "warnings": (*notes, *_own_notes(own[index], f, place))},
             )
         )
     return spectra
+
+
+Event = tuple[str, int, int]  # ("nan", row, row) or ("repeat", row, previous row)
+
+
+def _blocks(run: Run, valid: np.ndarray) -> tuple[list[list[int]], list[list[Event]]]:
+    """The rows of each spectrum, and each spectrum's own events: ("repeat", row, previous)
+    where a repeated frequency split it from its neighbour (on both spectra)."""
+    f = run.frequency_hz
+    n = f.size
+    start = np.zeros(n, dtype=bool)
+    for column in run.groups:
+        same = (column[1:] == column[:-1]) | (np.isnan(column[1:]) & np.isnan(column[:-1]))
+        start[1:] |= ~same
+    for row in run.loop_starts:
+        if 0 < row < n:
+            start[row] = True
+    marks = np.cumsum(start)  # a change on a dropped row still starts the next spectrum
+    blocks: list[list[int]] = []
+    own: list[list[Event]] = []
+    for row in np.flatnonzero(valid).tolist():
+        last = blocks[-1][-1] if blocks else -1
+        if last >= 0 and marks[row] == marks[last] and f[row] == f[last]:
+            own[-1].append(("repeat", row, last))
+            own.append([("repeat", row, last)])
+            blocks.append([])
+        elif last < 0 or marks[row] != marks[last] or _breaks_sweep(f, blocks[-1], row):
+            own.append([])
+            blocks.append([])
+        blocks[-1].append(row)
+    return blocks, own
+
+
+def _placer(run: Run) -> Callable[[int], tuple[str, int]]:
+    """Where a row is, for a warning: its line in a text file, else its record number."""
+
+    def place(row: int) -> tuple[str, int]:
+        line = run.line_of(row)
+        return ("line", line) if line is not None else ("record", row + 1)
+
+    return place
+
+
+def _own_notes(
+    events: list[Event], f: np.ndarray, place: Callable[[int], tuple[str, int]]
+) -> tuple[str, ...]:
+    """The warnings of one spectrum: its NaN / infinite rows, the repeats that split it."""
+    nan_rows = [row for kind, row, _ in events if kind == "nan"]
+    out = []
+    if nan_rows:
+        unit = place(nan_rows[0])[0]
+        out.append(dropped_note([place(row)[1] for row in nan_rows], unit=unit))
+    for kind, row, previous in events:
+        if kind == "repeat":
+            unit, where = place(row)
+            out.append(repeat_note(where, float(f[row]), place(previous)[1], unit=unit))
+    return tuple(out)
 
 
 def _breaks_sweep(f: np.ndarray, block: list[int], row: int) -> bool:
