@@ -181,7 +181,7 @@ def test_text_cells_with_decimal_commas_and_empty_cells(tmp_path: Path) -> None:
     (spectrum,) = read_ods(write_ods(tmp_path / "t.ods", {"s": grid}))
     np.testing.assert_array_equal(spectrum.frequency_hz, [1000.5, 10.0])
     np.testing.assert_array_equal(spectrum.impedance_ohm, [10.25 - 2.5j, 3.0 - 0.5j])
-    assert "line 3: NaN value" in spectrum.meta.extra["warnings"][0]
+    assert "NaN or infinite values (line 3)" in spectrum.meta.extra["warnings"][0]
 
 
 @pytest.mark.parametrize("kind", WRITERS)

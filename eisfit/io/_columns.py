@@ -176,7 +176,8 @@ def _phase_scale(unit: str) -> float:
 def point(
     layout: Layout, values: Sequence[float | None], cells: Sequence[object]
 ) -> tuple[float, complex, float | None]:
-    """(frequency, physical-sign impedance, spectrum group) of one row; NaN passes."""
+    """(frequency, physical-sign impedance, spectrum group) of one row; NaN and infinite
+    values pass (the caller drops such rows with a warning)."""
     columns = layout.columns
     needed = max(c.index for c in columns.values()) + 1
     if not needed <= len(values) <= layout.n_fields:
@@ -189,8 +190,6 @@ def point(
             text = str(cells[column.index])
             shown = text if len(text) <= 40 else text[:37] + "..."
             raise ValueError(f"non-numeric value {shown!r} in the {column.name!r} column")
-        if math.isinf(value):
-            raise ValueError(f"{column.name!r} is {cells[column.index]!r}, not a finite number")
         got[role] = column.sign * value
     if "real" in got:
         z = complex(got["real"], got["imag"])

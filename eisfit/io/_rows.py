@@ -3,25 +3,34 @@
 `spectra_from_rows` takes the rows of a table as (1-based line, cells), the first row
 maybe a header, and applies the rules documented in `eisfit.io.csv`'s docstring: the
 header (or a ``columns=`` mapping) gives the layout (`eisfit.io._columns`), a headerless
-table needs exactly f, Z', Z''; rows with f = 0 or NaN are dropped with a warning; a
-spectrum column, a reversing sweep or a repeated header line starts a new spectrum; a
-negative frequency, an infinite value or a frequency repeated inside one spectrum is a
-`ReadError` naming the line.  A Z'' column found by its name (or the third column of a
-headerless table) that is positive over a whole capacitive-looking spectrum is read as
-written, with a warning (`sign_warning`).
+table needs exactly f, Z', Z''; rows with f = 0 are dropped with a warning listing them,
+rows with a NaN or infinite value with the shared warning of `eisfit.io._notes`
+(``dropped 2 rows with NaN or infinite values (lines 6-7)``), and neither ends a
+spectrum: dropped rows belong to the spectrum they interrupt (those before the first
+point to the first); a spectrum column, a reversing sweep or a repeated header line
+starts a new spectrum, and where the split is a repeated frequency both spectra say so
+(``split at line 13: frequency 1000 Hz repeats line 12``); a negative frequency or a
+frequency repeated inside one spectrum (possible with a spectrum column) is a
+`ReadError` naming the lines.  The rows are consumed one at a time, so a reader that
+produces them lazily stops reading at the first row that cannot be a table row.  A Z''
+column found by its name (or the third column of a headerless table) that is positive
+over a whole capacitive-looking spectrum is read as written, with a warning
+(`sign_warning`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
 from ._columns import Layout, layout_from_header, layout_from_mapping, point
+from ._notes import dropped_note, repeat_note
 from .sniffing import make_spectrum, monotonic, number
 
 __all__ = ["Cell", "sign_warning", "spectra_from_rows"]
@@ -33,12 +42,17 @@ Cell = str | float | None
 class _Block:
     rows: list[tuple[int, float, complex]] = field(default_factory=list)
     group: float | None = None
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # f = 0 rows, "line 4: f = 0 Hz"
+    nonfinite: list[int] = field(default_factory=list)  # lines of NaN / infinite rows
+    notes: list[str] = field(default_factory=list)  # splits at a repeated frequency
+
+    def empty(self) -> bool:
+        return not (self.rows or self.dropped or self.nonfinite)
 
 
 def spectra_from_rows(
     path: str | Path,
-    rows: Sequence[tuple[int, Sequence[Cell]]],
+    rows: Iterable[tuple[int, Sequence[Cell]]],
     *,
     decimal_comma: bool,
     columns: Mapping[str, str | int] | None = None,
@@ -49,15 +63,19 @@ def spectra_from_rows(
     """Spectra from a table: ``rows`` of (1-based line, cells), the first maybe a header.
 
     Shared by the text, spreadsheet and LCR readers.  ``context`` prefixes messages
-    (``"sheet 'A': "``).
+    (``"sheet 'A': "``).  ``rows`` may be a lazy iterator: it is read once, in order, and
+    the first row that is not a table row raises before the rest is read.
     """
-    if not rows:
+    items = iter(rows)
+    head = next(items, None)
+    if head is None:
         raise ReadError(path, f"{context}no header and no data rows")
-    first_line, first = rows[0]
+    first_line, first = head
     if len(first) < 3:
         message = f"found {len(first)} column(s), need at least 3 (frequency and two for Z)"
         raise ReadError(path, context + message, line=first_line)
-    if columns is None and len(rows) == 1 and not all(_value(c, False) is not None for c in first):
+    second = next(items, None)
+    if columns is None and second is None and not all(_value(c, False) is not None for c in first):
         raise ReadError(path, f"{context}header row but no data rows", line=first_line)
     headerless = all(_value(cell, decimal_comma) is not None for cell in first)
     header = None if headerless else tuple(str(c or "").strip() for c in first)
@@ -73,8 +91,9 @@ def spectra_from_rows(
             layout = layout_from_header(header, phase_unit)
     except ValueError as exc:
         raise ReadError(path, f"{context}{exc}", line=first_line) from None
+    data = chain([head] if header is None else [], [] if second is None else [second], items)
     blocks = [_Block()]
-    for line, cells in rows if header is None else rows[1:]:
+    for line, cells in data:
         if header is not None and tuple(str(c or "").strip() for c in cells) == header:
             blocks.append(_Block())
             continue
@@ -82,21 +101,40 @@ def spectra_from_rows(
             f, z, group = point(layout, [_value(c, decimal_comma) for c in cells], cells)
         except ValueError as exc:
             raise ReadError(path, f"{context}{exc}", line=line) from None
-        block = blocks[-1]
-        if (block.rows or block.dropped) and _starts_new(block, f, group):
-            blocks.append(_Block(group=group))
-        elif not (block.rows or block.dropped):
-            block.group = group
-        if math.isnan(f) or math.isnan(z.real) or math.isnan(z.imag):
-            blocks[-1].dropped.append(f"line {line}: NaN value")
-        elif f == 0:
-            blocks[-1].dropped.append(f"line {line}: f = 0 Hz")
-        elif f < 0:
-            message = f"{context}frequency must be > 0 Hz, found {f:g}"
-            raise ReadError(path, message, line=line)
-        else:
-            blocks[-1].rows.append((line, f, z))
+        _add(path, blocks, line, f, z, group, context)
     return _build(path, blocks, layout, extra, context, check_sign=columns is None)
+
+
+def _add(
+    path: str | Path,
+    blocks: list[_Block],
+    line: int,
+    f: float,
+    z: complex,
+    group: float | None,
+    context: str,
+) -> None:
+    """Put one row into the current spectrum, or start the next one (rules: docstring)."""
+    block = blocks[-1]
+    finite = math.isfinite(f) and math.isfinite(z.real) and math.isfinite(z.imag)
+    if not block.empty() and _starts_new(block, f, group, finite):
+        if group is None and f == block.rows[-1][1]:
+            note = repeat_note(line, f, block.rows[-1][0])
+            block.notes.append(note)
+            blocks.append(_Block(group=group, notes=[note]))
+        else:
+            blocks.append(_Block(group=group))
+    elif block.empty():
+        block.group = group
+    if not finite:
+        blocks[-1].nonfinite.append(line)
+    elif f == 0:
+        blocks[-1].dropped.append(f"line {line}: f = 0 Hz")
+    elif f < 0:
+        message = f"{context}frequency must be > 0 Hz, found {f:g}"
+        raise ReadError(path, message, line=line)
+    else:
+        blocks[-1].rows.append((line, f, z))
 
 
 def _value(cell: Cell, decimal_comma: bool) -> float | None:
@@ -107,11 +145,11 @@ def _value(cell: Cell, decimal_comma: bool) -> float | None:
     return math.nan if not cell.strip() else number(cell, decimal_comma=decimal_comma)
 
 
-def _starts_new(block: _Block, frequency: float, group: float | None) -> bool:
+def _starts_new(block: _Block, frequency: float, group: float | None, finite: bool) -> bool:
     """Whether a row begins a new spectrum after the rows of ``block``."""
     if group is not None:
         return group != block.group
-    if math.isnan(frequency) or frequency == 0 or not block.rows:
+    if not finite or frequency == 0 or not block.rows:
         return False
     return not monotonic([f for _, f, _ in block.rows[-2:]] + [frequency])
 
@@ -126,16 +164,21 @@ def _build(
     check_sign: bool,
 ) -> list[Spectrum]:
     dropped = [d for block in blocks for d in block.dropped]
+    dropped += [f"line {n}: NaN or infinite value" for block in blocks for n in block.nonfinite]
     kept: list[_Block] = []
-    pending: list[str] = []  # dropped rows of a block without points join a neighbour
+    pending = _Block()  # dropped rows of a block without points join a neighbour
     for block in blocks:
         if block.rows:
-            block.dropped[:0], pending = pending, []
+            block.dropped[:0], block.nonfinite[:0] = pending.dropped, pending.nonfinite
+            block.notes[:0], pending = pending.notes, _Block()
             kept.append(block)
         else:
-            pending += block.dropped
+            pending.dropped += block.dropped
+            pending.nonfinite += block.nonfinite
+            pending.notes += block.notes
     if kept:
-        kept[-1].dropped += pending
+        kept[-1].dropped += pending.dropped
+        kept[-1].nonfinite += pending.nonfinite
     blocks = kept
     if not blocks:
         why = f" ({len(dropped)} rows dropped: {dropped[0]}...)" if dropped else ""
@@ -152,6 +195,9 @@ def _build(
         if block.dropped:
             shown = "; ".join(block.dropped[:3]) + ("; ..." if len(block.dropped) > 3 else "")
             warnings.append(f"dropped {len(block.dropped)} row(s) that are not points: {shown}")
+        if block.nonfinite:
+            warnings.append(dropped_note(block.nonfinite))
+        warnings += list(dict.fromkeys(block.notes))
         imag = layout.columns.get("imag")
         if check_sign and imag is not None and imag.sign > 0:
             note = sign_warning(imag.name, [f for _, f, _ in block.rows],

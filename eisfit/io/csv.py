@@ -45,17 +45,23 @@ Format read by `read_csv` (registered as ``csv``; written by `write_csv`):
   (with the warning above).
   Name the columns with ``read_csv(path, columns={"frequency": 0, "real": 1, "-imag": 2})``
   for such files, or for any ambiguous header (``columns={"frequency": "Freq", ...}``).
-* **Rows that are not impedance points** are dropped and listed in ``extra["warnings"]``:
-  rows with f = 0 (other techniques, end-of-loop markers) and rows whose values are NaN.
-  A negative frequency or an infinite value is an error.
+* **Rows that are not impedance points** are dropped and listed in ``extra["warnings"]``
+  of the spectrum they interrupt, which stays one spectrum: rows with f = 0 (other
+  techniques, end-of-loop markers; ``dropped 1 row(s) that are not points: line 4: f = 0
+  Hz``) and rows with a NaN (or empty) or infinite value (``dropped 2 rows with NaN or
+  infinite values (lines 6-7)``).  A negative frequency is an error.
 * **Several spectra** in one file: with a spectrum column, a new spectrum starts wherever
   its value changes.  Without one, spectra are split where the sweep direction reverses:
   the first two points of a spectrum set its direction, and a point that breaks it, or
-  repeats the previous frequency, starts the next spectrum.  Repeated sweeps in the same
+  repeats the previous frequency, starts the next spectrum (both then carry the warning
+  ``split at line 13: frequency 1000 Hz repeats line 12``).  Repeated sweeps in the same
   direction split exactly; for alternating sweeps the turning point goes to the first
   one.  A line repeating the header also starts a new spectrum (files joined with cat).
   A frequency repeated inside one spectrum (possible only with a spectrum column) is an
   error naming both lines.
+
+The file is read line by line: a file that is not such a table is refused at its first
+line that cannot be one (with that line's number), after reading little of it.
 
 Spectrum ``i`` gets ``SpectrumMeta(source=str(path), index=i)`` and ``extra`` with
 ``format``, ``columns`` (the header names used) and ``warnings``.
@@ -65,6 +71,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 
 from ..errors import ReadError, SpectrumError
@@ -72,7 +79,7 @@ from ..spectrum import Spectrum
 from ._columns import layout_from_header
 from ._rows import spectra_from_rows
 from .registry import HEAD_BYTES, FileFormat
-from .sniffing import head_text, is_binary, monotonic, number, text_lines
+from .sniffing import head_text, is_binary, iter_lines, monotonic, number
 
 __all__ = ["FORMATS", "read_csv", "write_csv"]
 
@@ -90,15 +97,16 @@ def read_csv(
     ``spectrum``; ``-real``, ``-imag``, ``-phase`` for columns holding the negated value.
     ``phase_unit`` (``"deg"`` or ``"rad"``) overrides the unit read from the header.
     """
-    lines = [
+    lines = (
         (number_, text)
-        for number_, text in enumerate(text_lines(path), start=1)
+        for number_, text in iter_lines(path)
         if text.strip() and not text.lstrip().startswith("#")
-    ]
-    if not lines:
+    )
+    first = next(lines, None)
+    if first is None:
         raise ReadError(path, "empty file: no header and no data rows")
-    delimiter = _delimiter(lines[0][1])
-    rows = [(n, _split(text, delimiter, path, n)) for n, text in lines]
+    delimiter = _delimiter(first[1])
+    rows = ((n, _split(text, delimiter, path, n)) for n, text in chain([first], lines))
     return spectra_from_rows(
         path,
         rows,
