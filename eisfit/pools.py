@@ -5,7 +5,8 @@ whose workers
 
 - ignore SIGINT: Ctrl-C in a terminal reaches every process of the foreground group, and
   the decision to stop (and what to save) belongs to the parent, which then terminates
-  them (`stop_pool`);
+  them (`stop_pool`); SIGTERM ends them at once (a handler the parent had installed,
+  inherited at fork, is reset);
 - exit on their own when the parent process dies, however it died (SIGKILL included): a
   daemon thread in each worker watches the parent (on POSIX its parent PID changes when
   the parent is gone; elsewhere it waits on `multiprocessing.parent_process`) and ends
@@ -49,6 +50,8 @@ def _watch_parent(parent_pid: int) -> None:
 
 def _init_worker(parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):  # not the parent's handler (inherited at fork): the
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # parent's SIGTERM ends a worker now
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 
 
