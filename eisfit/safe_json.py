@@ -153,7 +153,9 @@ def loads_json(
 def _read_bounded(path: str | Path, max_bytes: int) -> bytes:
     """The bytes of the regular file ``path``, refused from ``fstat`` when above ``max_bytes``."""
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO for reading must not wait for a writer
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise JsonError("not a regular file", path=path)
