@@ -43,7 +43,7 @@ def test_a_rerun_parses_no_unchanged_file(tmp_path: Path, monkeypatch: pytest.Mo
     out = tmp_path / "out"
     reads = _counting(monkeypatch, batch_cache, "read")
     first = run_batch([tmp_path / "in"], _settings(), out_dir=out, jobs=1, cell_by="file")
-    assert len(reads) == 2 and len(list((out / ".cache" / "read").glob("*.pickle"))) == 2
+    assert len(reads) == 2 and len(list((out / ".cache" / "read").glob("*.npz"))) == 2
     second = run_batch([tmp_path / "in"], _settings(), out_dir=out, jobs=1, cell_by="file")
     assert len(reads) == 2  # both from the cache
     assert second["reused"].all()
@@ -59,15 +59,15 @@ def test_a_broken_or_foreign_cache_file_is_a_miss(tmp_path: Path) -> None:
     (path,) = _copy_samples_single(tmp_path)
     cache = tmp_path / "cache"
     spectra = batch_cache.cached_read(path, "abc", cache)
-    (file,) = cache.glob("*.pickle")
-    assert batch_cache._load(file)[0].meta.source == spectra[0].meta.source
-    file.write_bytes(pickle.dumps(Path("not allowed")))  # would build an object: refused
-    assert batch_cache._load(file) is None
-    file.write_bytes(b"\x80\x05trunc")
-    assert batch_cache._load(file) is None
+    npz, _ = batch_cache.entry_files(path, "abc", cache)
+    assert batch_cache.cached_spectra(path, "abc", cache)[0].meta == spectra[0].meta
+    npz.write_bytes(pickle.dumps(Path("not allowed")))  # not an npz at all
+    assert batch_cache.cached_spectra(path, "abc", cache) is None
+    npz.write_bytes(b"PK\x03\x04trunc")
+    assert batch_cache.cached_spectra(path, "abc", cache) is None
     again = batch_cache.cached_read(path, "abc", cache)  # read again and rewritten
     assert (again[0].impedance_ohm == spectra[0].impedance_ohm).all()
-    assert batch_cache._load(file) is not None
+    assert batch_cache.cached_spectra(path, "abc", cache) is not None
 
 
 def _copy_samples_single(folder: Path) -> list[Path]:
