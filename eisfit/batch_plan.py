@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from .batch_cache import RowIndex, cached_read, indexed_row, load_rows
 from .errors import EisfitError, ReadError
 from .io import expand_sources
 from .names import safe_stem, unique_stems
+from .records import load_record
 from .screening_siblings import SiblingBand, sibling_bands
 from .series_fit import BatchSettings, spectrum_digest
 from .spectrum import Spectrum
@@ -193,11 +193,10 @@ def _fit_names(groups: list[list[Spectrum]]) -> list[list[str]]:
     used: set[str] = set()
     out = []
     for group in groups:
-        wanted = [
-            f"{safe_stem(Path(s.meta.source).stem if s.meta.source else 'spectrum')}"
-            f"_{s.meta.index}"
-            for s in group
+        stems = [
+            safe_stem(Path(s.meta.source).stem if s.meta.source else "spectrum") for s in group
         ]
+        wanted = [f"{stem}_{s.meta.index}" for stem, s in zip(stems, group, strict=True)]
         out.append(unique_stems(wanted, used))
     return out
 
@@ -208,13 +207,15 @@ def _stored(
     """The row of the fits/ record at ``path`` if it is of this spectrum and these settings."""
     row = indexed_row(index, path.stem, path, digest, settings_digest)
     if row is None:
-        try:
-            data = json.loads(path.read_text())
-            prov = data["provenance"]
-            if prov["spectrum_digest"] != digest or prov["settings_digest"] != settings_digest:
-                return None
-            row = data["row"]
-        except (OSError, ValueError, KeyError, TypeError):
+        data = load_record(path) or {}  # {} when missing, changed on disk or not eisfit's
+        prov = data.get("provenance")
+        if not isinstance(prov, dict) or (
+            prov.get("spectrum_digest"),
+            prov.get("settings_digest"),
+        ) != (digest, settings_digest):
+            return None
+        row = data.get("row")
+        if not isinstance(row, dict):
             return None
     return {k: (math.nan if v is None else v) for k, v in row.items()}
 

@@ -32,7 +32,6 @@ with exit 2, naming the run that holds it.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tomllib
 from collections.abc import Callable
@@ -277,10 +276,14 @@ def _summary(frame: Any, args: argparse.Namespace) -> str:
 
 
 def _soli_law(out: Path) -> str:
+    from .safe_json import RUN_MAX_BYTES, JsonError, load_json
+
     try:
-        trends = json.loads((out / "trends.json").read_text())
-    except (OSError, ValueError):
+        trends = load_json(out / "trends.json", max_bytes=RUN_MAX_BYTES)
+    except JsonError:
         return "n/a (no trends.json)"
+    if not isinstance(trends, dict):
+        return "n/a (trends.json is not an eisfit trends file)"
     soli = trends.get("trends", {}).get("R_soli_ohm")
     if not isinstance(soli, dict):
         return f"n/a ({trends.get('message', 'no R_soli trend')})"

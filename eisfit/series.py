@@ -71,7 +71,9 @@ from .fileio import write_atomic
 from .interrupts import deferred
 from .physics.contributions import json_ready
 from .progress import log_file, progress_bar
+from .records import record_text
 from .runlock import check_out_dir, run_lock
+from .safe_json import RUN_MAX_BYTES, JsonError, load_json
 from .series_fit import BatchSettings, pack, spectrum_digest
 from .spectrum import Spectrum
 from .status import status_counts
@@ -233,8 +235,7 @@ def _finish(
             "eisfit_version": __version__,
         }  # fmt: skip
         (out / "fits").mkdir(parents=True, exist_ok=True)
-        text = json.dumps(json_ready(record), indent=1, allow_nan=False)
-        write_atomic(out / "fits" / f"{plan.stems[g][i]}.json", text)
+        write_atomic(out / "fits" / f"{plan.stems[g][i]}.json", record_text(json_ready(record)))
     return row
 
 
@@ -354,8 +355,11 @@ def _table_digest(frame: pd.DataFrame) -> str:
 
 def _trends_digest(path: Path) -> str | None:
     """The ``results_digest`` (see `_table_digest`) trends.json was made from, if any."""
-    try:
-        digest = json.loads(path.read_text()).get("results_digest")
-    except (OSError, ValueError, AttributeError):
+    if not path.is_file():
         return None
+    try:
+        data = load_json(path, max_bytes=RUN_MAX_BYTES)
+    except JsonError:
+        return None
+    digest = data.get("results_digest") if isinstance(data, dict) else None
     return digest if isinstance(digest, str) else None

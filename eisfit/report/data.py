@@ -11,7 +11,6 @@ record into what the per-spectrum section draws.  Anything missing becomes a not
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ import pandas as pd
 
 from ..csv_cells import restore
 from ..errors import EisfitError, ReportError
+from ..records import load_record
+from ..safe_json import RUN_MAX_BYTES, JsonError, load_json
 from ..spectrum import Spectrum, SpectrumMeta
 from ..status import STATUSES
 from ..timeaxis import FILE_ORDER, TIMESTAMP, TimeAxis
@@ -109,19 +110,13 @@ class SpectrumView:
     reasons: tuple[str, ...] = field(default=())
 
 
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def read_record(run_dir: Path, fit_file: Any) -> dict[str, Any] | None:
     """The fits/ record named ``fit_file`` (a results.csv cell), or None when unusable."""
     if not isinstance(fit_file, str) or not fit_file or "/" in fit_file or "\\" in fit_file:
         return None
-    try:
-        data = _json(run_dir / "fits" / f"{fit_file}.json")
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return load_record(run_dir / "fits" / f"{fit_file}.json")  # None if changed on disk
 
 
 def _table(run_dir: Path) -> pd.DataFrame:
@@ -139,12 +134,13 @@ def _table(run_dir: Path) -> pd.DataFrame:
 
 
 def _trends(run_dir: Path, missing: list[str]) -> Mapping[str, Any]:
-    try:
-        trends = _json(run_dir / "trends.json")
-    except FileNotFoundError:
+    path = run_dir / "trends.json"
+    if not path.exists():
         missing.append("trends.json not found: no growth laws or events")
         return {}
-    except (OSError, ValueError) as exc:
+    try:
+        trends = load_json(path, max_bytes=RUN_MAX_BYTES)
+    except JsonError as exc:
         missing.append(f"trends.json unreadable ({exc}): no growth laws or events")
         return {}
     return trends if isinstance(trends, dict) else {}
