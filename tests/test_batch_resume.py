@@ -13,6 +13,7 @@ from test_series import _settings
 
 import eisfit.batch_cache as batch_cache
 import eisfit.series as series
+from eisfit.records import record_text
 from eisfit.series import run_batch
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_spectra"
@@ -103,7 +104,12 @@ def test_the_row_index_spares_parsing_fits_but_follows_edits(tmp_path: Path) -> 
     assert again["reused"].all()  # from the index: the record was not parsed
     data = json.loads(text)
     data["row"]["R_soli_ohm"] = 123.0
-    record.write_text(json.dumps(data))  # an edit: size and time change
+    record.write_text(record_text(data))  # an edit, sealed: size and time change
     edited = run_batch(source, _settings(), out_dir=tmp_path, jobs=1)
     assert edited["reused"].all()
     assert edited["R_soli_ohm"].iloc[0] == 123.0
+    data["row"]["R_soli_ohm"] = 456.0
+    record.write_text(json.dumps(data))  # an edit whose checksum does not match: refitted
+    refit = run_batch(source, _settings(), out_dir=tmp_path, jobs=1)
+    assert not refit["reused"].iloc[0] and refit["reused"].iloc[1:].all()
+    assert refit["R_soli_ohm"].iloc[0] == pytest.approx(first["R_soli_ohm"].iloc[0], rel=1e-9)
