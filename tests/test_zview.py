@@ -173,8 +173,8 @@ def test_zplot_drops_nan_and_zero_frequency_rows(tmp_path: Path) -> None:
     (back,) = zview.read_zplot(path)
     assert len(back) == 23
     assert back.meta.extra["warnings"] == (
-        "dropped 1 row(s) with NaN or infinite values",
         "dropped 1 row(s) with f <= 0 (not impedance)",
+        "dropped 1 row with NaN or infinite values (line 13)",
     )
 
 

@@ -1,16 +1,21 @@
 """What the vendor text readers share: a table row as a `Point`, and building the spectra.
 
 Used by `eisfit.io.zview`, `autolab`, `princeton`, `chi` and `p00`.  Their text comes
-from `eisfit.io.sniffing.text_lines` (UTF-8, cp1252, latin-1, UTF-16 with a BOM; a
-control character means "not text": `ReadError` with the line).  Each reader finds its
-columns, turns every data row into a `Point` (`row_point`, or `number` field by field)
-and calls `build_spectra`, which applies the common rules:
+from `eisfit.io.sniffing.iter_lines` (UTF-8, cp1252, latin-1, UTF-16 with a BOM; a
+control character means "not text": `ReadError` with the line), read as they go, so a
+file of something else is refused at its first line that is not a data row.  Each
+reader finds its columns, turns every data row into a `Point` (`row_point`, or `number`
+field by field) and calls `build_spectra`, which applies the common rules:
 
-* Rows with f <= 0 or a non-finite value are dropped with a warning in
-  ``meta.extra["warnings"]``.
+* Rows with f <= 0 are dropped with a warning in ``meta.extra["warnings"]`` of every
+  spectrum (``dropped 20 row(s) with f <= 0 (not impedance)``: rows of other
+  techniques); rows with a NaN or infinite value are dropped without ending the sweep
+  they interrupt, with a warning naming their lines on that spectrum (``dropped 2 rows
+  with NaN or infinite values (lines 13-14)``, wording of `eisfit.io._notes`).
 * Several sweeps in one table are split where the sweep direction reverses or a
   frequency repeats (so no spectrum holds a duplicate frequency), each a `Spectrum` with
-  ``meta.index`` 0..n-1.
+  ``meta.index`` 0..n-1; a split at a repeated frequency is named on both spectra
+  (``split at line 13: frequency 1000 Hz repeats line 12``).
 * ``meta.timestamp`` is the start written in the header plus the elapsed time of the
   spectrum's first point, where the file has both; that elapsed time (s, or None) is kept
   in ``meta.extra["elapsed_s"]``.
@@ -29,10 +34,11 @@ from typing import Any
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
+from ._notes import dropped_note, owners, repeat_note
 from .sniffing import make_spectrum, monotonic
 from .sniffing import number as parse_float
 
-__all__ = ["Point", "build_spectra", "number", "row_point"]
+__all__ = ["Field", "Point", "build_spectra", "number", "row_point"]
 
 Field = tuple[int, str]  # (0-based field index, column name used in error messages)
 
@@ -97,19 +103,34 @@ def build_spectra(
 ) -> list[Spectrum]:
     """Drop non-impedance rows, split sweeps and build the spectra (see module docstring)."""
     notes = list(warnings)
-    finite = [p for p in points if math.isfinite(p.frequency_hz) and _finite(p.impedance_ohm)]
-    kept = [p for p in finite if p.frequency_hz > 0]
-    if len(finite) < len(points):
-        notes.append(f"dropped {len(points) - len(finite)} row(s) with NaN or infinite values")
-    if len(kept) < len(finite):
-        notes.append(f"dropped {len(finite) - len(kept)} row(s) with f <= 0 (not impedance)")
-    if not kept:
-        raise ReadError(path, "no impedance data rows (need f > 0 and finite Z)")
-    blocks: list[list[Point]] = [[]]
-    for point in kept:
-        if blocks[-1] and _starts_new(blocks[-1], point):
+    nonpositive = sum(1 for p in points if _finite_point(p) and p.frequency_hz <= 0)
+    if nonpositive:
+        notes.append(f"dropped {nonpositive} row(s) with f <= 0 (not impedance)")
+    blocks: list[list[Point]] = []
+    own: list[list[str]] = []  # each spectrum's own warnings
+    nan_lines: list[int] = []
+    for point in points:
+        if not _finite_point(point):
+            nan_lines.append(point.line)
+            continue
+        if point.frequency_hz <= 0:
+            continue
+        if not blocks or _starts_new(blocks[-1], point):
+            if blocks and point.frequency_hz == blocks[-1][-1].frequency_hz:
+                note = repeat_note(point.line, point.frequency_hz, blocks[-1][-1].line)
+                own[-1].append(note)
+                own.append([note])
+            else:
+                own.append([])
             blocks.append([])
         blocks[-1].append(point)
+    if not blocks:
+        raise ReadError(path, "no impedance data rows (need f > 0 and finite Z)")
+    by_owner: dict[int, list[int]] = {}
+    for line, owner in zip(nan_lines, owners([b[0].line for b in blocks], nan_lines), strict=True):
+        by_owner.setdefault(owner, []).append(line)
+    for owner, lines in by_owner.items():
+        own[owner].insert(0, dropped_note(lines))
     if expected_points and len(blocks) == 1 and len(points) < expected_points:
         notes.append(f"aborted run: {len(points)} of {expected_points} points (or truncated file)")
     spectra = []
@@ -129,14 +150,19 @@ def build_spectra(
                 line=block[0].line,
                 timestamp=stamp,
                 temperature_k=temperature_k,
-                extra={**extra, "elapsed_s": block[0].elapsed_s, "warnings": tuple(notes)},
+                extra={
+                    **extra,
+                    "elapsed_s": block[0].elapsed_s,
+                    "warnings": (*notes, *own[index]),
+                },
             )
         )
     return spectra
 
 
-def _finite(z: complex) -> bool:
-    return math.isfinite(z.real) and math.isfinite(z.imag)
+def _finite_point(point: Point) -> bool:
+    z = point.impedance_ohm
+    return math.isfinite(point.frequency_hz) and math.isfinite(z.real) and math.isfinite(z.imag)
 
 
 def _starts_new(block: list[Point], point: Point) -> bool:

@@ -40,13 +40,14 @@ Sources: pyimpspec ``data/formats/dfr.py`` (line meanings), impedance.py
 from __future__ import annotations
 
 import re
+from itertools import islice
 from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
 from ._text_table import Point, build_spectra, number
 from .registry import FileFormat
-from .sniffing import head_text, text_lines
+from .sniffing import head_text, iter_lines
 from .zview import read_scribner_csv
 
 __all__ = ["FORMATS", "read_dfr", "read_z60w"]
@@ -54,42 +55,48 @@ __all__ = ["FORMATS", "read_dfr", "read_z60w"]
 _VERSION = re.compile(r"version\s*\d+(?:\.\d+)*", re.I)
 _DATE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?")
 _BLOCK_LINES = 9
+_MAX_TRAILER_DATES = 16  # dates kept from the trailer (the sample has two)
 
 
 def read_dfr(path: Path) -> list[Spectrum]:
-    """Read an Eco Chemie FRA ``.dfr`` file (format: see the module docstring)."""
-    lines = [(n, t.strip()) for n, t in enumerate(text_lines(path), start=1) if t.strip()]
-    if not lines or not _VERSION.fullmatch(lines[0][1]):
-        line = lines[0][0] if lines else None
+    """Read an Eco Chemie FRA ``.dfr`` file (format: see the module docstring).
+
+    Read line by line: the first line that is not the format (no version line, a value
+    that is not a number) stops the reading with its line number.
+    """
+    lines = ((n, t.strip()) for n, t in iter_lines(path) if t.strip())
+    top = list(islice(lines, 3))
+    if not top or not _VERSION.fullmatch(top[0][1]):
+        line = top[0][0] if top else None
         raise ReadError(path, "not an Eco Chemie .dfr file: no 'VERSIONx.y' first line", line=line)
-    if len(lines) < 3 or not re.fullmatch(r"[0-9]+", lines[1][1]):
-        line = lines[1][0] if len(lines) > 1 else lines[0][0]
+    if len(top) < 3 or not re.fullmatch(r"[0-9]+", top[1][1]):
+        line = top[1][0] if len(top) > 1 else top[0][0]
         raise ReadError(path, "expected the number of points on the second line", line=line)
-    count = int(lines[1][1])
+    count = int(top[1][1])
     if count == 0:
-        raise ReadError(path, "the file announces 0 points: empty export", line=lines[1][0])
-    body = lines[3:]
-    complete = len(body) // _BLOCK_LINES
-    if complete < count:
-        end = lines[-1][0]
-        message = f"truncated: {count} points announced, {complete} complete"
-        raise ReadError(path, message, line=end)
+        raise ReadError(path, "the file announces 0 points: empty export", line=top[1][0])
     points = []
+    last = top[2][0]
     for k in range(count):
-        block = body[k * _BLOCK_LINES : (k + 1) * _BLOCK_LINES]
+        block = list(islice(lines, _BLOCK_LINES))
+        if len(block) < _BLOCK_LINES:
+            end = block[-1][0] if block else last
+            message = f"truncated: {count} points announced, {k} complete"
+            raise ReadError(path, message, line=end)
         (line, f_text), (_, re_text), (_, im_text) = block[:3]
         f = number(f_text, path, line, "frequency")
         re_ = number(re_text, path, block[1][0], "Z'")
         minus_im = number(im_text, path, block[2][0], "-Z''")
         elapsed = number(block[5][1], path, block[5][0], "time")
         points.append(Point(line, f, complex(re_, -minus_im), elapsed))
-    trailer = body[count * _BLOCK_LINES :]
+        last = block[-1][0]
+    dates = tuple(islice((t for _, t in lines if _DATE.fullmatch(t)), _MAX_TRAILER_DATES))
     extra = {
         "instrument": "Metrohm Autolab (Eco Chemie FRA)",
         "technique": "EIS",
         "format": "autolab-dfr",
-        "version": lines[0][1],
-        "trailer_dates": tuple(t for _, t in trailer if _DATE.fullmatch(t)),
+        "version": top[0][1],
+        "trailer_dates": dates,
     }
     return build_spectra(path, points, extra)
 

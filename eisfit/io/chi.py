@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from itertools import chain, islice
 from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
 from ._text_table import build_spectra, row_point
 from .registry import FileFormat
-from .sniffing import head_text, text_lines
+from .sniffing import head_text, iter_lines
 
 __all__ = ["FORMATS", "read_chi"]
 
@@ -46,6 +47,7 @@ _DATE = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2}),\s*(\d{4})\s+(\d{1,2}):(\d{2}):(
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _KEYS = ("file:", "data source:", "instrument model:")
 _NAMES = ("Freq/Hz", "Z'/ohm", 'Z"/ohm')  # the columns read, as named in errors
+_MAX_HEADER_LINES = 200  # the column line comes after ~20 header lines; junk stops here
 
 
 def _date(text: str) -> datetime | None:
@@ -69,36 +71,41 @@ def _role(name: str) -> str:
 
 
 def read_chi(path: Path) -> list[Spectrum]:
-    """Read a CH Instruments A.C. Impedance text export (format: see the module docstring)."""
-    lines = text_lines(path)
-    if len(lines) < 3 or not any(t.lower().startswith(_KEYS) for t in lines[2:8]):
+    """Read a CH Instruments A.C. Impedance text export (format: see the module docstring).
+
+    Read line by line: the column line must come within the first `_MAX_HEADER_LINES`
+    lines, and a row that is not numbers stops the reading with its line number.
+    """
+    lines = iter_lines(path)
+    top = [text for _, text in islice(lines, 8)]
+    if len(top) < 3 or not any(t.lower().startswith(_KEYS) for t in top[2:8]):
         raise ReadError(path, "not a CH Instruments export: no 'File:' / 'Instrument Model:'")
-    technique = lines[1].strip()
+    technique = top[1].strip()
     if technique.lower() != "a.c. impedance":
         message = f"technique is {technique!r}, not 'A.C. Impedance' (no impedance spectrum)"
         raise ReadError(path, message, line=2)
-    header = next((i for i, t in enumerate(lines) if t.lower().startswith("freq")), None)
-    if header is None:
-        raise ReadError(path, "no column line starting with 'Freq/Hz' (empty export?)")
-    separator = "\t" if "\t" in lines[header] else ","
-    roles = [_role(n) for n in lines[header].split(separator)]
+    numbered = chain(enumerate(top, start=1), lines)
+    top_lines = islice(numbered, _MAX_HEADER_LINES)
+    found = next((item for item in top_lines if item[1].lower().startswith("freq")), None)
+    if found is None:
+        message = f"no column line starting with 'Freq/Hz' in the first {_MAX_HEADER_LINES} lines"
+        raise ReadError(path, message + " (empty export?)")
+    header_line, header = found
+    separator = "\t" if "\t" in header else ","
+    roles = [_role(n) for n in header.split(separator)]
     if any(r not in roles for r in ("f", "re", "im")):
-        raise ReadError(path, "column line lacks Freq, Z' or Z\"", line=header + 1)
+        raise ReadError(path, "column line lacks Freq, Z' or Z\"", line=header_line)
     columns = [(roles.index(r), n) for r, n in zip(("f", "re", "im"), _NAMES, strict=True)]
     expected = f"{len(roles)} fields"
     points = []
-    for line, text in enumerate(lines[header + 1 :], start=header + 2):
+    for line, text in numbered:
         if text.strip():
             fields = text.split(separator)
             points.append(row_point(path, line, fields, columns, expected=expected))
     if not points:
-        raise ReadError(path, "column line but no data rows (empty export)", line=header + 1)
+        raise ReadError(path, "column line but no data rows (empty export)", line=header_line)
     model = next(
-        (
-            t.split(":", 1)[1].strip()
-            for t in lines[2:8]
-            if t.lower().startswith("instrument model:")
-        ),
+        (t.split(":", 1)[1].strip() for t in top[2:8] if t.lower().startswith("instrument model:")),
         "",
     )
     extra = {
@@ -106,7 +113,7 @@ def read_chi(path: Path) -> list[Spectrum]:
         "technique": technique,
         "format": "chi-txt",
     }
-    return build_spectra(path, points, extra, start=_date(lines[0]))
+    return build_spectra(path, points, extra, start=_date(top[0]))
 
 
 def _sniff_chi(head: bytes, name: str) -> float:

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from itertools import chain, islice
 from pathlib import Path
 
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
 from .registry import HEAD_BYTES, FileFormat
-from .sniffing import check_text, read_bytes, split_lines
+from .sniffing import iter_lines, split_lines
 
 __all__ = ["FORMATS", "read_i2b", "sniff_i2b"]
 
@@ -69,26 +71,25 @@ def sniff_i2b(head: bytes, name: str) -> float:
 
 def read_i2b(path: str | Path) -> list[Spectrum]:
     """Read the spectrum of an Elchemea Analytical .i2b file (format: module docstring)."""
-    numbered = [(number, line.strip()) for number, line in enumerate(_read_lines(path), start=1)]
-    numbered = [(number, line) for number, line in numbered if line]
+    lines = ((n, t.strip()) for n, t in _read_lines(path) if t.strip())
+    numbered = list(islice(lines, _MAX_HEADER_LINES + 2))
     if not numbered:
         raise ReadError(path, "empty file")
-    found = _find_count(numbered[: _MAX_HEADER_LINES + 2])
+    found = _find_count(numbered)
     if found is None:
         message = "no line holding the number of points followed by a row of 3 numbers"
         raise ReadError(path, message + " (not an Elchemea .i2b file?)")
     position, count = found
     count_line = numbered[position][0]
-    rows = numbered[position + 1 :]
-    if len(rows) > count:
-        message = f"{count} points announced on line {count_line}, but more rows follow"
-        raise ReadError(path, message, line=rows[count][0])
-    warnings = []
-    if len(rows) < count:
-        warnings.append(f"aborted or truncated run: {len(rows)} of {count} points")
+    warnings: list[str] = []
     frequency, impedance = [], []
     seen: set[float] = set()
-    for number, line in rows:
+    n_rows = 0
+    for number, line in chain(numbered[position + 1 :], lines):
+        if n_rows == count:
+            message = f"{count} points announced on line {count_line}, but more rows follow"
+            raise ReadError(path, message, line=number)
+        n_rows += 1
         values = _row(line)
         if values is None:
             shown = line if len(line) <= 60 else line[:57] + "..."
@@ -104,6 +105,8 @@ def read_i2b(path: str | Path) -> list[Spectrum]:
         seen.add(f)
         frequency.append(f)
         impedance.append(complex(real, imag))
+    if n_rows < count:
+        warnings.insert(0, f"aborted or truncated run: {n_rows} of {count} points")
     if not frequency:
         raise ReadError(
             path, "no impedance points (every row is empty or invalid)", line=count_line
@@ -122,15 +125,11 @@ def read_i2b(path: str | Path) -> list[Spectrum]:
         raise ReadError(path, str(exc), line=count_line) from None
 
 
-def _read_lines(path: str | Path) -> list[str]:
-    """The file's lines: UTF-8, else latin-1 (not `text_lines`' cp1252 / UTF-16 guesses);
-    a control character, form feed included, means a binary file."""
-    data = read_bytes(path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    return check_text(split_lines(text), path, control=_CONTROL)
+def _read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """The file's numbered lines, read as needed: UTF-8, else latin-1 (not `iter_lines`'
+    default cp1252 / UTF-16 guesses); a control character, form feed included, means a
+    binary file."""
+    return iter_lines(path, encodings=("utf-8", "latin-1"), control=_CONTROL)
 
 
 def _find_count(numbered: list[tuple[int, str]]) -> tuple[int, int] | None:

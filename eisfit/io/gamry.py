@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -52,13 +53,14 @@ import numpy as np
 from ..errors import ReadError
 from ..spectrum import Spectrum
 from .registry import FileFormat
-from .sniffing import head_text, make_spectrum, number, text_lines
+from .sniffing import head_text, iter_lines, make_spectrum, number
 
 __all__ = ["FORMATS", "read_dta", "sniff_dta"]
 
 _DATE = re.compile(r"\s*(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})\s*$")
 _TIME = re.compile(r"\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*$")
 _DATE_KEYS = ("DATE", "DCCALDATE", "ACCALDATE")
+_KEYWORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:\s|$)")  # TAG, ZCURVE, PSTATSERIALNO...
 
 
 def sniff_dta(head: bytes, name: str) -> float:
@@ -71,28 +73,12 @@ def sniff_dta(head: bytes, name: str) -> float:
 
 def read_dta(path: str | Path) -> list[Spectrum]:
     """Read every impedance curve of a Gamry .DTA file (format: module docstring)."""
-    lines = text_lines(path)
-    if lines[0].lstrip("\ufeff").strip() != "EXPLAIN":
-        shown = lines[0][:60] if lines[0].strip() else "empty"
+    lines = iter_lines(path)
+    first = next(lines)[1]
+    if first.lstrip("\ufeff").strip() != "EXPLAIN":
+        shown = first[:60] if first.strip() else "empty"
         raise ReadError(path, f"not a Gamry EXPLAIN file: line 1 is {shown!r}", line=1)
-    keys: dict[str, list[str]] = {}
-    curves: list[tuple[int, list[str], list[tuple[int, str]]]] = []
-    row = 1
-    while row < len(lines):
-        fields = lines[row].split("\t")
-        row += 1
-        if not fields[0].strip() or lines[row - 1][:1].isspace():
-            continue
-        keys.setdefault(fields[0].strip(), [f.strip() for f in fields[1:]])
-        if len(fields) > 1 and fields[1].strip() == "TABLE":
-            names = lines[row].split() if row < len(lines) else []
-            start = row + 2  # after the names and units rows
-            end = start
-            while end < len(lines) and lines[end][:1].isspace() and lines[end].strip():
-                end += 1
-            if fields[0].strip().endswith("ZCURVE") or {"Freq", "Zreal"} <= set(names):
-                curves.append((row, names, [(i + 1, lines[i]) for i in range(start, end)]))
-            row = max(end, row)
+    keys, curves = _tables(path, lines)
     if not curves:
         tag = _value(keys, "TAG", 0) or "?"
         raise ReadError(path, f"no impedance curve (ZCURVE table) in this Gamry file (TAG {tag})")
@@ -113,6 +99,46 @@ def read_dta(path: str | Path) -> list[Spectrum]:
             )
         )  # fmt: skip
     return spectra
+
+
+Curve = tuple[int, list[str], list[tuple[int, str]]]  # keyword line, column names, rows
+
+
+def _tables(
+    path: str | Path, lines: Iterator[tuple[int, str]]
+) -> tuple[dict[str, list[str]], list[Curve]]:
+    """The keywords (first occurrence of each) and the impedance curves after line 1.
+
+    Read as the lines come: a line that is neither a keyword line (``KEY<TAB>...``), an
+    indented line (table rows, note text) nor blank is not EXPLAIN format (stop); rows of
+    tables that are not impedance curves are skipped, not kept.
+    """
+    keys: dict[str, list[str]] = {}
+    curves: list[Curve] = []
+    item = next(lines, None)
+    while item is not None:
+        line, text = item
+        fields = text.split("\t")
+        item = next(lines, None)
+        if not fields[0].strip() or text[:1].isspace():
+            continue
+        if not _KEYWORD.match(text):
+            shown = text.strip()[:40]
+            raise ReadError(path, f"not a Gamry keyword line: {shown!r}", line=line)
+        keys.setdefault(fields[0].strip(), [f.strip() for f in fields[1:]])
+        if len(fields) > 1 and fields[1].strip() == "TABLE":
+            names = item[1].split() if item is not None else []
+            units = next(lines, None) if item is not None else None  # the units row
+            item = next(lines, None) if units is not None else None
+            wanted = fields[0].strip().endswith("ZCURVE") or {"Freq", "Zreal"} <= set(names)
+            rows: list[tuple[int, str]] = []
+            while item is not None and item[1][:1].isspace() and item[1].strip():
+                if wanted:
+                    rows.append(item)
+                item = next(lines, None)
+            if wanted:
+                curves.append((line, names, rows))
+    return keys, curves
 
 
 def _value(keys: dict[str, list[str]], key: str, position: int = 1) -> str:

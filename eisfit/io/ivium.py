@@ -28,25 +28,30 @@ read as day/month/year, ``None`` when missing or unreadable.  ``extra`` holds ``
 Rows with f <= 0 or a non-finite value, or repeating an earlier frequency of the same
 block, are dropped with a warning (the first measurement of a frequency is kept); a decimal
 comma is accepted.  Fewer rows than announced, a row of the wrong width, or no impedance
-block at all raise `ReadError` with the line.
+block at all raise `ReadError` with the line.  The file is read line by line; one that
+neither starts with the 16 NUL bytes nor has a ``Method=`` / ``Version=`` line in its first
+64 KiB (what the sniffer looks for) is refused before reading the rest.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
-from .registry import FileFormat
-from .sniffing import read_bytes, split_lines
+from .registry import HEAD_BYTES, FileFormat
+from .sniffing import iter_lines, read_head
 
 __all__ = ["FORMATS", "read_ivium", "sniff_ivium"]
 
 _NUMBER = re.compile(r"[+-]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf)", re.I)
+_SETTINGS = ("Method", "Technique", "Title", "starttime", "serialnumber", "software",
+             "Report.Process data")  # fmt: skip
 _DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%d-%m-%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
@@ -73,7 +78,14 @@ def sniff_ivium(head: bytes, name: str) -> float:
 
 def read_ivium(path: str | Path) -> list[Spectrum]:
     """Read every impedance measurement of an Ivium .idf or .ids file (see module docstring)."""
-    lines = split_lines(read_bytes(path).decode("latin-1"))  # no text check: binary inside
+    head = read_head(path, HEAD_BYTES)
+    if head and not (head.startswith(bytes(16)) or b"Method=" in head or b"Version=" in head):
+        message = (
+            "not an Ivium file (no primary_data block): it neither starts with 16 NUL bytes "
+            f"nor has a Method= or Version= line in its first {HEAD_BYTES} bytes"
+        )
+        raise ReadError(path, message, line=1)
+    lines = iter_lines(path, encodings=("latin-1",), control=None)  # binary words inside
     blocks = _blocks(lines, path)
     if not blocks:
         raise ReadError(path, "no primary_data block: the file holds no data (or is not Ivium)")
@@ -98,43 +110,50 @@ def read_ivium(path: str | Path) -> list[Spectrum]:
     return spectra
 
 
-def _blocks(lines: list[str], path: str | Path) -> list[_Block]:
-    """Split the file into measurements, each ending with its ``primary_data`` block."""
+def _blocks(lines: Iterator[tuple[int, str]], path: str | Path) -> list[_Block]:
+    """Split the file into measurements, each ending with its ``primary_data`` block.
+
+    Read as the lines come; of the settings only the keys used (`_SETTINGS`) are kept.
+    """
     blocks: list[_Block] = []
     settings: dict[str, str] = {}
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
+    last = [0]  # the number of the last line read, for "the file ends" errors
+    for number, line in lines:
+        last[0] = number
         if "\x00" in line:
             continue
         if line.strip() == "primary_data":
-            start = index
-            columns, index = _integer(lines, index, path, "number of columns")
-            count, index = _integer(lines, index, path, "number of rows")
-            block = _Block(settings, start, columns)
+            columns = _integer(lines, last, path, "number of columns")
+            count = _integer(lines, last, path, "number of rows")
+            block = _Block(settings, number, columns)
             for _ in range(count):
-                if index >= len(lines) or not lines[index].strip():
-                    found = f"{len(block.rows)} rows"
-                    message = f"truncated: {count} rows announced after line {start}, found {found}"
-                    raise ReadError(path, message, line=min(index + 1, len(lines)))
-                block.rows.append((index + 1, _row(lines[index], columns, path, index + 1)))
-                index += 1
+                item = next(lines, None)
+                if item is None or not item[1].strip():
+                    message = f"truncated: {count} rows announced after line {number}, "
+                    message += f"found {len(block.rows)} rows"
+                    raise ReadError(path, message, line=last[0] if item is None else item[0])
+                last[0] = item[0]
+                block.rows.append((item[0], _row(item[1], columns, path, item[0])))
             blocks.append(block)
             settings = {}
         elif "=" in line:
             key, _, value = line.partition("=")
-            settings[key.strip()] = value.strip()
+            if key.strip() in _SETTINGS:
+                settings[key.strip()] = value.strip()
     return blocks
 
 
-def _integer(lines: list[str], index: int, path: str | Path, what: str) -> tuple[int, int]:
-    if index >= len(lines):
-        raise ReadError(path, f"truncated: the file ends before the {what}", line=len(lines))
-    text = lines[index].strip()
+def _integer(
+    lines: Iterator[tuple[int, str]], last: list[int], path: str | Path, what: str
+) -> int:
+    item = next(lines, None)
+    if item is None:
+        raise ReadError(path, f"truncated: the file ends before the {what}", line=last[0])
+    last[0] = item[0]
+    text = item[1].strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise ReadError(path, f"expected the {what}, found {text[:40]!r}", line=index + 1)
-    return int(text), index + 1
+        raise ReadError(path, f"expected the {what}, found {text[:40]!r}", line=item[0])
+    return int(text)
 
 
 def _row(text: str, columns: int, path: str | Path, line: int) -> list[float]:

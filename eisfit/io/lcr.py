@@ -43,18 +43,21 @@ import cmath
 import math
 import re
 from datetime import datetime
+from itertools import chain, islice
 from pathlib import Path
 
 from ..errors import ReadError, UnsupportedFormatError
 from ..spectrum import Spectrum
 from ._rows import spectra_from_rows
 from .registry import FileFormat
-from .sniffing import head_text, is_binary, make_spectrum, number, split_fields, text_lines
+from .sniffing import head_text, is_binary, iter_lines, make_spectrum, number, split_fields
 
 __all__ = ["FORMATS", "read_4294a", "read_lcr_ztheta", "read_zahner_csv"]
 
 _LCR_START = re.compile(r"^\s*Time:\s*(\d{1,2}):(\d{2});\s*Datum:\s*(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _LCR_HEADER = re.compile(r"^\s*F\s*\[Hz\]\s*\t", re.I)
+_MAX_HEADER_LINES = 200  # the column line comes after ~6 header lines; junk stops here
+_4294A_KEY = re.compile(r"[A-Za-z][A-Za-z0-9 ()/_.&+-]*")  # "NUMBER of POINTS", "BW"...
 _NAME_TEMPERATURE = re.compile(
     r"(-?\d+(?:[.,]\d+)?)\s*(?:°|\udcb0|\ufffd|deg)?\s*C(?:_\d+)?\.", re.I
 )
@@ -68,32 +71,32 @@ _SI = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3, "k": 1e3, "M": 1
 
 def read_lcr_ztheta(path: Path) -> list[Spectrum]:
     """Read an LCR-meter |Z|-theta temperature-point file (see the module docstring)."""
-    lines = text_lines(path)
-    start = next((i for i, text in enumerate(lines) if _LCR_HEADER.match(text)), None)
-    if start is None:
-        raise ReadError(path, "no column line 'F[Hz]  Z[Ohm]  Theta' found")
+    lines = iter_lines(path)
     meta: dict[str, object] = {"format": "lcr-ztheta", "instrument": "LCR meter"}
     meta["technique"] = "impedance sweep (|Z|, theta)"
-    for text in lines[:start]:
+    first, header = "", None
+    for line, text in islice(lines, _MAX_HEADER_LINES):
+        if _LCR_HEADER.match(text):
+            header = (line, [f for f in text.split("\t") if f.strip()])
+            break
+        first = first or (text if line == 1 else "")
         key, _, value = text.partition(":")
         amount = number(value, decimal_comma=True)
         if key.strip().lower() in _LCR_KEYS and amount:  # 0 means "not entered"
             meta[_LCR_KEYS[key.strip().lower()]] = amount
-    rows = [(start + 1, [f for f in lines[start].split("\t") if f.strip()])]
-    rows += [
-        (i, split_fields(text, "\t"))
-        for i, text in enumerate(lines[start + 1 :], start=start + 2)
-        if text.strip()
-    ]
+    if header is None:
+        message = f"no column line 'F[Hz]  Z[Ohm]  Theta' in the first {_MAX_HEADER_LINES} lines"
+        raise ReadError(path, message)
+    rows = chain([header], ((i, split_fields(text, "\t")) for i, text in lines if text.strip()))
     spectra = spectra_from_rows(path, rows, decimal_comma=True, extra=meta)
-    found = _LCR_START.match(lines[0])
+    found = _LCR_START.match(first)
     timestamp = None
     if found:
         hour, minute, day, month, year = (int(g) for g in found.groups())
         try:
             timestamp = datetime(year, month, day, hour, minute)
         except ValueError:
-            raise ReadError(path, f"invalid date or time {lines[0].strip()!r}", line=1) from None
+            raise ReadError(path, f"invalid date or time {first.strip()!r}", line=1) from None
     kelvin = None
     if match := _NAME_TEMPERATURE.search(Path(path).name):
         kelvin = float(match.group(1).replace(",", ".")) + 273.15
@@ -102,11 +105,10 @@ def read_lcr_ztheta(path: Path) -> list[Spectrum]:
 
 def read_4294a(path: Path) -> list[Spectrum]:
     """Read an Agilent 4294A |Z|/phase ASCII export (see the module docstring)."""
-    lines = text_lines(path)
     header: dict[str, str] = {}
     traces: dict[str, list[tuple[int, float, float]]] = {}
     current = None
-    for line, text in enumerate(lines, start=1):
+    for line, text in iter_lines(path):
         stripped = text.strip().strip('"')
         if not stripped or stripped.startswith("Frequency") or stripped.startswith("4294A"):
             continue
@@ -118,7 +120,7 @@ def read_4294a(path: Path) -> list[Spectrum]:
             traces[current].append((line, f, value))  # type: ignore[arg-type]
             continue
         key, colon, value = stripped.partition(":")
-        if not colon:
+        if not colon or not _4294A_KEY.fullmatch(key.strip()):
             raise ReadError(path, f"unexpected line {stripped[:40]!r}", line=line)
         header[key.strip().upper()] = value.strip()
         if key.strip().upper() == "TRACE":
@@ -150,11 +152,10 @@ def read_4294a(path: Path) -> list[Spectrum]:
 
 def read_zahner_csv(path: Path) -> list[Spectrum]:
     """Read a Zahner Thales ``Frequency;Impedance;Phase`` CSV (see the module docstring)."""
-    rows = []
-    for line, text in enumerate(text_lines(path), start=1):
-        if text.strip():
-            fields = split_fields(text, ";")
-            rows.append((line, [_si_number(f) if rows else f for f in fields]))
+    rows = (
+        (line, [_si_number(f) if k else f for f in split_fields(text, ";")])
+        for k, (line, text) in enumerate((n, t) for n, t in iter_lines(path) if t.strip())
+    )
     extra = {"format": "zahner-csv", "instrument": "Zahner Thales", "technique": "EIS"}
     return spectra_from_rows(path, rows, decimal_comma=True, extra=extra)
 

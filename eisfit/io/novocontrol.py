@@ -40,12 +40,13 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
 from .registry import FileFormat
-from .sniffing import head_text, is_binary, make_spectrum, number, text_lines
+from .sniffing import head_text, is_binary, iter_lines, make_spectrum, number
 
 __all__ = ["FORMATS", "read_novocontrol"]
 
@@ -59,18 +60,23 @@ _FIXED = re.compile(r"(Temp\.|AC Volt)\s*\[([^\]]*)\]\s*=\s*([-+0-9.eE]+)")
 
 def read_novocontrol(path: Path) -> list[Spectrum]:
     """Read a WinDETA ASCII export (see the module docstring)."""
-    lines = text_lines(path)
-    start = next((i for i, text in enumerate(lines[:12]) if _HEADER.match(text)), None)
-    if start is None:
+    lines = iter_lines(path)
+    head: list[str] = []
+    for _, text in islice(lines, 12):
+        head.append(text)
+        if _HEADER.match(text):
+            break
+    else:
         raise ReadError(path, "no column line starting with 'Freq. [Hz]' in the first lines")
-    names = [_name(n) for n in lines[start].split("\t") if n.strip()]
+    start = len(head) - 1
+    names = [_name(n) for n in head[start].split("\t") if n.strip()]
     if names[0] != "freq.":
         raise ReadError(path, "a temperature sweep at fixed frequency, not a spectrum", line=1)
-    top = "\n".join(lines[:start])
+    top = "\n".join(head[:start])
     geometry = {key: float(v) for key, v in _GEOMETRY.findall(top)}
     fixed = {key: (unit, float(v)) for key, unit, v in _FIXED.findall(top)}
     rows: list[tuple[int, dict[str, float]]] = []
-    for line, text in enumerate(lines[start + 1 :], start=start + 2):
+    for line, text in lines:
         fields = text.split()
         if not fields:
             continue
@@ -103,7 +109,7 @@ def read_novocontrol(path: Path) -> list[Spectrum]:
                 [row["freq."] for _, row in group],
                 [_convert(convert, row, line, path) for line, row in group],
                 line=group[0][0],
-                timestamp=_timestamp(lines[0] if start > 0 else ""),
+                timestamp=_timestamp(head[0] if start > 0 else ""),
                 temperature_k=kelvin,
                 extra={**extra, "warnings": tuple(warnings)},
             )

@@ -30,29 +30,31 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
 from ._text_table import build_spectra, row_point
 from .registry import FileFormat
-from .sniffing import head_text, text_lines
+from .sniffing import head_text, iter_lines
 
 __all__ = ["FORMATS", "read_p00"]
 
+_MAX_HEADER_LINES = 200  # the column line comes after ~5 header lines; junk stops here
 _START = re.compile(r"\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})")
 
 
-def _start(lines: list[str]) -> datetime | None:
-    for text in lines:
-        match = _START.match(text)
-        if match:
-            day, month, year, hour, minute, second = (int(g) for g in match.groups())
-            try:
-                return datetime(year, month, day, hour, minute, second)
-            except ValueError:
-                return None
-    return None
+def _start(text: str) -> datetime | None:
+    """The start date of a date line ``DD.MM.YYYY HH:MM:SS - ...``, or None."""
+    match = _START.match(text)
+    if not match:
+        return None
+    day, month, year, hour, minute, second = (int(g) for g in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
 
 
 def _columns(header: str) -> tuple[int, int, int, float]:
@@ -70,39 +72,46 @@ def _columns(header: str) -> tuple[int, int, int, float]:
 
 
 def read_p00(path: Path) -> list[Spectrum]:
-    """Read a ``.P00`` file (format: see the module docstring)."""
-    lines = text_lines(path)
-    header = next((i for i, t in enumerate(lines) if t.strip().lower().startswith("f/hz")), None)
+    """Read a ``.P00`` file (format: see the module docstring).
+
+    Read line by line: the column line must come within the first `_MAX_HEADER_LINES`
+    lines, and a row that is not numbers stops the reading with its line number.
+    """
+    lines = iter_lines(path)
+    title, dated, header = "", "", None
+    for number_, text in islice(lines, _MAX_HEADER_LINES):
+        if text.strip().lower().startswith("f/hz"):
+            header = (number_, text)
+            break
+        if number_ == 1 and text.lower().startswith("procedure"):
+            title = text.partition(":")[2].strip()
+        dated = dated or (text if _START.match(text) else "")
     if header is None:
         raise ReadError(path, "no column line starting with 'f/Hz': not a .P00 file")
     try:
-        f_col, re_col, im_col, im_sign = _columns(lines[header])
+        f_col, re_col, im_col, im_sign = _columns(header[1])
     except KeyError:
         raise ReadError(
-            path, "column line lacks f/Hz, Z'/Ohm or -Z''/Ohm", line=header + 1
+            path, "column line lacks f/Hz, Z'/Ohm or -Z''/Ohm", line=header[0]
         ) from None
-    count_line = next((i for i in range(header + 1, len(lines)) if lines[i].strip()), None)
-    if count_line is None or not re.fullmatch(r"[0-9]+", lines[count_line].strip()):
-        raise ReadError(
-            path,
-            "expected the number of points after the column line",
-            line=(count_line or header) + 1,
-        )
-    count = int(lines[count_line])
+    count_item = next(((n, t) for n, t in lines if t.strip()), None)
+    if count_item is None or not re.fullmatch(r"[0-9]+", count_item[1].strip()):
+        line = count_item[0] if count_item else header[0]
+        raise ReadError(path, "expected the number of points after the column line", line=line)
+    count = int(count_item[1])
     columns = ((f_col, "f/Hz"), (re_col, "Z'/Ohm"), (im_col, "Z''/Ohm"))
     points = []
-    for line, text in enumerate(lines[count_line + 1 :], start=count_line + 2):
+    for line, text in lines:
         if text.strip():
             fields = text.split("\t")
             points.append(row_point(path, line, fields, columns, im_sign=im_sign))
     if not points:
-        raise ReadError(path, f"{count} points announced but no data rows", line=count_line + 1)
+        raise ReadError(path, f"{count} points announced but no data rows", line=count_item[0])
     if len(points) > count:
         message = f"{len(points)} data rows but only {count} points announced"
         raise ReadError(path, message, line=points[count].line)
-    title = lines[0].partition(":")[2].strip() if lines[0].lower().startswith("procedure") else ""
     extra = {"instrument": None, "technique": "EIS", "format": "p00", "procedure": title or None}
-    return build_spectra(path, points, extra, start=_start(lines[:header]), expected_points=count)
+    return build_spectra(path, points, extra, start=_start(dated), expected_points=count)
 
 
 def _sniff_p00(head: bytes, name: str) -> float:

@@ -39,18 +39,23 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from ..errors import ReadError
 from ..spectrum import Spectrum
-from ._text_table import Point, build_spectra, row_point
+from ._text_table import Field, Point, build_spectra, row_point
 from .registry import FileFormat
-from .sniffing import head_text, text_lines
+from .sniffing import head_text, iter_lines
 
 __all__ = ["FORMATS", "read_parstat", "read_powersuite", "read_versastudio"]
 
 _SECTION = re.compile(r"<([A-Za-z][A-Za-z0-9_]*)>")
+_KEPT = re.compile(r"Application|Instrument|Experiment|Action\d+")  # key=value sections read
+_SEGMENT = re.compile(r"Segment\d+")
+_MAX_SECTION_LINES = 10_000  # an Action holds ~20 lines
 _PARSTAT = ("frequency(hz)", "zre(ohms)", "zim(ohms)")
 _POWERSUITE = ("frequency", "zre", "zimg")
 _VERSA = ("frequency(hz)", "zreal", "zimag")
@@ -64,24 +69,24 @@ def _table(
     path: Path, names: tuple[str, str, str], time_name: str | None, extra: dict[str, str]
 ) -> list[Spectrum]:
     """A one-header-line tab-separated table whose columns ``names`` hold f, Z', Z''."""
-    lines = text_lines(path)
-    first = next((i for i, t in enumerate(lines) if t.strip()), None)
+    lines = iter_lines(path)
+    first = next(((n, t) for n, t in lines if t.strip()), None)
     if first is None:
         raise ReadError(path, "empty file")
-    header = [_key(f) for f in lines[first].split("\t")]
+    header = [_key(f) for f in first[1].split("\t")]
     missing = [n for n in names if n not in header]
     if missing:
-        raise ReadError(path, f"no column {missing[0]!r} in the header", line=first + 1)
-    raw = [f.strip() for f in lines[first].split("\t")]
+        raise ReadError(path, f"no column {missing[0]!r} in the header", line=first[0])
+    raw = [f.strip() for f in first[1].split("\t")]
     columns = [(header.index(n), raw[header.index(n)]) for n in names]
     elapsed = (header.index(time_name), time_name) if time_name in header else None
     points = []
-    for line, text in enumerate(lines[first + 1 :], start=first + 2):
+    for line, text in lines:
         fields = [f.strip() for f in text.split("\t")]
         if any(fields):
             points.append(row_point(path, line, fields, columns, elapsed=elapsed))
     if not points:
-        raise ReadError(path, "header but no data rows (empty export)", line=first + 1)
+        raise ReadError(path, "header but no data rows (empty export)", line=first[0])
     return build_spectra(path, points, {**extra, "technique": "EIS"})
 
 
@@ -97,23 +102,102 @@ def read_powersuite(path: Path) -> list[Spectrum]:
     return _table(path, _POWERSUITE, None, extra)
 
 
-def _sections(path: Path, lines: list[str]) -> list[tuple[str, int, list[tuple[int, str]]]]:
-    """(name, line of the opening tag, [(line, text), ...]) for every top-level section."""
-    sections: list[tuple[str, int, list[tuple[int, str]]]] = []
-    current: tuple[str, int, list[tuple[int, str]]] | None = None
-    for line, text in enumerate(lines, start=1):
+Body = list[tuple[int, str]]
+
+
+@dataclass
+class _Section:
+    """One top-level ``<Name>`` ... ``</Name>`` block: its key=value lines, or for a
+    ``<SegmentN>`` its rows, parsed as they are read."""
+
+    name: str
+    opened: int  # line of the opening tag
+    body: Body = field(default_factory=list)
+    segment: _SegmentRows | None = None
+
+
+class _SegmentRows:
+    """The rows of one ``<SegmentN>``: after its ``Definition=`` line, each row is parsed
+    when read (a row that is not numbers stops the reading); rows of a segment that is
+    not impedance (no Frequency(Hz), Z Real, Z Imag) are skipped, not kept."""
+
+    def __init__(self, path: Path, opened: int) -> None:
+        self.path, self.opened = path, opened
+        self.layout: tuple[list[Field], Field | None, str] | None = None
+        self.impedance = False
+        self.early = 0  # rows before the Definition line
+        self.points: list[Point] = []
+
+    def add(self, line: int, text: str) -> None:
+        if text.startswith("Definition="):
+            if self.layout is not None or self.impedance:
+                return  # the first Definition counts
+            if self.early:
+                message = f"{self.early} data row(s) before the Definition= line"
+                raise ReadError(self.path, message, line=line)
+            names = [_key(n) for n in text.partition("=")[2].split(",")]
+            if all(n in names for n in _VERSA):
+                columns = [(names.index(n), n) for n in _VERSA]
+                time = names.index("elapsedtime(s)") if "elapsedtime(s)" in names else None
+                width = f"{len(names)} fields as in the Definition"
+                self.layout = (columns, None if time is None else (time, "time"), width)
+            self.impedance = self.layout is not None
+            self.early = -1  # the Definition was seen
+        elif "=" not in text and text.strip():
+            if self.layout is not None:
+                columns, elapsed, width = self.layout
+                fields = text.split(",")
+                self.points.append(
+                    row_point(self.path, line, fields, columns, elapsed=elapsed, expected=width)
+                )
+            elif self.early >= 0:
+                self.early += 1
+
+    def result(self) -> list[Point] | None:
+        """The points of an impedance segment, or None for other segments."""
+        if self.layout is None:
+            return None
+        if not self.points:
+            raise ReadError(self.path, "impedance segment without data rows", line=self.opened)
+        return self.points
+
+
+def _sections(path: Path, lines: Iterator[tuple[int, str]]) -> list[_Section]:
+    """Every top-level section, read as the lines come.
+
+    A non-blank line outside any section is not .par (stop); segment rows are parsed as
+    they are read (`_SegmentRows`); the bodies of sections that are not read (graphs,
+    views, the XML dock layout) are skipped, and a kept key=value section longer than
+    `_MAX_SECTION_LINES` is refused.
+    """
+    sections: list[_Section] = []
+    current: _Section | None = None
+    for line, text in lines:
         stripped = text.strip()
         if current is None:
             match = _SECTION.fullmatch(stripped)
             if match:
-                current = (match.group(1), line, [])
-        elif stripped == f"</{current[0]}>":
+                name = match.group(1)
+                current = _Section(name, line)
+                if _SEGMENT.fullmatch(name):
+                    current.segment = _SegmentRows(path, line)
+            elif stripped:
+                shown = stripped if len(stripped) <= 40 else stripped[:37] + "..."
+                message = f"text {shown!r} outside any <Section> ... </Section> block"
+                raise ReadError(path, message + ": not a VersaStudio .par file", line=line)
+        elif stripped == f"</{current.name}>":
             sections.append(current)
             current = None
-        else:
-            current[2].append((line, text))
+        elif current.segment is not None:
+            current.segment.add(line, text)
+        elif _KEPT.fullmatch(current.name):
+            if len(current.body) >= _MAX_SECTION_LINES:
+                message = f"section <{current.name}> is longer than {_MAX_SECTION_LINES} lines"
+                raise ReadError(path, message + ": not a VersaStudio .par file", line=line)
+            current.body.append((line, text))
     if current is not None:
-        raise ReadError(path, f"section <{current[0]}> never closed (truncated?)", line=current[1])
+        raise ReadError(path, f"section <{current.name}> never closed (truncated?)",
+                        line=current.opened)  # fmt: skip
     return sections
 
 
@@ -151,15 +235,15 @@ def _planned(action: dict[str, str]) -> int | None:
 
 def read_versastudio(path: Path) -> list[Spectrum]:
     """Read a VersaStudio ``.par`` file (format: see the module docstring)."""
-    sections = _sections(path, text_lines(path))
+    sections = _sections(path, iter_lines(path))
     if not sections:
         raise ReadError(path, "no <Section> ... </Section> blocks: not a VersaStudio .par file")
-    info = {name: _values(body) for name, _, body in sections if not name.startswith("Segment")}
+    info = {s.name: _values(s.body) for s in sections if s.segment is None}
     owner: dict[int, dict[str, str]] = {}
     segment = 1
-    for name, _, body in sections:
-        if re.fullmatch(r"Action\d+", name):
-            action = _values(body)
+    for section in sections:
+        if re.fullmatch(r"Action\d+", section.name):
+            action = _values(section.body)
             segments = action.get("Segments", "")
             count = int(segments) if re.fullmatch(r"[0-9]+", segments) else 0
             for k in range(segment, segment + count):
@@ -170,18 +254,19 @@ def read_versastudio(path: Path) -> list[Spectrum]:
     device = f"{instrument.get('Type', '')} {instrument.get('Model', '')}".strip()
     start = _acquired(info.get("Experiment", {}))
     spectra: list[Spectrum] = []
-    for name, opened, body in sections:
-        if not re.fullmatch(r"Segment\d+", name):
+    for section in sections:
+        if section.segment is None:
             continue
-        action = owner.get(int(name[7:]), {})
+        number_ = int(section.name[7:])
+        action = owner.get(number_, {})
         extra = {
             "instrument": f"Princeton Applied Research {device}".strip(),
             "software": software.strip(),
             "technique": action.get("Name"),
             "format": "versastudio-par",
-            "segment": int(name[7:]),
+            "segment": number_,
         }
-        points = _segment_points(path, opened, body)
+        points = section.segment.result()
         if points is None:
             continue
         for spectrum in build_spectra(
@@ -191,27 +276,6 @@ def read_versastudio(path: Path) -> list[Spectrum]:
     if not spectra:
         raise ReadError(path, "no impedance segment (with Frequency(Hz), Z Real, Z Imag rows)")
     return spectra
-
-
-def _segment_points(path: Path, opened: int, body: list[tuple[int, str]]) -> list[Point] | None:
-    """The rows of an impedance segment, or None for other segments."""
-    definition = next((t for _, t in body if t.startswith("Definition=")), None)
-    if definition is None:
-        return None
-    names = [_key(n) for n in definition.partition("=")[2].split(",")]
-    if any(n not in names for n in _VERSA):
-        return None
-    columns = [(names.index(n), n) for n in _VERSA]
-    elapsed = (names.index("elapsedtime(s)"), "time") if "elapsedtime(s)" in names else None
-    width = f"{len(names)} fields as in the Definition"
-    points = []
-    for line, text in body:
-        if "=" not in text and text.strip():
-            fields = text.split(",")
-            points.append(row_point(path, line, fields, columns, elapsed=elapsed, expected=width))
-    if not points:
-        raise ReadError(path, "impedance segment without data rows", line=opened)
-    return points
 
 
 def _first_fields(head: bytes) -> list[str]:

@@ -49,6 +49,7 @@ columns hold f, Z', Z'').
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,12 +58,13 @@ from ..errors import ReadError
 from ..spectrum import Spectrum
 from ._text_table import build_spectra, row_point
 from .registry import FileFormat
-from .sniffing import head_text, number, text_lines
+from .sniffing import head_text, iter_lines, number
 
 __all__ = ["FORMATS", "read_scribner_csv", "read_zplot", "read_zplot_csv", "read_zview_txt"]
 
 _ZPLOT_COLUMNS = ("freq(hz)", "ampl", "bias", "time(sec)", "z'(a)", "z''(b)", "gd", "err", "range")
 _FREQ_COLUMN = re.compile(r"freq\s*\(hz\)", re.I)
+_HEADER_KEYS = ("experiment type", "date", "time", "data points")  # the header keys used
 _TXT_COLUMNS = ((0, "frequency"), (1, "Z'"), (2, "Z''"))
 _DATE_TIME = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})\D+(\d{1,2}):(\d{2}):(\d{2})")
 
@@ -84,16 +86,16 @@ def us_date_time(text: str) -> datetime | None:
 
 def read_zplot(path: Path) -> list[Spectrum]:
     """Read a ZPLOT2 ASCII ``.z`` file (format: see the module docstring)."""
-    lines = text_lines(path)
-    if not lines[0].strip().upper().startswith("ZPLOT2 ASCII"):
+    lines = iter_lines(path)
+    if not next(lines)[1].strip().upper().startswith("ZPLOT2 ASCII"):
         raise ReadError(path, "not a ZPLOT2 ASCII file: first line is not 'ZPLOT2 ASCII'", line=1)
-    end = next((i for i, t in enumerate(lines) if t.strip().lower() == "end comments"), None)
-    if end is None:
-        raise ReadError(path, "no 'End Comments' line: header never ends (truncated?)")
     header: dict[str, str] = {}
     columns: tuple[str, ...] = _ZPLOT_COLUMNS
     software = "Scribner ZPlot/ZView"
-    for number_, text in enumerate(lines[1:end], start=2):
+    for number_, text in lines:  # the header, read as it comes (only the keys used are kept)
+        if text.strip().lower() == "end comments":
+            end = number_
+            break
         key, sep, value = text.partition(":")
         key = key.strip()
         if _FREQ_COLUMN.search(text):
@@ -102,28 +104,31 @@ def read_zplot(path: Path) -> list[Spectrum]:
             program = key.split(",")[-1].strip()
             vendor = "Scribner " if program.lower() in ("zplot", "zview") else ""
             software = f"{vendor}{program} {value.strip()}".strip()
-        elif sep and key.lower() not in header:
+        elif sep and key.lower() in _HEADER_KEYS and key.lower() not in header:
             header[key.lower()] = value.strip()
             if key.lower() == "experiment type" and "freq" not in value.lower():
                 message = f"experiment type {value.strip()!r} is not a frequency sweep"
                 raise ReadError(path, message, line=number_)
+    else:
+        raise ReadError(path, "no 'End Comments' line: header never ends (truncated?)")
     experiment = header.get("experiment type") or None
     extra = {"instrument": software, "technique": experiment, "format": "zplot-z"}
     start = us_date_time(f"{header.get('date', '')} {header.get('time', '')}")
     expected = _int(header.get("data points", ""))
-    return _read_rows(path, lines, end + 1, columns, extra, start, expected)
+    return _read_rows(path, lines, end, columns, extra, start, expected)
 
 
 def _read_rows(
     path: Path,
-    lines: list[str],
-    first: int,
+    lines: Iterator[tuple[int, str]],
+    last_header_line: int,
     columns: tuple[str, ...],
     extra: dict[str, Any],
     start: datetime | None,
     expected: int | None,
 ) -> list[Spectrum]:
-    """Rows from 0-based line ``first`` on, in the ZPlot column layout ``columns``."""
+    """The rows ``lines`` (after line ``last_header_line``), in the ZPlot column layout
+    ``columns``; a row that is not numbers stops the reading with its line."""
     try:
         f_col, re_col, im_col = (columns.index(n) for n in ("freq(hz)", "z'(a)", "z''(b)"))
     except ValueError:
@@ -133,14 +138,14 @@ def _read_rows(
     wanted = ((f_col, "Freq(Hz)"), (re_col, "Z'(a)"), (im_col, "Z''(b)"))
     elapsed = None if time_col is None else (time_col, "Time(Sec)")
     points = []
-    for line, text in enumerate(lines[first:], start=first + 1):
+    for line, text in lines:
         if not text.strip():
             continue
         tab = "\t" in text
         fields = text.split("\t") if tab else text.split(",") if "," in text else text.split()
         points.append(row_point(path, line, fields, wanted, elapsed=elapsed, comma=tab))
     if not points:
-        raise ReadError(path, "header but no data rows (empty export)", line=first)
+        raise ReadError(path, "header but no data rows (empty export)", line=last_header_line)
     return build_spectra(path, points, extra, start=start, expected_points=expected)
 
 
@@ -154,18 +159,22 @@ def _int(text: str) -> int | None:
 
 def read_scribner_csv(path: Path, extra: dict[str, Any]) -> list[Spectrum]:
     """Read a ZPlotW/Z60W ``"... Data File"`` CSV; ``extra`` names instrument and format."""
-    lines = text_lines(path)
-    if "data file" not in lines[0].lower():
+    lines = iter_lines(path)
+    top = [next(lines)[1]]
+    if "data file" not in top[0].lower():
         raise ReadError(path, "not a Scribner CSV data file: no 'Data File' magic line", line=1)
-    head = next((i for i, t in enumerate(lines[:60]) if _FREQ_COLUMN.search(t)), None)
+    head = 0 if _FREQ_COLUMN.search(top[0]) else None
+    while head is None and len(top) < 60 and (item := next(lines, None)) is not None:
+        top.append(item[1])
+        head = len(top) - 1 if _FREQ_COLUMN.search(item[1]) else None
     if head is None:
         raise ReadError(path, "no quoted column line naming Freq(Hz) in the first 60 lines")
-    columns = tuple(re.sub(r"\s+\(", "(", lines[head].replace('"', " ")).lower().split())
-    free = [t.strip().strip('"').strip() for t in lines[1:head]]
+    columns = tuple(re.sub(r"\s+\(", "(", top[head].replace('"', " ")).lower().split())
+    free = [t.strip().strip('"').strip() for t in top[1:head]]
     start = next((d for d in map(us_date_time, free) if d is not None), None)
-    expected = _int(lines[head - 1]) if head > 1 else None
+    expected = _int(top[head - 1]) if head > 1 else None
     technique = free[1] if len(free) > 1 and free[1] else None
-    software = lines[0].strip().strip('"').strip()
+    software = top[0].strip().strip('"').strip()
     extra = {**extra, "technique": technique, "software": software}
     return _read_rows(path, lines, head + 1, columns, extra, start, expected)
 
@@ -181,7 +190,7 @@ def read_zplot_csv(path: Path) -> list[Spectrum]:
 def read_zview_txt(path: Path) -> list[Spectrum]:
     """Read a headerless f, Z', Z'' text export for ZView (format: module docstring)."""
     points = []
-    for number_, text in enumerate(text_lines(path), start=1):
+    for number_, text in iter_lines(path):
         if not text.strip():
             continue
         separator = "\t" if "\t" in text else ";" if ";" in text else None
