@@ -36,7 +36,12 @@ def _unguard(value: object) -> object:
 
 
 def _text_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if frame[c].dtype == object]
+    """Columns that can hold text: object (mixed) and string dtypes (pandas >= 3 reads
+    and builds text columns as ``str``)."""
+    return [
+        c for c in frame.columns
+        if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)
+    ]  # fmt: skip
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:

@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OutputError
+from .safe_json import JsonError, loads_json
 
 __all__ = ["LOCK_NAME", "RunLock", "check_out_dir", "run_lock"]
 
 LOCK_NAME = ".eisfit.lock"
-_HELD: dict[Path, int] = {}  # folders locked by this process -> depth
+_HELD: dict[Path, list[Any]] = {}  # folders locked by this process -> [depth, RunLock]
 
 
 def check_out_dir(path: str | Path) -> Path:
@@ -88,8 +89,8 @@ def _try_lock(fd: int) -> bool:
 def _holder(fd: int) -> dict[str, Any] | None:
     try:
         os.lseek(fd, 0, os.SEEK_SET)
-        data = json.loads(os.read(fd, 4096) or b"null")
-    except (OSError, ValueError):
+        data = loads_json(os.read(fd, 4096) or b"null", max_depth=4)
+    except (OSError, JsonError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -111,12 +112,12 @@ def run_lock(folder: str | Path) -> Iterator[RunLock]:
     the lock file cannot be made.
     """
     key = Path(os.path.abspath(folder))
-    if key in _HELD:
-        _HELD[key] += 1
+    if key in _HELD:  # this process holds it already: the same lock, one level deeper
+        _HELD[key][0] += 1
         try:
-            yield RunLock(key, None)
+            yield _HELD[key][1]
         finally:
-            _HELD[key] -= 1
+            _HELD[key][0] -= 1
         return
     if not key.is_dir():
         raise OutputError(f"{key}: no such folder")
@@ -136,9 +137,10 @@ def run_lock(folder: str | Path) -> Iterator[RunLock]:
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, json.dumps(me).encode())
-        _HELD[key] = 1
+        held = RunLock(key, previous)
+        _HELD[key] = [1, held]
         try:
-            yield RunLock(key, previous)
+            yield held
         finally:
             del _HELD[key]
             os.ftruncate(fd, 0)  # released: the file stays (deleting it would race)

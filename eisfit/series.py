@@ -186,9 +186,15 @@ def run_batch(
                 outputs.close()
                 _table(plan, rows, index, names, out)
             raise
-        with deferred():  # a signal now waits until the table and its index are whole
-            outputs.close()
-            frame = _table(plan, rows, index, names, out)
+        frame = None
+        try:
+            with deferred():  # a signal now waits until the table and its index are whole
+                outputs.close()
+                frame = _table(plan, rows, index, names, out)
+        except KeyboardInterrupt as exc:  # it arrived meanwhile: acted on now
+            if frame is None:
+                raise
+            stopped = stopped or exc
         if stopped is None:
             log.info(_end_line(frame, time.perf_counter() - t0))
         try:
