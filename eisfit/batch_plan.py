@@ -104,8 +104,15 @@ def _collect(
             digest = _file_sha256(path)
             try:
                 spectra = cached_read(path, digest, cache_dir)
-            except ReadError as exc:
+            except EisfitError as exc:
                 errors.append({"source": str(path), "status": "error", "message": str(exc)})
+                continue
+            except Exception as exc:  # one file must never stop the batch
+                why = f"cannot be read ({type(exc).__name__}: {exc})"
+                if not isinstance(exc, OSError | MemoryError):
+                    why += "; this is a bug in eisfit, please report it"
+                errors.append({"source": str(path), "status": "error",
+                               "message": f"{path}: {why}"})  # fmt: skip
                 continue
             key = str(path)
             groups.setdefault(key, []).extend(spectra)

@@ -84,3 +84,27 @@ def test_a_crash_inside_one_fit_is_that_row_only(monkeypatch: pytest.MonkeyPatch
     assert "bug in eisfit" in frame.loc[1, "message"]
     assert frame.loc[2, "status"] == "failed"
     assert "not enough memory" in frame.loc[2, "message"]
+
+
+def test_a_crash_while_reading_one_file_is_that_file_only(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import eisfit.batch_plan
+    from eisfit import write_csv
+
+    for i, s in enumerate(_spectra(3)):
+        write_csv(s, tmp_path / f"s{i}.csv")
+    real = eisfit.batch_plan.cached_read
+
+    def flaky(path, sha256, cache_dir):
+        if path.name == "s1.csv":
+            raise RuntimeError("boom")
+        return real(path, sha256, cache_dir)
+
+    monkeypatch.setattr(eisfit.batch_plan, "cached_read", flaky)
+    frame = run_batch([tmp_path], BatchSettings(CELL.circuit), jobs=1, cell_by="file")
+    assert len(frame) == 3
+    bad = frame[frame["source"].str.endswith("s1.csv")]
+    assert bad["status"].tolist() == ["error"]
+    assert "RuntimeError: boom" in bad["message"].iloc[0] and "bug" in bad["message"].iloc[0]
+    assert frame["status"].isin(["ok", "warning"]).sum() == 2
