@@ -268,6 +268,9 @@ def _log_row(log: logging.Logger, row: dict[str, Any]) -> None:
     if row.get("reused"):
         return
     where = f"{row['source']} #{row['index']}"
+    said = [w for w in str(row.get("warnings") or "").split("; ") if w.startswith("reader:")]
+    if said and row["status"] not in ("failed", "error"):  # those say it in their message
+        log.warning("%s: %s", where, "; ".join(said))
     if row["status"] != "ok":
         why = row.get("reasons") or row["message"] or "no message"
         log.warning("%s: %s: %s", row["status"], where, why)
