@@ -40,9 +40,14 @@ off.  So an M where mu falls is accepted only if its residuals look like noise
 (`eisfit.kk_noise`), or are no more structured than those of a dense grid of 6 RC
 elements per decade: the lower limit of M of Yrjänä & Bobacka (Electrochim. Acta 504
 (2024) 144951), found by bisection, after which the mu rule goes on.  M is capped at
-``max_rc``, by default one RC element per measured point.  An M whose mu a cheap block
+``max_rc``, by default one RC element per measured point and, for long spectra, 12 per
+decade (`kk_model.default_cap`).  An M whose mu a cheap block
 solve places at or above the threshold is not solved exactly (`kk_model.skip_certain`):
 it could not have stopped the search.
+
+Memory.  Every fit uses every point, but the design matrix (2N rows) is never held whole:
+the solves run block by block (`eisfit.kk_design`), so a 50,000-point spectrum needs
+vectors of length 2N and blocks of a few MB, not several 2N x M matrices.
 
 Verdict (`eisfit.kk_noise`).  The residuals (Z - Z_KK)/|Z| are judged against the noise
 of the data, estimated from their point-to-point scatter with a degrees-of-freedom
@@ -71,13 +76,12 @@ from typing import Any
 import numpy as np
 
 from .errors import FitInputError, SpectrumError
+from .kk_design import Design, Solution, downdate, solve, tau_grid
 from .kk_model import FIRST_M as _FIRST_M
-from .kk_model import Solution, choose_elements, dense_m, downdate, fixed_columns
+from .kk_model import choose_elements, default_cap, dense_m, fixed_columns
 from .kk_model import mu as _mu
-from .kk_model import rc_columns as _rc_columns
 from .kk_model import skip_certain as _skip_certain
-from .kk_model import solve as _solve
-from .kk_noise import NOISE_FLOOR, Judgement, judge, structure
+from .kk_noise import NOISE_FLOOR, Judgement, judge
 from .kk_reference import Reference, lower_limit
 from .spectrum import Spectrum
 
@@ -167,7 +171,8 @@ def kk_check(
     ``residual_limit``: None calibrates the limit on the noise of the data (module
     docstring), a fraction of |Z| fixes it.  ``with_inductance`` / ``with_capacitance``:
     None lets the data decide whether the KK model has a series L / C, True or False
-    forces it.  ``max_rc`` caps M (default: the number of points).  Raises
+    forces it.  ``max_rc`` caps M (default `kk_model.default_cap`: the number of
+    points, at most 12 per decade for spectra of more than 100 points).  Raises
     `SpectrumError` for fewer than 5 points or a point with Z = 0, and `FitInputError`
     for options that cannot work; anything else returns a `KKResult`.
     """
@@ -176,8 +181,9 @@ def kk_check(
     if n < MIN_POINTS:
         raise SpectrumError(f"lin-KK needs at least {MIN_POINTS} points, got {n}{where}")
     names = _options(mu_threshold, residual_limit, with_inductance, with_capacitance)
+    omega = spectrum.angular_frequency
     try:
-        cap = n if max_rc is None else operator.index(max_rc)
+        cap = default_cap(omega) if max_rc is None else operator.index(max_rc)
     except TypeError:
         raise FitInputError(f"max_rc must be an integer, got {max_rc!r}") from None
     if not _FIRST_M <= cap <= 2 * n - len(names):
@@ -190,12 +196,11 @@ def kk_check(
     if zero.size:
         raise SpectrumError(f"lin-KK needs |Z| > 0{where}: point {zero[0]} has Z = 0")
 
-    omega = spectrum.angular_frequency
     weight = np.concatenate([1.0 / mod, 1.0 / mod])  # rows: real parts, then imaginary parts
     b = np.concatenate([z.real, z.imag]) * weight
     fixed_cols = fixed_columns(omega, mod, names)
-    order = np.argsort(omega)
-    m, full, mu_reached = _search(omega, weight, b, fixed_cols, cap, mu_threshold)
+    design = Design(omega, weight, b, fixed_cols, np.empty(0), np.argsort(omega))
+    m, full, mu_reached = _search(design, cap, mu_threshold)
 
     auto = {"L": with_inductance is None, "C": with_capacitance is None}
     elements = choose_elements(full, names, fixed_cols, auto, NOISE_FLOOR)
@@ -204,21 +209,16 @@ def kk_check(
     if kept != names:
         drop = [j for j, name in enumerate(names) if name not in kept]
         if full.rank < full.coef.size:  # rank-deficient: solve the smaller model again
-            solution = _fit(
-                omega,
-                weight,
-                b,
-                fixed_cols[:, [names.index(k) for k in kept]],
-                _rc_columns(omega, m),
-            )
+            kept_cols = fixed_cols[:, [names.index(k) for k in kept]]
+            solution = _fit(design, kept_cols, tau_grid(omega, m)[None, :])
         else:
             solution = downdate(full, drop)
-    judgement = _judge(spectrum, solution, order, residual_limit)
+    judgement = _judge(spectrum, solution, residual_limit)
     rescued: set[str] = set()
     if solution is not full and not judgement.valid:
         # an element the t-test would drop is needed after all when the data are
         # consistent with it and not without it
-        with_all = _judge(spectrum, full, order, residual_limit)
+        with_all = _judge(spectrum, full, residual_limit)
         if with_all.valid:
             rescued = set(names) - set(kept)
             solution, kept, judgement = full, list(names), with_all
@@ -271,50 +271,26 @@ def _options(
     return ["R0"] + ["L"] * (with_inductance is not False) + ["C"] * (with_capacitance is not False)
 
 
-def _fit(
-    omega: np.ndarray,
-    weight: np.ndarray,
-    b: np.ndarray,
-    fixed_cols: np.ndarray,
-    kernel: np.ndarray,
-) -> Solution:
-    """The exact weighted least-squares solve for one tau grid.
-
-    ``kernel`` holds the unweighted RC columns, real parts stacked over imaginary parts.
-    """
-    return _solve(np.hstack([fixed_cols, kernel * weight[:, None]]), b)
+def _fit(design: Design, fixed_cols: np.ndarray, tau: np.ndarray) -> Solution:
+    """The exact weighted least-squares solve with these fixed columns and the RC
+    columns of the time constants ``tau`` (1 x M, s)."""
+    return solve(replace(design, fixed=fixed_cols, tau=tau[0]))
 
 
-def _structure(solution: Solution, order: np.ndarray) -> tuple[float, float, float]:
-    """`eisfit.kk_noise.structure` of a solution's residuals, computed once."""
-    if "structure" not in solution.cache:
-        solution.cache["structure"] = structure(order, solution.residual, solution.basis)
-    return solution.cache["structure"]
-
-
-def _judge(
-    spectrum: Spectrum, solution: Solution, order: np.ndarray, residual_limit: float | None
-) -> Judgement:
+def _judge(spectrum: Spectrum, solution: Solution, residual_limit: float | None) -> Judgement:
     n = len(spectrum)
     residual = solution.residual
     return judge(
         spectrum.frequency_hz,
         residual[:n],
         residual[n:],
-        solution.basis,
+        rank=solution.rank,
+        stats=solution.stats,
         residual_limit=residual_limit,
-        stats=_structure(solution, order),
     )
 
 
-def _search(
-    omega: np.ndarray,
-    weight: np.ndarray,
-    b: np.ndarray,
-    fixed_cols: np.ndarray,
-    cap: int,
-    mu_threshold: float,
-) -> tuple[int, Solution, bool]:
+def _search(design: Design, cap: int, mu_threshold: float) -> tuple[int, Solution, bool]:
     """(M, its solution, whether mu fell below the threshold) by the mu rule.
 
     M grows from 2 and the first M with mu < mu_threshold stops the search, unless the
@@ -324,20 +300,20 @@ def _search(
     next M with mu < mu_threshold that the reference accepts.  M_ref and the cap
     always stop it.
     """
-    reference = Reference(omega, weight, b, fixed_cols, min(cap, dense_m(omega)))
+    reference = Reference(design, min(cap, dense_m(design.omega)))
+    f = design.fixed.shape[1]
     m_low: int | None = None
     m = _FIRST_M
     while True:
         # M values whose mu is certainly >= mu_threshold are skipped: they cannot stop the
         # search, so only the M that stops it (or the cap) needs the exact solve
-        m = _skip_certain(omega, weight, b, fixed_cols, m, cap, mu_threshold)
-        solution = _fit(omega, weight, b, fixed_cols, _rc_columns(omega, m))
-        mu_reached = _mu(solution.coef[fixed_cols.shape[1] :]) < mu_threshold
+        m = _skip_certain(design.omega, design.weight, design.b, design.fixed, m, cap, mu_threshold)
+        solution = _fit(design, design.fixed, tau_grid(design.omega, m)[None, :])
+        mu_reached = _mu(solution.coef[f:]) < mu_threshold
         if m >= cap or (mu_reached and m >= reference.m):
             return m, solution, mu_reached
         if mu_reached:
-            stats = _structure(solution, reference.order)
-            if reference.accepts(solution.residual, solution.basis, stats):
+            if reference.accepts(solution):
                 return m, solution, mu_reached
             if m_low is None:  # jump to the lower limit once, then go on one M at a time
                 m = m_low = lower_limit(m + 1, reference)

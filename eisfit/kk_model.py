@@ -7,28 +7,30 @@ Ivers-Tiffée, Electrochim. Acta 131 (2014) 20) is
 
 with tau_k on a logarithmic grid from 1/omega_max to 1/omega_min.  It is linear in R0,
 L, 1/C and the R_k; rows (real parts over imaginary parts) are weighted by 1/|Z|, so the
-residuals b - A x are the relative residuals (Z - Z_KK)/|Z|.
+residuals b - A x are the relative residuals (Z - Z_KK)/|Z|.  The solves themselves run
+block by block over the points (`eisfit.kk_design`), in memory bounded in N.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
+
+from . import kk_design
+from .kk_design import Design, Solution, downdate
 
 __all__ = [
     "FIRST_M",
     "Elements",
     "Solution",
     "choose_elements",
+    "default_cap",
     "dense_m",
     "downdate",
     "fixed_columns",
     "mu",
-    "projection",
     "rc_columns",
     "skip_certain",
     "solve",
@@ -37,6 +39,8 @@ __all__ = [
 FIRST_M = 2  # the paper's tau grid (tau_1 = 1/omega_max, tau_M = 1/omega_min) needs M >= 2
 DENSE_PER_DECADE = 6  # RC elements per decade of the reference grid (eisfit.kk)
 ALPHA_ELEMENT = 0.001  # level of the t-test that keeps an automatic series C or L
+CAP_PER_DECADE = 2 * DENSE_PER_DECADE  # default cap of M for long spectra (default_cap)
+CAP_FLOOR = 100  # ... which never binds below this many points
 
 
 def fixed_columns(omega: np.ndarray, mod: np.ndarray, names: list[str]) -> np.ndarray:
@@ -51,50 +55,10 @@ def fixed_columns(omega: np.ndarray, mod: np.ndarray, names: list[str]) -> np.nd
     return np.column_stack([columns[name] for name in names])
 
 
-@dataclass(frozen=True)
-class Solution:
-    """A weighted linear least-squares solution.
-
-    ``s``, ``vt`` and ``scale`` (singular values, right singular vectors and column
-    norms of the columns) are None for a solution derived by removing columns.
-    """
-
-    coef: np.ndarray  # coefficients of the (unscaled) columns
-    residual: np.ndarray  # b - A coef: the relative residuals, real over imaginary
-    basis: np.ndarray  # orthonormal basis of the column space (2N x rank)
-    s: np.ndarray | None = None
-    vt: np.ndarray | None = None
-    scale: np.ndarray | None = None
-    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def rank(self) -> int:
-        return int(self.basis.shape[1])
-
-
 def solve(a: np.ndarray, b: np.ndarray) -> Solution:
-    """Least squares on unit-norm columns, singular values cut as `np.linalg.lstsq` does.
-
-    Unit-norm columns: the L column (omega/|Z|) can be ~1e6 times the others, which
-    would otherwise distort the rank decision.
-    """
-    scale = np.linalg.norm(a, axis=0)
-    scale[scale == 0] = 1.0
-    u, s, vt = np.linalg.svd(a / scale, full_matrices=False)
-    keep = s > s[0] * np.finfo(float).eps * max(a.shape)
-    u, s, vt = u[:, keep], s[keep], vt[keep]
-    ub = u.T @ b
-    coef_scaled = vt.T @ (ub / s)
-    return Solution(coef_scaled / scale, b - u @ ub, u, s, vt, scale)
-
-
-def projection(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(residual, orthonormal basis of the columns) of the least-squares fit of b by a.
-
-    For when only the projection of b on the columns is needed: a QR factorisation.
-    """
-    q = np.linalg.qr(a / np.linalg.norm(a, axis=0))[0]
-    return b - q @ (q.T @ b), q
+    """Least squares of ``b`` on given columns ``a`` (2N x p, real rows over imaginary
+    rows): `eisfit.kk_design.solve` on one block of rows."""
+    return kk_design.solve(kk_design.dense(a, b))
 
 
 def mu(r_k: np.ndarray) -> float:
@@ -117,42 +81,38 @@ def dense_m(omega: np.ndarray) -> int:
     return max(FIRST_M, math.ceil(DENSE_PER_DECADE * decades) + 1)
 
 
+def default_cap(omega: np.ndarray) -> int:
+    """The default cap of M: one RC element per point, and for long spectra
+    `CAP_PER_DECADE` per decade of the band (but never fewer than `CAP_FLOOR`).
+
+    Twice the density of the reference grid (`dense_m`), which already represents an
+    ideal RC arc to about 1e-5 of |Z|: time constants packed closer are numerically
+    redundant, and the rare search in which mu never falls (noise-free data) would
+    otherwise solve up to N = 50,000 columns.  No spectrum of up to `CAP_FLOOR` points,
+    nor one with fewer points per decade, is affected.
+    """
+    decades = math.log10(float(omega.max()) / float(omega.min()))
+    per_decade = math.ceil(CAP_PER_DECADE * decades) + 1
+    return int(min(omega.size, max(CAP_FLOOR, per_decade)))
+
+
 # --------------------------------------------------------------------------- RC columns
-
-
-@lru_cache(maxsize=128)
-def _rc_columns_cached(omega_bytes: bytes, m: int) -> np.ndarray:
-    omega = np.frombuffer(omega_bytes)
-    tau = np.exp(np.linspace(-math.log(omega.max()), -math.log(omega.min()), m))
-    kernel = 1.0 / (1.0 + 1j * np.outer(omega, tau))  # N x M, response of unit-R RC elements
-    out = np.concatenate([kernel.real, kernel.imag])
-    out.setflags(write=False)
-    return out
 
 
 def rc_columns(omega: np.ndarray, m: int) -> np.ndarray:
     """The M RC columns (2N, M) on the grid tau = 1/omega_max .. 1/omega_min, unweighted.
 
-    Cached by frequency grid: the spectra of a series usually share one.
+    The solves generate them block by block (`eisfit.kk_design.Design`); this array of
+    all of them is for small problems and tests.
     """
-    return _rc_columns_cached(np.ascontiguousarray(omega, dtype=float).tobytes(), m)
+    omega = np.asarray(omega, dtype=float)
+    kernel = 1.0 / (1.0 + 1j * np.outer(omega, kk_design.tau_grid(omega, m)))
+    return np.concatenate([kernel.real, kernel.imag])
 
 
 _SCREEN = 16  # M values screened together
 _SAFETY = 1e3  # factor on the forward-error estimate kappa * eps of the screening solve
 _MAX_KAPPA = 1e10  # condition number (of the Gram matrix) beyond which nothing is certified
-
-
-@lru_cache(maxsize=16)
-def _padded_rc_columns(omega_bytes: bytes, m_start: int, m_stop: int) -> tuple[np.ndarray, ...]:
-    """M = m_start..m_stop-1 and their RC columns (n_M, 2N, max M), zero-padded."""
-    ms = np.arange(m_start, m_stop)
-    out = np.zeros((ms.size, 2 * len(omega_bytes) // 8, m_stop - 1))
-    for i, m in enumerate(ms.tolist()):
-        out[i, :, :m] = _rc_columns_cached(omega_bytes, m)
-    out.setflags(write=False)
-    ms.setflags(write=False)
-    return ms, out
 
 
 def skip_certain(
@@ -176,26 +136,24 @@ def skip_certain(
     the search, so skipping it gives the same M and mu as solving every M exactly.
     """
     f = fixed_cols.shape[1]
-    key = np.ascontiguousarray(omega, dtype=float).tobytes()
+    order = np.argsort(omega)
     while m < cap:
         # the cap itself is always solved exactly; after a first block, smaller ones (the
         # cost grows with the cube of the largest M in a block)
         m_stop = min(m + (_SCREEN if m == FIRST_M else _SCREEN // 2), cap)
-        ms, kernels = _padded_rc_columns(key, m, m_stop)
-        rc = kernels * weight[:, None]
-        p = f + rc.shape[2]
-        gram = np.empty((ms.size, p, p))  # blocks of [fixed, rc]^T [fixed, rc]
-        gram[:, :f, :f] = fixed_cols.T @ fixed_cols
-        gram[:, :f, f:] = fixed_cols.T @ rc
-        gram[:, f:, :f] = gram[:, :f, f:].transpose(0, 2, 1)
-        gram[:, f:, f:] = rc.transpose(0, 2, 1) @ rc
+        ms = np.arange(m, m_stop)
+        p = f + m_stop - 1
+        gram = np.zeros((ms.size, p, p))  # [fixed, rc]^T [fixed, rc], zero-padded
+        rhs = np.zeros((ms.size, p))
+        for i, m_i in enumerate(ms.tolist()):
+            design = Design(omega, weight, b, fixed_cols, kk_design.tau_grid(omega, m_i), order)
+            gram[i, : f + m_i, : f + m_i], rhs[i, : f + m_i] = kk_design.gram(design)
         # unit-norm columns as in the exact solve: scale the Gram matrix, not the columns
         scale = np.sqrt(np.diagonal(gram, axis1=1, axis2=2))
         pad = scale == 0  # columns beyond this M
         scale = np.where(pad, 1.0, scale)
         gram /= scale[:, :, None] * scale[:, None, :]
         gram[:, np.arange(p), np.arange(p)] += pad  # padded columns decoupled: identity
-        rhs = np.concatenate([np.broadcast_to(b @ fixed_cols, (ms.size, f)), b @ rc], axis=1)
         rhs /= scale
         try:
             inv = np.linalg.inv(gram)
@@ -268,24 +226,3 @@ def choose_elements(
                 continue
         kept.append(name)
     return Elements(tuple(kept), t_values, share)
-
-
-def downdate(solution: Solution, drop: list[int]) -> Solution:
-    """The least-squares solution with columns ``drop`` removed, from the full SVD.
-
-    With G = (A^T A)^-1: x' = x - G[:, D] G[D, D]^-1 x[D], and the fit loses the
-    directions A G[:, D] = U S^-1 V^T[:, D], which are orthogonal to the other columns.
-    Exact for a full-rank solution; the caller solves again otherwise.
-    """
-    if solution.s is None or solution.vt is None or solution.scale is None:
-        raise ValueError("downdate needs a solution from `solve`")
-    s, vt, scale = solution.s, solution.vt, solution.scale
-    coef_scaled = solution.coef * scale
-    g_cols = (vt.T / s**2) @ vt[:, drop]  # G[:, D]
-    shift = np.linalg.solve(g_cols[drop], coef_scaled[drop])
-    new_scaled = coef_scaled - g_cols @ shift
-    y = vt[:, drop] / s[:, None]  # (rank, |D|)
-    residual = solution.residual + solution.basis @ (y @ shift)
-    q = np.linalg.qr(y, mode="complete")[0]
-    keep = [j for j in range(new_scaled.size) if j not in drop]
-    return Solution(new_scaled[keep] / scale[keep], residual, solution.basis @ q[:, len(drop) :])

@@ -72,6 +72,7 @@ __all__ = [
     "judge",
     "noise_limit",
     "structure",
+    "structure_from_sums",
 ]
 
 NOISE_FLOOR = 1e-3  # fraction of |Z|: analyser accuracy, not evidence (module docstring)
@@ -102,24 +103,21 @@ def judge(
     frequency_hz: np.ndarray,
     residuals_real: np.ndarray,
     residuals_imag: np.ndarray,
-    basis: np.ndarray,
     *,
+    rank: int,
+    stats: tuple[float, float, float],
     residual_limit: float | None = None,
-    stats: tuple[float, float, float] | None = None,
 ) -> Judgement:
     """Judge lin-KK residuals (fractions of |Z|, in the spectrum's point order).
 
-    ``basis`` is an orthonormal basis of the fitted columns, rows ordered as the
-    residuals stacked real over imaginary.  ``residual_limit``: a fixed limit (fraction
-    of |Z|) instead of the noise-calibrated one.  ``stats``: `structure` of these
-    residuals when already known.
+    ``rank``: the dimension p of the fitted column space; ``stats``: `structure` of
+    these residuals and that space.  ``residual_limit``: a fixed limit (fraction of |Z|)
+    instead of the noise-calibrated one.
     """
     order = np.argsort(frequency_hz)
     n = order.size
     f = np.asarray(frequency_hz, dtype=float)[order]
     r = np.concatenate([residuals_real[order], residuals_imag[order]])
-    if stats is None:
-        stats = structure(order, np.concatenate([residuals_real, residuals_imag]), basis)
     s_r, s_d, z = stats
     max_res = float(np.abs(r).max())
     band: tuple[int, int, int] | None = None
@@ -128,8 +126,8 @@ def judge(
     elif math.isnan(s_d):
         limit, source = CONVENTIONAL_LIMIT, "conventional"
     else:
-        limit, source = noise_limit(n, basis.shape[1], s_d), "noise"
-        band = band_over_limit(r, n, 2 * n - basis.shape[1], s_d)
+        limit, source = noise_limit(n, rank, s_d), "noise"
+        band = band_over_limit(r, n, 2 * n - rank, s_d)
     over = max_res >= limit
     valid = not over and band is None
     reason = _reason(f, r, n, valid, limit, source, s_d, max_res, band)
@@ -216,10 +214,8 @@ def structure(
 
 def _noise(r: np.ndarray, u: np.ndarray, n: int) -> tuple[float, float, float]:
     """(s_R, s_D, z) for residuals and basis in frequency order (module docstring)."""
-    dof = 2 * n - u.shape[1]
-    nan = math.nan
-    if dof < MIN_DOF or n < 3:
-        return nan, nan, nan
+    if 2 * n - u.shape[1] < MIN_DOF or n < 3:
+        return math.nan, math.nan, math.nan
     # first differences within Z' and within Z'': D r and V = D U (the row n - 1 of the
     # stacked differences straddles the two halves and is zeroed)
     dr = r[1:] - r[:-1]
@@ -227,19 +223,39 @@ def _noise(r: np.ndarray, u: np.ndarray, n: int) -> tuple[float, float, float]:
     v = u[1:] - u[:-1]
     v[n - 1] = 0.0
     v_flat = v.ravel()
-    t_d = 4.0 * (n - 1) - float(v_flat @ v_flat)  # tr(D (I - H) D^T)
-    if not t_d > 0.0:
-        return nan, nan, nan
-    s2_r = float(r @ r) / dof
-    s2_d = float(dr @ dr) / t_d
-    # tr(B^2) = |D D^T|_F^2 - 2 |D^T V|_F^2 + |V^T V|_F^2, D D^T tridiagonal (2, -1);
     # D^T V per half: rows -V_0, V_0 - V_1, ..., V_(n-2)
     vtv = (v.T @ v).ravel()
     dtv = (v[1:] - v[:-1]).ravel()  # inner rows of both halves (plus the zeroed seam)
     edges = np.concatenate([v[0], v[n - 2], v[n], v[-1]])
     seam = np.concatenate([v[n - 2] - v[n - 1], v[n] - v[n - 1]])  # rows that touch row n-1
     dtv2 = float(dtv @ dtv) - float(seam @ seam) + float(edges @ edges)
-    tr_b2 = 8.0 * (n - 1) + 4.0 * (n - 2) + float(vtv @ vtv) - 2.0 * dtv2
+    return structure_from_sums(
+        n, u.shape[1], float(r @ r), float(dr @ dr), float(v_flat @ v_flat),
+        float(vtv @ vtv), dtv2,
+    )  # fmt: skip
+
+
+def structure_from_sums(
+    n: int, p: int, rr: float, drdr: float, v2: float, vtv2: float, dtv2: float
+) -> tuple[float, float, float]:
+    """(s_R, s_D, z) from sums over the 2N residuals r and the basis U (2N x p):
+
+    ``rr`` = |r|^2, ``drdr`` = |D r|^2, ``v2`` = |V|_F^2 and ``vtv2`` = |V^T V|_F^2 for
+    V = D U, and ``dtv2`` = |W|_F^2 + the squared first and last rows of V in each half,
+    W the second differences of U within each half (D: first differences within Z' and
+    within Z'' in frequency order).  `eisfit.kk_design` sums these block by block.
+    """
+    dof = 2 * n - p
+    nan = math.nan
+    if dof < MIN_DOF or n < 3:
+        return nan, nan, nan
+    t_d = 4.0 * (n - 1) - v2  # tr(D (I - H) D^T)
+    if not t_d > 0.0:
+        return nan, nan, nan
+    s2_r = rr / dof
+    s2_d = drdr / t_d
+    # tr(B^2) = |D D^T|_F^2 - 2 |D^T V|_F^2 + |V^T V|_F^2, D D^T tridiagonal (2, -1)
+    tr_b2 = 8.0 * (n - 1) + 4.0 * (n - 2) + vtv2 - 2.0 * dtv2
     var = 2.0 * tr_b2 / t_d**2 - 2.0 / dof
     z = nan
     if var > 0.0 and s2_d > 0.0 and s2_r > 0.0:

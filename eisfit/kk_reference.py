@@ -11,10 +11,8 @@ dense grid; `lower_limit` finds it by bisection.
 
 from __future__ import annotations
 
-import numpy as np
-
-from .kk_model import projection, rc_columns
-from .kk_noise import is_structured, structure
+from .kk_design import Design, Solution, solve
+from .kk_noise import is_structured
 
 __all__ = ["ALPHA_RESOLVED", "Z_SHIFT", "Reference", "lower_limit"]
 
@@ -37,46 +35,35 @@ class Reference:
     under-resolution, structure it keeps is in the data.
     """
 
-    def __init__(
-        self,
-        omega: np.ndarray,
-        weight: np.ndarray,
-        b: np.ndarray,
-        fixed_cols: np.ndarray,
-        m: int,
-    ) -> None:
+    def __init__(self, design: Design, m: int) -> None:
         self.m = m
-        self.order = np.argsort(omega)
-        self._args = (omega, weight, b, fixed_cols)
-        self._dense: tuple[np.ndarray, np.ndarray] | None = None
-        self._z: float | None = None
+        self._design = design
+        self._dense: Solution | None = None
 
-    def fit(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """(residual, orthonormal basis of the columns) of the fit with M RC elements."""
-        omega, weight, b, fixed_cols = self._args
-        return projection(np.hstack([fixed_cols, rc_columns(omega, m) * weight[:, None]]), b)
+    def fit(self, m: int) -> Solution:
+        """The fit with M RC elements (and every fixed column of the design)."""
+        return solve(self._design.with_columns(self._design.fixed, m))
 
-    def accepts(self, residual: np.ndarray, basis: np.ndarray, stats: tuple[float, ...]) -> bool:
-        """Whether a fit (residual, basis, `structure` statistics) resolves the data."""
+    def accepts(self, solution: Solution) -> bool:
+        """Whether a fit (its residual, rank and `structure` statistics) resolves the data."""
         from scipy.special import fdtri
 
         if self._dense is None:
             self._dense = self.fit(self.m)
-        dense_residual, dense_basis = self._dense
-        p_ref, p = dense_basis.shape[1], basis.shape[1]
+        dense = self._dense
+        p_ref, p = dense.rank, solution.rank
         if p >= p_ref:
             return True
-        rss_ref = float(dense_residual @ dense_residual)
+        residual = solution.residual
+        rss_ref = float(dense.residual @ dense.residual)
         dof_ref = residual.size - p_ref
         if dof_ref > 0 and rss_ref > 0.0:
             f_value = (float(residual @ residual) - rss_ref) / (p_ref - p) / (rss_ref / dof_ref)
             if f_value > fdtri(p_ref - p, dof_ref, 1.0 - ALPHA_RESOLVED):
                 return False
-        if not is_structured(*stats):
+        if not is_structured(*solution.stats):
             return True
-        if self._z is None:
-            self._z = structure(self.order, dense_residual, dense_basis)[2]
-        return bool(stats[2] <= self._z + Z_SHIFT)
+        return bool(solution.stats[2] <= dense.stats[2] + Z_SHIFT)
 
 
 def lower_limit(m_start: int, reference: Reference) -> int:
@@ -88,8 +75,7 @@ def lower_limit(m_start: int, reference: Reference) -> int:
     lo, hi = m_start, reference.m
     while lo < hi:
         mid = (lo + hi) // 2
-        residual, basis = reference.fit(mid)
-        if reference.accepts(residual, basis, structure(reference.order, residual, basis)):
+        if reference.accepts(reference.fit(mid)):
             hi = mid
         else:
             lo = mid + 1
