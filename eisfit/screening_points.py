@@ -111,6 +111,11 @@ def _neighbours(n: int, active: np.ndarray, width: int) -> np.ndarray:
     return pool[np.minimum(index, pool.size - 1)]
 
 
+#: points whose local fits are solved in one batch (bounds the memory for long spectra:
+#: a batch holds about 30 numbers per point and series, not 30 N)
+_BATCH_POINTS = 4096
+
+
 def _loo_at(
     x: np.ndarray,
     ys: tuple[np.ndarray, ...],
@@ -123,8 +128,28 @@ def _loo_at(
     rows ``near`` weighted by 1/sd^2, and |y - y_hat| / sqrt(sd^2 + var(y_hat)).
 
     The series share the design (it depends on x only), so their Gram matrices are
-    solved in one batched call, each for the constant term and its variance (G^-1)_00.
+    solved in one batched call, each for the constant term and its variance (G^-1)_00;
+    `_BATCH_POINTS` points at a time.
     """
+    batches = [
+        _loo_batch(x, ys, sds, near[lo : lo + _BATCH_POINTS], degree, at[lo : lo + _BATCH_POINTS])
+        for lo in range(0, max(at.size, 1), _BATCH_POINTS)
+    ]
+    return [
+        (np.concatenate([b[k][0] for b in batches]), np.concatenate([b[k][1] for b in batches]))
+        for k in range(len(ys))
+    ]
+
+
+def _loo_batch(
+    x: np.ndarray,
+    ys: tuple[np.ndarray, ...],
+    sds: tuple[np.ndarray, ...],
+    near: np.ndarray,
+    degree: int,
+    at: np.ndarray,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`_loo_at` for one batch of points."""
     dx = x[near] - x[at][:, None]
     u = dx / np.maximum(np.max(np.abs(dx), axis=1, keepdims=True), 1e-12)
     size = degree + 1
