@@ -6,7 +6,9 @@ the 29 .mpr files of the shared corpus, 14 of them against the .mpt export of th
 run (equal frequencies, impedances and timestamps to the digits the .mpt prints).
 
 * **File**: the 52-byte signature ``BIO-LOGIC MODULAR FILE\\x1a``, spaces to byte 48, four
-  zero bytes; then modules, each ``MODULE`` + header + body.
+  zero bytes; then modules, each ``MODULE`` + header + body.  Read module by module: the
+  signature first, then each header, whose body length must fit in the file before the
+  body is read (so a large file of something else costs a few bytes).
 * **Module header**: short name (10 bytes, e.g. ``VMP Set``, ``VMP data``, ``VMP LOG``,
   ``VMP loop``), long name (25 bytes), then up to EC-Lab 11.4x: body length (u32),
   version (u32), date (8 ASCII bytes, ``MM/DD/YY`` with ``/``, ``.`` or ``-``); from
@@ -43,6 +45,7 @@ import struct
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -51,7 +54,7 @@ from ..spectrum import Spectrum
 from ._biologic import Run, add_seconds, complex_array, ole_datetime, run_spectra
 from ._biologic_columns import COLUMNS, FLAG_IDS, TECHNIQUE_IDS
 from .registry import FileFormat
-from .sniffing import read_bytes
+from .sniffing import file_size, open_binary
 
 __all__ = ["FORMATS", "read_mpr", "sniff_mpr"]
 
@@ -79,14 +82,8 @@ def sniff_mpr(head: bytes, name: str) -> float:
 
 def read_mpr(path: str | Path) -> list[Spectrum]:
     """Read every impedance spectrum of an EC-Lab .mpr file (format: module docstring)."""
-    data = read_bytes(path)
-    if not data.startswith(MAGIC):
-        found = data[:23].decode("latin-1") if data else "an empty file"
-        message = f"not a BioLogic .mpr file: starts with {found!r}, not 'BIO-LOGIC MODULAR FILE'"
-        if data.lstrip(b"\xef\xbb\xbf").upper().startswith((b"EC-LAB SETTING", b"BT-LAB SETTING")):
-            message = "EC-Lab settings file (.mps): it holds settings, not measured data"
-        raise ReadError(path, message)
-    modules = _modules(data, path)
+    with open_binary(path) as handle:
+        modules = _modules(handle, path)
     by_name = {}
     for module in modules:
         by_name.setdefault(module.name, module)
@@ -104,29 +101,43 @@ def read_mpr(path: str | Path) -> list[Spectrum]:
     return run_spectra(path, _run(records, start, loops, path, warnings), extra, warnings)
 
 
-def _modules(data: bytes, path: str | Path) -> list[_Module]:
+def _modules(handle: BinaryIO, path: str | Path) -> list[_Module]:
+    """The modules of the open file, read one at a time: the signature is checked first,
+    and a module header announcing more bytes than the file holds is refused before its
+    body is read (so a large file of something else costs a few bytes)."""
+    size = file_size(handle)
+    head = handle.read(len(MAGIC))
+    if not head.startswith(MAGIC):
+        found = head[:23].decode("latin-1") if head else "an empty file"
+        message = f"not a BioLogic .mpr file: starts with {found!r}, not 'BIO-LOGIC MODULAR FILE'"
+        if head.lstrip(b"\xef\xbb\xbf").upper().startswith((b"EC-LAB SETTING", b"BT-LAB SETTING")):
+            message = "EC-Lab settings file (.mps): it holds settings, not measured data"
+        raise ReadError(path, message)
     modules = []
     position = len(MAGIC)
-    while position < len(data):
-        if data[position : position + 6] != b"MODULE":
-            found = data[position : position + 6]
-            raise ReadError(path, f"corrupt: {found!r} at byte {position}, expected 'MODULE'")
-        header = data[position + 6 : position + 65]
+    while position < size:
+        handle.seek(position)
+        tag = handle.read(6)
+        if tag != b"MODULE":
+            raise ReadError(path, f"corrupt: {tag!r} at byte {position}, expected 'MODULE'")
+        header = handle.read(59)
         new_header = header[35:39] == b"\xff\xff\xff\xff"
-        size = 59 if new_header else 51
-        if len(header) < size:
+        header_size = 59 if new_header else 51
+        if len(header) < header_size:
             raise ReadError(path, f"truncated: module header at byte {position} is cut off")
         if new_header:
             length, version = struct.unpack_from("<II", header, 39)
         else:
             length, version = struct.unpack_from("<II", header, 35)
-        body_start = position + 6 + size
-        body = data[body_start : body_start + length]
+        body_start = position + 6 + header_size
         name = header[:10].decode("latin-1").strip(" \x00")
-        if len(body) < length:
-            message = f"truncated: module {name!r} needs {length} bytes, the file holds {len(body)}"
+        if length > size - body_start:
+            held = size - body_start
+            message = f"truncated: module {name!r} needs {length} bytes, the file holds {held}"
             raise ReadError(path, message)
-        stamp = header[size - 8 : size].decode("latin-1").strip(" \x00")
+        handle.seek(body_start)
+        body = handle.read(length)
+        stamp = header[header_size - 8 : header_size].decode("latin-1").strip(" \x00")
         modules.append(_Module(name, version, stamp, body, new_header))
         position = body_start + length
     return modules

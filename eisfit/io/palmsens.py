@@ -23,7 +23,9 @@ Structure (the PalmSens SDK's example and test sessions, pyimpspec's fixture
 
 Each EIS measurement is one spectrum, in file order.  Should its frequencies restart (a
 scan over potential or time stored in one data set), the measurement is split where the
-sweep direction breaks or a frequency repeats, and ``extra["scan"]`` numbers the parts.
+sweep direction breaks or a frequency repeats, and ``extra["scan"]`` numbers the parts; a
+split at a repeated frequency is named on both parts (``split at point 13: frequency 1000
+Hz repeats point 12``).
 ``meta.timestamp`` is ``TimeStamp`` (local, as PSTrace shows it); ``extra`` holds
 ``title``, ``device_serial``, ``firmware``, ``notes``.  Points with f <= 0 or a
 non-finite value are dropped with a warning.
@@ -43,8 +45,9 @@ from urllib.parse import unquote
 
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
+from ._notes import repeat_note
 from .registry import FileFormat
-from .sniffing import read_bytes
+from .sniffing import read_bytes, read_head
 
 __all__ = ["FORMATS", "read_pssession", "sniff_pssession"]
 
@@ -71,7 +74,7 @@ def read_pssession(path: str | Path) -> list[Spectrum]:
     measurements = _get(document, "measurements")
     if not isinstance(measurements, list):
         raise ReadError(path, "no 'Measurements' list: not a PSTrace session")
-    parts: list[tuple[Mapping[str, Any], list[float], list[complex], int | None, str]] = []
+    parts: list[tuple[Mapping[str, Any], list[float], list[complex], int | None, Notes]] = []
     skipped: list[str] = []
     for number, measurement in enumerate(measurements, start=1):
         if not isinstance(measurement, Mapping):
@@ -85,9 +88,10 @@ def read_pssession(path: str | Path) -> list[Spectrum]:
         note = f"{title}: dropped {dropped} point(s) with f <= 0 or a non-finite value"
         if not scans:
             skipped.append(f"skipped {title!r}: no impedance points")
-        for scan, (frequency, impedance) in enumerate(scans):
+        for scan, (frequency, impedance, splits) in enumerate(scans):
             scan_number = scan if len(scans) > 1 else None
-            parts.append((measurement, frequency, impedance, scan_number, note if dropped else ""))
+            notes = (note,) if dropped else ()
+            parts.append((measurement, frequency, impedance, scan_number, (*notes, *splits)))
     if not parts:
         found = "; ".join(skipped) or "the session holds no measurements"
         raise ReadError(path, f"no impedance data ({found})")
@@ -95,14 +99,16 @@ def read_pssession(path: str | Path) -> list[Spectrum]:
 
 
 def _load(path: str | Path) -> Any:
-    data = read_bytes(path)
-    encoding = "utf-8-sig"
-    if data.startswith(codecs.BOM_UTF16_LE):
-        data, encoding = data[2:], "utf-16-le"
-    elif data.startswith(codecs.BOM_UTF16_BE):
-        data, encoding = data[2:], "utf-16-be"
-    elif data[1:2] == b"\x00":
-        encoding = "utf-16-le"
+    """The session's JSON document; a file whose first characters are not ``{`` is refused
+    after reading its first bytes (the JSON itself can only be parsed whole)."""
+    start, encoding = _encoding(read_head(path, 64))
+    try:  # not final: the head may end inside a character
+        text = codecs.getincrementaldecoder(encoding)().decode(start)
+    except UnicodeDecodeError:
+        text = ""  # the full decoding below names the bad byte
+    if text.lstrip("\ufeff \t\r\n")[:1] not in ("", "{"):
+        raise ReadError(path, "not a PSTrace session: no JSON object found")
+    data, encoding = _encoding(read_bytes(path))
     if encoding != "utf-8-sig" and len(data) % 2:
         data = data[:-1]  # a stray byte after the last character
     try:
@@ -120,6 +126,15 @@ def _load(path: str | Path) -> Any:
         raise ReadError(path, message, line=exc.lineno) from None
     except RecursionError:
         raise ReadError(path, "invalid JSON: nested too deeply") from None
+
+
+def _encoding(data: bytes) -> tuple[bytes, str]:
+    """``data`` without a UTF-16 byte-order mark, and the encoding to decode it with."""
+    if data.startswith(codecs.BOM_UTF16_LE):
+        return data[2:], "utf-16-le"
+    if data.startswith(codecs.BOM_UTF16_BE):
+        return data[2:], "utf-16-be"
+    return data, "utf-16-le" if data[1:2] == b"\x00" else "utf-8-sig"
 
 
 def _get(mapping: Any, key: str) -> Any:
@@ -168,13 +183,22 @@ def _numbers(array: Any, what: str, path: str | Path) -> list[float]:
     return out
 
 
+Scan = tuple[list[float], list[complex], list[str]]  # f, Z, warnings of its own
+Notes = tuple[str, ...]
+
+
 def _split_scans(
     frequency: list[float], real: list[float], imag: list[float]
-) -> tuple[list[tuple[list[float], list[complex]]], int]:
-    """Valid points split at sweep restarts (direction breaks or repeats); number dropped."""
-    scans: list[tuple[list[float], list[complex]]] = []
+) -> tuple[list[Scan], int]:
+    """Valid points split at sweep restarts (direction breaks or repeats); number dropped.
+
+    A split at a repeated frequency is named on both scans (``split at point 13:
+    frequency 1000 Hz repeats point 12``, points counted from 1 in the data set).
+    """
+    scans: list[Scan] = []
     dropped = 0
-    for f, re_, im in zip(frequency, real, imag, strict=True):
+    last = 0  # the point number of the last valid point
+    for number, (f, re_, im) in enumerate(zip(frequency, real, imag, strict=True), start=1):
         if not (f > 0 and math.isfinite(f) and math.isfinite(re_) and math.isfinite(im)):
             dropped += 1
             continue
@@ -182,7 +206,12 @@ def _split_scans(
             scans[-1][0].append(f)
             scans[-1][1].append(complex(re_, im))
         else:
-            scans.append(([f], [complex(re_, im)]))
+            splits = []
+            if scans and f == scans[-1][0][-1]:
+                splits.append(repeat_note(number, f, last, unit="point"))
+                scans[-1][2].append(splits[0])
+            scans.append(([f], [complex(re_, im)], splits))
+        last = number
     return scans, dropped
 
 
@@ -200,7 +229,7 @@ def _spectrum(
     frequency: list[float],
     impedance: list[complex],
     scan: int | None,
-    note: str,
+    own: Notes,
     skipped: list[str],
     path: str | Path,
 ) -> Spectrum:
@@ -218,7 +247,7 @@ def _spectrum(
         extra["notes"] = unquote(notes.group(1).strip().replace("%crlf", "\n"))
     if scan is not None:
         extra["scan"] = scan
-    extra["warnings"] = (note, *skipped) if note else tuple(skipped)
+    extra["warnings"] = (*own, *skipped)
     meta = SpectrumMeta(
         source=str(path), index=index, timestamp=_ticks(_get(measurement, "timestamp")), extra=extra
     )

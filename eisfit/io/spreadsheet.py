@@ -23,11 +23,13 @@ fails with a `ReadError` saying so.  ``.ods`` (a zip with ``content.xml``) and `
 part 1, sec. 9.1: ``table:table``, ``table:table-row``, ``table:table-cell`` with
 ``office:value-type`` / ``office:value`` and ``table:number-columns-repeated`` /
 ``number-rows-repeated``).  Corrupt workbooks raise `ReadError` naming the parser error.
+A file that is not a zip archive (``.xlsx``, ``.ods``) or XML (``.fods``) is refused on its
+first bytes; the archive is read member by member, never loaded whole; an XML part larger
+than 200 MB is refused.
 """
 
 from __future__ import annotations
 
-import io
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -38,7 +40,7 @@ from ..errors import ReadError
 from ..spectrum import Spectrum
 from ._rows import Cell, spectra_from_rows
 from .registry import FileFormat
-from .sniffing import number, read_bytes
+from .sniffing import file_size, number, open_binary, read_head
 
 __all__ = ["FORMATS", "read_ods", "read_xlsx"]
 
@@ -57,11 +59,15 @@ def read_xlsx(path: Path) -> list[Spectrum]:
     except ImportError:
         message = 'reading .xlsx needs openpyxl: pip install "eisfit[spreadsheet]"'
         raise ReadError(path, message) from None
-    data = io.BytesIO(read_bytes(path))  # a file object: openpyxl then ignores the extension
+    head = read_head(path, 4)
+    if not head.startswith(b"PK\x03\x04"):
+        message = f"not a readable .xlsx workbook (not a zip archive: starts with {head!r})"
+        raise ReadError(path, message)
     sheets: list[Sheet] = []
     try:  # openpyxl raises many exception types on corrupt files: all mean "unreadable"
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open_binary(path) as data:
             warnings.simplefilter("ignore")  # "no default style" and similar
+            # a file object: openpyxl then ignores the extension, and reads what it needs
             book = openpyxl.load_workbook(data, read_only=True, data_only=True)
             for sheet in book.worksheets:
                 rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
@@ -75,15 +81,19 @@ def read_xlsx(path: Path) -> list[Spectrum]:
 
 def read_ods(path: Path) -> list[Spectrum]:
     """Every spectrum of every sheet of an ``.ods`` or flat ``.fods`` workbook."""
-    data = read_bytes(path)
+    zipped = read_head(path, 2) == b"PK"
     try:
-        if data.startswith(b"PK"):
+        if zipped:
             with zipfile.ZipFile(path) as archive:
                 info = archive.getinfo("content.xml")
                 if info.file_size > _MAX_XML_BYTES:
                     raise ValueError(f"content.xml is too large ({info.file_size} bytes)")
-                data = archive.read(info)
-        root = ElementTree.fromstring(data)
+                root = ElementTree.fromstring(archive.read(info))
+        else:  # flat XML, parsed as it is read (junk fails on its first bytes)
+            with open_binary(path) as handle:
+                if file_size(handle) > _MAX_XML_BYTES:
+                    raise ValueError(f"the file is too large ({file_size(handle)} bytes)")
+                root = ElementTree.parse(handle).getroot()
         tables = root.iter(f"{_T}table")
         sheets = [(t.get(f"{_T}name", "?"), list(_ods_rows(t))) for t in tables]
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, ElementTree.ParseError) as exc:

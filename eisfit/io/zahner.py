@@ -24,6 +24,11 @@ offset                     type              content
 then                       binary            acquisition channels, more metadata (not read)
 =========================  ================  ===============================================
 
+Only the header, the arrays and the strings are read (the rest, channels and more
+metadata, is never loaded): the version tag is checked first, and a header announcing
+more points than the file holds (or more than 10 million) is refused before anything
+else is read.
+
 Facts from Zahner's MIT-licensed Zahner-Analysis-Python (``file_import/ism_import.py``,
 ``file_import/thales_file_utils.py``, ``file_export/ism_export.py``), checked against the
 eight example files of that repository.  A file that ends right after the significance array
@@ -61,7 +66,7 @@ import numpy as np
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
 from .registry import FileFormat
-from .sniffing import read_bytes
+from .sniffing import file_size, open_binary
 
 __all__ = ["FORMATS", "read_ism", "sniff_ism"]
 
@@ -74,6 +79,7 @@ _STRINGS = (
 _TEMPERATURE = re.compile(r"\s*([+-]?\d+(?:\.\d*)?)\s*(?:\+-\s*(\d+(?:\.\d*)?)\s*)?°?C\b")
 _CLOCK = re.compile(r"\s*(\d{1,2}):(\d{2}):(\d{2})")
 _MAX_POINTS = 10_000_000
+_MAX_STRING_BYTES = len(_STRINGS) * (2 + 32767)  # 12 strings of at most 32767 bytes each
 
 
 def sniff_ism(head: bytes, name: str) -> float:
@@ -90,19 +96,23 @@ def sniff_ism(head: bytes, name: str) -> float:
 
 def read_ism(path: str | Path) -> list[Spectrum]:
     """Read the spectrum of a Zahner .ism file (format: see the module docstring)."""
-    data = read_bytes(path)
-    if data[:6] not in _TAGS:
-        found = data[:6].hex(" ") or "an empty file"
-        raise ReadError(path, f"not a Zahner .ism file: starts with {found}, not 00 00 ff ff ff fe")
-    if len(data) < 12:
-        raise ReadError(path, f"truncated: {len(data)} bytes, the header alone needs 12")
-    n = int.from_bytes(data[6:12], "big", signed=True) + 1
-    if not 1 <= n <= _MAX_POINTS:
-        raise ReadError(path, f"corrupt header: it announces {n} points")
-    end = 12 + 34 * n
-    if len(data) < end:
-        message = f"truncated: {n} points need {end} bytes of data, the file has {len(data)}"
-        raise ReadError(path, message)
+    with open_binary(path) as handle:
+        size = file_size(handle)
+        data = handle.read(12)
+        if data[:6] not in _TAGS:
+            found = data[:6].hex(" ") or "an empty file"
+            message = f"not a Zahner .ism file: starts with {found}, not 00 00 ff ff ff fe"
+            raise ReadError(path, message)
+        if len(data) < 12:
+            raise ReadError(path, f"truncated: {len(data)} bytes, the header alone needs 12")
+        n = int.from_bytes(data[6:12], "big", signed=True) + 1
+        if not 1 <= n <= _MAX_POINTS:
+            raise ReadError(path, f"corrupt header: it announces {n} points")
+        end = 12 + 34 * n
+        if size < end:
+            message = f"truncated: {n} points need {end} bytes of data, the file has {size}"
+            raise ReadError(path, message)
+        data += handle.read(end + _MAX_STRING_BYTES - 12)  # the arrays and the 12 strings
     f, modulus, phase, clock = (np.frombuffer(data, ">f8", n, 12 + 8 * n * k) for k in range(4))
     strings, warnings = _strings(data, end, path)
     with np.errstate(all="ignore"):
