@@ -282,7 +282,10 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
         except ReportError as exc:
             raise ReportError(f"--report {exc}") from None
     screening_options(args)  # bad --f-min/--f-max fail before reading
-    spectra = prepared(read(args.file), args)
+    from .weighting import usable_points
+
+    # Z = 0 points go before screening (fit would drop them after, losing the siblings)
+    spectra = prepared([usable_points(s, args.weighting) for s in read(args.file)], args)
     items, reports, code, fits = [], [], 0, []
     for spectrum in spectra:
         result = fit(
@@ -368,7 +371,11 @@ def _kk_command(args: argparse.Namespace) -> tuple[str, int]:
         raise FitInputError(f"--residual-limit must be a positive fraction, got {limit}")
     rows: list[tuple[Any, Any]] = []
     screening_options(args)
-    for spectrum in prepared(read(args.file), args):
+    from .weighting import usable_points
+
+    # lin-KK weighs by 1/|Z| as the modulus fit does: Z = 0 points go first, recorded
+    spectra = [usable_points(s, "modulus") for s in read(args.file)]
+    for spectrum in prepared(spectra, args):
         try:
             rows.append((spectrum, kk_check(spectrum, residual_limit=limit)))
         except EisfitError as exc:  # too few points, Z = 0: that spectrum is not checked

@@ -108,3 +108,20 @@ def test_a_crash_while_reading_one_file_is_that_file_only(
     assert bad["status"].tolist() == ["error"]
     assert "RuntimeError: boom" in bad["message"].iloc[0] and "bug" in bad["message"].iloc[0]
     assert frame["status"].isin(["ok", "warning"]).sum() == 2
+
+
+def test_the_cli_removes_zero_points_before_screening(tmp_path, capsys) -> None:
+    from eisfit import write_csv
+    from eisfit.cli import main
+
+    spectra = _spectra(2)
+    spectra[0] = _with_zero(spectra[0], [3])
+    write_csv(spectra, tmp_path / "z.csv")
+    for command in (
+        ["fit", str(tmp_path / "z.csv"), "--circuit", CELL.circuit],
+        ["kk", str(tmp_path / "z.csv")],
+    ):
+        assert main(command) in (0, 1)
+        out = capsys.readouterr().out
+        assert "removed 1 point with Z = 0" in out and "Traceback" not in out
+        assert "not checked" not in out
