@@ -44,7 +44,6 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import nnls
 
-from .circuits.elements import get_element
 from .circuits.model import Circuit, compile_circuit
 from .combinations import (
     combination_rows,
@@ -55,8 +54,9 @@ from .combinations import (
     solve_combinations,
     spread_keys,
 )
+from .initial_blocks import CHUNK_POINTS, blocked_prefit, debye_columns, unit_columns
 from .surrogate import SURROGATE_STARTS, lift, randles_surrogate
-from .units import ARC_N0, SPIKE_N0, Unit, series_units, unit_params
+from .units import Unit, series_units, unit_params
 
 __all__ = ["starting_points"]
 
@@ -65,34 +65,6 @@ _MAX_COMBINATIONS = 8_000
 _BEYOND_DECADES = 1.0  # the tau grid reaches this far past the measured band
 # units whose amplitude is a resistance; one far above |Z| means cancelling columns
 _RESISTIVE = frozenset({"R", "arc_CPER", "arc_CR", "G", "K", "Zarc", "Wo", "Ws"})
-
-
-def _basis(unit: Unit, omega: np.ndarray, taus: np.ndarray) -> np.ndarray:
-    """Columns (n_points, n_taus) of the unit's impedance with amplitude 1."""
-    jw = 1j * omega[:, None]
-    fam = unit.family
-    if fam == "R":
-        return np.ones_like(jw)
-    if fam == "L":
-        return jw
-    if fam == "C":
-        return 1.0 / jw
-    if fam == "CPE":
-        return jw**-SPIKE_N0
-    if fam == "W":
-        return (1 - 1j) / np.sqrt(omega[:, None])
-    if fam == "La":
-        return jw**0.98
-    if fam == "arc_CPER":  # (j w tau)^n0 as a real power and one rotation: no complex pow
-        return 1.0 / (1.0 + (omega[:, None] * taus) ** ARC_N0 * np.exp(0.5j * np.pi * ARC_N0))
-    if fam == "arc_CR":
-        return 1.0 / (1.0 + jw * taus)
-    kind = get_element(fam)
-    cols = []
-    for tau in taus:
-        p = np.array([1.0, tau] + ([ARC_N0] if fam == "Zarc" else []))
-        cols.append(kind.impedance(p, omega))
-    return np.stack(cols, axis=1)
 
 
 def _tau_grid(omega: np.ndarray, n_tau_units: int) -> np.ndarray:
@@ -120,12 +92,21 @@ def _grid_starts(
     grid = _unweighted(tuple(units), np.ascontiguousarray(omega, dtype=float).tobytes())
     nf = grid.n_fixed
     w = np.concatenate([w_re, w_im])  # weights of the stacked [real; imaginary] rows
-    basis = grid.parts * w[:, None]
-    norms = _column_norms(basis)
-    norms[norms == 0] = 1.0
-    basis /= norms  # unit columns: the ridge below then means the same for every column
     y = np.concatenate([z.real, z.imag]) * w
-    gram, by = basis.T @ basis, basis.T @ y
+    if grid.parts is None:  # a long spectrum: no 2N-row matrix held (`initial_blocks`)
+        gram, by, norms, drt_matrix, drt_y = blocked_prefit(grid.order, nf, grid.taus, omega, w, y)
+    else:
+        basis = grid.parts * w[:, None]
+        norms = _column_norms(basis)
+        norms[norms == 0] = 1.0
+        basis /= norms  # unit columns: the ridge below then means the same for every column
+        gram, by = basis.T @ basis, basis.T @ y
+        # the DRT's least-squares matrix [fixed columns, weighted unit Debye columns]
+        drt_matrix = np.empty((basis.shape[0], nf + grid.debye.shape[1]))
+        drt_matrix[:, :nf] = basis[:, :nf]
+        debye = np.multiply(grid.debye, w[:, None], out=drt_matrix[:, nf:])
+        debye /= _column_norms(debye)
+        drt_y = y
     amps_t, amps_f, cost = solve_combinations(gram, by, y @ y, nf, grid.tau_cols, grid.pair_index)
     # amplitude of every unit (n_units, C), in `grid.order`: fixed units, then tau units
     amps = np.empty((len(units), cost.size))
@@ -133,13 +114,7 @@ def _grid_starts(
     np.divide(amps_t, norms[grid.tau_cols], out=amps[nf:])
     abs_z = np.abs(z)
     feasible = _feasible(grid, amps, 10.0 * float(abs_z.max()))
-
-    # the DRT's least-squares matrix [fixed columns, weighted unit Debye columns]
-    drt_matrix = np.empty((basis.shape[0], nf + grid.debye.shape[1]))
-    drt_matrix[:, :nf] = basis[:, :nf]
-    debye = np.multiply(grid.debye, w[:, None], out=drt_matrix[:, nf:])
-    debye /= _column_norms(debye)
-    drt = _drt_rows(units, drt_matrix, nf, y, feasible)
+    drt = _drt_rows(units, drt_matrix, nf, drt_y, feasible, 100 * y.size)
     rows = _ranked_rows(
         np.where(feasible, cost, np.inf) if feasible.any() else cost,
         drt,
@@ -225,8 +200,10 @@ class _Grid:
     """
 
     taus: np.ndarray  # the tau grid
-    parts: np.ndarray  # basis (2 n_points, M): fixed units, then n_grid columns per family
-    debye: np.ndarray  # Debye columns (2 n_points, n_grid) for the DRT
+    # basis (2 n_points, M): fixed units, then n_grid columns per family, and the Debye
+    # columns (2 n_points, n_grid) for the DRT; None for long spectra (`initial_blocks`)
+    parts: np.ndarray | None
+    debye: np.ndarray | None
     order: tuple[Unit, ...]  # the units as the rows of amplitudes: fixed, then tau units
     n_fixed: int  # fixed units (no tau): the first basis columns, one each
     positive: np.ndarray  # rows (in `order`) of amplitudes that must be positive
@@ -251,28 +228,21 @@ def _unweighted(units: tuple[Unit, ...], omega_bytes: bytes) -> _Grid:
     # basis: one column per fixed unit, then n_grid columns per tau family
     order = tuple(u for u in units if not u.has_tau) + tuple(tau_units)
     n_fixed = len(order) - len(tau_units)
-    blocks = [_basis(u, omega, taus[:1]) for u in order[:n_fixed]]
-    offsets, col = {}, n_fixed
-    for fam in dict.fromkeys(u.family for u in tau_units):
-        rep = next(u for u in tau_units if u.family == fam)
-        blocks.append(_basis(rep, omega, taus))
-        offsets[fam] = col
-        col += taus.size
-    columns = np.concatenate(blocks, axis=1)
-    debye = 1.0 / (1.0 + 1j * omega[:, None] * taus)
+    long = omega.size > CHUNK_POINTS  # then the columns are built block by block
+    parts, offsets = unit_columns(order, n_fixed, taus, omega[: 1 if long else omega.size])
     combos = combinations(tuple(u.family for u in tau_units), taus.size)
     first = np.array([offsets[u.family] for u in tau_units], dtype=np.intp)
     # C-contiguous: fancy indexing with (or gathering rows of) strided index arrays is slow
     tau_cols = np.ascontiguousarray(first[:, None] + combos.T)
     pair_index = np.array(
-        [tau_cols[i] * columns.shape[1] + tau_cols[j] for i, j in lower_pairs(len(tau_units))],
+        [tau_cols[i] * parts.shape[1] + tau_cols[j] for i, j in lower_pairs(len(tau_units))],
         dtype=np.intp,
     ).reshape(-1, combos.shape[0])
     keys, near = packed_keys(combos)
     grid = _Grid(
         taus=taus,
-        parts=np.concatenate([columns.real, columns.imag]),
-        debye=np.concatenate([debye.real, debye.imag]),
+        parts=None if long else parts,
+        debye=None if long else debye_columns(omega, taus),
         order=order,
         n_fixed=n_fixed,
         positive=_rows_where(order, lambda u: u.family not in ("R", "L", "La")),
@@ -285,7 +255,8 @@ def _unweighted(units: tuple[Unit, ...], omega_bytes: bytes) -> _Grid:
         near=near,
     )
     for a in (grid.taus, grid.parts, grid.debye, grid.tau_cols, grid.pair_index):
-        a.setflags(write=False)
+        if a is not None:
+            a.setflags(write=False)
     return grid
 
 
@@ -294,7 +265,12 @@ def _rows_where(order: tuple[Unit, ...], test: Callable[[Unit], bool]) -> np.nda
 
 
 def _drt_rows(
-    units: list[Unit], matrix: np.ndarray, nf: int, y: np.ndarray, feasible: np.ndarray
+    units: list[Unit],
+    matrix: np.ndarray,
+    nf: int,
+    y: np.ndarray,
+    feasible: np.ndarray,
+    maxiter: int,
 ) -> np.ndarray:
     """Rows of the tau-combination table whose time constants sit on peaks of a discrete DRT.
 
@@ -304,15 +280,15 @@ def _drt_rows(
     of relaxation times without regularisation, so its peaks are sparse clusters) finds
     where the arcs are whatever their shape; combinations of its largest peaks become
     candidates too.  ``matrix`` holds the ``nf`` fixed columns, then the Debye ones:
-    weighted, stacked, unit-norm columns.  Only for circuits whose tau units are all of
-    one kind.
+    weighted, stacked, unit-norm columns (or their triangular reduction, with ``y`` then
+    Q^T y: `initial_blocks`).  Only for circuits whose tau units are all of one kind.
     """
     tau_units = [u for u in units if u.has_tau]
     if not tau_units or len({u.family for u in tau_units}) != 1:
         return np.zeros(0, dtype=np.intp)
     k = len(tau_units)
     try:
-        amps, _ = nnls(matrix, y, maxiter=100 * y.size)
+        amps, _ = nnls(matrix, y, maxiter=maxiter)
     except RuntimeError:
         return np.zeros(0, dtype=np.intp)
     g = amps[nf:]

@@ -20,6 +20,10 @@ The caller's function returns the stacked matrix [J; r] of each start (rows: the
 parameters' derivatives, then the residuals), so one batched product gives J J^T, J r
 and |r|^2 together: per-call overhead, not arithmetic, is what costs here.
 
+Memory: the stacked rows of one start are (p + 1) x 2N numbers (6 MB for 50,000 points
+and 7 parameters), so the starts are evaluated a few at a time when the spectrum is long
+(`ROW_BYTES` per call); the Gram matrices are per start, so this changes no number.
+
 Convergence of a start: an accepted step that lowers the cost by less than ``ftol``
 (relative) or moves x by less than ``xtol`` (relative to |x| + xtol), or a damping that
 has grown past 1e12 (no descent direction left: a minimum or a bound).
@@ -35,6 +39,8 @@ import numpy as np
 __all__ = ["BatchResult", "batched_lm"]
 
 Stacked = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+
+ROW_BYTES = 16 * 2**20  # stacked rows evaluated in one call at most (all starts together)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,33 @@ def _normal(a: np.ndarray, scale: np.ndarray | None) -> tuple[np.ndarray, np.nda
     if not np.isfinite(cost).all():
         cost = np.where(np.isfinite(cost), cost, np.inf)
     return cost, gram[:, :p, p], gram[:, :p, :p]
+
+
+class _Normal:
+    """`_normal` of ``stacked(x)``, the rows of x evaluated a few at a time when their
+    stacked rows would exceed `ROW_BYTES` (learnt from the first call: one row)."""
+
+    def __init__(self, stacked: Stacked) -> None:
+        self._stacked = stacked
+        self._per_call: int | None = None
+
+    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._per_call is None and x.shape[0] > 1:
+            first = _normal(*self._stacked(x[:1]))
+            return _joined([first, self(x[1:])])
+        if self._per_call is None or x.shape[0] <= self._per_call:
+            a, scale = self._stacked(x)
+            if self._per_call is None:  # one row: its size sets the rows per call
+                self._per_call = max(int(ROW_BYTES // max(a[0].nbytes, 1)), 1)
+            return _normal(a, scale)
+        step = self._per_call
+        return _joined([_normal(*self._stacked(x[i : i + step])) for i in range(0, len(x), step)])
+
+
+def _joined(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))  # type: ignore[return-value]
 
 
 def _pinned(x: np.ndarray, g: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -140,7 +173,8 @@ def batched_lm(
     """
     x_all = np.clip(np.array(x0, dtype=float), lower, upper)
     s, p = x_all.shape
-    cost_all, grad_all, hess_all = _normal(*stacked(x_all))
+    normal = _Normal(stacked)
+    cost_all, grad_all, hess_all = normal(x_all)
     cost_all, grad_all = cost_all.copy(), grad_all.copy()  # written below: own the data
     converged = np.zeros(s, dtype=bool)
     n_eval, n_rows = 1, s
@@ -182,7 +216,7 @@ def batched_lm(
             predicted = -np.einsum("sp,sp->s", step, 2.0 * g + (h @ step[..., None])[..., 0])
         else:
             predicted = np.einsum("sp,sp->s", step, damp * step - g)
-        c_t, g_t, h_t = _normal(*stacked(trial))
+        c_t, g_t, h_t = normal(trial)
         n_eval, n_rows = n_eval + 1, n_rows + rows.size
         # per-start decisions on Python floats: with a handful of starts, each numpy call
         # would cost more than the arithmetic it does
