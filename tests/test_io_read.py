@@ -245,8 +245,9 @@ def test_unrecognised_file_leads_with_the_closest_readers_reason(tmp_path: Path)
         read(path)
     message = str(info.value)
     assert message.startswith(
-        f"{path}: no frequency column among: 'Time', 'Ewe', 'I' (closest reader: csv);"
+        f"{path}, line 1: no frequency column among: 'Time', 'Ewe', 'I' (closest reader: csv);"
     )
+    assert info.value.line == 1  # where the closest reader stopped
     assert "not a recognised impedance export; tried: " in message
     assert message.index("csv (") > message.index("tried: ")
     assert info.value.reason.startswith("no frequency column among")

@@ -7,8 +7,10 @@ lower-case file name and says how sure it is (0..1); a matching extension adds
 `EXTENSION_BONUS`; the most confident format reads the file (ties: the first found).
 Below `THRESHOLD` the file is refused with `UnsupportedFormatError`: its message leads
 with the reason of the closest reader (the most confident one above 0, which is asked to
-read the file: "no frequency column among: 'Time', 'Ewe', 'I' (closest reader: csv)"),
-then lists every format tried.  ``read(path, format="csv")`` skips the guessing.
+read the file: "line 1: no frequency column among: 'Time', 'Ewe', 'I' (closest reader:
+csv)", the line being where that reader stopped), then lists every format tried.
+Readers stop at the first line (or bytes) that cannot be their format, so refusing a
+large file of something else reads little of it.  ``read(path, format="csv")`` skips the guessing.
 
 Every error is an `EisfitError`: a reader's own `ReadError` passes through, and any
 other exception escaping a reader (a reader bug) becomes a `ReadError` naming the file,
@@ -199,22 +201,26 @@ def _choose(path: Path) -> tuple[FileFormat, float]:
         known = ", ".join(f"{f.name} ({'/'.join(f.extensions) or 'any'})" for f in formats())
         broken = _discover()[1]
         note = f"; readers that failed to load: {'; '.join(broken)}" if broken else ""
-        lead = _closest_reason(path, *best) if best is not None and best[1] > 0 else ""
+        lead, line = ("", None)
+        if best is not None and best[1] > 0:
+            lead, line = _closest_reason(path, *best)
         message = f"not a recognised impedance export; tried: {known}{note}"
-        raise UnsupportedFormatError(path, f"{lead}; {message}" if lead else message)
+        raise UnsupportedFormatError(path, f"{lead}; {message}" if lead else message, line=line)
     return best
 
 
-def _closest_reason(path: Path, fmt: FileFormat, score: float) -> str:
+def _closest_reason(path: Path, fmt: FileFormat, score: float) -> tuple[str, int | None]:
     """Why the closest (most confident, below `THRESHOLD`) reader refuses ``path``: its own
-    `ReadError` reason; "" when it fails otherwise (a reader bug is no reason to show)."""
+    `ReadError` reason and line; "" when it fails otherwise (a reader bug is no reason to
+    show).  The readers stop at the first line that cannot be their format, so asking one
+    costs little even for a large file of something else."""
     try:
         fmt.read(path)
     except ReadError as exc:
-        return f"{exc.reason} (closest reader: {fmt.name})"
+        return f"{exc.reason} (closest reader: {fmt.name})", exc.line
     except Exception:  # the reader's bug; the plain refusal is said instead
-        return ""
+        return "", None
     return (
         f"no reader is confident; the closest, {fmt.name} ({score:.2f} < {THRESHOLD}), "
         f"reads it with read(path, format={fmt.name!r})"
-    )
+    ), None

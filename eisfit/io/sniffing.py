@@ -69,7 +69,6 @@ _NUMBER = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)", re.I
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_EOL_BYTES = re.compile(rb"\r\n|\r|\n")
 _EOL_TEXT = re.compile(r"\r\n|\r|\n")
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")  # bytes cp1252 does not map
 _C1 = re.compile(rb"[\x80-\x9f]")  # the only bytes cp1252 and latin-1 decode differently
@@ -182,19 +181,27 @@ def iter_lines(
     longer than `MAX_LINE_BYTES` (not a text table).  The file is closed when the
     iteration ends or is abandoned.
     """
+    done = [0]  # lines yielded so far, for the line of an error found while reading ahead
     with open_binary(path) as handle:
         first = _read(handle, path, max(CHUNK_BYTES, 2))  # 2: a byte-order mark
         if "utf-16" in encodings and first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            lines: Iterator[str] = _utf16_lines(path, handle, first)
+            texts = _utf16_texts(path, handle, first, done)
+            blocks: Iterator[tuple[str, bool]] = _blocks(path, texts, "\r", done)
         else:
             decoder = _LineDecoder(path, [e for e in encodings if e != "utf-16"])
-            raw = _split(path, _chunks(path, handle, first), _EOL_BYTES, b"\r")
-            lines = (decoder.text(line, number) for number, line in enumerate(raw, start=1))
-        for number, text in enumerate(lines, start=1):
+            raw = _blocks(path, _chunks(path, handle, first), b"\r", done)
+            blocks = ((decoder.text(block), final) for block, final in raw)
+        for text, final in blocks:  # pieces of whole lines, each decoded at once
             if control is not None and (bad := control.search(text)):
-                message = f"control character {ord(bad.group()):#04x}: not a text file (binary?)"
-                raise ReadError(path, message, line=number)
-            yield number, text
+                line = done[0] + 1 + len(_EOL_TEXT.findall(text, 0, bad.start()))
+                message = f"control character {ord(bad.group()):#04x}: not a text file"
+                raise ReadError(path, message + " (binary?)", line=line)
+            lines = _EOL_TEXT.split(text)
+            if not final:
+                lines.pop()  # "" after the block's last line end
+            for line in lines:
+                done[0] += 1
+                yield done[0], line
 
 
 def _chunks(path: str | Path, handle: BinaryIO, first: bytes) -> Iterator[bytes]:
@@ -204,79 +211,80 @@ def _chunks(path: str | Path, handle: BinaryIO, first: bytes) -> Iterator[bytes]
         chunk = _read(handle, path, CHUNK_BYTES)
 
 
-def _split(path: str | Path, chunks: Iterator[_T], eol: re.Pattern[_T], cr: _T) -> Iterator[_T]:
-    """The lines of a stream of chunks, as `split_lines` splits their concatenation."""
+def _blocks(
+    path: str | Path, chunks: Iterator[_T], cr: _T, done: list[int]
+) -> Iterator[tuple[_T, bool]]:
+    """The stream cut after its last line end in each chunk: (block, False) for pieces of
+    whole lines, then (the rest, True).  A CR ending a chunk is held back: it may be the
+    first half of a CRLF.  A rest longer than `MAX_LINE_BYTES` raises `ReadError` (line
+    ``done[0] + 1``: the lines before it were all yielded)."""
+    lf = b"\n" if isinstance(cr, bytes) else "\n"
     pending = cr[:0]
-    count = 0
     for chunk in chunks:
         data = pending + chunk
-        held = 1 if data.endswith(cr) else 0  # a CR may be the first half of a CRLF
-        parts = eol.split(data[: len(data) - held])
-        pending = parts.pop() + data[len(data) - held :]
-        count += len(parts)
-        yield from parts
+        limit = len(data) - 1 if data.endswith(cr) else len(data)
+        cut = max(data.rfind(lf, 0, limit), data.rfind(cr, 0, limit)) + 1  # type: ignore[arg-type]
+        pending = data[cut:]
         if len(pending) > MAX_LINE_BYTES:
             message = f"line longer than {MAX_LINE_BYTES} bytes: not a text table"
-            raise ReadError(path, message, line=count + 1)
-    yield from eol.split(pending)
+            raise ReadError(path, message, line=done[0] + 1)
+        if cut:
+            yield data[:cut], False
+    yield pending, True
 
 
-def _utf16_lines(path: str | Path, handle: BinaryIO, first: bytes) -> Iterator[str]:
-    """Lines of a file starting with a UTF-16 byte-order mark (decoded as it is read)."""
+def _utf16_texts(
+    path: str | Path, handle: BinaryIO, first: bytes, done: list[int]
+) -> Iterator[str]:
+    """The text of a file starting with a UTF-16 byte-order mark, decoded as it is read."""
     decoder = codecs.getincrementaldecoder("utf-16")()
     endian = "utf-16-le" if first.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
-    done = [0]  # lines yielded so far, for the line of a decoding error
-
-    def texts() -> Iterator[str]:
-        for chunk in _chunks(path, handle, first):
-            try:
-                yield decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                before = chunk[: exc.start].decode(endian, errors="replace")
-                _utf16_error(path, exc, done[0] + 1 + len(_EOL_TEXT.findall(before)))
+    for chunk in _chunks(path, handle, first):
         try:
-            yield decoder.decode(b"", final=True)
+            yield decoder.decode(chunk)
         except UnicodeDecodeError as exc:
-            _utf16_error(path, exc, done[0] + 1)
-
-    for line in _split(path, texts(), _EOL_TEXT, "\r"):
-        done[0] += 1
-        yield line
-
-
-def _utf16_error(path: str | Path, exc: UnicodeDecodeError, line: int) -> None:
-    raise ReadError(path, f"undecodable UTF-16 text: {exc.reason}", line=line) from None
+            before = chunk[: exc.start].decode(endian, errors="replace")
+            line = done[0] + 1 + len(_EOL_TEXT.findall(before))
+            raise ReadError(path, f"undecodable UTF-16 text: {exc.reason}", line=line) from None
+    try:
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        message = f"undecodable UTF-16 text: {exc.reason}"
+        raise ReadError(path, message, line=done[0] + 1) from None
 
 
 class _LineDecoder:
-    """Decodes the lines of one file as `decode` decodes the whole of it (see `iter_lines`)."""
+    """Decodes the blocks of whole lines of one file as `decode` decodes the whole of it
+    (see `iter_lines`)."""
 
     def __init__(self, path: str | Path, encodings: list[str]) -> None:
         self.path = path
         self.encodings = encodings
-        self.encoding: str | None = None  # None: every line so far was ASCII
+        self.encoding: str | None = None  # None: everything so far was ASCII
         self.final = False  # False: cp1252 chosen, no byte 0x80-0x9f seen yet
+        self.first = True  # the block holding the file's first bytes (a UTF-8 BOM)
 
-    def text(self, line: bytes, number: int) -> str:
-        if line.isascii():
-            return line.decode("ascii")
+    def text(self, block: bytes) -> str:
+        first, self.first = self.first, False
+        if block.isascii():
+            return block.decode("ascii")
         if self.encoding is None:
-            self.encoding, self.final = self._first_choice(line)
+            self.encoding, self.final = self._first_choice(block)
         if self.encoding == "cp1252" and not self.final:
-            if _CP1252_UNDEFINED.search(line):
+            if _CP1252_UNDEFINED.search(block):
                 self.encoding, self.final = self._next_after("cp1252"), True
-            elif _C1.search(line):
+            elif _C1.search(block):
                 self.final = True
                 if self._scan_finds(_CP1252_UNDEFINED):
                     self.encoding = self._next_after("cp1252")
-        name = "utf-8-sig" if self.encoding == "utf-8" and number == 1 else self.encoding
-        return line.decode(name)
+        name = "utf-8-sig" if self.encoding == "utf-8" and first else self.encoding
+        return block.decode(name)
 
-    def _first_choice(self, line: bytes) -> tuple[str, bool]:
+    def _first_choice(self, block: bytes) -> tuple[str, bool]:
         for encoding in self.encodings:
             if encoding == "utf-8":
                 try:
-                    line.decode("utf-8")
+                    block.decode("utf-8")
                 except UnicodeDecodeError:
                     continue
                 if self._utf8_throughout():
