@@ -135,8 +135,9 @@ def test_mpr_nonfinite_records_are_named_by_record(tmp_path) -> None:
     path.write_bytes(bytes(data))
     (spectrum,) = read_mpr(path)
     assert len(spectrum) == 10
-    assert "dropped 2 rows with NaN or infinite values (records 4-5)" in (
-        spectrum.meta.extra["warnings"]
+    assert (
+        "dropped 2 rows with NaN or infinite values (records 4-5)"
+        in (spectrum.meta.extra["warnings"])
     )
 
 

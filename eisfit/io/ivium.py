@@ -143,9 +143,7 @@ def _blocks(lines: Iterator[tuple[int, str]], path: str | Path) -> list[_Block]:
     return blocks
 
 
-def _integer(
-    lines: Iterator[tuple[int, str]], last: list[int], path: str | Path, what: str
-) -> int:
+def _integer(lines: Iterator[tuple[int, str]], last: list[int], path: str | Path, what: str) -> int:
     item = next(lines, None)
     if item is None:
         raise ReadError(path, f"truncated: the file ends before the {what}", line=last[0])
