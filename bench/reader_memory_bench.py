@@ -22,6 +22,12 @@ shows file size, peak RSS, the RSS of ``import eisfit`` alone, and the outcome (
 error, with the line where the reader stopped, or the number of spectra).  Target: peak
 under 300 MB for every junk file.
 
+Measured (200 MB files; peak RSS; ``import eisfit`` alone is 31 MB): before issue 13,
+x.mpt / x.DTA / x.z 574 MB, h.mpt / h.DTA 774 MB, x.csv / x.txt / x (refused by the
+closest reader) 1483 MB, h.csv 1503 MB, bytes.mpr 432 MB; after, 41 MB for every one,
+each refused on line 1 to 4 (or on its first bytes).  The valid 44 MB .mpt (11625
+spectra): 340 MB before, 252 MB after, in about the same time (7.2 s vs 7.6 s).
+
 Usage:  python bench/reader_memory_bench.py [--mb 200] [--valid-mb 40] [--keep DIR]
 """
 
