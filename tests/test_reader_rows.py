@@ -90,6 +90,17 @@ def test_mpt_modular_sequence_still_splits_where_the_next_sweep_restarts(tmp_pat
     assert "dropped 8 of 28 rows with f = 0 Hz" in spectra[1].meta.extra["warnings"][1]
 
 
+def test_mpt_nan_in_every_column_keeps_the_cycle(tmp_path) -> None:
+    """A NaN row whose cycle number is NaN too is no cycle change (lead's fault probe)."""
+    rows = [_point(k, "1") for k in range(12)]
+    rows[4:6] = [("NaN", "NaN", "NaN", "NaN")] * 2
+    (spectrum,) = read_mpt(_mpt(tmp_path / "nan.mpt", rows, ("cycle number",)))
+    assert len(spectrum) == 10 and spectrum.meta.cycle == 1
+    assert "dropped 2 rows with NaN or infinite values (lines 8-9)" in spectrum.meta.extra[
+        "warnings"
+    ]
+
+
 def test_mpt_cycle_change_on_a_dropped_row_still_starts_the_next_spectrum(tmp_path) -> None:
     """Two falling half-sweeps that do not restart: only the cycle number separates them,
     and it changes on an f = 0 row (the next point keeps the new number)."""

@@ -134,6 +134,7 @@ def _blocks(run: Run, valid: np.ndarray) -> tuple[list[list[int]], list[list[Eve
     n = f.size
     start = np.zeros(n, dtype=bool)
     for column in run.groups:
+        column = _carried(column)  # a NaN row (all columns NaN) keeps its cycle: no change
         same = (column[1:] == column[:-1]) | (np.isnan(column[1:]) & np.isnan(column[:-1]))
         start[1:] |= ~same
     for row in run.loop_starts:
@@ -153,6 +154,14 @@ def _blocks(run: Run, valid: np.ndarray) -> tuple[list[list[int]], list[list[Eve
             blocks.append([])
         blocks[-1].append(row)
     return blocks, own
+
+
+def _carried(column: np.ndarray) -> np.ndarray:
+    """``column`` with every NaN replaced by the last value before it (leading NaN kept)."""
+    values = np.asarray(column, dtype=float)
+    index = np.where(np.isnan(values), 0, np.arange(values.size))
+    np.maximum.accumulate(index, out=index)
+    return values[index]
 
 
 def _placer(run: Run) -> Callable[[int], tuple[str, int]]:
