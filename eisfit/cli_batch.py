@@ -149,6 +149,8 @@ def _apply_config(args: argparse.Namespace) -> None:
         data = tomllib.loads(Path(args.config).read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise EisfitError(f"--config {args.config}: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array or table
+        raise EisfitError(f"--config {args.config}: not valid TOML: nested too deeply") from None
     for key, value in data.items():
         if key not in _CONFIG_KEYS:
             raise EisfitError(f"--config {args.config}: unknown key {key!r}; known: "

@@ -125,3 +125,20 @@ def test_the_cli_removes_zero_points_before_screening(tmp_path, capsys) -> None:
         out = capsys.readouterr().out
         assert "removed 1 point with Z = 0" in out and "Traceback" not in out
         assert "not checked" not in out
+
+
+def test_deeply_nested_toml_is_a_clear_error(tmp_path, capsys) -> None:
+    from eisfit.cli import main
+
+    deep = "x = " + "[" * 50_000 + "]" * 50_000 + "\n"
+    (tmp_path / "run.toml").write_text(deep)
+    assert main(["batch", "--config", str(tmp_path / "run.toml")]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "deep.toml").write_text(deep)
+    code = main(["fit", str(tmp_path / "none.csv"), "--model", "deep", "--models-dir",
+                 str(models)])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith("eisfit: error:")

@@ -110,6 +110,8 @@ def parse_model(text: str, source: str = "<string>") -> NamedModel:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ModelFileError(source, f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array or table
+        raise ModelFileError(source, "not valid TOML: nested too deeply") from None
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise ModelFileError(source, f"unknown keys {', '.join(unknown)}; allowed: {sorted(_KEYS)}")
