@@ -93,9 +93,12 @@ class Design:
             if not self.m:
                 yield points, re_fixed, im_fixed
                 continue
-            kernel = 1.0 / (1.0 + 1j * np.outer(self.omega[points], self.tau))
-            re = kernel.real * self.weight[points, None]
-            im = kernel.imag * self.weight[n + points, None]
+            # 1 / (1 + j x) = (1 - j x) / (1 + x^2), x = omega tau: real arithmetic
+            x = np.outer(self.omega[points], self.tau)
+            re = 1.0 / (1.0 + x * x)
+            im = -x * re
+            re *= self.weight[points, None]
+            im *= self.weight[n + points, None]
             yield points, np.hstack([re_fixed, re]), np.hstack([im_fixed, im])
 
 
