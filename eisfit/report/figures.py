@@ -27,6 +27,7 @@ from ..events import usable_rows
 from ..kk import kk_check
 from ..trends import NULL_LAW, evaluate_law
 from .data import TREND_LABELS, SpectrumView
+from .thin import MAX_DRAWN, drawn_points, extremes, note
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -251,16 +252,23 @@ def spectrum_figure(
     """Nyquist (equal axes) with the fit, Bode |Z| and phase, fit and lin-KK residuals.
 
     ``title`` and ``notes`` (e.g. the parameter lines) make the page version for the PDF:
-    a heading above the panels and the lines under them, both printed verbatim.
+    a heading above the panels and the lines under them, both printed verbatim.  A
+    spectrum of more than `thin.MAX_DRAWN` points is drawn thinned (`eisfit.report.thin`;
+    the figure says so under its panels); residuals and lin-KK use every point.
     """
     import matplotlib as mpl
 
     s = view.spectrum
-    f, z = s.frequency_hz, s.impedance_ohm
     model = _model_curves(view)
+    kk = _kk(s)
+    rel = None if model is None else (s.impedance_ohm - model[2]) / np.abs(s.impedance_ohm) * 100
+    shown = _drawn(s, rel, kk)
+    f, z = s.frequency_hz[shown], s.impedance_ohm[shown]
+    thinned = note(shown.size, len(s)) if shown.size < len(s) else ""
     width, panels = _PANELS_IN
     head = 0.35 if title else 0.0
     foot = (len(notes) * _NOTE_LINE_IN + 0.3) if notes else 0.0
+    foot += 0.16 if thinned else 0.0
     height = panels + head + foot
     with mpl.rc_context(STYLE):
         # one fixed layout for every spectrum: a constrained layout would be recomputed for
@@ -275,6 +283,9 @@ def spectrum_figure(
         if notes:
             figure.text(0.04, (foot - 0.12) / height, "\n".join(notes), va="top",
                         family="monospace", fontsize=7, parse_math=False)  # fmt: skip
+        if thinned:
+            figure.text(0.99, 0.05 / height, thinned, ha="right", va="bottom", fontsize=6.5,
+                        color="0.3", parse_math=False)  # fmt: skip
         (nyq, bode), (res, kk_ax) = figure.subplots(2, 2)
         nyq.plot(z.real, -z.imag, "o", color=DATA, mfc="none", label="data")
         if model is not None:
@@ -301,33 +312,56 @@ def spectrum_figure(
         bode.legend(handles=handles, loc="best")
 
         res.set_title("Fit residuals")
-        if model is not None:
-            rel = (z - model[2]) / np.abs(z) * 100.0
-            res.semilogx(f, rel.real, "o-", color=DATA, lw=0.7, label="real")
-            res.semilogx(f, rel.imag, "s-", color=IMAG, lw=0.7, ms=3, label="imaginary")
+        if rel is not None:
+            res.semilogx(f, rel.real[shown], "o-", color=DATA, lw=0.7, label="real")
+            res.semilogx(f, rel.imag[shown], "s-", color=IMAG, lw=0.7, ms=3, label="imaginary")
             res.legend(loc="best")
         else:
             res.text(0.5, 0.5, "no fitted parameters", transform=res.transAxes, ha="center")
         res.axhline(0.0, color="k", lw=0.6)
         res.set_xlabel("f / Hz")
         res.set_ylabel("(Z − Z_fit) / |Z| / %")
-        _kk_panel(kk_ax, s)
+        _kk_panel(kk_ax, kk, f, shown)
         _log_labels(bode, phase, res, kk_ax)
     return figure
 
 
-def _kk_panel(ax: Any, spectrum: Any) -> None:
+def _kk(spectrum: Any) -> Any:
+    """The lin-KK result of the spectrum (every point), None when it cannot run."""
+    try:
+        return kk_check(spectrum)
+    except EisfitError:  # too few points, Z = 0: the panel says so
+        return None
+
+
+def _drawn(spectrum: Any, rel: np.ndarray | None, kk: Any) -> np.ndarray:
+    """The points the figure draws (`eisfit.report.thin`): all, or for a long spectrum
+    an even subset plus its ends, the points screening flags and the largest residuals."""
+    if len(spectrum) <= MAX_DRAWN:
+        return np.arange(len(spectrum))
+    from ..screening import screen
+
+    findings = spectrum.meta.findings
+    if findings is None:
+        findings = screen(spectrum).meta.findings or ()
+    keep = [k for finding in findings for k in finding.points]
+    if rel is not None:
+        keep += extremes(rel.real, rel.imag)
+    if kk is not None:
+        keep += extremes(kk.residuals_real, kk.residuals_imag)
+    return drawn_points(spectrum.frequency_hz, keep=keep)
+
+
+def _kk_panel(ax: Any, kk: Any, f: np.ndarray, shown: np.ndarray) -> None:
     ax.set_title("Kramers-Kronig (lin-KK) residuals")
     ax.set_xlabel("f / Hz")
     ax.set_ylabel("(Z − Z_KK) / |Z| / %")
-    try:
-        kk = kk_check(spectrum)
-    except EisfitError:  # too few points, Z = 0: the panel says so
+    if kk is None:
         ax.text(0.5, 0.5, "lin-KK not possible", transform=ax.transAxes, ha="center")
         return
-    f = spectrum.frequency_hz
-    ax.semilogx(f, kk.residuals_real * 100, "o-", color=DATA, lw=0.7, label="real")
-    ax.semilogx(f, kk.residuals_imag * 100, "s-", color=IMAG, lw=0.7, ms=3, label="imaginary")
+    ax.semilogx(f, kk.residuals_real[shown] * 100, "o-", color=DATA, lw=0.7, label="real")
+    ax.semilogx(f, kk.residuals_imag[shown] * 100, "s-", color=IMAG, lw=0.7, ms=3,
+                label="imaginary")  # fmt: skip
     limit = kk.residual_limit * 100
     ax.axhspan(-limit, limit, color="0.85", alpha=0.5, lw=0, label=f"±{limit:.2g} % limit")
     ax.axhline(0.0, color="k", lw=0.6)

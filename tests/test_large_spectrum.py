@@ -1,0 +1,90 @@
+"""A 50,000-point spectrum: fitted and lin-KK checked on every point, reported thinned.
+
+Issue 13: such a spectrum took 1.6 GB and gave a 49 MB report.  Memory is measured by
+``bench/memory_bench.py``; here the structure and the sizes that keep it bounded: every
+point is fitted and checked, the report draws at most `thin.MAX_DRAWN` points per curve
+(plus the kept ones) and says so, and the page stays under 2 MB.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.kk_model import default_cap
+from eisfit.report import thin
+from eisfit.report.writer import write_fit_report
+from eisfit.status import USABLE
+from eisfit.synthetic import Arc, SyntheticCell, simulate
+
+N_POINTS = 50_000
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+CELL = SyntheticCell(0.0, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
+SPIKE = 20_000  # one point 40 % off: screening flags it, the figure must keep it
+
+
+@pytest.fixture(scope="module")
+def long_fit() -> eisfit.FitResult:
+    frequency_hz = np.logspace(7, -2, N_POINTS)
+    values = {k: v for k, v in CELL.values.items() if k != "L0.L"}
+    spectrum = simulate(CIRCUIT, values, frequency_hz, noise=0.005,
+                        rng=np.random.default_rng(13))  # fmt: skip
+    z = spectrum.impedance_ohm.copy()
+    z[SPIKE] *= 1.4
+    return eisfit.fit(eisfit.Spectrum(frequency_hz, z), CIRCUIT)
+
+
+def test_every_point_is_fitted_and_checked(long_fit: eisfit.FitResult) -> None:
+    assert long_fit.status in USABLE
+    assert len(long_fit.spectrum) == N_POINTS
+    for name, value in CELL.values.items():
+        if name != "L0.L":
+            assert long_fit.values[name] == pytest.approx(value, rel=0.05), name
+    kk = long_fit.kk
+    assert kk is not None
+    assert kk.residuals_real.shape == kk.residuals_imag.shape == (N_POINTS,)
+    assert 2 <= kk.n_rc <= default_cap(2 * np.pi * long_fit.spectrum.frequency_hz) < 200
+    # the spike is the largest lin-KK residual: the check saw the point
+    assert int(np.argmax(np.abs(kk.residuals_real))) == SPIKE
+    assert kk.verdict == "not consistent"
+    assert kk.noise_estimate == pytest.approx(0.005, rel=0.1)
+
+
+def test_the_report_draws_a_thinned_figure_and_says_so(
+    long_fit: eisfit.FitResult, tmp_path: Path
+) -> None:
+    path = write_fit_report([(long_fit, None)], tmp_path / "report.html")
+    html = path.read_text(encoding="utf-8")
+    assert path.stat().st_size < 2_000_000
+    svgs = [base64.b64decode(m) for m in re.findall(r"data:image/svg\+xml;base64,([^\"]+)", html)]
+    assert len(svgs) == 1
+    svg = svgs[0].decode()
+    said = re.search(r"drawn: ([\d,]+) of 50,000 points[^<]*all were fitted", svg)
+    assert said is not None
+    drawn = int(said.group(1).replace(",", ""))
+    assert thin.MAX_DRAWN <= drawn <= thin.MAX_DRAWN + 10
+    # markers: Nyquist, |Z|, phase, 2 fit and 2 lin-KK residual series, all thinned
+    # alike; besides them only tick marks and legend handles
+    assert 7 * drawn <= svg.count("<use") < 7 * drawn + 200
+
+
+def test_drawn_points_keep_the_ends_the_named_points_and_an_even_spread() -> None:
+    f = np.logspace(6, -2, 20_001)
+    assert np.array_equal(thin.drawn_points(f[:500]), np.arange(500))
+    keep = [7, 12_345, 19_999]
+    shown = thin.drawn_points(f, keep=keep, max_points=400)
+    assert shown[0] == 0 and shown[-1] == f.size - 1
+    assert set(keep) <= set(shown.tolist())
+    assert np.all(np.diff(shown) > 0)  # the sweep's own order, no repeats
+    assert 400 <= shown.size <= 400 + len(keep) + 2
+    gaps = np.abs(np.diff(np.log10(f[shown])))
+    assert gaps.max() <= 1.5 * 8 / 399  # evenly in log f: no gap much above the step
+
+
+def test_extremes_ignore_nan() -> None:
+    assert thin.extremes(np.array([0.1, np.nan, -3.0, 2.0]), np.full(3, np.nan)) == [2]
