@@ -40,7 +40,7 @@ __all__ = ["BatchResult", "batched_lm"]
 
 Stacked = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
 
-ROW_BYTES = 16 * 2**20  # stacked rows evaluated in one call at most (all starts together)
+ROW_BYTES = 8 * 2**20  # stacked rows evaluated in one call at most (all starts together)
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ def _loo_batch(
     sol = np.linalg.solve(gram, rhs)
     out = []
     for k, (y, sd) in enumerate(zip(ys, sds, strict=True)):
-        hat, variance = sol[k, :, 0, 0], sol[k, :, 0, 1].real
+        hat, variance = sol[k, :, 0, 0].copy(), sol[k, :, 0, 1].real  # no view keeps sol
         out.append((hat, np.abs(y[at] - hat) / np.sqrt(sd[at] ** 2 + variance)))
     return out
 
@@ -223,11 +223,16 @@ def _local_median(values: np.ndarray, active: np.ndarray, window: int = LOCAL_WI
     width = min(window, pool.size)
     position = np.searchsorted(pool, np.arange(values.size))
     start = np.clip(position - width // 2, 0, pool.size - width)
-    window_values = np.sort(values[pool[start[:, None] + np.arange(width)]], axis=1)
     half = width // 2  # the median of each row, without np.median's per-call overhead
-    if width % 2:
-        return window_values[:, half]
-    return 0.5 * (window_values[:, half - 1] + window_values[:, half])
+    out = np.empty(values.size)
+    for lo in range(0, values.size, _BATCH_POINTS):  # windows of a batch of points at a time
+        rows = start[lo : lo + _BATCH_POINTS, None] + np.arange(width)
+        ranked = np.sort(values[pool[rows]], axis=1)
+        if width % 2:
+            out[lo : lo + _BATCH_POINTS] = ranked[:, half]
+        else:
+            out[lo : lo + _BATCH_POINTS] = 0.5 * (ranked[:, half - 1] + ranked[:, half])
+    return out
 
 
 def spike_limit(n_points: int) -> float:
