@@ -19,12 +19,15 @@ It prints one table: command, points, peak RSS (MB), wall seconds, exit code and
 size of what the command wrote (KB).  Wall time is for orientation only (2 shared cores).
 
     python bench/memory_bench.py [--sizes 5000,50000] [--keep DIR] [--only WORD]
+
+(--keep DIR: work in DIR and keep the outputs; its out_<points> folders are replaced.)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -165,7 +168,8 @@ def main() -> None:
         for points in sizes:
             data = write_spectrum(work, points, args.seed)
             out = work / f"out_{points}"
-            out.mkdir(exist_ok=True)
+            shutil.rmtree(out, ignore_errors=True)  # a re-run with --keep starts afresh
+            out.mkdir()
             for label, argv, outputs in commands(data, out):
                 if args.only and args.only not in label:
                     continue
