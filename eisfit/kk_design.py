@@ -24,8 +24,12 @@ copies of it.  Nothing here holds more than one block of `CHUNK_POINTS` points a
   second differences of U in frequency order (`kk_noise.structure_from_sums`), summed
   block by block with one row carried over between blocks.
 
-Every point enters every fit; only the order of floating-point sums differs from a dense
-solve (the tests compare the two).
+A design of at most `CHUNK_POINTS` points is one block: it is solved whole, by the SVD
+of its rows (the reference grid of `eisfit.kk_reference` by their QR factorisation,
+`project`), and its statistics come from the dense formulas of `kk_noise.structure`.
+The screening solves of many M (`grams`) share one kernel evaluation per block, cached
+for short spectra.  Every point enters every fit; only the order of floating-point sums
+differs between the paths (the tests compare them).
 """
 
 from __future__ import annotations
@@ -33,13 +37,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from .kk_noise import structure_from_sums
+from .kk_noise import structure, structure_from_sums
 
-__all__ = ["CHUNK_POINTS", "Design", "Solution", "dense", "downdate", "gram", "solve", "tau_grid"]
+__all__ = [
+    "CHUNK_POINTS",
+    "Design",
+    "Projection",
+    "Solution",
+    "dense",
+    "downdate",
+    "gram",
+    "grams",
+    "project",
+    "solve",
+    "tau_grid",
+]
 
 CHUNK_POINTS = 2048  # points per block: a block of p columns is 2 x 2048 x p x 8 bytes
 
@@ -122,6 +139,69 @@ def gram(design: Design) -> tuple[np.ndarray, np.ndarray]:
     return g, rhs
 
 
+_GRAMS_BYTES = 4 * 2**20  # padded RC blocks of `grams` held at once, bytes
+
+
+def grams(design: Design, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A_M^T A_M, A_M^T b) of the designs with M = ``ms`` RC columns (the fixed columns
+    of ``design``), zero-padded to the largest M: (len(ms), p, p) and (len(ms), p).
+
+    All M are built from one kernel evaluation per block of points (their time
+    constants side by side), in blocks of at most `_GRAMS_BYTES`.
+    """
+    n, f = design.n, design.fixed.shape[1]
+    widest = int(ms.max())
+    step = max(1, _GRAMS_BYTES // (16 * ms.size * (f + widest)))
+    g = np.zeros((ms.size, f + widest, f + widest))
+    rhs = np.zeros((ms.size, f + widest))
+    key = (int(ms[0]), int(ms[-1]) + 1)
+    for lo in range(0, n, step):
+        points = np.arange(lo, min(lo + step, n))
+        rows = np.concatenate([points, n + points])
+        if points.size == n and 16 * n * ms.size * widest <= _CACHED_BYTES:
+            padded = _padded_kernels(design.omega.tobytes(), *key)  # a short spectrum
+        else:
+            padded = _padded(design.omega[points], design.omega, *key)
+        a = np.empty((ms.size, rows.size, f + widest))
+        a[:, :, :f] = design.fixed[rows]
+        a[:, :, f:] = (padded * design.weight[rows, None]).reshape(
+            rows.size, ms.size, widest
+        ).transpose(1, 0, 2)
+        g += a.transpose(0, 2, 1) @ a
+        rhs += design.b[rows] @ a
+    return g, rhs
+
+
+_CACHED_BYTES = 2**20  # padded kernels of short spectra are cached (16 entries at most)
+
+
+def _padded(omega: np.ndarray, band: np.ndarray, m_start: int, m_stop: int) -> np.ndarray:
+    """Unweighted RC columns of M = m_start..m_stop-1 at ``omega`` (grids over the
+    ``band``), real rows over imaginary rows, side by side and zero-padded to the
+    largest M: (2 n, n_M * (m_stop - 1))."""
+    ms = range(m_start, m_stop)
+    widest = m_stop - 1
+    taus = np.concatenate([tau_grid(band, m) for m in ms])
+    # column of each time constant in the padded (M index, column) layout, flattened
+    slots = np.concatenate([i * widest + np.arange(m) for i, m in enumerate(ms)])
+    x = np.outer(omega, taus)
+    re = 1.0 / (1.0 + x * x)
+    padded = np.zeros((2 * omega.size, len(ms) * widest))
+    padded[: omega.size, slots] = re
+    padded[omega.size :, slots] = -x * re
+    return padded
+
+
+@lru_cache(maxsize=16)
+def _padded_kernels(omega_bytes: bytes, m_start: int, m_stop: int) -> np.ndarray:
+    """`_padded` of a whole short spectrum, cached by its grid: the spectra of a run
+    usually share one."""
+    omega = np.frombuffer(omega_bytes)
+    out = _padded(omega, omega, m_start, m_stop)
+    out.setflags(write=False)
+    return out
+
+
 def _r_factor(design: Design) -> np.ndarray:
     """R of [A | b] ((p + 1) x (p + 1), upper triangular) by sequential TSQR."""
     n, p = design.n, design.p
@@ -199,6 +279,13 @@ def _sweep(design: Design, coef: np.ndarray, transform: np.ndarray) -> dict[str,
     within Z' and within Z'' in frequency order, see `kk_noise.structure_from_sums`)."""
     n, k = design.n, transform.shape[1]
     residual = np.empty(2 * n)
+    whole = _whole(design)
+    if whole is not None:  # one block: the dense formulas of `kk_noise.structure`
+        rows, a = whole
+        residual[rows] = design.b[rows] - a @ coef
+        u = a @ transform
+        correction = _orthonormalising(u.T @ u)
+        return _statistics(design, residual, rows, u @ correction.T, correction)
     g_u, s_v, s_w = np.zeros((k, k)), np.zeros((k, k)), np.zeros((k, k))
     last_u: list[np.ndarray | None] = [None, None]
     last_v: list[np.ndarray | None] = [None, None]
@@ -258,8 +345,13 @@ def solve(design: Design) -> Solution:
     would otherwise distort the rank decision.
     """
     p = design.p
-    r_aug = _r_factor(design)
-    r, qtb = r_aug[:p, :p], r_aug[:p, p]
+    whole = _whole(design)
+    if whole is None:  # by blocks: the SVD of R
+        r_aug = _r_factor(design)
+        r, qtb = r_aug[:p, :p], r_aug[:p, p]
+    else:  # one block: the SVD of the rows themselves, which also gives U
+        rows, r = whole
+        qtb = design.b[rows]
     scale = np.linalg.norm(r, axis=0)
     scale[scale == 0] = 1.0
     u_r, s, vt = np.linalg.svd(r / scale, full_matrices=False)
@@ -268,7 +360,53 @@ def solve(design: Design) -> Solution:
     ub = u_r.T @ qtb
     coef = (vt.T @ (ub / s)) / scale
     transform = (vt.T / s) / scale[:, None]
-    return Solution(coef, design, coef, transform, s, vt, scale)
+    solution = Solution(coef, design, coef, transform, s, vt, scale)
+    if whole is not None:
+        residual = np.empty(2 * design.n)
+        residual[rows] = qtb - u_r @ ub
+        solution.cache.update(_statistics(design, residual, rows, u_r, np.eye(s.size)))
+    return solution
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What the reference of `eisfit.kk_reference` needs of a fit."""
+
+    residual: np.ndarray  # relative residuals, real over imaginary, spectrum order
+    rank: int
+    stats: tuple[float, float, float]  # `eisfit.kk_noise.structure`
+
+
+def project(design: Design) -> Projection:
+    """The residual, rank and statistics of the fit: by a QR factorisation of the
+    unit-norm columns when the design is one block (cheaper than the SVD; rank = the
+    number of columns), else from `solve`."""
+    whole = _whole(design)
+    if whole is None:
+        solution = solve(design)
+        return Projection(solution.residual, solution.rank, solution.stats)
+    rows, a = whole
+    q = np.linalg.qr(a / np.linalg.norm(a, axis=0))[0]
+    residual = np.empty(2 * design.n)
+    residual[rows] = design.b[rows] - q @ (q.T @ design.b[rows])
+    return Projection(residual, q.shape[1], structure(np.arange(design.n), residual[rows], q))
+
+
+def _whole(design: Design) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rows, A in those rows) when the design is one block, else None."""
+    if design.n > (design.chunk_points or CHUNK_POINTS):
+        return None
+    points, re, im = next(design.chunks())
+    return np.concatenate([points, design.n + points]), np.vstack([re, im])
+
+
+def _statistics(
+    design: Design, residual: np.ndarray, rows: np.ndarray, u: np.ndarray, correction: np.ndarray
+) -> dict[str, Any]:
+    """The sweep's results from a whole basis ``u`` (its ``rows``: frequency order)."""
+    n = design.n
+    stats = structure(np.arange(n), residual[rows], u)
+    return {"residual": residual, "stats": stats, "correction": correction}
 
 
 def downdate(solution: Solution, drop: list[int]) -> Solution:

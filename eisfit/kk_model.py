@@ -136,18 +136,15 @@ def skip_certain(
     the search, so skipping it gives the same M and mu as solving every M exactly.
     """
     f = fixed_cols.shape[1]
-    order = np.argsort(omega)
+    order = np.arange(omega.size)  # the sums need no frequency order
     while m < cap:
         # the cap itself is always solved exactly; after a first block, smaller ones (the
         # cost grows with the cube of the largest M in a block)
         m_stop = min(m + (_SCREEN if m == FIRST_M else _SCREEN // 2), cap)
         ms = np.arange(m, m_stop)
         p = f + m_stop - 1
-        gram = np.zeros((ms.size, p, p))  # [fixed, rc]^T [fixed, rc], zero-padded
-        rhs = np.zeros((ms.size, p))
-        for i, m_i in enumerate(ms.tolist()):
-            design = Design(omega, weight, b, fixed_cols, kk_design.tau_grid(omega, m_i), order)
-            gram[i, : f + m_i, : f + m_i], rhs[i, : f + m_i] = kk_design.gram(design)
+        # [fixed, rc]^T [fixed, rc] and [fixed, rc]^T b of every M, zero-padded
+        gram, rhs = kk_design.grams(Design(omega, weight, b, fixed_cols, np.empty(0), order), ms)
         # unit-norm columns as in the exact solve: scale the Gram matrix, not the columns
         scale = np.sqrt(np.diagonal(gram, axis1=1, axis2=2))
         pad = scale == 0  # columns beyond this M

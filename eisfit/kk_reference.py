@@ -11,7 +11,7 @@ dense grid; `lower_limit` finds it by bisection.
 
 from __future__ import annotations
 
-from .kk_design import Design, Solution, solve
+from .kk_design import Design, Projection, Solution, project
 from .kk_noise import is_structured
 
 __all__ = ["ALPHA_RESOLVED", "Z_SHIFT", "Reference", "lower_limit"]
@@ -38,13 +38,13 @@ class Reference:
     def __init__(self, design: Design, m: int) -> None:
         self.m = m
         self._design = design
-        self._dense: Solution | None = None
+        self._dense: Projection | None = None
 
-    def fit(self, m: int) -> Solution:
+    def fit(self, m: int) -> Projection:
         """The fit with M RC elements (and every fixed column of the design)."""
-        return solve(self._design.with_columns(self._design.fixed, m))
+        return project(self._design.with_columns(self._design.fixed, m))
 
-    def accepts(self, solution: Solution) -> bool:
+    def accepts(self, solution: Solution | Projection) -> bool:
         """Whether a fit (its residual, rank and `structure` statistics) resolves the data."""
         from scipy.special import fdtri
 
