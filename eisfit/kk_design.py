@@ -27,8 +27,7 @@ copies of it.  Nothing here holds more than one block of `CHUNK_POINTS` points a
 A design of at most `CHUNK_POINTS` points is one block: it is solved whole, by the SVD
 of its rows (the reference grid of `eisfit.kk_reference` by their QR factorisation,
 `project`), and its statistics come from the dense formulas of `kk_noise.structure`.
-The screening solves of many M (`grams`) share one kernel evaluation per block, cached
-for short spectra.  Every point enters every fit; only the order of floating-point sums
+Every point enters every fit; only the order of floating-point sums
 differs between the paths (the tests compare them).
 """
 
@@ -37,7 +36,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -51,8 +49,6 @@ __all__ = [
     "Solution",
     "dense",
     "downdate",
-    "gram",
-    "grams",
     "project",
     "solve",
     "tau_grid",
@@ -127,79 +123,6 @@ def dense(a: np.ndarray, b: np.ndarray) -> Design:
     n = a.shape[0] // 2
     points = np.arange(n)
     return Design(points + 1.0, np.ones(2 * n), np.asarray(b, dtype=float), a, np.empty(0), points)
-
-
-def gram(design: Design) -> tuple[np.ndarray, np.ndarray]:
-    """(A^T A, A^T b) summed block by block."""
-    n, p = design.n, design.p
-    g, rhs = np.zeros((p, p)), np.zeros(p)
-    for points, re, im in design.chunks():
-        g += re.T @ re + im.T @ im
-        rhs += design.b[points] @ re + design.b[n + points] @ im
-    return g, rhs
-
-
-_GRAMS_BYTES = 4 * 2**20  # padded RC blocks of `grams` held at once, bytes
-
-
-def grams(design: Design, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(A_M^T A_M, A_M^T b) of the designs with M = ``ms`` RC columns (the fixed columns
-    of ``design``), zero-padded to the largest M: (len(ms), p, p) and (len(ms), p).
-
-    All M are built from one kernel evaluation per block of points (their time
-    constants side by side), in blocks of at most `_GRAMS_BYTES`.
-    """
-    n, f = design.n, design.fixed.shape[1]
-    widest = int(ms.max())
-    step = max(1, _GRAMS_BYTES // (16 * ms.size * (f + widest)))
-    g = np.zeros((ms.size, f + widest, f + widest))
-    rhs = np.zeros((ms.size, f + widest))
-    key = (int(ms[0]), int(ms[-1]) + 1)
-    for lo in range(0, n, step):
-        points = np.arange(lo, min(lo + step, n))
-        rows = np.concatenate([points, n + points])
-        if points.size == n and 16 * n * ms.size * widest <= _CACHED_BYTES:
-            padded = _padded_kernels(design.omega.tobytes(), *key)  # a short spectrum
-        else:
-            padded = _padded(design.omega[points], design.omega, *key)
-        a = np.empty((ms.size, rows.size, f + widest))
-        a[:, :, :f] = design.fixed[rows]
-        a[:, :, f:] = (padded * design.weight[rows, None]).reshape(
-            rows.size, ms.size, widest
-        ).transpose(1, 0, 2)
-        g += a.transpose(0, 2, 1) @ a
-        rhs += design.b[rows] @ a
-    return g, rhs
-
-
-_CACHED_BYTES = 2**20  # padded kernels of short spectra are cached (16 entries at most)
-
-
-def _padded(omega: np.ndarray, band: np.ndarray, m_start: int, m_stop: int) -> np.ndarray:
-    """Unweighted RC columns of M = m_start..m_stop-1 at ``omega`` (grids over the
-    ``band``), real rows over imaginary rows, side by side and zero-padded to the
-    largest M: (2 n, n_M * (m_stop - 1))."""
-    ms = range(m_start, m_stop)
-    widest = m_stop - 1
-    taus = np.concatenate([tau_grid(band, m) for m in ms])
-    # column of each time constant in the padded (M index, column) layout, flattened
-    slots = np.concatenate([i * widest + np.arange(m) for i, m in enumerate(ms)])
-    x = np.outer(omega, taus)
-    re = 1.0 / (1.0 + x * x)
-    padded = np.zeros((2 * omega.size, len(ms) * widest))
-    padded[: omega.size, slots] = re
-    padded[omega.size :, slots] = -x * re
-    return padded
-
-
-@lru_cache(maxsize=16)
-def _padded_kernels(omega_bytes: bytes, m_start: int, m_stop: int) -> np.ndarray:
-    """`_padded` of a whole short spectrum, cached by its grid: the spectra of a run
-    usually share one."""
-    omega = np.frombuffer(omega_bytes)
-    out = _padded(omega, omega, m_start, m_stop)
-    out.setflags(write=False)
-    return out
 
 
 def _r_factor(design: Design) -> np.ndarray:

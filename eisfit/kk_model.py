@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -110,6 +111,69 @@ def rc_columns(omega: np.ndarray, m: int) -> np.ndarray:
     return np.concatenate([kernel.real, kernel.imag])
 
 
+_GRAMS_BYTES = 4 * 2**20  # padded RC blocks of `_grams` held at once, bytes
+
+
+def _grams(design: Design, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A_M^T A_M, A_M^T b) of the designs with M = ``ms`` RC columns (the fixed columns
+    of ``design``), zero-padded to the largest M: (len(ms), p, p) and (len(ms), p).
+
+    All M are built from one kernel evaluation per block of points (their time
+    constants side by side), in blocks of at most `_GRAMS_BYTES`.
+    """
+    n, f = design.n, design.fixed.shape[1]
+    widest = int(ms.max())
+    step = max(1, _GRAMS_BYTES // (16 * ms.size * (f + widest)))
+    g = np.zeros((ms.size, f + widest, f + widest))
+    rhs = np.zeros((ms.size, f + widest))
+    key = (int(ms[0]), int(ms[-1]) + 1)
+    for lo in range(0, n, step):
+        points = np.arange(lo, min(lo + step, n))
+        rows = np.concatenate([points, n + points])
+        if points.size == n and 16 * n * ms.size * widest <= _CACHED_BYTES:
+            padded = _padded_kernels(design.omega.tobytes(), *key)  # a short spectrum
+        else:
+            padded = _padded(design.omega[points], design.omega, *key)
+        a = np.empty((ms.size, rows.size, f + widest))
+        a[:, :, :f] = design.fixed[rows]
+        a[:, :, f:] = (padded * design.weight[rows, None]).reshape(
+            rows.size, ms.size, widest
+        ).transpose(1, 0, 2)
+        g += a.transpose(0, 2, 1) @ a
+        rhs += design.b[rows] @ a
+    return g, rhs
+
+
+_CACHED_BYTES = 2**20  # padded kernels of short spectra are cached (16 entries at most)
+
+
+def _padded(omega: np.ndarray, band: np.ndarray, m_start: int, m_stop: int) -> np.ndarray:
+    """Unweighted RC columns of M = m_start..m_stop-1 at ``omega`` (grids over the
+    ``band``), real rows over imaginary rows, side by side and zero-padded to the
+    largest M: (2 n, n_M * (m_stop - 1))."""
+    ms = range(m_start, m_stop)
+    widest = m_stop - 1
+    taus = np.concatenate([kk_design.tau_grid(band, m) for m in ms])
+    # column of each time constant in the padded (M index, column) layout, flattened
+    slots = np.concatenate([i * widest + np.arange(m) for i, m in enumerate(ms)])
+    x = np.outer(omega, taus)
+    re = 1.0 / (1.0 + x * x)
+    padded = np.zeros((2 * omega.size, len(ms) * widest))
+    padded[: omega.size, slots] = re
+    padded[omega.size :, slots] = -x * re
+    return padded
+
+
+@lru_cache(maxsize=16)
+def _padded_kernels(omega_bytes: bytes, m_start: int, m_stop: int) -> np.ndarray:
+    """`_padded` of a whole short spectrum, cached by its grid: the spectra of a run
+    usually share one."""
+    omega = np.frombuffer(omega_bytes)
+    out = _padded(omega, omega, m_start, m_stop)
+    out.setflags(write=False)
+    return out
+
+
 _SCREEN = 16  # M values screened together
 _SAFETY = 1e3  # factor on the forward-error estimate kappa * eps of the screening solve
 _MAX_KAPPA = 1e10  # condition number (of the Gram matrix) beyond which nothing is certified
@@ -144,7 +208,7 @@ def skip_certain(
         ms = np.arange(m, m_stop)
         p = f + m_stop - 1
         # [fixed, rc]^T [fixed, rc] and [fixed, rc]^T b of every M, zero-padded
-        gram, rhs = kk_design.grams(Design(omega, weight, b, fixed_cols, np.empty(0), order), ms)
+        gram, rhs = _grams(Design(omega, weight, b, fixed_cols, np.empty(0), order), ms)
         # unit-norm columns as in the exact solve: scale the Gram matrix, not the columns
         scale = np.sqrt(np.diagonal(gram, axis1=1, axis2=2))
         pad = scale == 0  # columns beyond this M

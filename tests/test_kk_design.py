@@ -74,11 +74,22 @@ def test_downdate_from_blocks_equals_solving_without_the_column() -> None:
         np.testing.assert_allclose(got.stats, want.stats, rtol=1e-8)
 
 
-def test_gram_by_blocks() -> None:
-    design, a, b = _design(33, 6, seed=2)
-    g, rhs = kk_design.gram(replace(design, chunk_points=4))
-    np.testing.assert_allclose(g, a.T @ a, rtol=1e-12)
-    np.testing.assert_allclose(rhs, a.T @ b, rtol=1e-12, atol=1e-12)
+@pytest.mark.parametrize("block_bytes", [2**10, 2**22])  # many blocks; one (cached)
+def test_grams_of_several_m_equal_the_dense_products(
+    block_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kk_model, "_GRAMS_BYTES", block_bytes)
+    design, _, b = _design(33, 6, seed=2)
+    ms = np.arange(3, 9)
+    g, rhs = kk_model._grams(design, ms)
+    assert g.shape == (6, 3 + 8, 3 + 8) and rhs.shape == (6, 3 + 8)
+    weight = design.weight[:, None]
+    for i, m in enumerate(ms):
+        a = np.hstack([design.fixed, kk_model.rc_columns(design.omega, m) * weight])
+        p = a.shape[1]
+        np.testing.assert_allclose(g[i, :p, :p], a.T @ a, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(rhs[i, :p], a.T @ b, rtol=1e-12, atol=1e-14)
+        assert not g[i, p:].any() and not g[i, :, p:].any() and not rhs[i, p:].any()
 
 
 def test_kk_check_does_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
