@@ -72,12 +72,13 @@ def _normal(a: np.ndarray, scale: np.ndarray | None) -> tuple[np.ndarray, np.nda
 
 
 class _Normal:
-    """`_normal` of ``stacked(x)``, the rows of x evaluated a few at a time when their
-    stacked rows would exceed `ROW_BYTES` (learnt from the first call: one row)."""
+    """`_normal` of ``stacked(x)``, the rows of x evaluated ``per_call`` at a time; None
+    learns it from the first call (one row first: its stacked rows' size against
+    `ROW_BYTES`), which costs one more call."""
 
-    def __init__(self, stacked: Stacked) -> None:
+    def __init__(self, stacked: Stacked, per_call: int | None) -> None:
         self._stacked = stacked
-        self._per_call: int | None = None
+        self._per_call = per_call
 
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._per_call is None and x.shape[0] > 1:
@@ -155,6 +156,7 @@ def batched_lm(
     drop_ratio: float | None = None,
     grace: int = 3,
     same_cost: float = 1e-6,
+    rows_per_call: int | None = None,
 ) -> BatchResult:
     """Minimise |r(x)|^2 from every row of ``x0`` (S, p).
 
@@ -170,10 +172,15 @@ def batched_lm(
     the run ends once the leading start has converged and another start has reached the
     same cost (relative ``same_cost``: the minimum is confirmed), or ``grace`` iterations
     after the leader converged (the others are heading elsewhere).
+
+    ``rows_per_call``: the rows of x evaluated in one call of ``stacked`` (None: as many
+    as fit in `ROW_BYTES`, learnt from a first call of one row; callers that know the
+    size of a row, (p + 1) x 2N x 8 bytes, save that call with
+    ``max(1, ROW_BYTES // row_bytes)``).
     """
     x_all = np.clip(np.array(x0, dtype=float), lower, upper)
     s, p = x_all.shape
-    normal = _Normal(stacked)
+    normal = _Normal(stacked, rows_per_call)
     cost_all, grad_all, hess_all = normal(x_all)
     cost_all, grad_all = cost_all.copy(), grad_all.copy()  # written below: own the data
     converged = np.zeros(s, dtype=bool)

@@ -88,3 +88,35 @@ def test_drawn_points_keep_the_ends_the_named_points_and_an_even_spread() -> Non
 
 def test_extremes_ignore_nan() -> None:
     assert thin.extremes(np.array([0.1, np.nan, -3.0, 2.0]), np.full(3, np.nan)) == [2]
+
+
+@pytest.mark.parametrize("rows_per_call", [None, 1, 2, 100])
+def test_batched_lm_gives_the_same_steps_however_the_starts_are_split(
+    rows_per_call: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long spectra evaluate a few starts per call (eisfit.lm.ROW_BYTES); every start's
+    normal equations are its own, so the result is bitwise the same."""
+    from eisfit import lm
+
+    rng = np.random.default_rng(4)
+    t = np.linspace(0.0, 3.0, 40)
+    y = 2.0 * np.exp(-1.3 * t) + 0.01 * rng.standard_normal(t.size)
+    calls = []
+
+    def stacked(x: np.ndarray) -> tuple[np.ndarray, None]:
+        calls.append(x.shape[0])
+        amp, rate = x[:, :1], x[:, 1:]
+        decay = np.exp(-rate * t)
+        rows = np.stack([decay, -amp * t * decay, amp * decay - y], axis=1)
+        return rows, None
+
+    starts = np.array([[1.0, 0.5], [3.0, 2.0], [0.5, 1.0], [2.5, 0.2], [1.5, 3.0]])
+    bounds = {"lower": np.full(2, -np.inf), "upper": np.full(2, np.inf)}
+    want = lm.batched_lm(stacked, starts, **bounds, rows_per_call=10**6)
+    calls.clear()
+    monkeypatch.setattr(lm, "ROW_BYTES", 3 * 40 * 8 * 2)  # two starts per call when learnt
+    got = lm.batched_lm(stacked, starts, **bounds, rows_per_call=rows_per_call)
+    np.testing.assert_array_equal(got.x, want.x)
+    np.testing.assert_array_equal(got.cost, want.cost)
+    assert got.n_evaluations == want.n_evaluations
+    assert max(calls) <= {None: 2, 1: 1, 2: 2, 100: 5}[rows_per_call]
