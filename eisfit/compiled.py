@@ -16,6 +16,11 @@ to the module); after that, a process pays about 0.8 s once, at its first fit of
 circuit, to import numba and load the cache.  Either happens before that fit's clock
 starts, so it never eats a fit's time budget.  For a single fit in a fresh process this
 is more than it saves; for a batch or a benchmark it is a few fits' worth.
+
+Spectra longer than `MAX_POINTS` always run on numpy: there the evaluation of the model
+dominates and vectorises well, so the kernel saves little (about 0.25 s on a 50,000-point
+fit) while loading numba costs about 100 MB of memory (measured with
+``bench/memory_bench.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,15 @@ from .circuits.grammar import parse
 from .circuits.layout import ChainLayout, chain_layout
 from .lm import BatchResult
 
-__all__ = ["active", "batched_chain_lm", "prepare"]
+__all__ = ["MAX_POINTS", "active", "batched_chain_lm", "prepare", "used_for"]
+
+#: the longest spectrum (points) fitted with the kernel; longer ones run on numpy
+MAX_POINTS = 2048
+
+
+def used_for(n_points: int) -> bool:
+    """True when a fit of ``n_points`` points of a chain circuit uses the kernel."""
+    return n_points <= MAX_POINTS and active()
 
 
 def _wanted() -> bool:

@@ -294,7 +294,7 @@ def fit(
     `FitInputError`.
     """
     model = compile_circuit(circuit)
-    if model.batchable:
+    if model.batchable and len(spectrum) <= compiled.MAX_POINTS:
         compiled.prepare()  # the first fit of a process compiles the kernel: not timed
     spectrum = usable_points(spectrum, weighting)  # Z = 0 under 1/|Z|: removed, recorded
     if spectrum.meta.findings is None:  # not screened yet: what the data show joins the verdict

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import leastsq
 
 from . import compiled
-from .lm import BatchResult, batched_lm
+from .lm import ROW_BYTES, BatchResult, batched_lm
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fitting import _Problem
@@ -239,9 +239,12 @@ def _run_batch(
         "max_iter": _BATCH_ITER,
     }
     layout = problem.circuit.layout
-    if layout is None or not compiled.active():
+    if layout is None or not compiled.used_for(problem.omega.size):
         stacked = stacked_residuals(problem)
-        return batched_lm(stacked, x0, lower=lower, upper=upper, should_stop=should_stop, **options)
+        row_bytes = 16 * (problem.free.size + 1) * problem.omega.size  # residuals + Jacobian
+        per_call = max(1, ROW_BYTES // row_bytes)
+        return batched_lm(stacked, x0, lower=lower, upper=upper, should_stop=should_stop,
+                          rows_per_call=per_call, **options)  # fmt: skip
     if should_stop(0):
         counter.stopped = True
         raise BudgetExceededError
