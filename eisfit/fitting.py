@@ -313,7 +313,8 @@ def fit(
     n_points = len(spectrum)
     if 2 * n_points <= free.size:
         raise FitInputError(
-            f"{n_points} points give {2 * n_points} values, too few for {free.size} free "
+            f"{n_points} point{'s give' if n_points != 1 else ' gives'} {2 * n_points} values, "
+            f"too few for {free.size} free "
             f"parameters of {model.text}"
         )
     w_re, w_im = weights(spectrum, weighting, sigma)
