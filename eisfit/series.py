@@ -349,7 +349,7 @@ def _write_trends(out: Path | None, frame: pd.DataFrame) -> None:
         raise
 
 
-_TRENDS_SCHEMA = 2  # 2: constant (null) law, units, usable rows (issue 12)
+_TRENDS_SCHEMA = 3  # 2: constant law, units, usable rows (issue 12); 3: per cell (issue 13)
 
 
 def _table_digest(frame: pd.DataFrame) -> str:

@@ -234,7 +234,36 @@ def analyse_trends(df: pd.DataFrame) -> dict:
     table's ``time_source`` (`eisfit.timeaxis.time_axis_of`).  Returns ``{"trends":
     {quantity: ...}, "skipped": {quantity: reason}, "events": [...], "time_axis": {...},
     "rows": {...}}``.
+
+    A table of several cells (its ``cell`` column) is analysed cell by cell: different
+    cells are different samples, so a law or a jump across them would mean nothing.  Then
+    ``"trends"`` and ``"skipped"`` are empty, ``"cells"`` maps each cell to its own
+    ``{"trends", "skipped", "rows"}``, every event carries its ``"cell"``, and
+    ``"message"`` says so.
     """
+    cells = list(dict.fromkeys(df["cell"].dropna())) if "cell" in df.columns else []
+    if len(cells) <= 1:
+        return _analyse_cell(df)
+    axis = time_axis_of(df)
+    per_cell = {str(c): _analyse_cell(df[df["cell"] == c]) for c in cells}
+    events = [{**e, "cell": c} for c, one in per_cell.items() for e in one["events"]]
+    events.sort(key=lambda e: (e["time_h"], e["cell"]))
+    return {
+        "trends": {},
+        "skipped": {},
+        "events": events,
+        "time_axis": axis.to_dict(),
+        "rows": _excluded(df, len(usable_rows(df))),
+        "cells": {
+            c: {k: one[k] for k in ("trends", "skipped", "rows")} for c, one in per_cell.items()
+        },
+        "message": f"{len(cells)} cells: growth laws and events are found cell by cell "
+        "(trends.json 'cells'; each event names its cell)",
+    }
+
+
+def _analyse_cell(df: pd.DataFrame) -> dict:
+    """`analyse_trends` of the rows of one cell (or of a table without cells)."""
     axis = time_axis_of(df)
     events = detect_events(df)
     rows = usable_rows(df)

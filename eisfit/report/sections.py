@@ -64,9 +64,10 @@ def now() -> str:
 def attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = []
     for event in run.trends.get("events") or ():
+        cell = f" in cell {event['cell']}" if event.get("cell") is not None else ""
         items.append(
             ("bad" if event.get("kind") == "short_circuit" else "warn",
-             f"event {event.get('kind')} at {h.fmt(event.get('time_h'))} "
+             f"event {event.get('kind')}{cell} at {h.fmt(event.get('time_h'))} "
              f"({run.time_label.split(' /')[0]}) in {event.get('quantity')}: "
              f"{event.get('evidence')}")
         )  # fmt: skip
@@ -192,7 +193,17 @@ def law_rows(run: RunData) -> list[list[Any]]:
     """One row per fitted quantity: label, chosen law, parameters with their units (time in
     hours, or spectrum numbers for a run without timestamps), score and note."""
     rows = []
-    for quantity, trend in (run.trends.get("trends") or {}).items():
+    cells = run.trends.get("cells") or {}
+    per_cell = [(f"{cell}: ", one.get("trends") or {}) for cell, one in cells.items()
+                if isinstance(one, dict)]  # fmt: skip
+    for prefix, trends in per_cell or [("", run.trends.get("trends") or {})]:
+        rows += _law_rows(prefix, trends)
+    return rows
+
+
+def _law_rows(prefix: str, trends: Mapping[str, Any]) -> list[list[Any]]:
+    rows = []
+    for quantity, trend in trends.items():
         chosen = trend.get("chosen") or {}
         params = chosen.get("parameters") or {}
         errors = chosen.get("stderr") or {}
@@ -203,7 +214,8 @@ def law_rows(run: RunData) -> list[list[Any]]:
         )
         criterion = trend.get("criterion", "AIC")
         score = chosen.get("aicc" if criterion == "AICc" else "aic")
-        rows.append([TREND_LABELS.get(quantity, quantity), trend.get("best") or "none", text,
+        rows.append([prefix + TREND_LABELS.get(quantity, quantity), trend.get("best") or "none",
+                     text,
                      f"{criterion} {h.fmt(score)}", trend.get("message", "")])  # fmt: skip
     return rows
 
@@ -238,8 +250,10 @@ def trends_section(run: RunData, figures: Sequence[str]) -> str:
     events = run.trends.get("events") or []
     parts.append("<h3>Events</h3>")
     if events:
-        parts.append(h.table_html(["kind", run.time_label, "quantity", "evidence"], h.dict_rows(
-            events, ("kind", "time_h", "quantity", "evidence"))))  # fmt: skip
+        keys = ("cell",) * any("cell" in e for e in events) + ("kind", "time_h", "quantity",
+                                                                "evidence")  # fmt: skip
+        header = [run.time_label if k == "time_h" else k for k in keys]
+        parts.append(h.table_html(header, h.dict_rows(events, keys)))
     else:
         parts.append("<p>No short circuit, jump or appearing/vanishing arc was detected.</p>")
     return "".join(parts)
