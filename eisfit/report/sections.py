@@ -78,7 +78,10 @@ def attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
         where = f"{row['source']}" + (
             f" #{int(row['index'])}" if "index" in row and pd.notna(row["index"]) else ""
         )
-        items.append(("bad", f"{row['status']}: {where}: {row.get('message', '')}"))
+        message = str(row.get("message", ""))
+        if message.startswith(str(row["source"])):  # a read error names its file already
+            message = message[len(str(row["source"])) :].lstrip(":, ")
+        items.append(("bad", f"{row['status']}: {where}: {message}"))
     if len(bad) > MAX_LISTED:
         items.append(("bad", f"... and {len(bad) - MAX_LISTED} more failed/error rows "
                              "(see results.csv)"))  # fmt: skip
