@@ -57,6 +57,7 @@ import numpy as np
 
 from . import __version__
 from .errors import EisfitError
+from .fileio import write_atomic
 from .io import read
 from .meta_json import meta_from_json, meta_to_json
 from .physics.contributions import json_ready
@@ -269,21 +270,9 @@ def _store(path: Path, sha256: str, cache_dir: Path, spectra: list[Spectrum]) ->
             return  # would not come back equal (e.g. a NaN in extra)
         cache_dir.mkdir(parents=True, exist_ok=True)
         for file, content in ((npz_file, npz), (sidecar_file, text.encode())):
-            _write_atomic(file, content)
+            write_atomic(file, content)
     except _BROKEN:
         return
-
-
-def _write_atomic(file: Path, content: bytes) -> None:
-    """``content`` into ``file`` through a temporary file (removed when writing fails)."""
-    tmp = file.with_name(f".{file.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(content)
-        os.replace(tmp, file)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
 
 
 def cached_read(path: Path, sha256: str | None, cache_dir: Path | None) -> list[Spectrum]:
@@ -369,4 +358,4 @@ def save_rows(cache_dir: Path, fits_dir: Path, entries: dict[str, tuple[str, str
     text = json.dumps({"version": [_ROWS_VERSION, __version__], "rows": rows}, allow_nan=False)
     with contextlib.suppress(OSError):
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(cache_dir / "rows.json", text.encode())
+        write_atomic(cache_dir / "rows.json", text)

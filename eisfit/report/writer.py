@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..csv_cells import neutralise
 from ..errors import ReportError
+from ..fileio import write_atomic
 from ..pools import worker_pool
 from ..status import STATUSES
 from . import html as h
@@ -65,11 +66,9 @@ class ReportFiles:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as exc:
         raise ReportError(f"{path}: cannot write the report ({exc})") from None
 
