@@ -199,8 +199,7 @@ def run_batch(
             log.info(_end_line(frame, time.perf_counter() - t0))
         try:
             _write_trends(out, frame)
-        except KeyboardInterrupt as exc:
-            stopped = stopped or exc
+        except KeyboardInterrupt as exc:  # results.csv is whole; trends.json is not there
             raise _interrupted(log, frame, plan, t0, "trends") from exc
         if stopped is not None:
             raise _interrupted(log, frame, plan, t0, "fitting") from stopped
