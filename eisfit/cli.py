@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
 
     When stdout's reader goes away (``eisfit fit FILE | head -1``) the output ends quietly
-    with exit code 141, 128 + SIGPIPE (`eisfit.cli_output`).
+    with exit code 141, 128 + SIGPIPE (`eisfit.cli_output`); Ctrl-C ends any command with
+    exit code 130 and one line (``batch`` first saves what it finished).
     """
     from .cli_output import EXIT_BROKEN_PIPE, emit
 
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     except EisfitError as exc:
         print(f"eisfit: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C where a command saves nothing: no traceback
+        print("eisfit: interrupted", file=sys.stderr)
+        return 130
     return code if emit(text) else EXIT_BROKEN_PIPE  # `| head -1` ends quietly
 
 

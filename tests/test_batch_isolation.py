@@ -142,3 +142,14 @@ def test_deeply_nested_toml_is_a_clear_error(tmp_path, capsys) -> None:
     assert code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.startswith("eisfit: error:")
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_130(monkeypatch, capsys) -> None:
+    import eisfit.cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(eisfit.cli, "read", interrupted)
+    assert eisfit.cli.main(["fit", "x.csv", "--circuit", "R0-p(R1,CPE1)"]) == 130
+    assert capsys.readouterr().err == "eisfit: interrupted\n"
