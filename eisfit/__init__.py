@@ -1,7 +1,8 @@
 """eisfit: impedance spectroscopy of solid-state sodium cells.
 
-`fit`, `fit_best` and `arrhenius_series` load the fitting engine (and scipy.optimize) on
-first use, so that commands which only read or resume (a finished batch) start quickly.
+`fit`, `fit_best`, `arrhenius_series` and the batch (`run_batch`, `BatchSettings`,
+`BatchInterrupted`) load the fitting engine (and scipy.optimize) on first use, so that
+commands which only read or resume (a finished batch) start quickly.
 """
 
 import importlib
@@ -34,6 +35,8 @@ from .spectrum import Spectrum, SpectrumMeta
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchInterrupted",
+    "BatchSettings",
     "Cell",
     "CellAnalysis",
     "Circuit",
@@ -64,6 +67,7 @@ __all__ = [
     "parse",
     "read",
     "read_many",
+    "run_batch",
     "write_csv",
     "write_zview",
 ]
@@ -73,6 +77,9 @@ _LAZY = {
     "fit": ("eisfit.fitting", "fit"),
     "fit_best": ("eisfit.physics.selection", "fit_best"),
     "arrhenius_series": ("eisfit.physics.arrhenius", "arrhenius_series"),
+    "run_batch": ("eisfit.series", "run_batch"),
+    "BatchSettings": ("eisfit.series_fit", "BatchSettings"),
+    "BatchInterrupted": ("eisfit.series", "BatchInterrupted"),
 }
 
 
