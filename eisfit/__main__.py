@@ -1,5 +1,5 @@
 """``python -m eisfit``: the command-line interface of `eisfit.cli`."""
 
-from .cli import main
+from .cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -56,25 +56,41 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
 
     When stdout's reader goes away (``eisfit fit FILE | head -1``) the output ends quietly
-    with exit code 141, 128 + SIGPIPE (`eisfit.cli_output`); Ctrl-C ends any command with
-    exit code 130 and one line (``batch`` first saves what it finished).
+    with exit code 141, 128 + SIGPIPE (`eisfit.cli_output`); Ctrl-C or SIGTERM ends any
+    command with exit code 130 and one line (``batch`` first saves what it finished).
     """
     from .cli_output import EXIT_BROKEN_PIPE, emit
+    from .interrupts import terminate_as_interrupt
 
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
-    try:
-        text, code = args.command(args)
-    except EisfitError as exc:
-        print(f"eisfit: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # Ctrl-C where a command saves nothing: no traceback
-        print("eisfit: interrupted", file=sys.stderr)
-        return 130
-    return code if emit(text) else EXIT_BROKEN_PIPE  # `| head -1` ends quietly
+    with terminate_as_interrupt():
+        try:
+            text, code = args.command(args)
+            return code if emit(text) else EXIT_BROKEN_PIPE  # `| head -1` ends quietly
+        except EisfitError as exc:
+            print(f"eisfit: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:  # where a command saves nothing (or while printing)
+            print("eisfit: interrupted", file=sys.stderr)
+            return 130
+
+
+def entry() -> int:
+    """The ``eisfit`` program (console script, ``python -m eisfit``): `main`, after which
+    SIGINT and SIGTERM are ignored, because the run is over and its files are written: a
+    signal landing while the interpreter shuts down must not turn a finished run's exit
+    code into a death by signal."""
+    import signal
+
+    code = main()
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    return code
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from eisfit.csv_cells import TRIGGERS
+from eisfit.runlock import LOCK_NAME
 from eisfit.synthetic import Arc, SyntheticCell, ec_lab_mpt_text, simulate
 
 FREQUENCY_HZ = np.logspace(6, -1, 40)
@@ -93,10 +94,22 @@ class Killed:
 
 
 def run_and_signal(run: Path, out: Path, signum: int, delay_s: float) -> Killed:
-    """Start the batch, send ``signum`` after ``delay_s``, wait for it to end."""
+    """Start the batch, send ``signum`` ``delay_s`` after the run began, wait for it to end.
+
+    The run has begun when it holds its folder's lock: before that the interpreter is
+    still starting (importing eisfit, compiling bytecode on a fresh clone), where a
+    signal does what it does to any Python program (SIGTERM ends it, SIGINT raises
+    inside an import) and there is nothing of eisfit's to save or to check.
+    """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command(run, out), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    lock = out / LOCK_NAME
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if lock.exists() and lock.stat().st_size > 0:
+            break
+        time.sleep(0.01)
     time.sleep(delay_s)
     kids = children(process.pid)
     t0 = time.monotonic()
