@@ -8,6 +8,7 @@ commands which only read or resume (a finished batch) start quickly.
 import importlib
 from typing import Any
 
+from ._version import __version__
 from .circuits.grammar import format_circuit, parse
 from .circuits.model import Circuit, compile_circuit
 from .errors import (
@@ -31,8 +32,6 @@ from .physics import (
 )
 from .result import FitResult
 from .spectrum import Spectrum, SpectrumMeta
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BatchInterrupted",

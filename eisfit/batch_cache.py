@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .errors import EisfitError
 from .fileio import write_atomic
 from .io import read

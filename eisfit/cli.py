@@ -27,12 +27,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, cli_batch, cli_report
-from .circuits.model import compile_circuit
+from . import cli_batch, cli_report
+from ._version import __version__
 from .cli_options import (
     add_bound_option,
+    add_cell_options,
     add_screening_options,
+    cell_from_args,
+    model_from_args,
     parse_bounds,
+    parse_roles,
     prepared,
     screening_options,
 )
@@ -42,8 +46,7 @@ from .io import read
 from .kk import kk_check
 from .physics.contributions import analyse
 from .physics.errors import PhysicsError
-from .physics.geometry import Cell
-from .physics.models import NamedModel, get_model, load_models
+from .physics.models import load_models
 from .status import exit_code
 
 __all__ = ["main"]
@@ -126,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="NAME=VALUE",
             help=f"{what}, e.g. R0.R=120 or CPE1.n=0.9 (repeatable)",
         )
-    _add_cell_options(fit_parser, "optional; without it no ASR or conductivity")
+    add_cell_options(fit_parser, "optional; without it no ASR or conductivity")
     add_screening_options(fit_parser)
     fit_parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     fit_parser.add_argument(
@@ -179,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         help="temperature (degrees C) of each spectrum, in file order (default: as recorded)",
     )
     _add_model_options(arrhenius_parser)
-    _add_cell_options(arrhenius_parser, "required")
+    add_cell_options(arrhenius_parser, "required")
     add_screening_options(arrhenius_parser)
     arrhenius_parser.add_argument(
         "--regression",
@@ -198,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     models_parser.add_argument("--models-dir", metavar="DIR", help="a folder of extra *.toml")
     models_parser.add_argument("--json", action="store_true", help="print JSON")
     models_parser.set_defaults(command=_models_command)
-    cli_batch.register(commands, _add_cell_options)
+    cli_batch.register(commands)
     cli_report.register(commands)
     return parser
 
@@ -216,17 +219,6 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="ELEMENT=ROLE",
         help="assign an arc's role by its resistor, e.g. R1=grain_boundary (repeatable)",
-    )
-
-
-def _add_cell_options(parser: argparse.ArgumentParser, need: str) -> None:
-    group = parser.add_argument_group(f"cell geometry ({need})")
-    group.add_argument("--area-cm2", type=float, metavar="A", help="contact (Na foil) area, cm2")
-    group.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness, cm")
-    group.add_argument(
-        "--not-symmetric",
-        action="store_true",
-        help="one interface only (default: symmetric Na|SSE|Na, interfacial ASR halved)",
     )
 
 
@@ -255,43 +247,13 @@ def _dumps(items: list[dict[str, Any]]) -> str:
     return json.dumps(items[0] if len(items) == 1 else items, indent=2, allow_nan=False)
 
 
-def _roles(items: Sequence[str]) -> dict[str, str]:
-    """``["R1=bulk"]`` -> ``{"R1": "bulk"}`` (validated by `eisfit.physics.analyse`)."""
-    out: dict[str, str] = {}
-    for item in items:
-        element, sep, role = (part.strip() for part in item.partition("="))
-        if not sep or not element or not role:
-            raise PhysicsError(f"--role expects ELEMENT=ROLE, got {item!r}")
-        out[element] = role
-    return out
-
-
-def _model(args: argparse.Namespace) -> tuple[str, NamedModel | None]:
-    """The circuit text and the named model (if ``--model``); both checked before reading."""
-    if args.model is None:
-        return compile_circuit(args.circuit).text, None
-    model = get_model(args.model, args.models_dir)
-    return model.circuit, model
-
-
-def _cell(args: argparse.Namespace) -> Cell | None:
-    """The cell of ``--area-cm2 --thickness-cm``, None without both; one alone is an error."""
-    given = {"--area-cm2": args.area_cm2, "--thickness-cm": args.thickness_cm}
-    missing = [flag for flag, value in given.items() if value is None]
-    if len(missing) == 1:
-        raise PhysicsError(f"missing cell geometry {missing[0]} (give both or neither)")
-    if missing:
-        return None
-    return Cell(args.area_cm2, args.thickness_cm, symmetric=not args.not_symmetric)
-
-
 def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
     from .fitting import fit  # the engine loads here, not at start-up
-    circuit, model = _model(args)  # a bad circuit or model fails before the file is read
+    circuit, model = model_from_args(args)  # a bad circuit or model fails before the file is read
     fixed = _assignments(args.fix, "--fix")
     initial = _assignments(args.initial, "--initial")
-    cell = _cell(args)
-    roles = {**(model.roles if model else {}), **_roles(args.role)} or None
+    cell = cell_from_args(args)
+    roles = {**(model.roles if model else {}), **parse_roles(args.role)} or None
     bounds = {**(model.bounds if model else {}), **parse_bounds(args.bound)} or None
     if args.report:  # an unsupported report name fails before reading and fitting
         from .errors import ReportError
@@ -337,11 +299,12 @@ def _fit_command(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _arrhenius_command(args: argparse.Namespace) -> tuple[str, int]:
-    from .physics.arrhenius import arrhenius_series, fit_status, plot_arrhenius
+    from .physics.arrhenius import arrhenius_series, fit_status
+    from .physics.arrhenius_plot import plot_arrhenius
     from .status import exit_code
 
-    circuit, model = _model(args)
-    cell = _cell(args)
+    circuit, model = model_from_args(args)
+    cell = cell_from_args(args)
     if cell is None:
         raise PhysicsError(
             "arrhenius needs the cell geometry: --area-cm2 and --thickness-cm "
@@ -358,7 +321,7 @@ def _arrhenius_command(args: argparse.Namespace) -> tuple[str, int]:
         )
     kelvin = None if temperatures is None else [t + _ZERO_C_K for t in temperatures]
     series = arrhenius_series(
-        spectra, kelvin, model or circuit, cell, roles=_roles(args.role),
+        spectra, kelvin, model or circuit, cell, roles=parse_roles(args.role),
         regression=args.regression,
     )  # fmt: skip
     # the command's results are the activation energies: exit 1 when one is undetermined or

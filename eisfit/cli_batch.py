@@ -34,15 +34,18 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import cli_report
 from .cli_options import (
     add_bound_option,
+    add_cell_options,
     add_screening_options,
+    cell_from_args,
+    model_from_args,
     parse_bounds,
+    parse_roles,
     screening_options,
 )
 from .errors import EisfitError, ReportError
@@ -79,9 +82,7 @@ _CONFIG_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
 EXIT_INTERRUPTED = 130
 
 
-def register(
-    commands: Any, add_cell_options: Callable[[argparse.ArgumentParser, str], None]
-) -> None:
+def register(commands: Any) -> None:
     """Add the ``batch`` subcommand to the ``commands`` subparsers.
 
     The model options are its own (not `eisfit.cli`'s): ``--circuit``/``--model`` may
@@ -166,11 +167,12 @@ def _apply_config(args: argparse.Namespace) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from .cli import _cell, _model, _roles  # late: cli imports this module
     from .series import BatchSettings
 
-    circuit, model = _model(args)
-    roles = {**(model.roles if model else {}), **(args.config_roles or {}), **_roles(args.role)}
+    circuit, model = model_from_args(args)
+    roles = {
+        **(model.roles if model else {}), **(args.config_roles or {}), **parse_roles(args.role)
+    }
     args.not_symmetric = args.not_symmetric or args.symmetric is False
     bounds = {
         **(model.bounds if model else {}), **_config_bounds(args.config_bounds),
@@ -178,7 +180,7 @@ def _settings(args: argparse.Namespace) -> Any:
     }  # fmt: skip
     return BatchSettings(
         circuit, model=model.name if model else None, roles=roles,
-        bounds=bounds or None, cell=_cell(args),
+        bounds=bounds or None, cell=cell_from_args(args),
         weighting=args.weighting or "modulus", kk=args.kk is not False,
         **screening_options(args),
     )  # fmt: skip

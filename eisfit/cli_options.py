@@ -15,12 +15,18 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .circuits.model import compile_circuit
 from .errors import FitInputError
+from .physics import Cell, NamedModel, PhysicsError, get_model
 
 __all__ = [
     "add_bound_option",
+    "add_cell_options",
     "add_screening_options",
+    "cell_from_args",
+    "model_from_args",
     "parse_bounds",
+    "parse_roles",
     "prepared",
     "screening_options",
 ]
@@ -90,3 +96,44 @@ def prepared(spectra: Sequence[Any], args: argparse.Namespace) -> list[Any]:
     from .screening import prepare
 
     return prepare(spectra, **screening_options(args))
+
+
+def add_cell_options(parser: argparse.ArgumentParser, need: str) -> None:
+    group = parser.add_argument_group(f"cell geometry ({need})")
+    group.add_argument("--area-cm2", type=float, metavar="A", help="contact (Na foil) area, cm2")
+    group.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness, cm")
+    group.add_argument(
+        "--not-symmetric",
+        action="store_true",
+        help="one interface only (default: symmetric Na|SSE|Na, interfacial ASR halved)",
+    )
+
+
+def parse_roles(items: Sequence[str]) -> dict[str, str]:
+    """``["R1=bulk"]`` -> ``{"R1": "bulk"}`` (validated by `eisfit.physics.analyse`)."""
+    out: dict[str, str] = {}
+    for item in items:
+        element, sep, role = (part.strip() for part in item.partition("="))
+        if not sep or not element or not role:
+            raise PhysicsError(f"--role expects ELEMENT=ROLE, got {item!r}")
+        out[element] = role
+    return out
+
+
+def model_from_args(args: argparse.Namespace) -> tuple[str, NamedModel | None]:
+    """The circuit text and the named model (if ``--model``); both checked before reading."""
+    if args.model is None:
+        return compile_circuit(args.circuit).text, None
+    model = get_model(args.model, args.models_dir)
+    return model.circuit, model
+
+
+def cell_from_args(args: argparse.Namespace) -> Cell | None:
+    """The cell of ``--area-cm2 --thickness-cm``, None without both; one alone is an error."""
+    given = {"--area-cm2": args.area_cm2, "--thickness-cm": args.thickness_cm}
+    missing = [flag for flag, value in given.items() if value is None]
+    if len(missing) == 1:
+        raise PhysicsError(f"missing cell geometry {missing[0]} (give both or neither)")
+    if missing:
+        return None
+    return Cell(args.area_cm2, args.thickness_cm, symmetric=not args.not_symmetric)

@@ -59,7 +59,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .batch_cache import save_rows
 from .batch_exec import dask_client, dask_workers, run_items
 from .batch_plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch

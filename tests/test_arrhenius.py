@@ -21,8 +21,8 @@ from eisfit.physics.arrhenius import (
     ArrheniusSeries,
     arrhenius_fit,
     arrhenius_series,
-    plot_arrhenius,
 )
+from eisfit.physics.arrhenius_plot import plot_arrhenius
 from eisfit.physics.errors import PhysicsError
 from eisfit.physics.geometry import Cell
 from eisfit.physics.models import get_model

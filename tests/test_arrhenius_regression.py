@@ -18,7 +18,8 @@ from eisfit import write_csv
 from eisfit.cli import main
 from eisfit.cli_tables import arrhenius_table
 from eisfit.physics.activation import PLAUSIBLE_EA_EV, plausibility
-from eisfit.physics.arrhenius import arrhenius_fit, arrhenius_series, plot_arrhenius
+from eisfit.physics.arrhenius import arrhenius_fit, arrhenius_series
+from eisfit.physics.arrhenius_plot import plot_arrhenius
 from eisfit.physics.errors import PhysicsError
 from eisfit.physics.geometry import Cell
 

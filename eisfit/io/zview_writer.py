@@ -39,7 +39,7 @@ def write_zview(spectrum: Spectrum, path: str | Path) -> Path:
     """Write ``spectrum`` as a ZPLOT2 ASCII ``.z`` file at ``path``; returns the path."""
     if not isinstance(spectrum, Spectrum):
         raise SpectrumError("write_zview writes one Spectrum (call it once per spectrum)")
-    from .. import __version__
+    from .._version import __version__
 
     lines = ["ZPLOT2 ASCII", _key("Measured Data, Software", f"eisfit {__version__}")]
     if spectrum.meta.timestamp is not None:

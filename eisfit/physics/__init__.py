@@ -53,7 +53,7 @@ __all__ = [
 _LAZY = {
     "ArrheniusSeries": "arrhenius",
     "arrhenius_series": "arrhenius",
-    "plot_arrhenius": "arrhenius",
+    "plot_arrhenius": "arrhenius_plot",
     "CandidateScore": "selection",
     "ModelChoice": "selection",
     "fit_best": "selection",

@@ -15,8 +15,8 @@ usable (``failed``; `eisfit.status.USABLE`) or the role's conductivity there is
 undetermined (NaN / None).  A role the circuit has but with fewer than two usable
 temperatures gets an undetermined fit (Ea NaN, with the reason), never a number.
 
-The pure line fit (`arrhenius_fit`, `ArrheniusFit`) and the plot (`plot_arrhenius`) live in
-`activation` and `arrhenius_plot` and are re-exported here.
+The pure line fit (`arrhenius_fit`, `ArrheniusFit`) lives in `activation` and is
+re-exported here; the plot is `eisfit.physics.arrhenius_plot.plot_arrhenius`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from .activation import (
     temperature_text,
     undetermined_fit,
 )
-from .arrhenius_plot import plot_arrhenius
 from .contributions import CellAnalysis, analyse
 from .errors import PhysicsError
 from .geometry import Cell
@@ -56,7 +55,6 @@ __all__ = [
     "ArrheniusSeries",
     "arrhenius_fit",
     "arrhenius_series",
-    "plot_arrhenius",
 ]
 
 ROLES = ("bulk", "grain_boundary", "total")

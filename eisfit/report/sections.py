@@ -49,7 +49,7 @@ def versions() -> str:
     import numpy
     import scipy
 
-    from .. import __version__
+    from .._version import __version__
 
     return (
         f"eisfit {__version__}, numpy {numpy.__version__}, scipy {scipy.__version__}, "

@@ -265,7 +265,7 @@ _DIGEST_META = "eisfit-report-inputs"
 def _input_digest(run_dir: Path, options: tuple[Any, ...]) -> str:
     """sha256 of what a run report is drawn from: results.csv (``reused`` aside),
     trends.json, the options and the eisfit version (a missing file counts as empty)."""
-    from .. import __version__
+    from .._version import __version__
 
     digest = hashlib.sha256(f"{__version__} {options!r}".encode())
     try:  # the table as the report sees it: a resumed run flips only `reused`
