@@ -21,8 +21,8 @@ from .result import FitResult
 from .spectrum import Spectrum
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fitting import _Problem
     from .kk import KKResult
+    from .problem import Problem
 
 __all__ = ["Outcome"]
 
@@ -31,7 +31,7 @@ __all__ = ["Outcome"]
 class Outcome:
     """Result of `solve`, turned into a `FitResult` by `to_result`."""
 
-    problem: _Problem
+    problem: Problem
     theta: np.ndarray
     start: np.ndarray
     found: bool  # a finite optimum was reached

@@ -24,7 +24,7 @@ from . import compiled
 from .lm import ROW_BYTES, BatchResult, batched_lm
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fitting import _Problem
+    from .problem import Problem
 
 __all__ = [
     "POLISH_RATIO",
@@ -83,7 +83,7 @@ class Local:
 
 
 def local_fit(
-    problem: _Problem, start: np.ndarray, counter: Counter, max_nfev: int, *, release: bool = True
+    problem: Problem, start: np.ndarray, counter: Counter, max_nfev: int, *, release: bool = True
 ) -> Local:
     """MINPACK from ``start`` with the bounds kept by an active set (see below).
 
@@ -143,7 +143,7 @@ def local_fit(
     return Local(theta=theta, cost=cost, converged=ier in (1, 2, 3, 4), start=start)
 
 
-def _release(problem: _Problem, local: Local, counter: Counter, max_nfev: int) -> Local:
+def _release(problem: Problem, local: Local, counter: Counter, max_nfev: int) -> Local:
     """Refit with every bound value freed when the gradient at ``local`` pulls one inside.
 
     The active set holds a value on the bound MINPACK stepped past; once the others are
@@ -168,7 +168,7 @@ def _release(problem: _Problem, local: Local, counter: Counter, max_nfev: int) -
     return replace(freed, start=local.start) if freed.cost < local.cost else local
 
 
-def rounding_floor(problem: _Problem) -> float:
+def rounding_floor(problem: Problem) -> float:
     """The cost at which the residuals are rounding errors of the weighted data.
 
     (100 machine epsilons of |w z| per value, squared and summed.)  A noise-free
@@ -182,7 +182,7 @@ def rounding_floor(problem: _Problem) -> float:
     return float((100.0 * np.finfo(float).eps) ** 2 * (weighted @ weighted))
 
 
-def stacked_residuals(problem: _Problem) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def stacked_residuals(problem: Problem) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """The residual function `batched_lm` takes: [J; r] of every row of x (weighted
     Jacobian w.r.t. x, weighted residuals) and the row scales d theta / d x (the chain rule
     of log parameters)."""
@@ -216,7 +216,7 @@ def stacked_residuals(problem: _Problem) -> Callable[[np.ndarray], tuple[np.ndar
 
 
 def _run_batch(
-    problem: _Problem,
+    problem: Problem,
     x0: np.ndarray,
     counter: Counter,
     should_stop: Callable[[int], bool],
@@ -278,7 +278,7 @@ class Round:
 
 
 def batch_round(
-    problem: _Problem,
+    problem: Problem,
     starts: list[np.ndarray],
     counter: Counter,
     per_start: int,
@@ -329,7 +329,7 @@ def batch_round(
     return Round(best, hits, pending)
 
 
-def _theta_of(problem: _Problem, x: np.ndarray) -> np.ndarray:
+def _theta_of(problem: Problem, x: np.ndarray) -> np.ndarray:
     """The full parameter vector of a batch row ``x`` (internal coordinates), clipped in
     natural units too: exp(log(bound)) can land an ulp outside the bound."""
     theta = problem.base.copy()
@@ -339,7 +339,7 @@ def _theta_of(problem: _Problem, x: np.ndarray) -> np.ndarray:
 
 
 def _polish(
-    problem: _Problem,
+    problem: Problem,
     out: BatchResult,
     order: np.ndarray,
     hits: int,

@@ -29,7 +29,7 @@ from .rounds import (
 from .verdict import RUNS_Z, runs_z
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fitting import _Problem
+    from .problem import Problem
 
 __all__ = ["solve"]
 
@@ -39,12 +39,12 @@ _MAX_POLISHED = 4  # race leaders polished at most
 _RESTARTS = 6  # restarts from the best point at most (`_restart`)
 
 
-def _batchable(problem: _Problem) -> bool:
+def _batchable(problem: Problem) -> bool:
     return problem.circuit.batchable and not problem.exprs
 
 
 def _search_sequential(
-    problem: _Problem, starts: list[np.ndarray], counter: Counter, per_start: int
+    problem: Problem, starts: list[np.ndarray], counter: Counter, per_start: int
 ) -> tuple[Local | None, int]:
     """Race every start for a few MINPACK steps, polish leaders until two agree.
 
@@ -84,7 +84,7 @@ def _search_sequential(
 
 
 def _search_batched(
-    problem: _Problem,
+    problem: Problem,
     starts: list[np.ndarray],
     counter: Counter,
     per_start: int,
@@ -118,7 +118,7 @@ def _search_batched(
 
 
 def _doubts(
-    problem: _Problem,
+    problem: Problem,
     best: Local,
     hits: int,
     pending: list[np.ndarray],
@@ -161,7 +161,7 @@ def _doubts(
     return best, hits, n_run
 
 
-def _structured(problem: _Problem, theta: np.ndarray) -> bool:
+def _structured(problem: Problem, theta: np.ndarray) -> bool:
     """Whether the residuals at ``theta`` cluster over frequency (runs test z below
     `eisfit.verdict.RUNS_Z` on the signs of the real or the imaginary parts; Wald &
     Wolfowitz, Ann. Math. Statist. 11 (1940) 147) at a cost above rounding level.
@@ -180,7 +180,7 @@ def _structured(problem: _Problem, theta: np.ndarray) -> bool:
 
 
 def _restart(
-    problem: _Problem, best: Local, hits: int, counter: Counter, per_start: int
+    problem: Problem, best: Local, hits: int, counter: Counter, per_start: int
 ) -> tuple[Local, int]:
     """Run the local search again from the best point while that lowers its cost.
 
@@ -210,7 +210,7 @@ def _restart(
 
 
 def solve(
-    problem: _Problem,
+    problem: Problem,
     *,
     user_initial: dict[int, float],
     n_starts: int,
@@ -314,7 +314,7 @@ def _merge(base: np.ndarray, values: dict[int, float]) -> np.ndarray:
     return out
 
 
-def _clip(problem: _Problem, theta: np.ndarray) -> np.ndarray:
+def _clip(problem: Problem, theta: np.ndarray) -> np.ndarray:
     """Move starts (..., p) inside the bounds of the free parameters (positive ones > 0)."""
     out = theta.copy()
     v = np.clip(out[..., problem.free], problem.floor, problem.ceil)

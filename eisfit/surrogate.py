@@ -25,7 +25,7 @@ from .circuits.grammar import Element, Node, Parallel, Series
 from .circuits.model import Circuit, compile_circuit
 from .units import arc_groups, series_units
 
-__all__ = ["SURROGATE_STARTS", "Surrogate", "lift", "randles_surrogate"]
+__all__ = ["SURROGATE_STARTS", "Surrogate", "default_starts", "lift", "randles_surrogate"]
 
 _DIFFUSION = frozenset({"W", "Wo", "Ws", "G"})
 _SIZE = (0.3, 3.0)  # diffusion amplitude, relative to the block's resistance
@@ -163,3 +163,11 @@ def _lifted_count(tree: Node) -> int:
     for diffusion, _, _ in surrogate.blocks:
         seeds *= len(_SIZE) * (1 if diffusion.symbol == "W" else len(_DELAY))
     return SURROGATE_STARTS * orders * seeds
+
+
+def default_starts(circuit: Circuit) -> int:
+    """Starting points worth racing: 4 plus 2 per arc (or other time-constant unit); for
+    a circuit with Randles blocks, every start lifted from its surrogate as well."""
+    units = series_units(circuit)
+    n_tau = sum(u.has_tau for u in units) if units is not None else len(circuit) // 2
+    return min(4 + 2 * n_tau, 16) + lifted_count(circuit)

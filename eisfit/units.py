@@ -25,7 +25,6 @@ __all__ = [
     "Unit",
     "arc_groups",
     "canonical_arc_order",
-    "default_starts",
     "revived_starts",
     "series_units",
     "suspect_arcs",
@@ -269,13 +268,3 @@ def _arc_amplitudes(
         wb = basis * w[:, None]
         amps = np.real(wb.conj().T @ ((z - rest) * w)) / np.sum(np.abs(wb) ** 2, axis=0)
     return np.where(np.isfinite(amps), amps, np.nan)
-
-
-def default_starts(circuit: Circuit) -> int:
-    """Starting points worth racing: 4 plus 2 per arc (or other time-constant unit); for
-    a circuit with Randles blocks, every start lifted from its surrogate as well."""
-    from .surrogate import lifted_count  # here: eisfit.surrogate builds on this module
-
-    units = series_units(circuit)
-    n_tau = sum(u.has_tau for u in units) if units is not None else len(circuit) // 2
-    return min(4 + 2 * n_tau, 16) + lifted_count(circuit)

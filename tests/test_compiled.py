@@ -14,8 +14,8 @@ pytest.importorskip("numba")
 import eisfit
 from eisfit import compiled
 from eisfit.circuits.model import compile_circuit
-from eisfit.fitting import _Problem
 from eisfit.lm import batched_lm
+from eisfit.problem import Problem
 from eisfit.rounds import stacked_residuals
 from eisfit.synthetic import random_cell, simulate
 
@@ -87,7 +87,7 @@ def _problem(circuit: str, free: np.ndarray, rng: np.random.Generator) -> dict:
 def _numpy_stacked(pb: dict):
     """The residual function the numpy path gives `batched_lm` for the same problem."""
     c, free = pb["circuit"], pb["free"]
-    problem = _Problem(
+    problem = Problem(
         circuit=c,
         omega=OMEGA,
         z=pb["z"],

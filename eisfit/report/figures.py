@@ -32,7 +32,7 @@ from .thin import MAX_DRAWN, drawn_points, extremes, note
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["STYLE", "save", "spectrum_figure", "svg_bytes", "trend_figure"]
+__all__ = ["STYLE", "blank_figure", "save", "spectrum_figure", "svg_bytes", "trend_figure"]
 
 #: matplotlib rc settings of every report figure
 STYLE: dict[str, Any] = {
@@ -69,7 +69,7 @@ TREND_FIGURES = {
 }
 
 
-def _figure(width_in: float, height_in: float, *, constrained: bool = True) -> Figure:
+def blank_figure(width_in: float, height_in: float, *, constrained: bool = True) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -218,7 +218,7 @@ def trend_figure(
     cols = 2 if n > 1 else 1
     rows = math.ceil(n / cols)
     with mpl.rc_context(STYLE):
-        figure = _figure(3.4 * cols, 2.6 * rows)
+        figure = blank_figure(3.4 * cols, 2.6 * rows)
         axes = figure.subplots(rows, cols, squeeze=False).ravel()
         for ax, quantity in zip(axes, quantities, strict=False):
             trend = (trends.get("trends") or {}).get(quantity)
@@ -273,7 +273,7 @@ def spectrum_figure(
     with mpl.rc_context(STYLE):
         # one fixed layout for every spectrum: a constrained layout would be recomputed for
         # each of them and costs a third of the drawing
-        figure = _figure(width, height, constrained=False)
+        figure = blank_figure(width, height, constrained=False)
         figure.subplots_adjust(left=0.1, right=0.91, bottom=(foot + 0.46) / height,
                                top=1 - (head + 0.27) / height, wspace=0.42,
                                hspace=0.36 * panels / (panels - 0.73))  # fmt: skip

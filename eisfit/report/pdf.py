@@ -37,11 +37,11 @@ class PdfReport(AbstractContextManager["PdfReport"]):
 
     def text(self, heading: str, lines: Sequence[str]) -> None:
         """Text pages: a heading and lines (long lists continue on further pages)."""
-        from .figures import _figure
+        from .figures import blank_figure
 
         chunks = [lines[i : i + _LINES_PER_PAGE] for i in range(0, len(lines), _LINES_PER_PAGE)]
         for n, chunk in enumerate(chunks or [[]]):
-            figure = _figure(8.27, 11.69)  # A4 portrait
+            figure = blank_figure(8.27, 11.69)  # A4 portrait
             head = heading if n == 0 else f"{heading} (continued)"
             figure.text(0.06, 0.96, head, fontsize=13, weight="bold", va="top", parse_math=False)
             body = "\n".join(line[:110] for line in chunk)
