@@ -2,15 +2,24 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# the demo needs eisfit and its compiled kernel only; the tests add their extras (pytest,
+# ruff, the peer readers, playwright, dask, pyarrow: most of a 1.3 GB .venv)
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: test demo lint bench clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[fast]"
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test,fast]"
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check eisfit tests bench sample_spectra
@@ -20,7 +29,7 @@ test: $(STAMP)
 # report), then the 24-spectrum cycling run (EC-Lab .mpt files with timestamps) through
 # the batch runner, which writes results.csv, fits/, trends.json and the run report
 # out/demo/report.html (+ report.pdf, figures/, tables/).
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/eisfit fit sample_spectra/na_nzsp_na_single.csv --model gb-soli --area-cm2 1 --thickness-cm 0.1 --report out/demo/single_fit.html
 	$(VENV)/bin/eisfit batch sample_spectra/cycling_mpt --model gb-soli --area-cm2 1 --thickness-cm 0.1 --out out/demo
 	@echo "open out/demo/report.html"
