@@ -147,6 +147,11 @@ class FitResult:
             }
         return params
 
+    def _repr_html_(self) -> str:  # Jupyter
+        from .notebook import fit_result_html
+
+        return fit_result_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (non-finite numbers become ``None``)."""
         return {

@@ -129,6 +129,11 @@ class Spectrum:
         object.__setattr__(self, "frequency_hz", f)
         object.__setattr__(self, "impedance_ohm", z)
 
+    def _repr_html_(self) -> str:  # Jupyter
+        from .notebook import spectrum_html
+
+        return spectrum_html(self)
+
     def __len__(self) -> int:
         return int(self.frequency_hz.size)
 

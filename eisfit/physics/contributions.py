@@ -107,6 +107,11 @@ class CellAnalysis:
     warnings: tuple[str, ...] = ()
     total_resistance_stderr_ohm: float = math.nan
 
+    def _repr_html_(self) -> str:  # Jupyter
+        from ..notebook import analysis_html
+
+        return analysis_html(self)
+
     def by_role(self, role: str) -> Contribution | None:
         """The contribution with ``role`` (at most one exists), or None."""
         if role not in ROLES:
