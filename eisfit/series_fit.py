@@ -268,13 +268,17 @@ def iter_group(
         try:
             row, record = _process(spectrum, bands[i] if bands else None, settings, prev, names)
         except Exception as exc:  # one spectrum must never stop the batch
-            row = failed_row(spectrum, names, "error" if isinstance(exc, EisfitError) else
-                              "failed", _crash_text(exc))  # fmt: skip
-            record = {"fit": None, "analysis": None, "row": json_ready(row),
-                      "spectrum": spectrum_data(spectrum)}  # fmt: skip
+            status = "error" if isinstance(exc, EisfitError) else "failed"
+            row, record = _unfitted(failed_row(spectrum, names, status, _crash_text(exc)), spectrum)
         if row["status"] in ("ok", "warning"):
             prev = previous_from_row(row, names) or prev
         yield row, record
+
+
+def _unfitted(row: dict[str, Any], spectrum: Spectrum) -> Output:
+    """A row without a fit and its fits/ record (the measured points, for the report)."""
+    record = {"fit": None, "analysis": None, "row": json_ready(row)}
+    return row, {**record, "spectrum": spectrum_data(spectrum)}
 
 
 def _crash_text(exc: BaseException) -> str:
@@ -299,15 +303,12 @@ def _process(
     try:
         spectrum = _screened(spectrum, band, settings)
     except EisfitError as exc:  # no usable point left: nothing to fit
-        row = failed_row(spectrum, names, "error", str(exc))
-        return row, {"fit": None, "analysis": None, "row": json_ready(row),
-                     "spectrum": spectrum_data(spectrum)}  # fmt: skip
+        return _unfitted(failed_row(spectrum, names, "error", str(exc)), spectrum)
     try:
         result, analysis, path = _fit_one(spectrum, settings, prev)
     except EisfitError as exc:
         row = {**failed_row(spectrum, names, "failed", str(exc)), **screening_columns(spectrum)}
-        return row, {"fit": None, "analysis": None, "row": json_ready(row),
-                     "spectrum": spectrum_data(spectrum)}  # fmt: skip
+        return _unfitted(row, spectrum)
     row = base_row(spectrum, names)
     row.update(screening_columns(spectrum))
     row.update(
