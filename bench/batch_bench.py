@@ -12,7 +12,7 @@ Measured (wall clock, time.perf_counter):
 * eisfit: ``python -m eisfit batch DIR --model gb-soli ... --jobs 2`` as a subprocess:
   interpreter start, read, fit, KK check, write results.csv / fits / trends.json.  Then the
   same command again (resume: everything reused), and, to see what of the re-run is fixed
-  cost, a bare ``python -c "import eisfit.cli, eisfit.series"`` (interpreter start and
+  cost, a bare ``python -c "import eisfit.cli.main, eisfit.runs.batch"`` (interpreter start and
   imports).  Peak memory: the largest resident set
   of any process of the batch (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` in a fresh
   wrapper process), for a run of ``n / 4`` spectra and for the full run.
@@ -147,7 +147,7 @@ def run(n: int, files: int, jobs: int, sample: int, seed: int) -> dict:
         small = measured(batch_argv(root / "small", root / "out_small", jobs))
         first = measured(batch_argv(root / "run", root / "out", jobs))
         again = measured(batch_argv(root / "run", root / "out", jobs))
-        startup = measured([sys.executable, "-c", "import eisfit.cli, eisfit.series"])
+        startup = measured([sys.executable, "-c", "import eisfit.cli.main, eisfit.runs.batch"])
         errors, ok = soli_errors(root / "out", truth)
         trends = json.loads((root / "out" / "trends.json").read_text())
         law = (trends.get("trends", {}).get("R_soli_ohm") or {}).get("best")

@@ -13,7 +13,7 @@ the last column divides each fitter's total time by the number of its fits that 
 the best minimum (a fast fit to a wrong minimum is not a result).
 
 eisfit runs with its compiled kernel when numba is installed (the ``fast`` extra, which
-`make bench` installs; `eisfit.compiled`) and, on the same spectra, on numpy alone
+`make bench` installs; `eisfit.fitting.compiled`) and, on the same spectra, on numpy alone
 (``EISFIT_JIT=0``, the core install): both are reported.  Every fitter fits one spectrum
 before the timed runs (imports, caches, loading the compiled kernel).
 
@@ -33,8 +33,8 @@ import warnings
 import numpy as np
 
 import eisfit
-from eisfit import compiled
-from eisfit.circuits.model import compile_circuit
+from eisfit.fitting import compiled
+from eisfit.notation.model import compile_circuit
 from eisfit.synthetic import random_cell, simulate
 
 FREQUENCY_HZ = np.logspace(np.log10(7e6), -1, 80)

@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import eisfit  # noqa: E402
-from eisfit.circuits.model import compile_circuit  # noqa: E402
 from eisfit.errors import EisfitError  # noqa: E402
+from eisfit.notation.model import compile_circuit  # noqa: E402
 from eisfit.physics.models import load_models  # noqa: E402
 from eisfit.spectrum import Spectrum  # noqa: E402
 from eisfit.synthetic import cpe_q, random_cell  # noqa: E402

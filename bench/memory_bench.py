@@ -44,7 +44,8 @@ CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
 NOISE = 0.005
 IMPORT_FIT = (
-    "import eisfit, eisfit.fitting, eisfit.kk, eisfit.solver, eisfit.screening, "
+    "import eisfit, eisfit.fitting.api, eisfit.kk.linkk, eisfit.fitting.solver, "
+    "eisfit.screening.screen, "
     "eisfit.report.figures, eisfit.report.html"
 )
 FIT_NO_KK = (

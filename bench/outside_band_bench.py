@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import eisfit
-from eisfit.circuits.model import compile_circuit
+from eisfit.notation.model import compile_circuit
 from eisfit.status import STATUSES
 from eisfit.synthetic import cpe_q, simulate
 

@@ -1,4 +1,4 @@
-"""Benchmark: what the depth and size checks of `eisfit.safe_json` cost over `json.loads`.
+"""Benchmark: what the depth and size checks of `eisfit.runs.safe_json` cost over `json.loads`.
 
 Documents of about ``--mb`` MB shaped like eisfit's own files: a ``rows.json``-like index
 (many flat objects of numbers and strings), a ``fits/``-like record of one long spectrum
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from eisfit.safe_json import JsonError, json_depth, load_json, loads_json
+from eisfit.runs.safe_json import JsonError, json_depth, load_json, loads_json
 
 
 def _best(fn, repeat: int) -> float:

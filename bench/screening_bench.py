@@ -1,4 +1,4 @@
-"""Data screening (`eisfit.screening`) on synthetic and real spectra: false alarms and catches.
+"""Screening (`eisfit.screening`) on synthetic and real spectra: false alarms and catches.
 
 Run ``python bench/screening_bench.py [--n 500] [--seed 1]``.  It prints
 
@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 import eisfit
-from eisfit.screening import estimate_noise, screen, screen_all
-from eisfit.screening_points import NOISE_MULTIPLE
+from eisfit.screening.points import NOISE_MULTIPLE
+from eisfit.screening.screen import estimate_noise, screen, screen_all
 from eisfit.synthetic import cpe_q, simulate
 
 ROOT = Path(__file__).resolve().parents[1]

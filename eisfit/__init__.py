@@ -9,8 +9,6 @@ import importlib
 from typing import Any
 
 from ._version import __version__
-from .circuits.grammar import format_circuit, parse
-from .circuits.model import Circuit, compile_circuit
 from .errors import (
     CircuitError,
     CircuitSyntaxError,
@@ -20,8 +18,11 @@ from .errors import (
     SpectrumError,
     UnsupportedFormatError,
 )
+from .fitting.result import FitResult
 from .io import detect, iter_read, read, read_many, write_csv, write_zview
-from .kk import KKResult, kk_check
+from .kk.linkk import KKResult, kk_check
+from .notation.grammar import format_circuit, parse
+from .notation.model import Circuit, compile_circuit
 from .physics import (
     Cell,
     CellAnalysis,
@@ -30,7 +31,6 @@ from .physics import (
     get_model,
     load_models,
 )
-from .result import FitResult
 from .spectrum import Spectrum, SpectrumMeta
 
 __all__ = [
@@ -73,12 +73,12 @@ __all__ = [
 
 #: names loaded on first use: name -> (module, attribute)
 _LAZY = {
-    "fit": ("eisfit.fitting", "fit"),
+    "fit": ("eisfit.fitting.api", "fit"),
     "fit_best": ("eisfit.physics.selection", "fit_best"),
     "arrhenius_series": ("eisfit.physics.arrhenius", "arrhenius_series"),
-    "run_batch": ("eisfit.series", "run_batch"),
-    "BatchSettings": ("eisfit.series_fit", "BatchSettings"),
-    "BatchInterrupted": ("eisfit.series", "BatchInterrupted"),
+    "run_batch": ("eisfit.runs.batch", "run_batch"),
+    "BatchSettings": ("eisfit.runs.worker", "BatchSettings"),
+    "BatchInterrupted": ("eisfit.runs.batch", "BatchInterrupted"),
 }
 
 

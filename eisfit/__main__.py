@@ -1,5 +1,5 @@
-"""``python -m eisfit``: the command-line interface of `eisfit.cli`."""
+"""``python -m eisfit``: the command-line interface of `eisfit.cli.main`."""
 
-from .cli import entry
+from .cli.main import entry
 
 raise SystemExit(entry())

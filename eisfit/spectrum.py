@@ -24,7 +24,7 @@ __all__ = ["Finding", "Spectrum", "SpectrumMeta", "format_hz"]
 
 @dataclass(frozen=True)
 class Finding:
-    """Something data screening (`eisfit.screening`) found in a spectrum.
+    """Something data screening (`eisfit.screening.screen`) found in a spectrum.
 
     ``kind`` is a short key (e.g. ``negative_real``, ``outlier``, ``inductive_artefact``,
     ``non_monotonic``, ``truncated``); ``message`` one sentence for people, naming the
@@ -146,7 +146,7 @@ class Spectrum:
         """A new spectrum holding only the points where ``keep`` is true.
 
         ``meta.removed`` is kept as it is (the caller records why points went: `crop`
-        and `eisfit.screening.drop_flagged` do); ``meta.findings`` is reset to None
+        and `eisfit.screening.screen.drop_flagged` do); ``meta.findings`` is reset to None
         (not screened), since findings name points by index and the points changed.
         Raises `SpectrumError` when no point is kept.
         """

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import numpy as np
 
-from .circuits.model import compile_circuit
+from .notation.model import compile_circuit
 from .spectrum import Spectrum, SpectrumMeta
 
 __all__ = ["Arc", "SyntheticCell", "cpe_q", "ec_lab_mpt_text", "random_cell", "simulate"]

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eisfit.csv_cells import TRIGGERS
-from eisfit.runlock import LOCK_NAME
+from eisfit.runs.csv_cells import TRIGGERS
+from eisfit.runs.lock import LOCK_NAME
 from eisfit.synthetic import Arc, SyntheticCell, ec_lab_mpt_text, simulate
 
 FREQUENCY_HZ = np.logspace(6, -1, 40)

@@ -47,7 +47,7 @@ def _optimum(result: Any) -> Mapping[str, float]:
 def _bounds(result: Any, model: Any, bounds: Mapping[str, tuple[float, float]]) -> dict:
     default: dict[int, tuple[float, float]] = {}
     try:  # eisfit with default bounds of what the band resolves
-        from eisfit.bounds import resolvable_bounds
+        from eisfit.fitting.bounds import resolvable_bounds
 
         s = result.spectrum
         default = resolvable_bounds(model, s.frequency_hz, s.impedance_ohm)

@@ -15,8 +15,8 @@ from fixtures_arrhenius import AREA_CM2, THICKNESS_CM, temperature_series
 
 import eisfit.physics.arrhenius as arrhenius_module
 from eisfit import write_csv
-from eisfit.cli import main
-from eisfit.cli_tables import arrhenius_table
+from eisfit.cli.main import main
+from eisfit.cli.tables import arrhenius_table
 from eisfit.physics.activation import PLAUSIBLE_EA_EV, plausibility
 from eisfit.physics.arrhenius import arrhenius_fit, arrhenius_series
 from eisfit.physics.arrhenius_plot import plot_arrhenius

@@ -1,4 +1,4 @@
-"""`eisfit.series.run_batch` on a Dask cluster (``scheduler=``), against the in-process run."""
+"""`eisfit.runs.batch.run_batch` on a Dask cluster (``scheduler=``), against the in-process run."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from test_series import _run, _settings
 
-import eisfit.cli as cli
-from eisfit.batch_plan import chunks
-from eisfit.series import run_batch
+import eisfit.cli.main as cli
+from eisfit.runs.batch import run_batch
+from eisfit.runs.plan import chunks
 
 distributed = pytest.importorskip("distributed")
 

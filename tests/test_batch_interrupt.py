@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 from test_series import _run
 
-import eisfit.cli as cli
-import eisfit.series_fit as series_fit
+import eisfit.cli.main as cli
+import eisfit.runs.worker as series_fit
 from eisfit import Cell
-from eisfit.batch_exec import run_items
-from eisfit.circuits.model import compile_circuit
 from eisfit.errors import EisfitError
-from eisfit.progress import LOGGER
-from eisfit.series import BatchInterrupted, BatchSettings, run_batch
-from eisfit.series_fit import pack
+from eisfit.notation.model import compile_circuit
+from eisfit.runs.batch import BatchInterrupted, BatchSettings, run_batch
+from eisfit.runs.execute import run_items
+from eisfit.runs.progress import LOGGER
+from eisfit.runs.worker import pack
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_spectra"
 

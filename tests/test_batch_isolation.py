@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-import eisfit.fitting
+import eisfit.fitting.api
 from eisfit import Cell, Spectrum, SpectrumMeta, fit
 from eisfit.errors import FitInputError
-from eisfit.series import BatchSettings, run_batch
+from eisfit.fitting.weighting import usable_points
+from eisfit.runs.batch import BatchSettings, run_batch
 from eisfit.synthetic import Arc, SyntheticCell, simulate
-from eisfit.weighting import usable_points
 
 FREQ = np.logspace(6, -1, 50)
 CELL = SyntheticCell(2e-7, 110.0, (Arc(80.0, 5e5, 0.9), Arc(400.0, 100.0, 0.8)))
@@ -66,7 +66,7 @@ def test_batch_with_a_zero_point_keeps_every_row() -> None:
 
 
 def test_a_crash_inside_one_fit_is_that_row_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = eisfit.fitting.fit
+    real = eisfit.fitting.api.fit
 
     def flaky(spectrum, *args, **kwargs):
         if spectrum.meta.index == 1:
@@ -75,7 +75,7 @@ def test_a_crash_inside_one_fit_is_that_row_only(monkeypatch: pytest.MonkeyPatch
             raise MemoryError
         return real(spectrum, *args, **kwargs)
 
-    monkeypatch.setattr(eisfit.fitting, "fit", flaky)
+    monkeypatch.setattr(eisfit.fitting.api, "fit", flaky)
     frame = run_batch(_spectra(4), BatchSettings(CELL.circuit), jobs=1).set_index("index")
     assert frame.loc[0, "status"] in ("ok", "warning")
     assert frame.loc[3, "status"] in ("ok", "warning")
@@ -89,19 +89,19 @@ def test_a_crash_inside_one_fit_is_that_row_only(monkeypatch: pytest.MonkeyPatch
 def test_a_crash_while_reading_one_file_is_that_file_only(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import eisfit.batch_plan
+    import eisfit.runs.plan
     from eisfit import write_csv
 
     for i, s in enumerate(_spectra(3)):
         write_csv(s, tmp_path / f"s{i}.csv")
-    real = eisfit.batch_plan.cached_read
+    real = eisfit.runs.plan.cached_read
 
     def flaky(path, sha256, cache_dir):
         if path.name == "s1.csv":
             raise RuntimeError("boom")
         return real(path, sha256, cache_dir)
 
-    monkeypatch.setattr(eisfit.batch_plan, "cached_read", flaky)
+    monkeypatch.setattr(eisfit.runs.plan, "cached_read", flaky)
     frame = run_batch([tmp_path], BatchSettings(CELL.circuit), jobs=1, cell_by="file")
     assert len(frame) == 3
     bad = frame[frame["source"].str.endswith("s1.csv")]
@@ -112,7 +112,7 @@ def test_a_crash_while_reading_one_file_is_that_file_only(
 
 def test_the_cli_removes_zero_points_before_screening(tmp_path, capsys) -> None:
     from eisfit import write_csv
-    from eisfit.cli import main
+    from eisfit.cli.main import main
 
     spectra = _spectra(2)
     spectra[0] = _with_zero(spectra[0], [3])
@@ -128,7 +128,7 @@ def test_the_cli_removes_zero_points_before_screening(tmp_path, capsys) -> None:
 
 
 def test_deeply_nested_toml_is_a_clear_error(tmp_path, capsys) -> None:
-    from eisfit.cli import main
+    from eisfit.cli.main import main
 
     deep = "x = " + "[" * 50_000 + "]" * 50_000 + "\n"
     (tmp_path / "run.toml").write_text(deep)
@@ -145,11 +145,11 @@ def test_deeply_nested_toml_is_a_clear_error(tmp_path, capsys) -> None:
 
 
 def test_ctrl_c_in_any_command_is_one_line_and_130(monkeypatch, capsys) -> None:
-    import eisfit.cli
+    import eisfit.cli.main
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(eisfit.cli, "read", interrupted)
-    assert eisfit.cli.main(["fit", "x.csv", "--circuit", "R0-p(R1,CPE1)"]) == 130
+    monkeypatch.setattr(eisfit.cli.main, "read", interrupted)
+    assert eisfit.cli.main.main(["fit", "x.csv", "--circuit", "R0-p(R1,CPE1)"]) == 130
     assert capsys.readouterr().err == "eisfit: interrupted\n"

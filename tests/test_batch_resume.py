@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from test_series import _settings
 
-import eisfit.batch_cache as batch_cache
-import eisfit.series as series
-from eisfit.records import record_text
-from eisfit.series import run_batch
+import eisfit.runs.batch as series
+import eisfit.runs.cache as batch_cache
+from eisfit.runs.batch import run_batch
+from eisfit.runs.records import record_text
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_spectra"
 

@@ -1,7 +1,7 @@
 """Every kind of damage to the batch caches is a miss, and the result equals a fresh read.
 
 The read cache (``read/<key>.npz`` + ``.json``) and the row index (``rows.json``) of
-`eisfit.batch_cache`: bit flips at every byte, truncation, zero length, a huge ``.npy``
+`eisfit.runs.cache`: bit flips at every byte, truncation, zero length, a huge ``.npy``
 size header, a foreign npz, sidecars that lie, an old pickle entry, JSON nested 100,000
 deep, and a 2 GB sparse file (refused from ``stat``: the test bounds the memory the call
 allocates).  Plus the exact round trip on every bundled sample and the real-data corpus.
@@ -25,11 +25,11 @@ import pytest
 from reader_checks import NO_REAL, REAL, manifest
 
 import eisfit
-import eisfit.batch_cache as batch_cache
-from eisfit.batch_cache import cached_read, cached_spectra, entry_files, indexed_row, load_rows
-from eisfit.meta_json import meta_from_json, meta_to_json
-from eisfit.safe_json import JsonError
-from eisfit.series_fit import spectrum_digest
+import eisfit.runs.cache as batch_cache
+from eisfit.runs.cache import cached_read, cached_spectra, entry_files, indexed_row, load_rows
+from eisfit.runs.meta_json import meta_from_json, meta_to_json
+from eisfit.runs.safe_json import JsonError
+from eisfit.runs.worker import spectrum_digest
 from eisfit.spectrum import Finding, Spectrum, SpectrumMeta
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_spectra"

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import eisfit.cli as cli
-import eisfit.fitting
+import eisfit.cli.main as cli
+import eisfit.fitting.api
 from eisfit import Spectrum, __version__, fit, read
 from eisfit.io import read_csv, write_csv
 from eisfit.synthetic import Arc, SyntheticCell, simulate
@@ -95,7 +95,7 @@ def test_fit_not_converged_prints_the_result_and_exits_1(capsys, one_csv, monkey
             fit(*args, **kwargs), success=False, status="failed", message="not converged"
         )
 
-    monkeypatch.setattr(eisfit.fitting, "fit", failing_fit)  # cli imports it per command
+    monkeypatch.setattr(eisfit.fitting.api, "fit", failing_fit)  # cli imports it per command
     code, out, err = _run(capsys, "fit", str(one_csv), "--circuit", CIRCUIT)
     assert (code, err) == (1, "")
     assert "not converged" in out and "R1.R" in out
@@ -234,7 +234,7 @@ def test_fit_report_with_an_unsupported_extension_is_refused_before_fitting(
     def no_fit(*args, **kwargs):
         raise AssertionError("fitted before refusing --report")
 
-    monkeypatch.setattr(eisfit.fitting, "fit", no_fit)
+    monkeypatch.setattr(eisfit.fitting.api, "fit", no_fit)
     target = tmp_path / name
     argv = ["fit", str(one_csv), "--circuit", CIRCUIT, "--report", str(target)]
     code, out, err = _run(capsys, *argv)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import eisfit.cli as cli
+import eisfit.cli.main as cli
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_spectra"
 
@@ -167,7 +167,7 @@ def test_batch_summary_and_exit_code_speak_the_status_vocabulary(
 ) -> None:
     """A run whose rows are all ``warning`` (usable, with reasons) has fitted spectra: exit
     0, and the summary counts them instead of saying "0 ok, 0 failed, 0 error"."""
-    import eisfit.cli_batch as cli_batch
+    import eisfit.cli.batch as cli_batch
 
     def summary_of(statuses: list[str]) -> str:
         frame = pd.DataFrame({

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fixtures_arrhenius import AREA_CM2, EA_EV, THICKNESS_CM, cell_values, temperature_series
 
-import eisfit.cli as cli
+import eisfit.cli.main as cli
 from eisfit.io import write_csv
 from eisfit.physics.models import load_models
 from eisfit.synthetic import simulate

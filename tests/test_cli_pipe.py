@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eisfit.cli_output import EXIT_BROKEN_PIPE
+from eisfit.cli.output import EXIT_BROKEN_PIPE
 from eisfit.io import write_csv
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 

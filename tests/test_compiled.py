@@ -1,4 +1,4 @@
-"""The compiled kernel (`eisfit.compiled`, numba) against the numpy path it replaces.
+"""The compiled kernel (`eisfit.fitting.compiled`, numba) against the numpy path it replaces.
 
 `make test` installs the ``fast`` extra, so these run there; without numba the module is
 reported as skipped (and every other test runs on the numpy path).
@@ -12,11 +12,11 @@ import pytest
 pytest.importorskip("numba")
 
 import eisfit
-from eisfit import compiled
-from eisfit.circuits.model import compile_circuit
-from eisfit.lm import batched_lm
-from eisfit.problem import Problem
-from eisfit.rounds import stacked_residuals
+from eisfit.fitting import compiled
+from eisfit.fitting.lm import batched_lm
+from eisfit.fitting.problem import Problem
+from eisfit.fitting.rounds import stacked_residuals
+from eisfit.notation.model import compile_circuit
 from eisfit.synthetic import random_cell, simulate
 
 FREQ = np.logspace(np.log10(7e6), -1, 80)
@@ -156,7 +156,7 @@ def test_first_evaluation_matches_the_numpy_model(circuit: str) -> None:
 @pytest.mark.parametrize("circuit", CHAINS)
 @pytest.mark.parametrize("drop", [None, 3.0])
 def test_kernel_takes_the_steps_of_batched_lm(circuit: str, drop: float | None) -> None:
-    """Same algorithm as `eisfit.lm.batched_lm` on the same problem: the same best cost,
+    """Same algorithm as `eisfit.fitting.lm.batched_lm` on the same problem: the same best cost,
     and the same final points and costs for every start that stays well-conditioned.  (A
     start that lets a parameter vanish, log R -> -1e3, walks a flat direction where the
     rounding differences of the two linear solvers grow.)"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from eisfit.csv_cells import neutralise, restore
+from eisfit.runs.csv_cells import neutralise, restore
 
 
 def test_formula_text_is_quoted_numbers_are_not() -> None:

@@ -1,4 +1,4 @@
-"""Tests for eisfit.circuits.elements: values, impedance.py oracle, derivatives, robustness."""
+"""Tests for eisfit.notation.elements: values, impedance.py oracle, derivatives, robustness."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from impedance.models.circuits import elements as ipy
 
-from eisfit.circuits.elements import (
+from eisfit.errors import CircuitError
+from eisfit.notation.elements import (
     _SMALL,
     ELEMENTS,
     ElementType,
@@ -20,7 +21,6 @@ from eisfit.circuits.elements import (
     get_element,
     to_impedance_py_params,
 )
-from eisfit.errors import CircuitError
 
 SYMBOLS = sorted(ELEMENTS)
 F_HZ = np.logspace(-3, 7, 61)
@@ -139,7 +139,7 @@ def test_parameter_count_matches_impedance_py():
 
 
 def test_warburg_series_coefficients():
-    from eisfit.circuits.elements import _COTH, _TANH
+    from eisfit.notation.elements import _COTH, _TANH
 
     tanh = [1, -1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925]
     coth = [1 / 3, -1 / 45, 2 / 945, -1 / 4725, 2 / 93555, -1382 / 638512875]
@@ -263,7 +263,7 @@ def test_finite_everywhere(case):
 def test_a_zero_cpe_q_gives_non_finite_values_not_an_exception(text: str) -> None:
     """A fitter's trial step can underflow Q to 0.0: the model must come back non-finite
     (the step is then rejected), as numpy arithmetic does, not raise ZeroDivisionError."""
-    from eisfit.circuits.model import compile_circuit
+    from eisfit.notation.model import compile_circuit
 
     circuit = compile_circuit(text)
     theta = np.array([0.0, 0.9] if text == "CPE1" else [10.0, 100.0, 1.0, 0.0, 0.9])

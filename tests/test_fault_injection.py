@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import eisfit.series
+import eisfit.runs.batch
 from eisfit import SpectrumMeta, write_csv
-from eisfit.cli import main
-from eisfit.runlock import LOCK_NAME
+from eisfit.cli.main import main
+from eisfit.runs.lock import LOCK_NAME
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -94,13 +94,13 @@ def test_a_signal_after_the_last_fit_still_writes_results(
     run: Path, reference: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    real = eisfit.series._write_table
+    real = eisfit.runs.batch._write_table
 
     def signalled(out: Path, frame: pd.DataFrame) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # lands while the table is being written
         real(out, frame)
 
-    monkeypatch.setattr(eisfit.series, "_write_table", signalled)
+    monkeypatch.setattr(eisfit.runs.batch, "_write_table", signalled)
     code, err = _in_process(run, tmp_path, capsys)
     assert code == 130 and "interrupted: 20 of 20 spectra saved" in err
     pd.testing.assert_frame_equal(table(tmp_path), reference, check_exact=False, rtol=1e-6)
@@ -115,7 +115,7 @@ def test_a_signal_during_the_trend_analysis(
         time.sleep(1.0)  # the handler raises here
         raise AssertionError("SIGTERM did not stop the trend analysis")
 
-    monkeypatch.setattr(eisfit.series, "trends_of", stopped)
+    monkeypatch.setattr(eisfit.runs.batch, "trends_of", stopped)
     code, err = _in_process(run, tmp_path, capsys)
     assert code == 130 and "trend analysis not finished" in err
     assert not (tmp_path / "trends.json").exists()

@@ -116,7 +116,7 @@ def _truth_fit(n_arcs: int, seed: int) -> FitResult:
 def _weights(
     z: np.ndarray, weighting: str, sigma: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The weights as documented in eisfit.fitting.weights, written out independently."""
+    """The weights as documented in eisfit.fitting.api.weights, written out independently."""
     mod = np.abs(z)
     if weighting == "modulus":
         return 1 / mod, 1 / mod

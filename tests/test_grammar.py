@@ -1,4 +1,4 @@
-"""Tests for eisfit.circuits.grammar: trees, round trips, errors, impedance.py agreement."""
+"""Tests for eisfit.notation.grammar: trees, round trips, errors, impedance.py agreement."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eisfit.circuits.grammar import (
+from eisfit.errors import CircuitError, CircuitSyntaxError
+from eisfit.notation.grammar import (
     Element,
     Parallel,
     Series,
@@ -14,7 +15,6 @@ from eisfit.circuits.grammar import (
     iter_elements,
     parse,
 )
-from eisfit.errors import CircuitError, CircuitSyntaxError
 
 KNOWN = frozenset({"R", "C", "L", "CPE", "W", "Wo", "Ws", "G", "La", "K", "Zarc"})
 
@@ -72,7 +72,7 @@ def test_names_are_case_sensitive_and_symbols_greedy():
 
 
 def test_default_known_symbols_come_from_elements_module():
-    elements = pytest.importorskip("eisfit.circuits.elements")
+    elements = pytest.importorskip("eisfit.notation.elements")
     symbol = next(iter(elements.ELEMENTS))
     assert parse(f"{symbol}0") == Element(f"{symbol}0", symbol, 0)
 

@@ -1,4 +1,4 @@
-"""Tests of the lin-KK validity check (eisfit.kk): model, series C and L, M, verdict."""
+"""Tests of the lin-KK validity check (eisfit.kk.linkk): model, series C and L, M, verdict."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from eisfit.errors import FitInputError, SpectrumError
-from eisfit.kk import KKResult, kk_check
+from eisfit.kk.linkk import KKResult, kk_check
 from eisfit.spectrum import Spectrum, SpectrumMeta
 
 N = 60

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eisfit import cli
+from eisfit.cli import main as cli
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import ec_lab_mpt_text, random_cell, simulate
 

@@ -1,4 +1,4 @@
-"""The block-by-block lin-KK solves (eisfit.kk_design) against the dense matrix formulas."""
+"""The block-by-block lin-KK solves (eisfit.kk.design) against the dense matrix formulas."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from eisfit import kk_design, kk_model, kk_noise
-from eisfit.kk import kk_check
-from eisfit.kk_model import fixed_columns
+from eisfit.kk import design as kk_design
+from eisfit.kk import model as kk_model
+from eisfit.kk import noise as kk_noise
+from eisfit.kk.linkk import kk_check
+from eisfit.kk.model import fixed_columns
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import random_cell, simulate
 

@@ -1,5 +1,5 @@
-"""The statistics behind the lin-KK verdict (eisfit.kk_noise) and the model algebra
-(eisfit.kk_model): checked against the plain matrix formulas and by simulation."""
+"""The statistics behind the lin-KK verdict (eisfit.kk.noise) and the model algebra
+(eisfit.kk.model): checked against the plain matrix formulas and by simulation."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from eisfit import kk_model, kk_noise
-from eisfit.kk_model import fixed_columns, rc_columns
+from eisfit.kk import model as kk_model
+from eisfit.kk import noise as kk_noise
+from eisfit.kk.model import fixed_columns, rc_columns
 
 N = 40
 

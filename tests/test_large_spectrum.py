@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import eisfit
-from eisfit.kk_model import default_cap
+from eisfit.kk.model import default_cap
 from eisfit.report import thin
 from eisfit.report.writer import write_fit_report
 from eisfit.status import USABLE
@@ -94,9 +94,9 @@ def test_extremes_ignore_nan() -> None:
 def test_batched_lm_gives_the_same_steps_however_the_starts_are_split(
     rows_per_call: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Long spectra evaluate a few starts per call (eisfit.lm.ROW_BYTES); every start's
+    """Long spectra evaluate a few starts per call (eisfit.fitting.lm.ROW_BYTES); every start's
     normal equations are its own, so the result is bitwise the same."""
-    from eisfit import lm
+    from eisfit.fitting import lm
 
     rng = np.random.default_rng(4)
     t = np.linspace(0.0, 3.0, 40)

@@ -9,8 +9,8 @@ import pytest
 from impedance.models.circuits import CustomCircuit
 
 import eisfit
-from eisfit.circuits.elements import to_impedance_py_params
-from eisfit.circuits.model import _build
+from eisfit.notation.elements import to_impedance_py_params
+from eisfit.notation.model import _build
 
 CIRCUITS = [
     "R0",

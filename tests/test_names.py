@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from eisfit import SpectrumMeta, write_csv
-from eisfit.names import MAX_STEM_BYTES, safe_stem, unique_stems
-from eisfit.series import BatchSettings, run_batch
+from eisfit.runs.batch import BatchSettings, run_batch
+from eisfit.runs.names import MAX_STEM_BYTES, safe_stem, unique_stems
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
 CELL = SyntheticCell(0.0, 100.0, (Arc(300.0, 1e3, 0.9),))

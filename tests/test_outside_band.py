@@ -20,9 +20,15 @@ import numpy as np
 import pytest
 
 import eisfit
-from eisfit.circuits.model import compile_circuit
+from eisfit.fitting.structure import (
+    FAINT,
+    REVIVE_BEYOND,
+    revived_starts,
+    series_units,
+    suspect_arcs,
+)
+from eisfit.notation.model import compile_circuit
 from eisfit.synthetic import cpe_q, simulate
-from eisfit.units import FAINT, REVIVE_BEYOND, revived_starts, series_units, suspect_arcs
 
 F_HZ = np.logspace(6, -1, 71)
 NOISE = 0.005

@@ -14,12 +14,12 @@ import pytest
 from test_series import _run
 
 from eisfit import Cell, fit, write_csv
-from eisfit.cli import main
+from eisfit.cli.main import main
 from eisfit.errors import ReportError
 from eisfit.physics import analyse
 from eisfit.report import load_run, select_spectra, write_fit_report, write_run_report
 from eisfit.report.figures import compact_svg
-from eisfit.series import BatchSettings, run_batch
+from eisfit.runs.batch import BatchSettings, run_batch
 
 NASTY = "cell <b>&'\"$x$"  # HTML and mathtext in a file name
 
@@ -234,7 +234,7 @@ def test_compact_svg_rounds_coordinates_not_text() -> None:
 
 
 def test_growth_law_curve_matches_the_documented_formulas() -> None:
-    from eisfit.trends import evaluate_law
+    from eisfit.trends.analysis import evaluate_law
 
     t = np.array([0.0, 4.0])
     assert evaluate_law("parabolic", {"R0": 1.0, "k": 2.0}, t) == pytest.approx([1.0, 5.0])

@@ -17,7 +17,7 @@ import pytest
 
 from eisfit import Cell, SpectrumMeta, write_csv
 from eisfit.report import write_run_report
-from eisfit.series import BatchSettings, run_batch
+from eisfit.runs.batch import BatchSettings, run_batch
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")

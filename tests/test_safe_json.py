@@ -1,4 +1,4 @@
-"""`eisfit.safe_json`: JSON read with a size and a depth limit, one exception type."""
+"""`eisfit.runs.safe_json`: JSON read with a size and a depth limit, one exception type."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eisfit.errors import EisfitError
-from eisfit.safe_json import MAX_DEPTH, JsonError, json_depth, load_json, loads_json
+from eisfit.runs.safe_json import MAX_DEPTH, JsonError, json_depth, load_json, loads_json
 
 # strings that look like structure: brackets, escaped quotes, backslash runs, non-ASCII
 _TRICKY = ["[", "]", "{", "}", '"', "\\", '\\"', '"[', '\\\\"[', "µ[{", "\n", "", 'a"]}']

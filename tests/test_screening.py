@@ -1,4 +1,4 @@
-"""Tests of eisfit.screening: each kind found when injected, absent on clean data; drop, prepare."""
+"""eisfit.screening.screen: each kind found when injected, absent on clean data; drop, prepare."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from reader_checks import NO_REAL, REAL
 
 import eisfit.io
 from eisfit import Spectrum, SpectrumError, SpectrumMeta, get_model
-from eisfit.screening import (
+from eisfit.screening.points import MIN_POINTS
+from eisfit.screening.screen import (
     POINT_KINDS,
     drop_flagged,
     estimate_noise,
@@ -19,7 +20,6 @@ from eisfit.screening import (
     screen,
     screen_all,
 )
-from eisfit.screening_points import MIN_POINTS
 from eisfit.spectrum import Finding, format_hz
 from eisfit.synthetic import cpe_q, simulate
 

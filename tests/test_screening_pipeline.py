@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 import eisfit
-from eisfit import Spectrum, cli
-from eisfit.series import BatchSettings, run_batch
+from eisfit import Spectrum
+from eisfit.cli import main as cli
+from eisfit.runs.batch import BatchSettings, run_batch
 from eisfit.synthetic import simulate
 
 CIRCUIT = "L0-R0-p(R1,CPE1)-p(R2,CPE2)"

@@ -1,4 +1,4 @@
-"""The batch runner (`eisfit.series.run_batch`): ordering, warm starts, bad data, resume, jobs."""
+"""The batch runner (`eisfit.run_batch`): ordering, warm starts, bad data, resume, jobs."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import eisfit.fitting
+import eisfit.fitting.api
 from eisfit import Cell, Spectrum, SpectrumMeta, read, write_csv, write_zview
-from eisfit.batch_plan import chunks as plan_chunks
 from eisfit.errors import EisfitError
-from eisfit.series import BatchSettings, run_batch, spectrum_digest
+from eisfit.runs.batch import BatchSettings, run_batch, spectrum_digest
+from eisfit.runs.plan import chunks as plan_chunks
 from eisfit.synthetic import Arc, SyntheticCell, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,13 +120,13 @@ def test_too_few_points_is_a_failed_row() -> None:
 
 def test_resume_reuses_fits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = eisfit.fitting.fit
+    real = eisfit.fitting.api.fit
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(eisfit.fitting, "fit", counting)  # series_fit imports it per fit
+    monkeypatch.setattr(eisfit.fitting.api, "fit", counting)  # series_fit imports it per fit
     spectra = _run(8)
     first = run_batch(spectra, _settings(), out_dir=tmp_path, jobs=1)
     n_first = len(calls)

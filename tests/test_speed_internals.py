@@ -11,9 +11,9 @@ import itertools
 import numpy as np
 import pytest
 
-import eisfit.kk as kk
-from eisfit.combinations import lower_pairs, packed_keys, smallest, solve_small, spread_keys
-from eisfit.lm import _normal, batched_lm
+import eisfit.kk.linkk as kk
+from eisfit.fitting.combinations import lower_pairs, packed_keys, smallest, solve_small, spread_keys
+from eisfit.fitting.lm import _normal, batched_lm
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import random_cell, simulate
 

@@ -1,4 +1,4 @@
-"""Randles blocks seeded through a series-chain surrogate (`eisfit.surrogate`)."""
+"""Randles blocks seeded through a series-chain surrogate (`eisfit.fitting.surrogate`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import eisfit
-from eisfit.circuits.grammar import format_circuit
-from eisfit.surrogate import lift, lifted_count, randles_surrogate
+from eisfit.fitting.surrogate import lift, lifted_count, randles_surrogate
+from eisfit.notation.grammar import format_circuit
 
 RANDLES = "R0-p(R1,C1)-p(R2-Wo1,C2)"
 F_HZ = np.logspace(4, -2.5, 60)

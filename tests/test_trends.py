@@ -1,4 +1,4 @@
-"""Growth-law fits (eisfit.trends) and event detection (eisfit.events) on synthetic series."""
+"""Growth-law fits and event detection (eisfit.trends) on synthetic series."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fixtures_trends import run_table, with_total
 
-from eisfit.trends import (
+from eisfit.trends.analysis import (
     GROWTH_LAWS,
     LAWS,
     analyse_trends,
@@ -195,7 +195,7 @@ def test_analyse_trends_is_json_ready() -> None:
 
 
 def test_law_that_fails_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eisfit.growth_laws as trends
+    import eisfit.trends.laws as trends
 
     real = trends.curve_fit
 

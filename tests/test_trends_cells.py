@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from eisfit.trends import analyse_trends
+from eisfit.trends.analysis import analyse_trends
 
 
 def _cell(name: str, r0: float, k: float, n: int = 12, short_at: int | None = None) -> pd.DataFrame:

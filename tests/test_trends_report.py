@@ -13,7 +13,7 @@ import pytest
 from eisfit.report.data import RunData
 from eisfit.report.figures import trend_figure
 from eisfit.report.sections import law_header, law_rows, trends_section
-from eisfit.trends import analyse_trends
+from eisfit.trends.analysis import analyse_trends
 
 
 def _table(time_source: str) -> pd.DataFrame:

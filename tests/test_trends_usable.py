@@ -13,9 +13,9 @@ import pytest
 from fixtures_trends import run_table, with_total
 
 from eisfit.errors import EisfitError
-from eisfit.events import partial_mask, usable_rows
-from eisfit.timeaxis import TimeAxis, time_axis_of
-from eisfit.trends import BEAT_MARGIN, analyse_trends, detect_events, fit_growth, ok_rows
+from eisfit.trends.analysis import BEAT_MARGIN, analyse_trends, detect_events, fit_growth, ok_rows
+from eisfit.trends.events import partial_mask, usable_rows
+from eisfit.trends.timeaxis import TimeAxis, time_axis_of
 
 
 def _flat_with_slope(slope: float, slope_se: float, *, n: int = 24, seed: int = 5) -> tuple:

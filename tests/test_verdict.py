@@ -1,4 +1,4 @@
-"""The verdict on a fit (`eisfit.verdict`) and the default bounds (`eisfit.bounds`).
+"""The verdict on a fit (`eisfit.fitting.verdict`) and the default bounds (`eisfit.fitting.bounds`).
 
 Issue 12: a parameter the data cannot determine is reported as undetermined with the
 reason, never as 2.35e99 ohm; the status says what the numbers are worth.
@@ -13,11 +13,11 @@ import pytest
 
 import eisfit
 from eisfit import Spectrum, compile_circuit
-from eisfit.bounds import SPAN, resolvable_bounds
+from eisfit.fitting.bounds import SPAN, resolvable_bounds
+from eisfit.fitting.verdict import predicted_decrease, residual_findings, runs_z
 from eisfit.physics import Cell, analyse, get_model
 from eisfit.status import EXIT_CODES, STATUSES, exit_code, worst
 from eisfit.synthetic import simulate
-from eisfit.verdict import predicted_decrease, residual_findings, runs_z
 
 F = np.logspace(6, -1, 57)
 GB_SOLI = "L0-R0-p(R1,CPE1)-p(R2,CPE2)"

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..circuits.model import Circuit
-from ..fitting import fit
-from ..result import FitResult
+from ..fitting.api import fit
+from ..fitting.result import FitResult
+from ..notation.model import Circuit
 from ..spectrum import Spectrum
 from ..status import STATUSES, USABLE
 from .activation import (

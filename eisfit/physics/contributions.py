@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from ..circuits.parts import split_circuit
-from ..result import FitResult
-from ..verdict import ABSENT
+from ..fitting.result import FitResult
+from ..fitting.verdict import ABSENT
+from ..notation.parts import split_circuit
 from .drafts import Draft, arc_draft, check_overrides, intercept_reason, merge, use_brug
 from .errors import PhysicsError
 from .geometry import Cell
@@ -146,7 +146,7 @@ def _undetermined(
     """(standard error, reason it is undetermined or None) of a derived quantity.
 
     Undetermined: it involves a parameter the fit could not estimate at all (NaN
-    stderr), or its own propagated standard error exceeds it (`eisfit.verdict`'s rule,
+    stderr), or its own propagated standard error exceeds it (`eisfit.fitting.verdict`'s rule,
     applied to the quantity: a sum of two poorly separated resistances can be sharp).
     """
     if value is None or grad is None:

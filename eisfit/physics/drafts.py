@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..circuits.parts import ArcPart, CircuitParts
+from ..notation.parts import ArcPart, CircuitParts
 from .capacitance import apex_frequency_gradient, brug_gradient, hsu_mansfeld_gradient
 from .errors import PhysicsError
 from .roles import ARC_ROLES, ArcFeatures

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from ..circuits.model import compile_circuit
-from ..circuits.parts import split_circuit
 from ..errors import CircuitError
+from ..notation.model import compile_circuit
+from ..notation.parts import split_circuit
 from .drafts import check_overrides
 from .errors import ModelFileError, PhysicsError
 

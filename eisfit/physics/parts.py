@@ -1,6 +1,6 @@
 """Error propagation for quantities derived from a fit (delta method).
 
-The circuit is split into arcs, spikes and leads by `eisfit.circuits.parts`; here the
+The circuit is split into arcs, spikes and leads by `eisfit.notation.parts`; here the
 fit covariance is rebuilt from a `FitResult` and gradients are propagated through it.
 """
 
@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..result import FitResult
+from ..fitting.result import FitResult
 
 __all__ = ["covariance", "propagate"]
 

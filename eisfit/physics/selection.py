@@ -11,7 +11,7 @@ A candidate is *plausible* when (issue 4, item 4):
   132), judged with the cell's geometry or, without one, for a 1 cm2, 0.1 cm cell;
 * every arc resistance is determined by the data (relative standard error below 100 %) and
   carries at least 0.1 % of the total resistance (otherwise the arc is redundant);
-* no parameter is undetermined (`eisfit.verdict`: on a bound, no standard error, or an
+* no parameter is undetermined (`eisfit.fitting.verdict`: on a bound, no standard error, or an
   arc apex decades outside the band), a lead inductance excepted.
 
 Among plausible candidates the lowest BIC wins (Schwarz, Ann. Stat. 6 (1978) 461); a
@@ -28,11 +28,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..circuits.model import compile_circuit
 from ..errors import CircuitError, EisfitError
-from ..fitting import fit
-from ..kk import kk_check
-from ..result import FitResult
+from ..fitting.api import fit
+from ..fitting.result import FitResult
+from ..kk.linkk import kk_check
+from ..notation.model import compile_circuit
 from ..spectrum import Spectrum
 from .contributions import CellAnalysis, analyse, json_ready
 from .errors import PhysicsError

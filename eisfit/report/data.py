@@ -1,6 +1,6 @@
 """What a report shows, gathered from a batch folder or from one fit (no drawing here).
 
-A batch folder (`eisfit.series.run_batch` output) holds ``results.csv`` (one row per
+A batch folder (`eisfit.runs.batch.run_batch` output) holds ``results.csv`` (one row per
 spectrum or unreadable file), ``fits/<name>.json`` (fit, analysis, row, measured points and
 provenance of one spectrum) and ``trends.json``.  `load_run` reads the table and the trend
 file and only the few fits/ records it needs (one per source file for the hashes and the
@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..csv_cells import restore
 from ..errors import EisfitError, ReportError
-from ..records import load_record
-from ..safe_json import RUN_MAX_BYTES, JsonError, load_json
+from ..runs.csv_cells import restore
+from ..runs.records import load_record
+from ..runs.safe_json import RUN_MAX_BYTES, JsonError, load_json
 from ..spectrum import Spectrum, SpectrumMeta
 from ..status import STATUSES
-from ..timeaxis import FILE_ORDER, TIMESTAMP, TimeAxis
+from ..trends.timeaxis import FILE_ORDER, TIMESTAMP, TimeAxis
 
 __all__ = [
     "FileInfo",

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..circuits.model import compile_circuit
 from ..errors import EisfitError, ReportError
-from ..events import usable_rows
-from ..kk import kk_check
-from ..trends import NULL_LAW, evaluate_law
+from ..kk.linkk import kk_check
+from ..notation.model import compile_circuit
+from ..trends.analysis import NULL_LAW, evaluate_law
+from ..trends.events import usable_rows
 from .data import TREND_LABELS, SpectrumView
 from .thin import MAX_DRAWN, drawn_points, extremes, note
 
@@ -167,7 +167,7 @@ def _trend_panel(
 ) -> bool:
     """One quantity against time; False (and a note in the panel) when it has no values.
 
-    Draws the rows the trends use (`eisfit.events.usable_rows`: ok, warning or undetermined,
+    Draws the rows the trends use (`eisfit.trends.events.usable_rows`: ok, warning or undetermined,
     not partial; undetermined values are NaN and not drawn)."""
     ok = usable_rows(table)
     t, y = _finite(ok, "time_h"), _finite(ok, quantity)
@@ -339,7 +339,7 @@ def _drawn(spectrum: Any, rel: np.ndarray | None, kk: Any) -> np.ndarray:
     an even subset plus its ends, the points screening flags and the largest residuals."""
     if len(spectrum) <= MAX_DRAWN:
         return np.arange(len(spectrum))
-    from ..screening import screen
+    from ..screening.screen import screen
 
     findings = spectrum.meta.findings
     if findings is None:

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..csv_cells import neutralise
+from .._util import write_atomic
 from ..errors import ReportError
-from ..fileio import write_atomic
-from ..pools import worker_pool
+from ..runs.csv_cells import neutralise
+from ..runs.pools import worker_pool
 from ..status import STATUSES
 from . import html as h
 from . import sections as sec
@@ -46,8 +46,8 @@ from .data import (
 from .output import report_format
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..fitting.result import FitResult
     from ..physics.contributions import CellAnalysis
-    from ..result import FitResult
     from .pdf import PdfReport
 
 __all__ = ["ReportFiles", "write_fit_report", "write_run_report"]
@@ -326,7 +326,7 @@ def _maybe_pdf(path: Path | None, title: str) -> PdfReport | _NoPdf:
 
 
 def _fit_record(result: FitResult, analysis: CellAnalysis | None) -> dict[str, Any]:
-    from ..batch_rows import spectrum_data
+    from ..runs.rows import spectrum_data
 
     return {
         "fit": result.to_dict(),

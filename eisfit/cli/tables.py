@@ -1,0 +1,104 @@
+"""Plain-text tables of the CLI: contributions of a fit, an Arrhenius series, named models.
+
+Functions return strings; printing is left to `eisfit.cli.main`.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..physics.arrhenius import ArrheniusSeries
+    from ..physics.contributions import CellAnalysis
+    from ..physics.models import NamedModel
+
+__all__ = ["arrhenius_table", "contribution_report", "models_table"]
+
+_ZERO_C_K = 273.15
+
+
+def _number(value: float | None, stderr: float | None = None, fmt: str = ".4g") -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    if stderr is None or not math.isfinite(stderr):
+        return format(value, fmt)
+    return f"{value:{fmt}} +/- {stderr:.2g}"
+
+
+def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
+    """The fit's parameter table, then one line per physical contribution."""
+    lines = [fit_report, "contributions:"]
+    for c in analysis.contributions:
+        r = _number(c.resistance_ohm, c.resistance_stderr_ohm)
+        what = [f"R = {r} ohm" if r != "-" else "R undetermined"]
+        if c.resistance_ohm == math.inf:  # a blocking spike: no DC path by construction
+            what = ["R = inf (blocking)"]
+        if c.role == "inductance":
+            what = ["lead inductance (value in the parameter table)"]
+        if c.capacitance_f is not None:
+            what.append(f"C = {_number(c.capacitance_f, c.capacitance_stderr_f, '.3g')} F")
+            what[-1] += f" ({c.capacitance_formula})"
+        if c.apex_frequency_hz is not None:
+            what.append(f"f0 = {_number(c.apex_frequency_hz, fmt='.3g')} Hz")
+        if c.asr_ohm_cm2 is not None:
+            where = "per interface" if c.per_interface else "cell"
+            asr = _number(c.asr_ohm_cm2, c.asr_stderr_ohm_cm2)
+            what.append(f"ASR = {asr} ohm cm2 ({where})")
+        if c.conductivity_s_cm is not None:
+            sigma = _number(c.conductivity_s_cm, c.conductivity_stderr_s_cm, ".3e")
+            what.append(f"sigma = {sigma} S/cm")
+        lines.append(f"  {c.role:<16} {'+'.join(c.elements):<10} " + ", ".join(what))
+    if analysis.total_conductivity_s_cm is not None:
+        sigma = _number(
+            analysis.total_conductivity_s_cm, analysis.total_conductivity_stderr_s_cm, ".3e"
+        )
+        lines.append(f"  total electrolyte conductivity = {sigma} S/cm")
+    lines.extend(f"  warning: {w}" for w in analysis.all_warnings)
+    return "\n".join(lines)
+
+
+_REGRESSION_TEXT = {
+    "weighted": "weighted least squares of ln(sigma T) on 1/T, w = (sigma / stderr)^2, "
+    "covariance x max(1, chi2 / (n - 2))",
+    "unweighted": "unweighted (ordinary) least squares of ln(sigma T) on 1/T",
+}
+
+
+def arrhenius_table(series: ArrheniusSeries) -> str:
+    """Conductivity per temperature and role, then Ea and A per role with the regression
+    used; an undetermined Ea is printed as such with its reason, never as a number."""
+    from ..physics.arrhenius import ROLES  # the Arrhenius fit loads only for this table
+
+    roles = [role for role in ROLES if role in series.fits]
+    lines = [f"circuit {series.circuit}" + (f" (model {series.model})" if series.model else "")]
+    lines.append("  T (C)    " + "".join(f"{'sigma_' + r + ' (S/cm)':<28}" for r in roles))
+    for i, t in enumerate(series.temperatures_k):
+        cells = [_number(*series.conductivities(role)[i], fmt=".3e") for role in roles]
+        lines.append(f"  {t - _ZERO_C_K:<8.2f} " + "".join(f"{c:<28}" for c in cells))
+    lines.append(f"  regression: {_REGRESSION_TEXT.get(series.regression, series.regression)}")
+    for role in roles:
+        f = series.fits[role]
+        if f.status == "undetermined":
+            lines.append(f"  Ea({role}) undetermined: {f.reason}")
+            continue
+        lines.append(
+            f"  Ea({role}) = {_number(f.activation_energy_ev, f.activation_energy_stderr_ev)} eV, "
+            f"A = {_number(f.prefactor_s_k_cm, f.prefactor_stderr_s_k_cm, '.3g')} S K/cm "
+            f"({f.regression})"
+        )
+    lines.extend(f"  warning: {w}" for w in series.warnings)
+    return "\n".join(lines)
+
+
+def models_table(models: Iterable[NamedModel]) -> str:
+    """One entry per model: ``name: circuit`` and the wrapped description."""
+    blocks = [
+        f"{m.name}: {m.circuit}\n"
+        + textwrap.fill(" ".join(m.description.split()), 96, initial_indent="    ",
+                        subsequent_indent="    ")
+        for m in models
+    ]  # fmt: skip
+    return "\n".join(blocks)
