@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from eisfit.runs.safe_json import JsonError, json_depth, load_json, loads_json
+from eisfit.errors import JsonError
+from eisfit.runs.safe_json import json_depth, load_json, loads_json
 
 
 def _best(fn, repeat: int) -> float:

@@ -1,23 +1,43 @@
-"""One exception hierarchy for everything eisfit raises on bad input.
+"""Every exception eisfit defines, in one place.
 
-Every stage has its own subclass carrying the context a user needs to fix the input:
-the file and line for reading, the text and position for circuit strings.  A fit that
-does not converge is *not* an error: it returns ``FitResult(success=False)``.
+Bad input raises an `EisfitError`; every stage has its own subclass carrying the context
+a user needs to fix the input: the file and line for reading, the text and position for
+circuit strings, the file for a named model or a JSON file.  A fit that does not converge
+is *not* an error: it returns ``FitResult(success=False)``.
+
+Two kinds are not errors of the input and do not derive from `EisfitError`:
+
+- interruptions (`Terminated`, `BatchInterrupted`) are `KeyboardInterrupt` subclasses, so
+  that code which lets Ctrl-C through lets them through too;
+- `BudgetExceededError` is the fitting engine's internal signal that a fit's time or
+  evaluation budget is spent; it never leaves `eisfit.fitting`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
+    "BatchInterrupted",
+    "BudgetExceededError",
+    "CacheEntryError",
     "CircuitError",
     "CircuitSyntaxError",
     "EisfitError",
     "FitInputError",
+    "JsonError",
+    "ModelFileError",
     "OutputError",
+    "PhysicsError",
     "ReadError",
     "ReportError",
     "SpectrumError",
+    "Terminated",
+    "TrendInputError",
     "UnsupportedFormatError",
 ]
 
@@ -70,3 +90,61 @@ class ReportError(EisfitError):
 
 class OutputError(EisfitError):
     """An output folder eisfit cannot use: a file, unwritable, or in use by another run."""
+
+
+class PhysicsError(EisfitError, ValueError):
+    """Input the physics layer cannot interpret: bad geometry, unknown role, bad override."""
+
+
+class ModelFileError(PhysicsError):
+    """A named-model file that cannot be loaded; names the file."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.reason = message
+        super().__init__(f"{source}: {message}")
+
+
+class TrendInputError(EisfitError, ValueError):
+    """A results table that trends and events cannot use (e.g. no ``time_h`` column)."""
+
+
+class JsonError(EisfitError, ValueError):
+    """A JSON file or text that cannot be used; ``path`` (or None) and ``reason`` say why."""
+
+    def __init__(self, reason: str, *, path: str | Path | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}" if self.path is not None else reason)
+
+
+class CacheEntryError(EisfitError):
+    """A read-cache entry that fails a check; the run reads the source file again instead
+    (raised and caught inside `eisfit.runs.cache`)."""
+
+
+class BudgetExceededError(Exception):
+    """Raised inside the residual function once the time or evaluation budget is spent."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as a KeyboardInterrupt so the run saves what it finished."""
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or SIGTERM after saving what was done.
+
+    ``frame``: the rows saved to results.csv (finished spectra and unreadable files);
+    ``saved`` of ``total`` spectra are in it.  ``stage``: ``"fitting"``, or ``"trends"``
+    when every spectrum was saved and the trend analysis was cut short (no trends.json).
+    """
+
+    def __init__(self, frame: pd.DataFrame, total: int, stage: str = "fitting") -> None:
+        self.frame = frame
+        self.total = total
+        self.stage = stage
+        self.saved = int(frame["status"].ne("error").sum())
+        what = f"interrupted: {self.saved} of {total} spectra saved"
+        if stage == "trends":
+            what += " (trend analysis not finished: no trends.json)"
+        super().__init__(what)

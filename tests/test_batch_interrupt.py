@@ -15,9 +15,9 @@ from test_series import _run
 import eisfit.cli.main as cli
 import eisfit.runs.worker as series_fit
 from eisfit import Cell
-from eisfit.errors import EisfitError
+from eisfit.errors import BatchInterrupted, EisfitError
 from eisfit.notation.model import compile_circuit
-from eisfit.runs.batch import BatchInterrupted, BatchSettings, run_batch
+from eisfit.runs.batch import BatchSettings, run_batch
 from eisfit.runs.execute import run_items
 from eisfit.runs.progress import LOGGER
 from eisfit.runs.worker import pack

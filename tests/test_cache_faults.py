@@ -26,9 +26,9 @@ from reader_checks import NO_REAL, REAL, manifest
 
 import eisfit
 import eisfit.runs.cache as batch_cache
+from eisfit.errors import JsonError
 from eisfit.runs.cache import cached_read, cached_spectra, entry_files, indexed_row, load_rows
 from eisfit.runs.meta_json import meta_from_json, meta_to_json
-from eisfit.runs.safe_json import JsonError
 from eisfit.runs.worker import spectrum_digest
 from eisfit.spectrum import Finding, Spectrum, SpectrumMeta
 

@@ -10,7 +10,8 @@ import pytest
 from fixtures_physics import FREQUENCY_HZ, arc_values, make_result, random_correlation
 
 from eisfit import compile_circuit, fit
-from eisfit.physics import EPS0_F_PER_CM, Cell, PhysicsError, analyse
+from eisfit.errors import PhysicsError
+from eisfit.physics import EPS0_F_PER_CM, Cell, analyse
 from eisfit.physics.capacitance import hsu_mansfeld_capacitance_f
 from eisfit.synthetic import cpe_q, simulate
 

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from eisfit.errors import EisfitError
-from eisfit.physics import Cell, PhysicsError
+from eisfit.errors import EisfitError, PhysicsError
+from eisfit.physics import Cell
 
 
 def test_cell_holds_geometry_and_cell_constant() -> None:

@@ -9,17 +9,8 @@ import numpy as np
 import pytest
 
 from eisfit import fit
-from eisfit.errors import EisfitError
-from eisfit.physics import (
-    Cell,
-    ModelFileError,
-    NamedModel,
-    PhysicsError,
-    analyse,
-    get_model,
-    load_models,
-    parse_model,
-)
+from eisfit.errors import EisfitError, ModelFileError, PhysicsError
+from eisfit.physics import Cell, NamedModel, analyse, get_model, load_models, parse_model
 from eisfit.synthetic import cpe_q, simulate
 
 PACKAGED = {

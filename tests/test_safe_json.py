@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from eisfit.errors import EisfitError
-from eisfit.runs.safe_json import MAX_DEPTH, JsonError, json_depth, load_json, loads_json
+from eisfit.errors import EisfitError, JsonError
+from eisfit.runs.safe_json import MAX_DEPTH, json_depth, load_json, loads_json
 
 # strings that look like structure: brackets, escaped quotes, backslash runs, non-ASCII
 _TRICKY = ["[", "]", "{", "}", '"', "\\", '\\"', '"[', '\\\\"[', "µ[{", "\n", "", 'a"]}']

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from eisfit.physics import Cell, PhysicsError, fit_best, get_model
+from eisfit.errors import PhysicsError
+from eisfit.physics import Cell, fit_best, get_model
 from eisfit.physics.selection import CandidateScore, _choose
 from eisfit.synthetic import cpe_q, simulate
 

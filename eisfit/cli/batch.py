@@ -222,7 +222,8 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _run(args: argparse.Namespace, settings: Any) -> tuple[str, int]:
-    from ..runs.batch import BatchInterrupted, run_batch
+    from ..errors import BatchInterrupted
+    from ..runs.batch import run_batch
 
     try:
         frame = run_batch(
@@ -280,7 +281,8 @@ def _summary(frame: Any, args: argparse.Namespace) -> str:
 
 
 def _soli_law(out: Path) -> str:
-    from ..runs.safe_json import RUN_MAX_BYTES, JsonError, load_json
+    from ..errors import JsonError
+    from ..runs.safe_json import RUN_MAX_BYTES, load_json
 
     try:
         trends = load_json(out / "trends.json", max_bytes=RUN_MAX_BYTES)

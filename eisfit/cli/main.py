@@ -28,11 +28,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
-from ..errors import EisfitError, FitInputError
+from ..errors import EisfitError, FitInputError, PhysicsError
 from ..io import read
 from ..kk.linkk import kk_check
 from ..physics.contributions import analyse
-from ..physics.errors import PhysicsError
 from ..physics.models import load_models
 from ..status import exit_code
 from . import batch as cli_batch

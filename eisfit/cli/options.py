@@ -15,9 +15,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import FitInputError
+from ..errors import FitInputError, PhysicsError
 from ..notation.model import compile_circuit
-from ..physics import Cell, NamedModel, PhysicsError, get_model
+from ..physics import Cell, NamedModel, get_model
 
 __all__ = [
     "add_bound_option",

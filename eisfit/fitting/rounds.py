@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import leastsq
 
+from ..errors import BudgetExceededError
 from . import compiled
 from .lm import ROW_BYTES, BatchResult, batched_lm
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "POLISH_RATIO",
     "SAME_COST",
-    "BudgetExceededError",
     "Counter",
     "Local",
     "Round",
@@ -46,10 +46,6 @@ _DROP_RATIO = 3.0  # batched starts this far above the best are dropped (after _
 _GRACE = 3
 _PATIENT_GRACE = 10  # a patient round (see `batch_round`) drops and stops this much later
 _FTOL = 1e-9  # a batched start has converged when a step lowers its cost by less (relative)
-
-
-class BudgetExceededError(Exception):
-    """Raised inside the residual function once the time or evaluation budget is spent."""
 
 
 @dataclass

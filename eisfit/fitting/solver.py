@@ -15,17 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import BudgetExceededError
 from .assemble import Outcome
-from .rounds import (
-    POLISH_RATIO,
-    SAME_COST,
-    BudgetExceededError,
-    Counter,
-    Local,
-    batch_round,
-    local_fit,
-    rounding_floor,
-)
+from .rounds import POLISH_RATIO, SAME_COST, Counter, Local, batch_round, local_fit, rounding_floor
 from .verdict import RUNS_Z, runs_z
 
 if TYPE_CHECKING:  # pragma: no cover

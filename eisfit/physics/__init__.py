@@ -14,7 +14,6 @@ from typing import Any
 from .activation import ArrheniusFit, arrhenius_fit
 from .capacitance import apex_frequency_hz, brug_capacitance_f, hsu_mansfeld_capacitance_f
 from .contributions import EPS0_F_PER_CM, CellAnalysis, Contribution, analyse
-from .errors import ModelFileError, PhysicsError
 from .geometry import Cell
 from .literature import LiteratureValue, literature
 from .models import NamedModel, get_model, load_models, parse_model
@@ -32,9 +31,7 @@ __all__ = [
     "Contribution",
     "LiteratureValue",
     "ModelChoice",
-    "ModelFileError",
     "NamedModel",
-    "PhysicsError",
     "analyse",
     "apex_frequency_hz",
     "arrhenius_fit",

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import PhysicsError
+from ..errors import PhysicsError
 
 __all__ = [
     "BOLTZMANN_EV_PER_K",

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import PhysicsError
 from ..fitting.api import fit
 from ..fitting.result import FitResult
 from ..notation.model import Circuit
@@ -44,7 +45,6 @@ from .activation import (
     undetermined_fit,
 )
 from .contributions import CellAnalysis, analyse
-from .errors import PhysicsError
 from .geometry import Cell
 from .models import NamedModel
 

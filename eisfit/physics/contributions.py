@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import PhysicsError
 from ..fitting.result import FitResult
 from ..fitting.verdict import ABSENT
 from ..notation.parts import split_circuit
 from .drafts import Draft, arc_draft, check_overrides, intercept_reason, merge, use_brug
-from .errors import PhysicsError
 from .geometry import Cell
 from .parts import covariance, propagate
 from .roles import ARC_ROLES, ELECTROLYTE_ROLES, INTERFACIAL_ROLES, ROLES, assign_roles

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import PhysicsError
 from ..notation.parts import ArcPart, CircuitParts
 from .capacitance import apex_frequency_gradient, brug_gradient, hsu_mansfeld_gradient
-from .errors import PhysicsError
 from .roles import ARC_ROLES, ArcFeatures
 
 __all__ = ["Draft", "arc_draft", "check_overrides", "intercept_reason", "merge", "use_brug"]

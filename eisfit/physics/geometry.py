@@ -15,7 +15,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import PhysicsError
+from ..errors import PhysicsError
 
 __all__ = ["Cell"]
 

@@ -35,11 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CircuitError
+from ..errors import CircuitError, ModelFileError, PhysicsError
 from ..notation.model import compile_circuit
 from ..notation.parts import split_circuit
 from .drafts import check_overrides
-from .errors import ModelFileError, PhysicsError
 
 __all__ = ["NamedModel", "get_model", "load_models", "parse_model"]
 

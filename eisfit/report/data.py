@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import EisfitError, ReportError
+from ..errors import EisfitError, JsonError, ReportError
 from ..runs.csv_cells import restore
 from ..runs.records import load_record
-from ..runs.safe_json import RUN_MAX_BYTES, JsonError, load_json
+from ..runs.safe_json import RUN_MAX_BYTES, load_json
 from ..spectrum import Spectrum, SpectrumMeta
 from ..status import STATUSES
 from ..trends.timeaxis import FILE_ORDER, TIMESTAMP, TimeAxis

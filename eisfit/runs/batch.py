@@ -61,7 +61,7 @@ import pandas as pd
 
 from .._util import write_atomic
 from .._version import __version__
-from ..errors import EisfitError
+from ..errors import BatchInterrupted, EisfitError, JsonError
 from ..notation.model import compile_circuit
 from ..physics.contributions import json_ready
 from ..spectrum import Spectrum
@@ -75,13 +75,12 @@ from .plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch
 from .progress import log_file, progress_bar
 from .records import record_text
 from .rows import base_row
-from .safe_json import RUN_MAX_BYTES, JsonError, load_json
+from .safe_json import RUN_MAX_BYTES, load_json
 from .worker import BatchSettings, pack, spectrum_digest
 
 __all__ = [
     "CELL_BY",
     "CHUNK_MIN",
-    "BatchInterrupted",
     "BatchSettings",
     "run_batch",
     "spectrum_digest",
@@ -89,26 +88,6 @@ __all__ = [
 
 _FIRST = ("source", "cell", "index", "timestamp", "time_h", "time_source", "cycle")
 _FIRST += ("status", "message")
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """A batch stopped by Ctrl-C or SIGTERM after saving what was done (see the module
-    docstring).
-
-    ``frame``: the rows saved to results.csv (finished spectra and unreadable files);
-    ``saved`` of ``total`` spectra are in it.  ``stage``: ``"fitting"``, or ``"trends"``
-    when every spectrum was saved and the trend analysis was cut short (no trends.json).
-    """
-
-    def __init__(self, frame: pd.DataFrame, total: int, stage: str = "fitting") -> None:
-        self.frame = frame
-        self.total = total
-        self.stage = stage
-        self.saved = int(frame["status"].ne("error").sum())
-        what = f"interrupted: {self.saved} of {total} spectra saved"
-        if stage == "trends":
-            what += " (trend analysis not finished: no trends.json)"
-        super().__init__(what)
 
 
 def run_batch(

@@ -57,12 +57,12 @@ import numpy as np
 
 from .._util import write_atomic
 from .._version import __version__
-from ..errors import EisfitError
+from ..errors import CacheEntryError, EisfitError, JsonError
 from ..io import read
 from ..physics.contributions import json_ready
 from ..spectrum import Spectrum, SpectrumMeta
 from .meta_json import meta_from_json, meta_to_json
-from .safe_json import RECORD_MAX_BYTES, RUN_MAX_BYTES, JsonError, load_json, loads_json
+from .safe_json import RECORD_MAX_BYTES, RUN_MAX_BYTES, load_json, loads_json
 
 __all__ = ["RowIndex", "cached_read", "cached_spectra", "entry_files", "load_rows", "save_rows"]
 
@@ -81,10 +81,6 @@ _SIDECAR_DEPTH = 32
 _BROKEN = (EisfitError, MemoryError, zipfile.BadZipFile, zipfile.LargeZipFile, ValueError,
            OSError, KeyError, EOFError, TypeError, IndexError, OverflowError,
            NotImplementedError, RuntimeError, SyntaxError, RecursionError)  # fmt: skip
-
-
-class _MissError(EisfitError):
-    """An entry that fails a check (internal: never leaves this module)."""
 
 
 def _canonical(value: Any) -> bytes:
@@ -139,9 +135,9 @@ def _member(archive: zipfile.ZipFile, name: str, length: int) -> np.ndarray:
     dtype = _ARRAYS[name]
     info = archive.getinfo(f"{name}.npy")
     if info.compress_type != zipfile.ZIP_STORED:
-        raise _MissError(f"{name} is compressed")
+        raise CacheEntryError(f"{name} is compressed")
     if info.file_size > dtype.itemsize * length + _NPY_HEADER_MAX:
-        raise _MissError(f"{name} is larger than {length} items")
+        raise CacheEntryError(f"{name} is larger than {length} items")
     raw = archive.read(info)
     handle = io.BytesIO(raw)
     version = np.lib.format.read_magic(handle)
@@ -150,12 +146,12 @@ def _member(archive: zipfile.ZipFile, name: str, length: int) -> np.ndarray:
     elif version == (2, 0):
         shape, _, header_dtype = np.lib.format.read_array_header_2_0(handle)
     else:
-        raise _MissError(f"{name}: .npy version {version}")
+        raise CacheEntryError(f"{name}: .npy version {version}")
     if shape != (length,) or header_dtype != dtype:
-        raise _MissError(f"{name}: {header_dtype} {shape}, expected {dtype} ({length},)")
+        raise CacheEntryError(f"{name}: {header_dtype} {shape}, expected {dtype} ({length},)")
     array = np.load(io.BytesIO(raw), allow_pickle=False)
     if not isinstance(array, np.ndarray) or array.shape != (length,) or array.dtype != dtype:
-        raise _MissError(f"{name} did not load as {dtype} ({length},)")
+        raise CacheEntryError(f"{name} did not load as {dtype} ({length},)")
     return array
 
 
@@ -164,10 +160,10 @@ def _read_npz(file: Path, size: int, sha256: str) -> bytes:
     with os.fdopen(descriptor, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_size != size:
-            raise _MissError(f"npz of {info.st_size} bytes, the sidecar says {size}")
+            raise CacheEntryError(f"npz of {info.st_size} bytes, the sidecar says {size}")
         data = handle.read(size + 1)
     if len(data) != size or _sha256(data) != sha256:
-        raise _MissError("npz bytes do not match the sidecar's sha256")
+        raise CacheEntryError("npz bytes do not match the sidecar's sha256")
     return data
 
 
@@ -175,12 +171,12 @@ def _spectra(data: bytes, counts: list[int], metas: list[SpectrumMeta]) -> list[
     points = sum(counts)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         if sorted(archive.namelist()) != sorted(f"{name}.npy" for name in _ARRAYS):
-            raise _MissError("npz members are not the expected ones")
+            raise CacheEntryError("npz members are not the expected ones")
         f = _member(archive, "frequency_hz", points)
         z = _member(archive, "impedance_ohm", points)
         offsets = _member(archive, "offsets", len(counts) + 1)
     if offsets.tolist() != [0, *np.cumsum(counts).tolist()]:
-        raise _MissError("npz offsets do not match the sidecar's point counts")
+        raise CacheEntryError("npz offsets do not match the sidecar's point counts")
     return [
         Spectrum(frequency_hz=f[a:b], impedance_ohm=z[a:b], meta=meta)
         for a, b, meta in zip(offsets[:-1], offsets[1:], metas, strict=True)
@@ -206,23 +202,23 @@ def _sidecar_text(path: Path, sha256: str, npz: bytes, spectra: list[Spectrum]) 
 
 
 def _checked_sidecar(data: Any, path: Path, sha256: str, source_bytes: int) -> dict[str, Any]:
-    """The sidecar's body when its checksum and identity match; raises `_MissError` otherwise."""
+    """The sidecar's body when its checksum and identity match; raises `CacheEntryError` if not."""
     if not isinstance(data, dict) or not isinstance(data.get("sidecar_sha256"), str):
-        raise _MissError("sidecar without a checksum")
+        raise CacheEntryError("sidecar without a checksum")
     body = {k: v for k, v in data.items() if k != "sidecar_sha256"}
     if _sha256(_canonical(body)) != data["sidecar_sha256"]:
-        raise _MissError("sidecar does not match its checksum")
+        raise CacheEntryError("sidecar does not match its checksum")
     identity = [_FORMAT, _SCHEMA, __version__, str(path), sha256]
     keys = ["format", "schema", "eisfit", "source_path", "source_sha256"]
     if [body.get(k) for k in keys] != identity:
-        raise _MissError("sidecar of another format, eisfit version, path or source file")
+        raise CacheEntryError("sidecar of another format, eisfit version, path or source file")
     counts, size = body.get("counts"), body.get("npz_bytes")
     if not (isinstance(counts, list) and counts and all(type(c) is int and c > 0 for c in counts)
             and isinstance(body.get("meta"), list) and len(body["meta"]) == len(counts)
             and type(size) is int and isinstance(body.get("npz_sha256"), str)):  # fmt: skip
-        raise _MissError("sidecar fields of the wrong type")
+        raise CacheEntryError("sidecar fields of the wrong type")
     if sum(counts) > source_bytes or size > _npz_limit(sum(counts), len(counts)):
-        raise _MissError("sidecar point count or npz size beyond the limits")
+        raise CacheEntryError("sidecar point count or npz size beyond the limits")
     return body
 
 

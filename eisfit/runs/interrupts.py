@@ -17,15 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Terminated", "deferred", "terminate_as_interrupt"]
+from ..errors import Terminated
+
+__all__ = ["deferred", "terminate_as_interrupt"]
 
 _SIGNALS = tuple(
     s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None
 )
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised as a KeyboardInterrupt so the run saves what it finished."""
 
 
 def _main_thread() -> bool:

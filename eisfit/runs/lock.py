@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError
-from .safe_json import JsonError, loads_json
+from ..errors import JsonError, OutputError
+from .safe_json import loads_json
 
 __all__ = ["LOCK_NAME", "RunLock", "check_out_dir", "run_lock"]
 

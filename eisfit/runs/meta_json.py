@@ -22,8 +22,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+from ..errors import JsonError
 from ..spectrum import SpectrumMeta
-from .safe_json import JsonError
 
 __all__ = ["META_FIELDS", "meta_from_json", "meta_to_json"]
 

@@ -19,7 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .safe_json import RECORD_MAX_BYTES, JsonError, load_json
+from ..errors import JsonError
+from .safe_json import RECORD_MAX_BYTES, load_json
 
 __all__ = ["content_checksum", "load_record", "record_text"]
 

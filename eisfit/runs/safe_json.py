@@ -47,13 +47,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EisfitError
+from ..errors import JsonError
 
 __all__ = [
     "MAX_DEPTH",
     "RECORD_MAX_BYTES",
     "RUN_MAX_BYTES",
-    "JsonError",
     "json_depth",
     "load_json",
     "loads_json",
@@ -69,15 +68,6 @@ _STEP = np.zeros(256, dtype=np.int8)
 _STEP[list(b"[{")] = 1
 _STEP[list(b"]}")] = -1
 _SLICE = 1 << 20
-
-
-class JsonError(EisfitError, ValueError):
-    """A JSON file or text that cannot be used; ``path`` (or None) and ``reason`` say why."""
-
-    def __init__(self, reason: str, *, path: str | Path | None = None) -> None:
-        self.path = None if path is None else str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}" if self.path is not None else reason)
 
 
 def json_depth(data: bytes, *, limit: int | None = None) -> int:

@@ -30,15 +30,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from .events import (
-    Event,
-    TrendInputError,
-    detect_events,
-    ok_rows,
-    partial_mask,
-    spikes,
-    usable_rows,
-)
+from ..errors import TrendInputError
+from .events import Event, detect_events, ok_rows, partial_mask, spikes, usable_rows
 from .laws import (
     GROWTH_LAWS,
     LAWS,

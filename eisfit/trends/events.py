@@ -39,14 +39,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import EisfitError
+from ..errors import TrendInputError
 from ..status import USABLE
 from .timeaxis import TimeAxis, time_axis_of
 
 __all__ = [
     "EVENT_KINDS",
     "Event",
-    "TrendInputError",
     "detect_events",
     "ok_rows",
     "partial_mask",
@@ -67,10 +66,6 @@ JUMP_QUANTITIES = ("R_soli_ohm", "R_total_ohm")
 ARC_QUANTITIES = ("R_bulk_ohm", "R_gb_ohm", "R_soli_ohm")
 SPIKE_FACTOR = 3.0
 _TRUE = frozenset({"true", "1", "1.0", "yes"})
-
-
-class TrendInputError(EisfitError, ValueError):
-    """A results table that trends and events cannot use (e.g. no ``time_h`` column)."""
 
 
 @dataclass(frozen=True)
