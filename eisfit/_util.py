@@ -1,12 +1,18 @@
-"""Writing a file whole or not at all."""
+"""Small helpers every layer shares: a whole-or-nothing file write and JSON-ready numbers.
+
+Internal (not part of the public API): strict JSON has no NaN or infinity, so a number
+eisfit could not determine is written as ``null``, never as a value.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from pathlib import Path
+from typing import Any
 
-__all__ = ["write_atomic"]
+__all__ = ["finite_or_none", "json_ready", "write_atomic"]
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
@@ -24,3 +30,22 @@ def write_atomic(path: Path, content: str | bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """``value`` as a float when it is a finite number, else None (undetermined)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def json_ready(value: Any) -> Any:
+    """Tuples to lists and non-finite floats to None, recursively (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, tuple | list):
+        return [json_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    return value

@@ -23,7 +23,7 @@ from eisfit.physics.arrhenius import (
     arrhenius_series,
 )
 from eisfit.physics.arrhenius_plot import plot_arrhenius
-from eisfit.physics.errors import PhysicsError
+from eisfit.errors import PhysicsError
 from eisfit.physics.geometry import Cell
 from eisfit.physics.models import get_model
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .._util import finite_or_none
 from ..notation.elements import to_impedance_py_params
 from ..notation.model import Circuit, compile_circuit
 from ..spectrum import Spectrum
@@ -19,10 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..kk.linkk import KKResult
 
 __all__ = ["FitResult"]
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -163,20 +160,20 @@ class FitResult:
             "weighting": self.weighting,
             "parameters": {
                 name: {
-                    "value": _finite_or_none(self.values[name]),
-                    "stderr": _finite_or_none(self.stderr[name]),
+                    "value": finite_or_none(self.values[name]),
+                    "stderr": finite_or_none(self.stderr[name]),
                     "unit": self.model.parameters[i].unit,
                     "fixed": name in self.fixed,
                     "undetermined": self.undetermined.get(name),
-                    "optimum": _finite_or_none(self.optimum[name]),
+                    "optimum": finite_or_none(self.optimum[name]),
                 }
                 for i, name in enumerate(self.values)
             },
-            "chi2": _finite_or_none(self.chi2),
-            "chi2_per_point": _finite_or_none(self.chi2_per_point),
-            "reduced_chi2": _finite_or_none(self.reduced_chi2),
-            "aic": _finite_or_none(self.aic),
-            "bic": _finite_or_none(self.bic),
+            "chi2": finite_or_none(self.chi2),
+            "chi2_per_point": finite_or_none(self.chi2_per_point),
+            "reduced_chi2": finite_or_none(self.reduced_chi2),
+            "aic": finite_or_none(self.aic),
+            "bic": finite_or_none(self.bic),
             "n_points": len(self.spectrum),
             "nfev": self.nfev,
             "n_starts": self.n_starts,

@@ -75,6 +75,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util import finite_or_none
 from ..errors import FitInputError, SpectrumError
 from ..spectrum import Spectrum
 from .design import Design, Solution, downdate, solve, tau_grid
@@ -137,15 +138,15 @@ class KKResult:
             "valid": bool(self.valid),
             "verdict": self.verdict,
             "reason": self.reason,
-            "mu": _finite_or_none(self.mu),
+            "mu": finite_or_none(self.mu),
             "n_rc": int(self.n_rc),
             "mu_reached": bool(self.mu_reached),
-            "mu_threshold": _finite_or_none(self.mu_threshold),
-            "residual_limit": _finite_or_none(self.residual_limit),
+            "mu_threshold": finite_or_none(self.mu_threshold),
+            "residual_limit": finite_or_none(self.residual_limit),
             "limit_source": self.limit_source,
-            "max_residual": _finite_or_none(self.max_residual),
-            "noise_estimate": _finite_or_none(self.noise_estimate),
-            "structure_z": _finite_or_none(self.structure_z),
+            "max_residual": finite_or_none(self.max_residual),
+            "noise_estimate": finite_or_none(self.noise_estimate),
+            "structure_z": finite_or_none(self.structure_z),
             "series_capacitance_f": _optional(self.series_capacitance_f),
             "series_inductance_h": _optional(self.series_inductance_h),
             "elements": self.elements,
@@ -356,7 +357,7 @@ def _inverse(x: float) -> float:
 
 
 def _optional(x: float | None) -> float | None:
-    return None if x is None else _finite_or_none(x)
+    return None if x is None else finite_or_none(x)
 
 
 def _readonly(values: np.ndarray) -> np.ndarray:
@@ -365,5 +366,3 @@ def _readonly(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._util import finite_or_none
 from ..errors import PhysicsError
 
 __all__ = [
@@ -59,10 +60,6 @@ REGRESSIONS = ("weighted", "unweighted")
 #: activation energies outside this range (eV) are warned about (issue 12, item 7)
 PLAUSIBLE_EA_EV = (0.05, 2.0)
 _ZERO_C_K = 273.15
-
-
-def _none_if_nan(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -112,20 +109,20 @@ class ArrheniusFit:
             "reason": self.reason or None,
             "regression": self.regression,
             "activation_energy_ev": {
-                "value": _none_if_nan(self.activation_energy_ev),
-                "stderr": _none_if_nan(self.activation_energy_stderr_ev),
+                "value": finite_or_none(self.activation_energy_ev),
+                "stderr": finite_or_none(self.activation_energy_stderr_ev),
             },
             "prefactor_s_k_cm": {
-                "value": _none_if_nan(self.prefactor_s_k_cm),
-                "stderr": _none_if_nan(self.prefactor_stderr_s_k_cm),
+                "value": finite_or_none(self.prefactor_s_k_cm),
+                "stderr": finite_or_none(self.prefactor_stderr_s_k_cm),
             },
-            "r_squared": _none_if_nan(self.r_squared),
+            "r_squared": finite_or_none(self.r_squared),
             "weighted": self.weighted,
             "temperatures_k": list(self.temperatures_k),
             "conductivities_s_cm": list(self.conductivities_s_cm),
             "conductivity_stderr_s_cm": None
             if stderr is None
-            else [_none_if_nan(s) for s in stderr],
+            else [finite_or_none(s) for s in stderr],
             "skipped_k": list(self.skipped_k),
             "warnings": list(self.warnings),
         }

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util import json_ready
 from ..errors import PhysicsError
 from ..fitting.result import FitResult
 from ..fitting.verdict import ABSENT
@@ -49,17 +50,6 @@ _ASSUMED = (1.0, 0.1)  # area_cm2, thickness_cm assumed for role judgement witho
 
 def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
-
-
-def json_ready(value: Any) -> Any:
-    """Tuples to lists and non-finite floats to None, recursively (strict JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, tuple | list):
-        return [json_ready(v) for v in value]
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    return value
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .._util import json_ready
 from ..errors import CircuitError, EisfitError, PhysicsError
 from ..fitting.api import fit
 from ..fitting.result import FitResult
 from ..kk.linkk import kk_check
 from ..notation.model import compile_circuit
 from ..spectrum import Spectrum
-from .contributions import CellAnalysis, analyse, json_ready
+from .contributions import CellAnalysis, analyse
 from .geometry import Cell
 from .models import NamedModel, load_models
 from .roles import ARC_ROLES, CAPACITANCE_RANGES, normalised_capacitance

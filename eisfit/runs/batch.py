@@ -59,11 +59,10 @@ from typing import Any
 
 import pandas as pd
 
-from .._util import write_atomic
+from .._util import json_ready, write_atomic
 from .._version import __version__
 from ..errors import BatchInterrupted, EisfitError, JsonError
 from ..notation.model import compile_circuit
-from ..physics.contributions import json_ready
 from ..spectrum import Spectrum
 from ..status import status_counts
 from .cache import save_rows

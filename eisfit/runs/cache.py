@@ -55,11 +55,10 @@ from typing import Any
 
 import numpy as np
 
-from .._util import write_atomic
+from .._util import json_ready, write_atomic
 from .._version import __version__
 from ..errors import CacheEntryError, EisfitError, JsonError
 from ..io import read
-from ..physics.contributions import json_ready
 from ..spectrum import Spectrum, SpectrumMeta
 from .meta_json import meta_from_json, meta_to_json
 from .safe_json import RECORD_MAX_BYTES, RUN_MAX_BYTES, load_json, loads_json

@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from .._util import json_ready
 from ..errors import EisfitError
 from ..fitting.result import FitResult
-from ..physics.contributions import CellAnalysis, analyse, json_ready
+from ..physics.contributions import CellAnalysis, analyse
 from ..physics.geometry import Cell
 from ..spectrum import Spectrum, SpectrumMeta
 from .rows import (

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
+from .._util import finite_or_none
 from .timeaxis import TimeAxis, quantity_unit
 
 __all__ = [
@@ -60,10 +61,6 @@ _PARAMS = {
 }
 
 
-def _json_float(x: float) -> float | None:
-    return float(x) if x is not None and math.isfinite(x) else None
-
-
 @dataclass(frozen=True)
 class GrowthFit:
     """One law fitted to one series (parameters in the units of the series and of time;
@@ -83,12 +80,12 @@ class GrowthFit:
     def to_dict(self) -> dict:
         return {
             "law": self.law,
-            "parameters": {k: _json_float(v) for k, v in self.parameters.items()},
-            "stderr": {k: _json_float(v) for k, v in self.stderr.items()},
+            "parameters": {k: finite_or_none(v) for k, v in self.parameters.items()},
+            "stderr": {k: finite_or_none(v) for k, v in self.stderr.items()},
             "units": dict(self.units),
-            "aic": _json_float(self.aic),
-            "aicc": _json_float(self.aicc),
-            "rss": _json_float(self.rss),
+            "aic": finite_or_none(self.aic),
+            "aicc": finite_or_none(self.aicc),
+            "rss": finite_or_none(self.rss),
             "n_points": self.n_points,
             "success": self.success,
             "message": self.message,
