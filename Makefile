@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check eisfit tests bench sample_spectra
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 # The demo: one spectrum with roles, ASR per interface and conductivities (and its fit
@@ -36,6 +37,7 @@ demo: $(DEMO_STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check eisfit tests bench sample_spectra
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) bench/fit_bench.py
