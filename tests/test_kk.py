@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from eisfit.errors import FitInputError, SpectrumError
-from eisfit.kk.linkk import KKResult, kk_check
+from eisfit.kk import KKResult, kk_check
 from eisfit.spectrum import Spectrum, SpectrumMeta
 
 N = 60

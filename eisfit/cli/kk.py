@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import EisfitError
-from ..kk.linkk import KKResult
+from ..kk.result import KKResult
 from ..spectrum import Spectrum
 from ..status import exit_code
 

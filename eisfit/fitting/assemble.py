@@ -21,7 +21,7 @@ from . import verdict as vd
 from .result import FitResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kk.linkk import KKResult
+    from ..kk.result import KKResult
     from .problem import Problem
 
 __all__ = ["Outcome"]

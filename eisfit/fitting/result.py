@@ -17,7 +17,9 @@ from ..notation.model import Circuit, compile_circuit
 from ..spectrum import Spectrum
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kk.linkk import KKResult
+    import pandas as pd
+
+    from ..kk.result import KKResult
 
 __all__ = ["FitResult"]
 
@@ -149,8 +151,68 @@ class FitResult:
 
         return fit_result_html(self)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (non-finite numbers become ``None``)."""
+    def to_dataframe(self) -> pd.DataFrame:
+        """The parameter table: one row per parameter (index: its name, e.g. ``CPE1.n``)
+        with ``element``, ``unit``, ``value``, ``stderr``, ``relative_stderr``, ``fixed``,
+        ``undetermined`` (the reason, or "" when determined), ``optimum`` and ``initial``.
+
+        An undetermined parameter has NaN ``value`` and ``stderr`` (see the class
+        docstring); the fit-level numbers (circuit, status, chi2, AIC, BIC, ...) are in
+        ``DataFrame.attrs``.
+        """
+        import pandas as pd
+
+        model = self.model
+        rows = []
+        for i, name in enumerate(self.values):
+            value, err = float(self.values[name]), float(self.stderr[name])
+            fixed = name in self.fixed
+            rel = abs(err / value) if value and math.isfinite(err) and not fixed else math.nan
+            rows.append(
+                {
+                    "parameter": name,
+                    "element": model.parameters[i].element,
+                    "unit": model.parameters[i].unit,
+                    "value": value,
+                    "stderr": err,
+                    "relative_stderr": rel,
+                    "fixed": fixed,
+                    "undetermined": self.undetermined.get(name, ""),
+                    "optimum": float(self.optimum[name]),
+                    "initial": float(self.initial.get(name, math.nan)),
+                }
+            )
+        frame = pd.DataFrame(rows).set_index("parameter")
+        keys = ("circuit", "status", "success", "message", "weighting", "chi2",
+                "chi2_per_point", "reduced_chi2", "aic", "bic", "nfev", "n_starts")  # fmt: skip
+        frame.attrs = {k: getattr(self, k) for k in keys}
+        frame.attrs.update(n_points=len(self.spectrum), source=self.spectrum.meta.source)
+        return frame
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FitResult:
+        """The `FitResult` that ``to_dict(arrays=True)`` wrote, equal to the original (a
+        number written as None comes back as NaN); `JsonError` when ``data`` is not such
+        a dict, e.g. a summary written without ``arrays=True``."""
+        from .result_json import fit_result_fields
+
+        return cls(**fit_result_fields(data))
+
+    def to_dict(self, *, arrays: bool = False) -> dict[str, Any]:
+        """JSON-ready summary (non-finite numbers become ``None``).
+
+        ``arrays=True`` adds what `from_dict` needs to rebuild this result: the measured
+        points and their meta, the correlation matrix, the residuals, the starting values
+        and the lin-KK residuals.
+        """
+        out = self._summary()
+        if arrays:
+            from .result_json import array_fields
+
+            out.update(array_fields(self))
+        return out
+
+    def _summary(self) -> dict[str, Any]:
         return {
             "circuit": self.circuit,
             "status": self.status,

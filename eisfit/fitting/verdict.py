@@ -59,7 +59,7 @@ from ..notation.parts import arc_magnitude, log10_time_constant, split_circuit
 from ..status import worst
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kk.linkk import KKResult
+    from ..kk.result import KKResult
     from ..spectrum import Finding
 
 __all__ = [

@@ -6,6 +6,7 @@ against the noise of the data (`noise`) and, where there are several spectra of 
 cell, against its siblings (`reference`).
 """
 
-from .linkk import KKResult, kk_check
+from .linkk import kk_check
+from .result import KKResult
 
 __all__ = ["KKResult", "kk_check"]
