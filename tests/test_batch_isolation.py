@@ -145,11 +145,12 @@ def test_deeply_nested_toml_is_a_clear_error(tmp_path, capsys) -> None:
 
 
 def test_ctrl_c_in_any_command_is_one_line_and_130(monkeypatch, capsys) -> None:
+    import eisfit.cli.fit
     import eisfit.cli.main
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(eisfit.cli.main, "read", interrupted)
+    monkeypatch.setattr(eisfit.cli.fit, "read", interrupted)
     assert eisfit.cli.main.main(["fit", "x.csv", "--circuit", "R0-p(R1,CPE1)"]) == 130
     assert capsys.readouterr().err == "eisfit: interrupted\n"

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EisfitError, ReportError
+from ..fitting.weighting import NAMED_WEIGHTINGS
 from ..status import EXIT_CODES
 from . import report as cli_report
 from .options import (
@@ -53,7 +54,6 @@ from .options import (
 
 __all__ = ["batch_exit_code", "register"]
 
-_WEIGHTINGS = ("modulus", "proportional", "unit")
 _CELL_BY = ("folder", "file", "all")  # as eisfit.runs.batch.CELL_BY (not imported: CLI start-up)
 #: config key -> (argparse dest, accepted types)
 _CONFIG_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
@@ -117,7 +117,10 @@ def register(commands: Any) -> None:
         "or everything given",
     )  # fmt: skip
     parser.add_argument(
-        "--weighting", choices=_WEIGHTINGS, default=None, help="fit weighting (default: modulus)"
+        "--weighting",
+        choices=NAMED_WEIGHTINGS,
+        default=None,
+        help="fit weighting (default: modulus)",
     )
     parser.add_argument(
         "--no-kk", dest="kk", action="store_false", default=None,
@@ -210,8 +213,8 @@ def batch_command(args: argparse.Namespace) -> tuple[str, int]:
         raise EisfitError(f"batch needs {', '.join(missing)} (on the command line or --config)")
     if args.jobs is not None and args.jobs < 1:
         raise EisfitError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.weighting not in (None, *_WEIGHTINGS):
-        raise EisfitError(f"weighting must be one of {', '.join(_WEIGHTINGS)}")
+    if args.weighting not in (None, *NAMED_WEIGHTINGS):
+        raise EisfitError(f"weighting must be one of {', '.join(NAMED_WEIGHTINGS)}")
     if args.cell_by not in (None, *_CELL_BY):
         raise EisfitError(f"cell_by must be one of {', '.join(_CELL_BY)}")
     settings = _settings(args)

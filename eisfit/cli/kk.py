@@ -11,16 +11,21 @@ and, where the file has them, its cycle and timestamp.
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import EisfitError
+from ..errors import EisfitError, FitInputError
+from ..io import read
+from ..kk.linkk import kk_check
 from ..kk.result import KKResult
 from ..spectrum import Spectrum
 from ..status import exit_code
+from .options import add_screening_options, prepared, screening_options
 
-__all__ = ["kk_report", "spectrum_label"]
+__all__ = ["kk_report", "register", "run", "spectrum_label"]
 
 
 def spectrum_label(spectrum: Spectrum) -> str:
@@ -108,3 +113,51 @@ def _item(spectrum: Spectrum, outcome: KKResult | EisfitError) -> dict[str, Any]
     ]
     item["removed"] = list(spectrum.meta.removed)
     return item
+
+
+def register(commands: Any) -> None:
+    """Add the ``kk`` subcommand to the ``commands`` subparsers."""
+    parser = commands.add_parser(
+        "kk",
+        help="lin-KK (Kramers-Kronig) check of every spectrum of a file",
+        description="Run the lin-KK test (Schoenleber et al. 2014) on every spectrum in FILE: "
+        "a KK-consistent model (R0, RC elements, a series C and L where the data need them) "
+        "is fitted, and the residuals are judged against the noise of the data.  One line "
+        "per spectrum, named by its index in the file and its cycle and timestamp where the "
+        "file has them.",
+        epilog="exit status (eisfit.status): 0 every spectrum consistent (ok); 1 some "
+        "spectrum not consistent (failed) or too noisy for the check to tell "
+        "(undetermined); 2 unreadable file or a spectrum that cannot be checked (error, "
+        "e.g. fewer than 5 points).",
+    )
+    parser.add_argument(
+        "file", metavar="FILE", help="impedance export in any supported format (see eisfit.io)"
+    )
+    parser.add_argument(
+        "--residual-limit",
+        type=float,
+        metavar="FRACTION",
+        help="judge against this fixed limit (fraction of |Z|, e.g. 0.02) instead of the "
+        "noise-calibrated one",
+    )
+    add_screening_options(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.set_defaults(command=run)
+
+
+def run(args: argparse.Namespace) -> tuple[str, int]:
+    limit = args.residual_limit
+    if limit is not None and not 0.0 < limit < math.inf:
+        raise FitInputError(f"--residual-limit must be a positive fraction, got {limit}")
+    rows: list[tuple[Any, Any]] = []
+    screening_options(args)
+    from ..fitting.weighting import usable_points
+
+    # lin-KK weighs by 1/|Z| as the modulus fit does: Z = 0 points go first, recorded
+    spectra = [usable_points(s, "modulus") for s in read(args.file)]
+    for spectrum in prepared(spectra, args):
+        try:
+            rows.append((spectrum, kk_check(spectrum, residual_limit=limit)))
+        except EisfitError as exc:  # too few points, Z = 0: that spectrum is not checked
+            rows.append((spectrum, exc))
+    return kk_report(args.file, rows, as_json=args.json)

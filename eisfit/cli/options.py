@@ -22,9 +22,11 @@ from ..physics import Cell, NamedModel, get_model
 __all__ = [
     "add_bound_option",
     "add_cell_options",
+    "add_model_options",
     "add_screening_options",
     "cell_from_args",
     "model_from_args",
+    "parse_assignments",
     "parse_bounds",
     "parse_roles",
     "prepared",
@@ -137,3 +139,40 @@ def cell_from_args(args: argparse.Namespace) -> Cell | None:
     if missing:
         return None
     return Cell(args.area_cm2, args.thickness_cm, symmetric=not args.not_symmetric)
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--circuit`` or ``--model`` (one required), ``--models-dir`` and ``--role``."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--circuit", help="circuit in impedance.py notation, e.g. L0-R0-p(R1,CPE1)")
+    which.add_argument("--model", metavar="NAME", help="a named model (see: eisfit models)")
+    parser.add_argument(
+        "--models-dir", metavar="DIR", help="a folder of *.toml models adding to the packaged ones"
+    )
+    parser.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ELEMENT=ROLE",
+        help="assign an arc's role by its resistor, e.g. R1=grain_boundary (repeatable)",
+    )
+
+
+def parse_assignments(items: Sequence[str], option: str) -> dict[str, float]:
+    """``["R0.R=120", ...]`` -> ``{"R0.R": 120.0}``; values through float(), never eval."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise FitInputError(f"{option} expects NAME=VALUE, got {item!r}")
+        try:
+            value = float(text)
+        except ValueError:
+            raise FitInputError(f"{option} {name}: {text.strip()!r} is not a number") from None
+        if not math.isfinite(value):
+            raise FitInputError(f"{option} {name}: value must be finite, got {text.strip()!r}")
+        if name in out:
+            raise FitInputError(f"{option} {name} given more than once")
+        out[name] = value
+    return out

@@ -10,6 +10,8 @@ import textwrap
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ..physics.activation import ZERO_CELSIUS_K
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..physics.arrhenius import ArrheniusSeries
     from ..physics.contributions import CellAnalysis
@@ -17,7 +19,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["arrhenius_table", "contribution_report", "models_table"]
 
-_ZERO_C_K = 273.15
 
 
 def _number(value: float | None, stderr: float | None = None, fmt: str = ".4g") -> str:
@@ -77,7 +78,7 @@ def arrhenius_table(series: ArrheniusSeries) -> str:
     lines.append("  T (C)    " + "".join(f"{'sigma_' + r + ' (S/cm)':<28}" for r in roles))
     for i, t in enumerate(series.temperatures_k):
         cells = [_number(*series.conductivities(role)[i], fmt=".3e") for role in roles]
-        lines.append(f"  {t - _ZERO_C_K:<8.2f} " + "".join(f"{c:<28}" for c in cells))
+        lines.append(f"  {t - ZERO_CELSIUS_K:<8.2f} " + "".join(f"{c:<28}" for c in cells))
     lines.append(f"  regression: {_REGRESSION_TEXT.get(series.regression, series.regression)}")
     for role in roles:
         f = series.fits[role]

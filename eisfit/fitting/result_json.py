@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -22,9 +22,6 @@ from .._util import finite_or_none, json_ready
 from ..errors import JsonError
 from ..kk.result import KKResult
 from ..spectrum import Finding, Spectrum, SpectrumMeta
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .result import FitResult
 
 __all__ = ["array_fields", "fit_result_fields"]
 
@@ -51,8 +48,9 @@ def _meta(meta: SpectrumMeta) -> dict[str, Any]:
     }
 
 
-def array_fields(result: FitResult) -> dict[str, Any]:
-    """The fields ``to_dict(arrays=True)`` adds to the summary."""
+def array_fields(result: Any) -> dict[str, Any]:
+    """The fields ``to_dict(arrays=True)`` adds to the summary of ``result`` (a `FitResult`;
+    not imported here, which imports this module)."""
     z = np.asarray(result.spectrum.impedance_ohm)
     n = len(result.values)
     return {

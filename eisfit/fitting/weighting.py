@@ -16,9 +16,12 @@ import numpy.typing as npt
 from ..errors import FitInputError
 from ..spectrum import Spectrum, format_hz
 
-__all__ = ["Weighting", "usable_points", "weights"]
+__all__ = [
+    "NAMED_WEIGHTINGS","Weighting", "usable_points", "weights"]
 
 Weighting = Literal["modulus", "proportional", "unit", "sigma"]
+#: the weightings a user can choose by name (``sigma`` needs the measured uncertainties)
+NAMED_WEIGHTINGS = ("modulus", "proportional", "unit")
 
 
 def weights(

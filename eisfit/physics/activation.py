@@ -46,6 +46,7 @@ __all__ = [
     "BOLTZMANN_EV_PER_K",
     "PLAUSIBLE_EA_EV",
     "REGRESSIONS",
+    "ZERO_CELSIUS_K",
     "ArrheniusFit",
     "arrhenius_fit",
     "check_regression",
@@ -59,7 +60,8 @@ BOLTZMANN_EV_PER_K = 8.617333262e-5  # CODATA 2018, exact in the 2019 SI
 REGRESSIONS = ("weighted", "unweighted")
 #: activation energies outside this range (eV) are warned about (issue 12, item 7)
 PLAUSIBLE_EA_EV = (0.05, 2.0)
-_ZERO_C_K = 273.15
+#: 0 degrees Celsius in kelvin
+ZERO_CELSIUS_K = 273.15
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def check_regression(regression: str | None) -> str:
 
 def temperature_text(temperature_k: float) -> str:
     """``233.15 K (-40.00 C)``: how notes name a temperature."""
-    return f"{temperature_k:.2f} K ({temperature_k - _ZERO_C_K:.2f} C)"
+    return f"{temperature_k:.2f} K ({temperature_k - ZERO_CELSIUS_K:.2f} C)"
 
 
 def plausibility(role: str, ea_ev: float) -> str | None:

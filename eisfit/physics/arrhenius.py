@@ -37,6 +37,7 @@ from ..spectrum import Spectrum
 from ..status import STATUSES, USABLE
 from .activation import (
     BOLTZMANN_EV_PER_K,
+    ZERO_CELSIUS_K,
     ArrheniusFit,
     arrhenius_fit,
     check_regression,
@@ -58,7 +59,6 @@ __all__ = [
 ]
 
 ROLES = ("bulk", "grain_boundary", "total")
-_ZERO_C_K = 273.15  # K at 0 degrees C
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class ArrheniusSeries:
             rows.append(
                 {
                     "temperature_k": t,
-                    "temperature_c": t - _ZERO_C_K,
+                    "temperature_c": t - ZERO_CELSIUS_K,
                     "source": result.spectrum.meta.source,
                     "index": result.spectrum.meta.index,
                     "success": result.success,

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .activation import ZERO_CELSIUS_K
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
@@ -21,17 +23,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["plot_arrhenius", "regression_title"]
 
-_ZERO_C_K = 273.15  # K at 0 degrees C
 
 
 def _inverse_to_celsius(x: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        return 1000.0 / np.asarray(x, dtype=float) - _ZERO_C_K
+        return 1000.0 / np.asarray(x, dtype=float) - ZERO_CELSIUS_K
 
 
 def _celsius_to_inverse(c: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        return 1000.0 / (np.asarray(c, dtype=float) + _ZERO_C_K)
+        return 1000.0 / (np.asarray(c, dtype=float) + ZERO_CELSIUS_K)
 
 
 def regression_title(fits: Sequence[ArrheniusFit]) -> str:

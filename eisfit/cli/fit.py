@@ -1,0 +1,122 @@
+"""``eisfit fit FILE``: fit a circuit or a named model to every spectrum of a file.
+
+Every fit is analysed into physical contributions (`eisfit.physics.analyse`): roles,
+effective capacitances, and with the cell geometry (``--area-cm2``, ``--thickness-cm``) ASR
+per interface and conductivities; ``--report`` also writes an HTML (or PDF) fit report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..fitting.weighting import NAMED_WEIGHTINGS
+from ..io import read
+from ..physics.contributions import analyse
+from ..status import exit_code
+from .options import (
+    add_bound_option,
+    add_cell_options,
+    add_model_options,
+    add_screening_options,
+    cell_from_args,
+    model_from_args,
+    parse_assignments,
+    parse_bounds,
+    parse_roles,
+    prepared,
+    screening_options,
+)
+from .tables import contribution_report
+
+__all__ = ["register", "run"]
+
+
+def register(commands: Any) -> None:
+    """Add the ``fit`` subcommand to the ``commands`` subparsers."""
+    parser = commands.add_parser(
+        "fit",
+        help="fit an equivalent circuit to every spectrum of a file",
+        description="Fit CIRCUIT to every spectrum in FILE (delimited text, see "
+        "eisfit.io.csv) and print one parameter table per spectrum.",
+    )
+    parser.add_argument(
+        "file", metavar="FILE", help="impedance export in any supported format (see eisfit.io)"
+    )
+    add_model_options(parser)
+    parser.add_argument(
+        "--weighting", choices=NAMED_WEIGHTINGS, default="modulus", help="default: %(default)s"
+    )
+    add_bound_option(parser)
+    for flag, what in (("--fix", "hold a parameter fixed"), ("--initial", "a starting value")):
+        parser.add_argument(
+            flag,
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help=f"{what}, e.g. R0.R=120 or CPE1.n=0.9 (repeatable)",
+        )
+    add_cell_options(parser, "optional; without it no ASR or conductivity")
+    add_screening_options(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument(
+        "--report", metavar="HTML", help="also write a fit report here (.html/.htm, or .pdf)"
+    )
+    parser.set_defaults(command=run)
+
+
+def _dumps(items: list[dict[str, Any]]) -> str:
+    """One JSON object for one spectrum, a list for several."""
+    return json.dumps(items[0] if len(items) == 1 else items, indent=2, allow_nan=False)
+
+
+def run(args: argparse.Namespace) -> tuple[str, int]:
+    from ..fitting.api import fit  # the engine loads here, not at start-up
+    circuit, model = model_from_args(args)  # a bad circuit or model fails before the file is read
+    fixed = parse_assignments(args.fix, "--fix")
+    initial = parse_assignments(args.initial, "--initial")
+    cell = cell_from_args(args)
+    roles = {**(model.roles if model else {}), **parse_roles(args.role)} or None
+    bounds = {**(model.bounds if model else {}), **parse_bounds(args.bound)} or None
+    if args.report:  # an unsupported report name fails before reading and fitting
+        from ..errors import ReportError
+        from ..report.output import report_format
+
+        try:
+            report_format(args.report)
+        except ReportError as exc:
+            raise ReportError(f"--report {exc}") from None
+    screening_options(args)  # bad --f-min/--f-max fail before reading
+    from ..fitting.weighting import usable_points
+
+    # Z = 0 points go before screening (fit would drop them after, losing the siblings)
+    spectra = prepared([usable_points(s, args.weighting) for s in read(args.file)], args)
+    items, reports, code, fits = [], [], 0, []
+    for spectrum in spectra:
+        result = fit(
+            spectrum, circuit, fixed=fixed, initial=initial, bounds=bounds,
+            weighting=args.weighting,
+        )  # fmt: skip
+        analysis = analyse(result, cell, roles=roles)
+        code = max(code, exit_code([result.status]))
+        warnings = list(dict.fromkeys([*result.warnings, *analysis.all_warnings]))
+        model_name = model.name if model else None
+        items.append(
+            {**result.to_dict(), "model": model_name, **analysis.to_dict(), "warnings": warnings}
+        )
+        reports.append(contribution_report(result.report(), analysis))
+        fits.append((result, analysis))
+    if args.report:
+        from ..report import write_fit_report
+
+        write_fit_report(fits, args.report, model=model.name if model else None)
+    if args.json:
+        return _dumps(items), code
+    if len(reports) == 1:
+        return reports[0], code
+    blocks = [
+        f"== {args.file}, spectrum {spectrum.meta.index} ==\n{report}"
+        for spectrum, report in zip(spectra, reports, strict=True)
+    ]
+    return "\n\n".join(blocks), code
