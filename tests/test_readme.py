@@ -41,3 +41,6 @@ def test_every_python_example_runs(tmp_path: Path) -> None:
                           text=True, timeout=600, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "README OK 24" in done.stdout
+    # the report examples wrote what they say
+    assert (tmp_path / "results" / "report.html").stat().st_size > 10_000
+    assert "<html" in (tmp_path / "fit.html").read_text(encoding="utf-8").lower()
