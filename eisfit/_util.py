@@ -9,27 +9,39 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["finite_or_none", "json_ready", "write_atomic"]
+__all__ = ["atomic_path", "finite_or_none", "json_ready", "write_atomic"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path in ``path``'s folder for a writer that needs a file name (parquet,
+    matplotlib's PdfPages): when the block ends normally the file is moved onto ``path``
+    (``os.replace``: readers see the old or the new file, never half of one); when it
+    raises (Ctrl-C included) the temporary file is removed and ``path`` is left as it was.
+    """
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
     """Write ``content`` (text as UTF-8) to ``path`` through a temporary file in the same
     folder, then move it into place: readers see the old or the new file, never half of
     one, and an exception or Ctrl-C in between leaves no temporary file behind."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         if isinstance(content, bytes):
             tmp.write_bytes(content)
         else:
             tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
 
 
 def finite_or_none(value: float | None) -> float | None:
