@@ -39,6 +39,7 @@ from typing import Any
 
 from ..errors import EisfitError, ReportError
 from ..fitting.weighting import NAMED_WEIGHTINGS
+from ..schema import role_column
 from ..status import EXIT_CODES
 from . import report as cli_report
 from .options import (
@@ -293,7 +294,7 @@ def _soli_law(out: Path) -> str:
         return "n/a (no trends.json)"
     if not isinstance(trends, dict):
         return "n/a (trends.json is not an eisfit trends file)"
-    soli = trends.get("trends", {}).get("R_soli_ohm")
+    soli = trends.get("trends", {}).get(role_column("resistance", "soli"))
     if not isinstance(soli, dict):
         return f"n/a ({trends.get('message', 'no R_soli trend')})"
     best = soli.get("best")

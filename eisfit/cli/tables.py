@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..physics.activation import ZERO_CELSIUS_K
+from ..schema import ROLE_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..physics.arrhenius import ArrheniusSeries
@@ -19,6 +20,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["arrhenius_table", "contribution_report", "models_table"]
 
+# units of the cell's quantities, as results.csv states them (`eisfit.schema`)
+_OHM = ROLE_KINDS["resistance"]
+_OHM_CM2 = ROLE_KINDS["asr"]
+_S_CM = ROLE_KINDS["conductivity"]
+_F = ROLE_KINDS["capacitance"]
 
 
 def _number(value: float | None, stderr: float | None = None, fmt: str = ".4g") -> str:
@@ -34,29 +40,29 @@ def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
     lines = [fit_report, "contributions:"]
     for c in analysis.contributions:
         r = _number(c.resistance_ohm, c.resistance_stderr_ohm)
-        what = [f"R = {r} ohm" if r != "-" else "R undetermined"]
+        what = [f"R = {r} {_OHM}" if r != "-" else "R undetermined"]
         if c.resistance_ohm == math.inf:  # a blocking spike: no DC path by construction
             what = ["R = inf (blocking)"]
         if c.role == "inductance":
             what = ["lead inductance (value in the parameter table)"]
         if c.capacitance_f is not None:
-            what.append(f"C = {_number(c.capacitance_f, c.capacitance_stderr_f, '.3g')} F")
+            what.append(f"C = {_number(c.capacitance_f, c.capacitance_stderr_f, '.3g')} {_F}")
             what[-1] += f" ({c.capacitance_formula})"
         if c.apex_frequency_hz is not None:
             what.append(f"f0 = {_number(c.apex_frequency_hz, fmt='.3g')} Hz")
         if c.asr_ohm_cm2 is not None:
             where = "per interface" if c.per_interface else "cell"
             asr = _number(c.asr_ohm_cm2, c.asr_stderr_ohm_cm2)
-            what.append(f"ASR = {asr} ohm cm2 ({where})")
+            what.append(f"ASR = {asr} {_OHM_CM2} ({where})")
         if c.conductivity_s_cm is not None:
             sigma = _number(c.conductivity_s_cm, c.conductivity_stderr_s_cm, ".3e")
-            what.append(f"sigma = {sigma} S/cm")
+            what.append(f"sigma = {sigma} {_S_CM}")
         lines.append(f"  {c.role:<16} {'+'.join(c.elements):<10} " + ", ".join(what))
     if analysis.total_conductivity_s_cm is not None:
         sigma = _number(
             analysis.total_conductivity_s_cm, analysis.total_conductivity_stderr_s_cm, ".3e"
         )
-        lines.append(f"  total electrolyte conductivity = {sigma} S/cm")
+        lines.append(f"  total electrolyte conductivity = {sigma} {_S_CM}")
     lines.extend(f"  warning: {w}" for w in analysis.all_warnings)
     return "\n".join(lines)
 
@@ -75,7 +81,7 @@ def arrhenius_table(series: ArrheniusSeries) -> str:
 
     roles = [role for role in ROLES if role in series.fits]
     lines = [f"circuit {series.circuit}" + (f" (model {series.model})" if series.model else "")]
-    lines.append("  T (C)    " + "".join(f"{'sigma_' + r + ' (S/cm)':<28}" for r in roles))
+    lines.append("  T (C)    " + "".join(f"{f'sigma_{r} ({_S_CM})':<28}" for r in roles))
     for i, t in enumerate(series.temperatures_k):
         cells = [_number(*series.conductivities(role)[i], fmt=".3e") for role in roles]
         lines.append(f"  {t - ZERO_CELSIUS_K:<8.2f} " + "".join(f"{c:<28}" for c in cells))

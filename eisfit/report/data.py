@@ -40,18 +40,6 @@ __all__ = [
     "spectrum_view",
 ]
 
-#: results.csv role columns a report plots, with their axis labels
-TREND_LABELS = {
-    "R_bulk_ohm": "R_bulk / Ω",
-    "R_gb_ohm": "R_gb / Ω",
-    "R_soli_ohm": "R_SOLI / Ω",
-    "asr_soli_ohm_cm2": "ASR_SOLI per interface / Ω cm²",
-    "R_total_ohm": "R_total / Ω",
-    "sigma_bulk_s_cm": "σ_bulk / S cm⁻¹",
-    "sigma_total_s_cm": "σ_total / S cm⁻¹",
-    "C_soli_f": "C_SOLI / F",
-}
-
 
 @dataclass(frozen=True)
 class FileInfo:

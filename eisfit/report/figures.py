@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .. import schema
 from ..errors import EisfitError, ReportError
 from ..kk.linkk import kk_check
 from ..notation.model import compile_circuit
 from ..trends.analysis import NULL_LAW, evaluate_law
 from ..trends.events import usable_rows
-from .data import TREND_LABELS, SpectrumView
+from .data import SpectrumView
 from .thin import MAX_DRAWN, drawn_points, extremes, note
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,15 +58,16 @@ IMAG = "#2e8b57"
 EVENT = "#7f7f7f"
 #: trend panels with more points than this draw them as a raster (keeps the SVG small)
 RASTER_ABOVE = 300
+_TOTAL = schema.role_column("resistance", schema.TOTAL)  # its events mark every panel
 
-#: trend figures: file stem -> (title, quantities)
+_FIGURE_TITLES = {
+    "resistance": "Resistances and ASR",
+    "conductivity": "Conductivities",
+    "capacitance": "Interphase capacitance",
+}
+#: trend figures: file stem -> (title, quantities: the columns `eisfit.schema` puts in it)
 TREND_FIGURES = {
-    "trends_resistance": (
-        "Resistances and ASR",
-        ("R_bulk_ohm", "R_gb_ohm", "R_soli_ohm", "asr_soli_ohm_cm2"),
-    ),
-    "trends_conductivity": ("Conductivities", ("sigma_bulk_s_cm", "sigma_total_s_cm")),
-    "trends_capacitance": ("Interphase capacitance", ("C_soli_f",)),
+    f"trends_{key}": (title, schema.plotted(key)) for key, title in _FIGURE_TITLES.items()
 }
 
 
@@ -171,10 +173,10 @@ def _trend_panel(
     not partial; undetermined values are NaN and not drawn)."""
     ok = usable_rows(table)
     t, y = _finite(ok, "time_h"), _finite(ok, quantity)
-    se = _finite(ok, f"{quantity}_stderr")
+    se = _finite(ok, schema.stderr_of(quantity))
     keep = np.isfinite(t) & np.isfinite(y)
     ax.set_xlabel(time_label)
-    ax.set_ylabel(TREND_LABELS.get(quantity, quantity))
+    ax.set_ylabel(schema.label(quantity))
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useMathText=False)
     if not keep.any():
         ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center")
@@ -198,7 +200,7 @@ def _trend_panel(
                     label=label)  # over a cloud of points, under a few
             ax.legend(loc="best")
     for event in events:
-        if event.get("quantity") in (quantity, "R_total_ohm") and isinstance(
+        if event.get("quantity") in (quantity, _TOTAL) and isinstance(
             event.get("time_h"), int | float
         ):
             ax.axvline(float(event["time_h"]), color=EVENT, ls="--", lw=0.8)

@@ -8,10 +8,11 @@ its figure and parameter lines.  Text from files is drawn with ``parse_math=Fals
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._util import atomic_path
 from ..errors import ReportError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,17 +24,21 @@ _LINES_PER_PAGE = 60
 
 
 class PdfReport(AbstractContextManager["PdfReport"]):
-    """Collects pages and writes ``path`` on exit (to a temporary name, then moved)."""
+    """Collects pages and writes ``path`` on exit (`eisfit._util.atomic_path`: to a temporary
+    name, moved into place; removed instead when the block raises)."""
 
     def __init__(self, path: Path, title: str) -> None:
         from matplotlib.backends.backend_pdf import PdfPages
 
         self.path = path
-        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._open = ExitStack()  # closes the pages, then moves or removes the file
+        tmp = self._open.enter_context(atomic_path(path))
         try:
-            self._pages = PdfPages(self._tmp, metadata={"Title": title, "Creator": "eisfit"})
+            pages = PdfPages(tmp, metadata={"Title": title, "Creator": "eisfit"})
         except OSError as exc:
+            self._open.__exit__(type(exc), exc, exc.__traceback__)
             raise ReportError(f"{path}: cannot write the PDF ({exc})") from None
+        self._pages = self._open.enter_context(pages)
 
     def text(self, heading: str, lines: Sequence[str]) -> None:
         """Text pages: a heading and lines (long lists continue on further pages)."""
@@ -54,8 +59,4 @@ class PdfReport(AbstractContextManager["PdfReport"]):
         self._pages.savefig(figure)
 
     def __exit__(self, *exc: Any) -> None:
-        self._pages.close()
-        if exc[0] is None:
-            self._tmp.replace(self.path)
-        else:
-            self._tmp.unlink(missing_ok=True)
+        self._open.__exit__(*exc)

@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..schema import label
 from ..status import STATUSES
 from . import html as h
-from .data import TREND_LABELS, RunData, Selection, SpectrumView, common_warnings
+from .data import RunData, Selection, SpectrumView, common_warnings
 
 __all__ = [
     "CAPTION",
@@ -39,7 +40,6 @@ __all__ = [
 
 
 MAX_LISTED = 40  # failed/error rows listed one by one under "needs attention"
-
 
 CAPTION = "Nyquist (equal axes), Bode, fit residuals and lin-KK residuals"
 
@@ -217,8 +217,7 @@ def _law_rows(prefix: str, trends: Mapping[str, Any]) -> list[list[Any]]:
         )
         criterion = trend.get("criterion", "AIC")
         score = chosen.get("aicc" if criterion == "AICc" else "aic")
-        rows.append([prefix + TREND_LABELS.get(quantity, quantity), trend.get("best") or "none",
-                     text,
+        rows.append([prefix + label(quantity), trend.get("best") or "none", text,
                      f"{criterion} {h.fmt(score)}", trend.get("message", "")])  # fmt: skip
     return rows
 

@@ -59,11 +59,11 @@ from typing import Any
 
 import pandas as pd
 
-from .._util import json_ready, write_atomic
+from .. import schema
+from .._util import atomic_path, json_ready, write_atomic
 from .._version import __version__
 from ..errors import BatchInterrupted, EisfitError, JsonError
 from ..notation.model import compile_circuit
-from ..spectrum import Spectrum
 from ..status import status_counts
 from .cache import save_rows
 from .csv_cells import neutralise
@@ -84,10 +84,6 @@ __all__ = [
     "run_batch",
     "spectrum_digest",
 ]
-
-_FIRST = ("source", "cell", "index", "timestamp", "time_h", "time_source", "cycle")
-_FIRST += ("status", "message")
-
 
 def run_batch(
     sources: Any,
@@ -208,8 +204,8 @@ def _finish(
     base: dict[str, Any],
 ) -> dict[str, Any]:
     """Complete a worker's row with the batch's columns; write its fits/ JSON (if new)."""
-    ident = base_row(plan.groups[g][i], ())
-    row.update({k: ident[k] for k in ("source", "index", "timestamp", "cycle")})
+    ident = base_row(plan.groups[g][i], ())  # what the spectrum says about itself
+    row.update({k: ident[k] for k in ident if schema.column(k).kind == "metadata"})
     row.update(time_h=plan.times[g][i], time_source=plan.time_source, fit_file=plan.stems[g][i])
     row["cell"] = plan.cells[g]
     if record is not None and out is not None:
@@ -273,9 +269,8 @@ def _end_line(frame: pd.DataFrame, elapsed_s: float) -> str:
 
 
 def _frame(rows: list[dict[str, Any]], names: Iterable[str]) -> pd.DataFrame:
-    template = base_row(Spectrum([1.0], [1.0]), tuple(names))
-    columns = list(_FIRST) + [c for c in template if c not in _FIRST] + ["fit_file"]
-    frame = pd.DataFrame(rows, columns=columns)
+    """The results table: the columns of `eisfit.schema`, in its order."""
+    frame = pd.DataFrame(rows, columns=list(schema.names(names)))
     frame["reused"] = frame["reused"].eq(True)
     return frame.astype({"time_h": float, "chi2": float})
 
@@ -301,12 +296,8 @@ def _write_table(out: Path, frame: pd.DataFrame) -> None:
         import pyarrow  # noqa: F401
     except ImportError:
         return
-    tmp = out / f".results.parquet.tmp{os.getpid()}"
-    try:
+    with atomic_path(out / "results.parquet") as tmp:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out / "results.parquet")
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_trends(out: Path | None, frame: pd.DataFrame) -> None:

@@ -1,8 +1,9 @@
 """The rows of results.csv: one flat dict per spectrum (`eisfit.runs.worker` fills them).
 
-`base_row` gives the identification columns and NaN for everything a fit fills;
-`role_values` the role-derived columns (resistances, ASR, capacitance, conductivities,
-each with a ``_stderr`` column); `failed_row` a row with no fit and its reason;
+The columns, their order and their meaning are `eisfit.schema`'s.  `base_row` gives the
+identification columns and each column's value without a fit (NaN for numbers);
+`role_values` the physics columns (resistances, ASR, capacitance, conductivities, each
+with a ``_stderr`` column) from a `CellAnalysis`; `failed_row` a row with no fit and its reason;
 `reader_warnings` and `screening_columns` what the reader and the screening said;
 `spectrum_data` the measured points a fits/ record carries.
 """
@@ -15,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import schema
 from ..physics.contributions import CellAnalysis
 from ..spectrum import Spectrum
 
 __all__ = [
-    "ROLE_COLUMNS",
     "base_row",
     "failed_row",
     "reader_warnings",
@@ -29,24 +30,18 @@ __all__ = [
     "spectrum_data",
 ]
 
-_RESISTANCE_COLUMNS = {
-    "bulk": "R_bulk_ohm",
-    "grain_boundary": "R_gb_ohm",
-    "soli": "R_soli_ohm",
-    "charge_transfer": "R_ct_ohm",
+#: kind of a physics column -> the `Contribution` attributes of its value and its stderr
+_CONTRIBUTION_FIELDS = {
+    "resistance": ("resistance_ohm", "resistance_stderr_ohm"),
+    "asr": ("asr_ohm_cm2", "asr_stderr_ohm_cm2"),
+    "capacitance": ("capacitance_f", "capacitance_stderr_f"),
+    "conductivity": ("conductivity_s_cm", "conductivity_stderr_s_cm"),
 }
-#: role-derived columns of results.csv; each also has a ``_stderr`` column
-ROLE_COLUMNS = (
-    "R_bulk_ohm",
-    "R_gb_ohm",
-    "R_soli_ohm",
-    "R_ct_ohm",
-    "R_total_ohm",
-    "asr_soli_ohm_cm2",
-    "C_soli_f",
-    "sigma_bulk_s_cm",
-    "sigma_total_s_cm",
-)
+#: kind of a whole-cell column (role ``total``) -> the `CellAnalysis` attributes
+_TOTAL_FIELDS = {
+    "resistance": ("total_resistance_ohm", "total_resistance_stderr_ohm"),
+    "conductivity": ("total_conductivity_s_cm", "total_conductivity_stderr_s_cm"),
+}
 
 
 def spectrum_data(spectrum: Spectrum) -> dict[str, list[float]]:
@@ -63,39 +58,31 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-# results.csv column -> (role, Contribution attribute of the value, of its stderr)
-_ROLE_FIELDS = {
-    **{
-        col: (role, "resistance_ohm", "resistance_stderr_ohm")
-        for role, col in _RESISTANCE_COLUMNS.items()
-    },
-    "asr_soli_ohm_cm2": ("soli", "asr_ohm_cm2", "asr_stderr_ohm_cm2"),
-    "C_soli_f": ("soli", "capacitance_f", "capacitance_stderr_f"),
-    "sigma_bulk_s_cm": ("bulk", "conductivity_s_cm", "conductivity_stderr_s_cm"),
-}
-
-
 def role_values(analysis: CellAnalysis | None) -> dict[str, float]:
-    """The role columns (NaN for roles the circuit lacks) from an analysis."""
-    out = {name: math.nan for col in ROLE_COLUMNS for name in (col, f"{col}_stderr")}
+    """The physics columns (`eisfit.schema.role_quantities` and their stderr; NaN for roles
+    the circuit lacks) from an analysis."""
+    quantities = schema.role_quantities()
+    out = {name: math.nan for c in quantities for name in (c.name, schema.stderr_of(c.name))}
     if analysis is None:
         return out
-    for column, (role, value, stderr) in _ROLE_FIELDS.items():
-        c = analysis.by_role(role)
-        if c is not None:
-            out[column] = _nan(getattr(c, value))
-            out[f"{column}_stderr"] = _nan(getattr(c, stderr))
-    out["R_total_ohm"] = _nan(analysis.total_resistance_ohm)
-    out["R_total_ohm_stderr"] = _nan(analysis.total_resistance_stderr_ohm)
-    out["sigma_total_s_cm"] = _nan(analysis.total_conductivity_s_cm)
-    out["sigma_total_s_cm_stderr"] = _nan(analysis.total_conductivity_stderr_s_cm)
+    for c in quantities:
+        if c.role == schema.TOTAL:
+            source, (value, stderr) = analysis, _TOTAL_FIELDS[c.kind]
+        else:
+            source, (value, stderr) = analysis.by_role(c.role), _CONTRIBUTION_FIELDS[c.kind]
+        if source is not None:
+            out[c.name] = _nan(getattr(source, value))
+            out[schema.stderr_of(c.name)] = _nan(getattr(source, stderr))
     return out
 
 
 def resistances(row: Mapping[str, Any]) -> dict[str, float]:
+    """Role -> finite resistance (ohm) of a row, for the roles of single arcs."""
     out = {}
-    for role, column in _RESISTANCE_COLUMNS.items():
-        value = row.get(column)
+    for c in schema.role_quantities():
+        if c.kind != "resistance" or c.role == schema.TOTAL:
+            continue
+        role, value = c.role, row.get(c.name)
         if value is not None and math.isfinite(float(value)):
             out[role] = float(value)
     return out
@@ -118,20 +105,15 @@ def screening_columns(spectrum: Spectrum) -> dict[str, Any]:
 
 
 def base_row(spectrum: Spectrum, names: tuple[str, ...]) -> dict[str, Any]:
-    """The identification columns plus NaN for everything a fit would fill."""
+    """Every column of a spectrum's row but those the batch fills from its plan, in table
+    order: what the spectrum says about itself, and each column's value without a fit
+    (`eisfit.schema.Column.missing`) for the rest.  ``names``: the circuit's parameters."""
     m = spectrum.meta
-    row: dict[str, Any] = {
-        "source": m.source, "index": m.index,
-        "timestamp": m.timestamp.isoformat() if m.timestamp is not None else None,
-        "cycle": m.cycle, "status": "failed", "message": "", "reasons": "",
-        "undetermined": "", "findings": "", "partial": False, "removed": "",
-        "start_path": None, "reused": False, "warnings": "",
-    }  # fmt: skip
-    for name in names:
-        row[name] = math.nan
-        row[f"{name}_stderr"] = math.nan
-    row.update(chi2=math.nan, chi2_per_point=math.nan, kk_valid=None, kk_verdict=None)
-    row.update(role_values(None))
+    row = {c.name: c.missing for c in schema.columns(names) if not c.from_plan}
+    row.update(
+        source=m.source, index=m.index, cycle=m.cycle,
+        timestamp=m.timestamp.isoformat() if m.timestamp is not None else None,
+    )  # fmt: skip
     return row
 
 

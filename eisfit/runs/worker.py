@@ -35,6 +35,7 @@ from ..errors import EisfitError
 from ..fitting.result import FitResult
 from ..physics.contributions import CellAnalysis, analyse
 from ..physics.geometry import Cell
+from ..schema import stderr_of
 from ..spectrum import Spectrum, SpectrumMeta
 from .rows import (
     base_row,
@@ -325,7 +326,7 @@ def _process(
     )  # fmt: skip
     for name in names:
         row[name] = result.values[name]
-        row[f"{name}_stderr"] = result.stderr[name]
+        row[stderr_of(name)] = result.stderr[name]
     row.update(role_values(analysis))
     record = {"fit": result.to_dict(), "analysis": analysis.to_dict(), "row": json_ready(row)}
     return row, {**record, "spectrum": spectrum_data(spectrum)}

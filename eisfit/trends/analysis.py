@@ -16,9 +16,10 @@ growth law with the lowest criterion is chosen.  For a straight line this is rou
 t-test of the slope at 5 % (|k / stderr(k)| > 2); a flat series with a slope of
 -0.004 +- 0.0045 (issue 12) comes out constant.
 
-Time is ``time_h``: hours since the first spectrum, or the spectrum number when the run
-has no timestamps (``time_source`` ``file_order``, `eisfit.trends.timeaxis`); units and messages
-say which.
+The quantities are `eisfit.schema.TREND_QUANTITIES` (the columns marked ``trend``: role
+resistances, the total, the SOLI's ASR and capacitance).  Time is ``time_h``: hours since
+the first spectrum, or the spectrum number when the run has no timestamps (``time_source``
+``file_order``, `eisfit.trends.timeaxis`); units and messages say which.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TrendInputError
+from ..schema import TREND_QUANTITIES, stderr_of
 from .events import Event, detect_events, ok_rows, partial_mask, spikes, usable_rows
 from .laws import (
     GROWTH_LAWS,
@@ -60,14 +62,6 @@ __all__ = [
     "usable_rows",
 ]
 
-TREND_QUANTITIES = (
-    "R_bulk_ohm",
-    "R_gb_ohm",
-    "R_soli_ohm",
-    "R_total_ohm",
-    "asr_soli_ohm_cm2",
-    "C_soli_f",
-)
 MIN_POINTS = 4
 #: a growth law must lower the criterion by at least this much to beat the constant law
 BEAT_MARGIN = 2.0
@@ -280,7 +274,7 @@ def _analyse_cell(df: pd.DataFrame) -> dict:
         if finite < MIN_POINTS:
             skipped[q] = f"{finite} usable values, at least {MIN_POINTS} needed"
             continue
-        se_col = f"{q}_stderr"
+        se_col = stderr_of(q)
         se = None
         if se_col in rows.columns:
             se = pd.to_numeric(rows[se_col], errors="coerce").to_numpy(dtype=float)

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TrendInputError
+from ..schema import TOTAL, role_column
 from ..status import USABLE
 from .timeaxis import TimeAxis, time_axis_of
 
@@ -62,8 +63,10 @@ JUMP_MIN_RELATIVE = 0.25
 JUMP_NEIGHBOURS = 3
 ARC_FRACTION = 0.02
 ARC_PERSIST = 2
-JUMP_QUANTITIES = ("R_soli_ohm", "R_total_ohm")
-ARC_QUANTITIES = ("R_bulk_ohm", "R_gb_ohm", "R_soli_ohm")
+_TOTAL = role_column("resistance", TOTAL)  # R_total_ohm
+JUMP_QUANTITIES = (role_column("resistance", "soli"), _TOTAL)
+#: the arcs watched for appearing / vanishing (charge transfer is not)
+ARC_QUANTITIES = tuple(role_column("resistance", r) for r in ("bulk", "grain_boundary", "soli"))
 SPIKE_FACTOR = 3.0
 _TRUE = frozenset({"true", "1", "1.0", "yes"})
 
@@ -278,7 +281,7 @@ def _short_text(
     ref_total: float,
 ) -> str:  # fmt: skip
     text = (
-        f"R_total_ohm fell to {total:.4g} ohm, {total / ref:.1%} of the median "
+        f"{_TOTAL} fell to {total:.4g} ohm, {total / ref:.1%} of the median "
         f"{ref:.4g} ohm of the previous spectra (threshold {SHORT_FRACTION:.0%})"
     )
     unknown = [q for q, v in roles.items() if undetermined[i] and not math.isfinite(v[i])]
@@ -307,7 +310,7 @@ def detect_events(df: pd.DataFrame) -> tuple[Event, ...]:
     roles = {
         q: v for q in ARC_QUANTITIES if (v := _column(rows, q)) is not None and np.isfinite(v).any()
     }
-    total = _column(rows, "R_total_ohm")
+    total = _column(rows, _TOTAL)
     if total is not None and np.isfinite(total).any():
         ref_total = float(np.nanmedian(total))
     elif roles:
@@ -318,9 +321,9 @@ def detect_events(df: pd.DataFrame) -> tuple[Event, ...]:
         for i, ref in _shorts(t, total):
             short_idx.add(i)
             text = _short_text(float(total[i]), ref, i, roles, undetermined, ref_total)
-            events.append(Event("short_circuit", float(t[i]), "R_total_ohm", text))
+            events.append(Event("short_circuit", float(t[i]), _TOTAL, text))
     for q in JUMP_QUANTITIES:
-        v = total if q == "R_total_ohm" else _column(rows, q)
+        v = total if q == _TOTAL else _column(rows, q)
         if v is None:
             continue
         for step in _jumps(t, v):

@@ -14,21 +14,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..schema import unit
+
 __all__ = ["FILE_ORDER", "TIMESTAMP", "TimeAxis", "quantity_unit", "time_axis_of"]
 
 TIMESTAMP = "timestamp"
 FILE_ORDER = "file_order"
 
-#: unit of a results.csv quantity, from the suffix of its column name
-_UNITS = (("_ohm_cm2", "ohm cm2"), ("_s_cm", "S/cm"), ("_ohm", "ohm"), ("_f", "F"))
-
-
 def quantity_unit(quantity: str | None) -> str:
-    """The unit of a results.csv column (``R_soli_ohm`` -> ``ohm``); ``unit`` when unknown."""
-    for suffix, unit in _UNITS:
-        if quantity and quantity.endswith(suffix):
-            return unit
-    return "unit"
+    """The unit of a results.csv column (``R_soli_ohm`` -> ``ohm``; `eisfit.schema.unit`, which
+    reads the unit of a name it does not know from its ending); ``unit`` when there is none."""
+    return unit(quantity) or "unit"
 
 
 @dataclass(frozen=True)
