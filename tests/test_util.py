@@ -58,3 +58,18 @@ def test_write_atomic_failure_keeps_the_old_file(tmp_path: Path) -> None:
         write_atomic(target, 12)  # type: ignore[arg-type]  # neither text nor bytes
     assert target.read_text() == "old"
     assert _folder(tmp_path) == ["results.csv"]
+
+
+def test_pdf_report_is_whole_or_absent(tmp_path: Path) -> None:
+    """`eisfit.report.pdf.PdfReport` writes through `atomic_path`."""
+    from eisfit.report.pdf import PdfReport
+
+    target = tmp_path / "report.pdf"
+    with pytest.raises(RuntimeError), PdfReport(target, "eisfit run report") as book:
+        book.text("Summary", ["first page"])
+        raise RuntimeError("a figure could not be drawn")
+    assert _folder(tmp_path) == []
+    with PdfReport(target, "eisfit run report") as book:
+        book.text("Summary", ["first page"])
+    assert target.read_bytes().startswith(b"%PDF")
+    assert _folder(tmp_path) == ["report.pdf"]
