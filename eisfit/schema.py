@@ -28,7 +28,7 @@ Units are in the names (``_ohm``, ``_ohm_cm2``, ``_s_cm``, ``_f``, ``_h``; `UNIT
 except for the circuit parameters, whose names are the notation's (their units are the
 elements', `eisfit.notation.elements`).
 
-The physics rules behind the role columns (domain notes sec. 4; Irvine, Sinclair & West,
+The physics rules behind the role columns (docs/physics-notes.md sec. 4; Irvine, Sinclair & West,
 Adv. Mater. 2 (1990) 132 for the arcs):
 
 - **Halving rule.**  In a symmetric Na | solid electrolyte | Na cell both electrodes

@@ -3,7 +3,7 @@
 Used by the bundled sample data, the benchmarks and the tests.  Arcs are specified the
 way an experimentalist thinks of them, by resistance, apex frequency and CPE exponent;
 ``Q = 1 / (R (2 pi f0)^n)`` follows from the apex relation f0 = 1 / (2 pi (R Q)^(1/n))
-(domain notes sec. 3).  Noise is proportional: each of Z' and Z'' gets gaussian noise of
+(docs/physics-notes.md sec. 3).  Noise is proportional: each of Z' and Z'' gets gaussian noise of
 standard deviation ``noise * |Z|``.
 """
 

@@ -179,7 +179,7 @@ def suspect_arcs(
     * *merged*: time constant within `MERGED_DECADES` of another arc's: two arcs doing
       the work of one (the combination search keeps arcs of a kind 3/4 decade apart,
       `eisfit.fitting.combinations`), while a process elsewhere is missed;
-    * *outside*: apex (tau = 1/omega0, domain notes sec. 3) beyond the measured band: the
+    * *outside*: apex (tau = 1/omega0, docs/physics-notes.md sec. 3) beyond the measured band: the
       fit may have pushed an arc there to mimic a tail (a spike, an arc above the band),
       or the arc really lies there and its position is only loosely set by the data.
 

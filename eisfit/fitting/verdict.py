@@ -13,12 +13,12 @@ A converged fit is not yet a result.  The verdict judges, in order:
      the measured |Z| across the band (the fit let it vanish); none of its parameters is
      determined;
    * an arc (R||CPE, R||C, Zarc, K) whose apex frequency f0 = 1/(2 pi (R Q)^(1/n))
-     (domain notes sec. 3) lies more than `APEX_DECADES` outside the measured band:
+     (docs/physics-notes.md sec. 3) lies more than `APEX_DECADES` outside the measured band:
      below it only the arc's capacitive tail is measured (its R, and with it the
      effective capacitance, is not determined); above it the arc is a plain resistance
      to these data (its Q and n are not determined, its R merges with the intercept).
      An apex outside the band by less than that is a warning: the values are
-     extrapolated (domain notes sec. 4: never without a warning).
+     extrapolated (docs/physics-notes.md sec. 4: never without a warning).
 
    A series inductance is a nuisance parameter: no quantity derives from it.  When the
    data hardly show it (its standard error exceeds it, or it has none) its value is kept

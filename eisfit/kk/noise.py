@@ -44,7 +44,7 @@ Verdict.  The data are called not consistent when
 analyser (0.1 % in |Z|, 0.1 degree in phase): smaller systematic deviations are neither
 noise nor evidence against the data, so no limit is set below a few times the floor.
 With a fixed ``residual_limit`` only the largest residual is compared with it, as before;
-with too few points for a noise estimate, the conventional 2 % limit of the domain notes.
+with too few points for a noise estimate, the conventional 2 % limit (docs/physics-notes.md sec. 7).
 Data whose point-to-point scatter exceeds `NOISE_CEILING` (5 % of |Z|; the limit is then
 above 20 % of |Z|) and show nothing over it are "undetermined", not "consistent": the
 check cannot tell, so ``valid`` is False too (nothing was validated).
@@ -81,7 +81,7 @@ ALPHA_BAND = 0.002  # chance that noise alone puts one band mean over its limit
 WINDOWS = (3, 5, 9, 17)  # band widths (points) scanned for trends
 Z_STRUCTURE = 3.5  # one-sided normal score of the structure test (p ~ 2e-4)
 MIN_DOF = 10  # fewer degrees of freedom: the noise cannot be estimated
-CONVENTIONAL_LIMIT = 0.02  # used when the noise cannot be estimated (domain notes sec. 7)
+CONVENTIONAL_LIMIT = 0.02  # used when the noise cannot be estimated (docs/physics-notes.md sec. 7)
 NOISE_CEILING = 0.05  # above this noise the limit passes 20 % of |Z|: the check cannot tell
 
 

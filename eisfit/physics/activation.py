@@ -1,6 +1,6 @@
 """Activation energy and pre-factor from conductivities at several temperatures.
 
-For thermally activated hopping, sigma T = A exp(-Ea / (kB T)) (domain notes sec. 6), so
+For thermally activated hopping, sigma T = A exp(-Ea / (kB T)) (docs/physics-notes.md sec. 6), so
 y = ln(sigma T) is a straight line in x = 1/T with slope b = -Ea/kB and intercept a = ln A.
 `arrhenius_fit` fits that line by linear least squares, minimising
 S(a, b) = sum_i w_i (y_i - a - b x_i)^2, with one of two regressions (``regression=``):
@@ -25,7 +25,7 @@ three or more give both.  A NaN conductivity (undetermined) is skipped with a no
 its temperature; fewer than two usable temperatures leave Ea undetermined (NaN, status
 ``undetermined``, with the reason).  Ea below 0 or outside `PLAUSIBLE_EA_EV` (0.05-2 eV)
 is kept but warned about (status ``warning``): ion transport in solid electrolytes has
-Ea ~ 0.1-0.5 eV (domain notes sec. 6), and the bounds leave room for poor conductors and
+Ea ~ 0.1-0.5 eV (docs/physics-notes.md sec. 6), and the bounds leave room for poor conductors and
 fast ones (issue 12).  Pure functions: no fitting of spectra here (that is
 `eisfit.physics.arrhenius.arrhenius_series`).
 """

@@ -5,7 +5,7 @@ first, where the arcs are largest and best resolved), starting each fit from the
 temperature's values (``eisfit.fit(..., initial=previous.values)``) so every spectrum lands
 on the same physical solution, analyses each result with `eisfit.physics.analyse`, and fits
 sigma T = A exp(-Ea / (kB T)) to the bulk, grain-boundary and total conductivities
-separately (domain notes sec. 6: "fit bulk and grain boundary separately"; statistics and
+separately (docs/physics-notes.md sec. 6: "fit bulk and grain boundary separately"; statistics and
 the ``regression`` choice, weighted by default or unweighted, in
 `eisfit.physics.activation`).  Blocking-electrode cells: the named model (or ``roles``)
 makes the higher-frequency arc bulk and the lower one grain boundary.

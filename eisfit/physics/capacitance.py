@@ -12,7 +12,7 @@ A CPE, Z = 1 / (Q (j w)^n), has Q in S s^n: Q is **not** a capacitance.  Two con
 
 Hirschorn et al., Electrochim. Acta 55 (2010) 6218 explain which applies; using the wrong
 one can be off by -70 % to +100 %.  Apex (summit) frequency of an R||CPE arc:
-f0 = 1 / (2 pi (R Q)^(1/n)) (domain notes sec. 3).
+f0 = 1 / (2 pi (R Q)^(1/n)) (docs/physics-notes.md sec. 3).
 
 Every ``*_gradient`` function returns ``(value, partial derivatives)`` with the partials in
 argument order, for first-order (delta-method) propagation of the fit covariance.

@@ -5,7 +5,7 @@
 the cell constant L/S (conductivity sigma = L/(R S), normalised capacitance C L/S), interfacial
 ones with the area alone (ASR = R S, C/S).  ``symmetric`` says the cell has two identical
 electrode interfaces in series (Na | SSE | Na), so an interfacial resistance covers two
-interfaces (domain notes sec. 4; Irvine, Sinclair & West, Adv. Mater. 2 (1990) 132).
+interfaces (docs/physics-notes.md sec. 4; Irvine, Sinclair & West, Adv. Mater. 2 (1990) 132).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Published magnitudes to put a fitted cell in context.
 
 The table ``literature.csv`` (shipped with the package, read through importlib.resources)
-holds only the numbers written in eisfit's domain notes, sec. 5, which quotes them from
-the seed review; every row carries the sentence it comes from (``quote``) and its
-``source``.  Nothing is interpolated or converted: an ASR whose per-interface convention
-the source does not state says so in ``condition``.  The notes give no conductivity at
-25 C and no activation energy for a named material, so the table has none (sec. 6 only
-gives the typical range 0.1-0.5 eV, which is not a measurement).
+holds only the numbers written in eisfit's physics notes, docs/physics-notes.md sec. 5,
+which quotes them from the seed review; every row carries the sentence it comes from
+(``quote``) and its ``source``.  Nothing is interpolated or converted: an ASR whose
+per-interface convention the source does not state says so in ``condition``.  The notes
+give no conductivity at 25 C and no activation energy for a named material, so the table
+has none (sec. 6 only gives the typical range 0.1-0.5 eV, which is not a measurement).
 
 One row per value: ``material``, ``cell``, ``quantity`` (``bulk_resistance``,
 ``interface_resistance``, ``charge_transfer_resistance``, ``resistance``, ``asr``,

@@ -1,6 +1,6 @@
 """Which physical process each fitted arc of a Na | SSE | Na spectrum describes.
 
-Evidence (domain notes secs. 1-2; Irvine, Sinclair & West, Adv. Mater. 2 (1990) 132,
+Evidence (docs/physics-notes.md secs. 1-2; Irvine, Sinclair & West, Adv. Mater. 2 (1990) 132,
 Table 1, "ISW"):
 
 * Capacitance ranges.  Bulk and grain-boundary capacitances scale with the cell constant and
@@ -13,13 +13,13 @@ Table 1, "ISW"):
   bulk               1e-13 - 1e-11 F/cm   ISW "1e-12"; eps_r = C L/(eps0 A) of 1 - 110
   grain_boundary     1e-11 - 1e-8 F/cm    ISW
   soli               1e-9 - 1e-5 F/cm2    ISW surface layer + sample-electrode interface
-  charge_transfer    1e-6 - 1e-4 F/cm2    ISW / domain notes (double layer)
+  charge_transfer    1e-6 - 1e-4 F/cm2    ISW / docs/physics-notes.md (double layer)
   =================  ===================  ==============================================
 
   The ranges overlap (ISW say so), so capacitance alone cannot decide.
 * Frequency order: from high to low apex frequency a cell shows bulk, grain boundary, SOLI,
   charge transfer.
-* The standard circuits (domain notes sec. 2): with 1, 2, 3, 4 arcs a Na | SSE | Na cell is
+* The standard circuits (docs/physics-notes.md sec. 2): with 1, 2, 3, 4 arcs a Na | SSE | Na cell is
   read as SOLI; gb + SOLI (the usual NZSP case); bulk + gb + SOLI (cold, thick or sulfide
   cell); bulk + gb + SOLI + charge transfer (Na3SbS4).  Blocking cells: gb; bulk + gb;
   bulk + gb + surface layer.
@@ -88,7 +88,7 @@ CAPACITANCE_RANGES: Mapping[str, tuple[float, float, str]] = {
     "soli": (1e-9, 1e-5, "F/cm2"),
     "charge_transfer": (1e-6, 1e-4, "F/cm2"),
 }
-#: the standard circuits of domain notes sec. 2, by number of arcs (high -> low frequency)
+#: the standard circuits of docs/physics-notes.md sec. 2, by number of arcs (high -> low frequency)
 _STANDARD: Mapping[int, tuple[str, ...]] = {
     1: ("soli",),
     2: ("grain_boundary", "soli"),

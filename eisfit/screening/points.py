@@ -340,7 +340,7 @@ def artefact_head(z: np.ndarray, scale: np.ndarray, spiked: np.ndarray) -> Head:
 
     and, inductive or not, spikes at the very top of the band (a point off the trend that
     only cropping removes) belong to the head too.  A plain inductive head (Z'' > 0
-    rising, Z' steady) is normal: domain notes sec. 1, allow a series L0 rather than
+    rising, Z' steady) is normal: docs/physics-notes.md sec. 1, allow a series L0 rather than
     deleting those points.
     """
     n = z.size

@@ -11,7 +11,7 @@ reason).  Kinds:
     a high-frequency head a series inductance cannot explain: Z'' falling toward f_max
     (a resonance), Z' falling from the intercept to below zero, or a point off the trend
     at the very top of the band.  A plain inductive head (Z'' > 0 rising, Z' steady) is
-    normal and not a finding (domain notes sec. 1: fit a series L0, do not delete it);
+    normal and not a finding (docs/physics-notes.md sec. 1: fit a series L0, do not delete it);
 ``outlier``
     isolated spikes: points far off the smooth curve through their neighbours;
 ``non_monotonic``

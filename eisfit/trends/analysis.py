@@ -1,4 +1,5 @@
-"""Growth laws of a quantity over time (domain notes sec. 5) and the trend summary of a batch.
+"""Growth laws of a quantity over time (docs/physics-notes.md sec. 5) and the trend summary
+of a batch.
 
 The laws and how each is fitted are in `eisfit.trends.laws`: the null model ``constant``
 (R0: no significant change) and the growth laws linear (R0 + k t), parabolic

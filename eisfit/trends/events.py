@@ -7,7 +7,7 @@ once raised a false "jump" at t = 0; a table without that column has none), orde
 time.  A NaN in an ``undetermined`` row is a quantity eisfit could not determine: it is
 unknown, never evidence (issue 12: "short_circuit ... 0.0 % of the median 1.177e+99
 ohm").  A NaN role resistance in an ``ok`` or ``warning`` row means the role is absent
-from that fit.  Thresholds (module constants, domain notes sec. 5):
+from that fit.  Thresholds (module constants, docs/physics-notes.md sec. 5):
 
 - short circuit: ``R_total_ohm`` below ``SHORT_FRACTION`` (10 %) of the median of the previous
   ``SHORT_WINDOW`` (5) values.  Reported once; a new short can only be reported after the

@@ -10,7 +10,7 @@ power       R0 + k t^m                R0, k (unit/h^m), m
 logarithmic R0 + k ln(1 + t/tau)      R0, k (unit), tau_h (h)
 =========== ========================= ============================================
 
-Growth laws: domain notes sec. 5.  When a run has no timestamps, t is the spectrum number
+Growth laws: docs/physics-notes.md sec. 5.  When a run has no timestamps, t is the spectrum number
 and every "h" above reads "spectrum number" (`eisfit.trends.timeaxis`; the parameter keeps the
 name ``tau_h``, its unit says what it is).
 
