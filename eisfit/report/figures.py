@@ -58,7 +58,7 @@ IMAG = "#2e8b57"
 EVENT = "#7f7f7f"
 #: trend panels with more points than this draw them as a raster (keeps the SVG small)
 RASTER_ABOVE = 300
-_TOTAL = schema.role_column("resistance", schema.TOTAL)  # its events mark every panel
+_TOTAL = schema.role_column("resistance", schema.TOTAL)  # a short (its event) marks every panel
 
 _FIGURE_TITLES = {
     "resistance": "Resistances and ASR",
