@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 import eisfit.physics.arrhenius as arrhenius_module
 from eisfit import Spectrum
-from eisfit.errors import EisfitError
+from eisfit.errors import EisfitError, PhysicsError
 from eisfit.physics.arrhenius import (
     BOLTZMANN_EV_PER_K,
     ArrheniusFit,
@@ -23,7 +23,6 @@ from eisfit.physics.arrhenius import (
     arrhenius_series,
 )
 from eisfit.physics.arrhenius_plot import plot_arrhenius
-from eisfit.errors import PhysicsError
 from eisfit.physics.geometry import Cell
 from eisfit.physics.models import get_model
 

@@ -17,10 +17,10 @@ import eisfit.physics.arrhenius as arrhenius_module
 from eisfit import write_csv
 from eisfit.cli.main import main
 from eisfit.cli.tables import arrhenius_table
+from eisfit.errors import PhysicsError
 from eisfit.physics.activation import PLAUSIBLE_EA_EV, plausibility
 from eisfit.physics.arrhenius import arrhenius_fit, arrhenius_series
 from eisfit.physics.arrhenius_plot import plot_arrhenius
-from eisfit.errors import PhysicsError
 from eisfit.physics.geometry import Cell
 
 KB = 8.617333262e-5
