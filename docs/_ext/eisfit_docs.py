@@ -16,7 +16,8 @@ terminal, where ``|Z|`` means a modulus; reStructuredText reads ``|...|`` as a
 substitution.  Outside code spans and literal blocks, bars are escaped before Sphinx
 parses a docstring, so ``|Z|`` renders as written; inside the rows of a simple table,
 where an inserted backslash would shift the columns, they become U+2223 (divides), which
-looks the same.
+looks the same.  A citation of the physics notes in prose ("docs/physics-notes.md sec.
+3") becomes a link to that section of the page.
 """
 
 from __future__ import annotations
@@ -130,11 +131,23 @@ _BORDER = re.compile(r"^\s*=+(\s+=+)+\s*$")
 _DIVIDES = "\u2223"
 
 
+#: "docs/physics-notes.md sec. 3" or "secs. 1-2": the docstrings' citation of the notes
+_NOTES = re.compile(r"docs/physics-notes\.md (secs?)\. (\d)(-\d)?")
+
+
+def _notes_link(match: re.Match[str]) -> str:
+    # "section", not "sec.": autosummary cuts a summary line at the first ". "
+    word = "sections" if match.group(1) == "secs" else "section"
+    first, rest = match.group(2), match.group(3) or ""
+    return f":ref:`physics notes, {word} {first}{rest} <physics-notes-{first}>`"
+
+
 def _escape_line(line: str, *, in_table: bool) -> str:
     bar = _DIVIDES if in_table else "\\|"
     parts = _SPANS.split(line)
-    return "".join(p if i % 2 else p.replace("\\|", "|").replace("|", bar)
+    text = "".join(p if i % 2 else p.replace("\\|", "|").replace("|", bar)
                    for i, p in enumerate(parts))  # fmt: skip
+    return text if in_table else _NOTES.sub(_notes_link, text)
 
 
 def _table_rows(lines: Sequence[str]) -> set[int]:
