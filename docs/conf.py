@@ -80,6 +80,7 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "min_reported_time": 1,
     "write_computation_times": False,  # no sg_execution_times.rst in the source folder
+    "capture_repr": (),  # show what the scripts print, not the repr of their last line
 }
 
 html_theme = "furo"

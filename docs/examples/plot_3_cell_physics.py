@@ -8,6 +8,7 @@ role of each element, effective capacitances, the interphase ASR **per interface
 (L / (R x A), never halved).
 """
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -47,7 +48,8 @@ print(f"total: sigma = {sigma:.3g} +/- {sigma_se:.1g} S/cm")
 # Why each arc got its role:
 
 for role in ("grain_boundary", "soli"):
-    print(f"{role}: {analysis.by_role(role).reason}")
+    reason = analysis.by_role(role).reason
+    print(textwrap.fill(f"{role}: {reason}", 88, subsequent_indent="    "))
 
 # %%
 # The fitted spectrum with each arc's apex marked: the grain-boundary arc near 500 kHz,

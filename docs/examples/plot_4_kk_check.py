@@ -9,6 +9,7 @@ same cell made to drift during the sweep (its interphase resistance rising by 15
 the first to the last point) does not.
 """
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -22,7 +23,7 @@ ROOT = next(
 )
 spectrum = eisfit.read(ROOT / "sample_spectra" / "na_nzsp_na_single.csv")[0]
 good = eisfit.kk_check(spectrum)
-print("sample:", good.verdict, "-", good.reason)
+print(textwrap.fill(f"sample: {good.reason}", 88))
 
 # %%
 # A drifting cell: each point is measured on a cell whose interphase resistance has
@@ -48,7 +49,7 @@ for i, fi in enumerate(f):
     z[i] = simulate(circuit, values, [fi], noise=0.005, rng=rng).impedance_ohm[0]
 drifting = eisfit.Spectrum(frequency_hz=f, impedance_ohm=z)
 bad = eisfit.kk_check(drifting)
-print("drifting:", bad.verdict, "-", bad.reason)
+print(textwrap.fill(f"drifting: {bad.reason}", 88))
 
 # %%
 # The residuals of the KK model, as a fraction of ``|Z|``, with the limit each verdict used.

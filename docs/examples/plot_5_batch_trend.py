@@ -11,6 +11,7 @@ R(t) = 400 ohm + 60 ohm h^-1/2 sqrt(t).
 
 import json
 import tempfile
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -51,7 +52,8 @@ print(
 # The chosen laws:
 
 for quantity in ("R_bulk_ohm", "R_gb_ohm", "R_soli_ohm"):
-    print(f"{quantity}: {trends['trends'][quantity]['message']}")
+    message = trends["trends"][quantity]["message"]
+    print(textwrap.fill(f"{quantity}: {message}", 88, subsequent_indent="    "))
 
 # %%
 # The interphase resistance with one-stderr error bars and the chosen growth law:
