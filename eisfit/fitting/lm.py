@@ -24,9 +24,9 @@ Memory: the stacked rows of one start are (p + 1) x 2N numbers (6 MB for 50,000 
 and 7 parameters), so the starts are evaluated a few at a time when the spectrum is long
 (`ROW_BYTES` per call); the Gram matrices are per start, so this changes no number.
 
-Convergence of a start: an accepted step that lowers the cost by less than ``ftol``
-(relative) or moves x by less than ``xtol`` (relative to |x| + xtol), or a damping that
-has grown past 1e12 (no descent direction left: a minimum or a bound).
+The decision rules (damping, active set, acceptance, convergence, dropping and confirming
+starts) live in `eisfit.fitting.lm_rules`, which the compiled twin
+(`eisfit.fitting.chain_kernel`) compiles: the two solvers share them and keep no copy.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import lm_rules as rules
 
 __all__ = ["BatchResult", "batched_lm"]
 
@@ -99,11 +101,6 @@ def _joined(
     return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))  # type: ignore[return-value]
 
 
-def _pinned(x: np.ndarray, g: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Parameters on a bound whose gradient points out of the box."""
-    return ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
-
-
 def _judge(
     cost: list[float],
     trial: list[float],
@@ -113,31 +110,17 @@ def _judge(
     ftol: float,
     tiny_step: list[bool],
 ) -> tuple[list[bool], list[bool], list[float], list[float]]:
-    """Accept or reject each start's step, update its damping, tell convergence.
-
-    Returns (step taken, converged, new damping lam, new growth factor nu) per start.
-
-    A step is taken when it lowers the cost and the model predicted a decrease (gain
-    ratio rho > 0; a non-finite trial cost is inf and fails).  Nielsen's update (Nielsen,
-    IMM-REP-1999-05; Madsen, Nielsen & Tingleff 2004) shrinks the damping after a taken
-    step and grows it geometrically after each rejected one.  A start has converged when
-    a taken step lowered its cost by less than ``ftol`` (relative) or was tiny, or when
-    its damping passed 1e12 (no descent direction left: a minimum or a bound).
-    """
+    """`eisfit.fitting.lm_rules.judge` of each start: (step taken, converged, new damping
+    lam, new growth factor nu) per start.  On Python floats: with a handful of starts,
+    each numpy call would cost more than the arithmetic it does."""
     better, done, new_lam, new_nu = [], [], [], []
+    judge = rules.judge
     for c, c_t, pred, lam_i, nu_i, tiny in zip(
         cost, trial, predicted, lam, nu, tiny_step, strict=True
     ):
-        decrease = c - c_t
-        rho = decrease / pred if pred > 0 else 0.0
-        ok = rho > 0
-        if ok:
-            t = 2.0 * rho - 1.0
-            lam_i, nu_i = max(lam_i * max(1.0 / 3.0, 1.0 - t * t * t), 1e-15), 2.0
-        else:
-            lam_i, nu_i = lam_i * nu_i, 2.0 * nu_i
+        ok, done_i, lam_i, nu_i = judge(c, c_t, pred, lam_i, nu_i, ftol, tiny)
         better.append(ok)
-        done.append((ok and (decrease <= ftol * c or tiny)) or lam_i > 1e12)
+        done.append(done_i)
         new_lam.append(lam_i)
         new_nu.append(nu_i)
     return better, done, new_lam, new_nu
@@ -178,7 +161,7 @@ def batched_lm(
     size of a row, (p + 1) x 2N x 8 bytes, save that call with
     ``max(1, ROW_BYTES // row_bytes)``).
     """
-    x_all = np.clip(np.array(x0, dtype=float), lower, upper)
+    x_all = rules.clip(np.array(x0, dtype=float), lower, upper)
     s, p = x_all.shape
     normal = _Normal(stacked, rows_per_call)
     cost_all, grad_all, hess_all = normal(x_all)
@@ -191,30 +174,30 @@ def batched_lm(
     # each step works on whole arrays instead of indexing into the batch.
     rows = np.flatnonzero(np.isfinite(cost_all))
     x, cost, grad, hess = x_all[rows], cost_all[rows], grad_all[rows], hess_all[rows]
-    lam = [1e-3] * rows.size  # per-start damping and its growth factor
-    nu = [2.0] * rows.size
+    lam = [rules.LAMBDA_START] * rows.size  # per-start damping and its growth factor
+    nu = [rules.NU_START] * rows.size
     lead_seen, lead_done_at = -1, 0
     for it in range(1, max_iter + 1):
         if rows.size == 0 or (should_stop is not None and should_stop(n_rows)):
             break
         h, g = hess, grad
-        damp = np.array(lam)[:, None] * np.maximum(np.diagonal(h, axis1=1, axis2=2), 1e-30)
+        damp = rules.damping(np.array(lam)[:, None], np.diagonal(h, axis1=1, axis2=2))
         # active set: a parameter on a bound whose gradient points out of the box is held
         # there (its row and column decoupled), so the others take a true LM step instead
         # of a projected one that crawls along the bound
-        pinned = _pinned(x, g, lower, upper)
+        pinned = rules.pinned(x, g, lower, upper)
         if pinned.any():
             free = ~pinned
             h = h * (free[:, :, None] & free[:, None, :])
             g = np.where(pinned, 0.0, g)
-            damp = np.where(pinned, 1.0, damp)
+            damp = np.where(pinned, rules.HELD_DAMPING, damp)
         try:
             step = np.linalg.solve(h + damp[:, :, None] * eye, g[..., None])[..., 0]
             step *= -1.0
         except np.linalg.LinAlgError:
-            step = -g / damp
+            step = rules.steepest_step(g, damp)
         raw = x + step
-        trial = np.minimum(np.maximum(raw, lower), upper)
+        trial = rules.clip(raw, lower, upper)
         # predicted decrease of |r|^2 from the model |r + J^T step|^2: -(2 step.g +
         # step.H.step).  For the LM step (H + D) step = -g, so it is step.(D step - g);
         # a step shortened by the bounds needs the full form
@@ -225,18 +208,9 @@ def batched_lm(
             predicted = np.einsum("sp,sp->s", step, damp * step - g)
         c_t, g_t, h_t = normal(trial)
         n_eval, n_rows = n_eval + 1, n_rows + rows.size
-        # per-start decisions on Python floats: with a handful of starts, each numpy call
-        # would cost more than the arithmetic it does
-        step_max = np.abs(step).max(axis=1).tolist()
-        x_max = np.abs(x).max(axis=1).tolist()
+        tiny = rules.tiny_step(np.abs(step).max(axis=1), np.abs(x).max(axis=1), xtol)
         better, done, lam, nu = _judge(
-            cost.tolist(),
-            c_t.tolist(),
-            predicted.tolist(),
-            lam,
-            nu,
-            ftol,
-            [s_ <= xtol * (m + xtol) for s_, m in zip(step_max, x_max, strict=True)],
+            cost.tolist(), c_t.tolist(), predicted.tolist(), lam, nu, ftol, tiny.tolist()
         )
         if all(better):  # common while starts descend: no selection needed
             x, cost, grad, hess = trial, c_t, g_t, h_t
@@ -251,17 +225,17 @@ def batched_lm(
         if any(done):
             converged[rows[done_a]] = True
         leave = done_a
-        if drop_ratio is not None and it >= grace:
+        if drop_ratio is not None and rules.racing(it, grace):
             best = cost_all.min()
-            leave = leave | (cost > drop_ratio * best)
+            leave = leave | rules.dropped(cost, best, drop_ratio)
             # confirmed: the leader has converged and another start sits on the same cost;
             # or the leader has converged and the others had `grace` more iterations
             lead = int(np.argmin(cost_all))
             if converged[lead]:
-                lead_done_at = lead_done_at if lead == lead_seen else it
+                lead_done_at = rules.lead_clock(lead, lead_seen, lead_done_at, it)
                 lead_seen = lead
-                same = cost_all <= best * (1 + same_cost)
-                if same.sum() >= 2 or it - lead_done_at >= grace:
+                n_same = int(rules.same_minimum(cost_all, best, same_cost).sum())
+                if rules.race_over(n_same, it, lead_done_at, grace):
                     break
         if leave.any():
             x_all[rows[leave]], grad_all[rows[leave]] = x[leave], grad[leave]
@@ -278,5 +252,5 @@ def batched_lm(
         converged=converged,
         n_evaluations=n_eval,
         n_rows=n_rows,
-        pinned=_pinned(x, grad, lower, upper),
+        pinned=rules.pinned(x, grad, lower, upper),
     )
