@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CircuitError
+from . import closed_forms as cf
 from .elements import ElementType, get_element
 from .grammar import Element, Node, Parallel, Series, format_circuit, iter_elements, parse
 from .layout import ChainLayout, chain_layout
@@ -188,9 +189,8 @@ def _parallel_evaluator(parts: list[_Evaluator]) -> _Evaluator:
 def _fused_evaluator(layout: ChainLayout) -> _Evaluator:
     """A faster evaluator for a series chain of elements and R||CPE / R||C arcs.
 
-    Arcs are evaluated together as (n_arcs, n_points) arrays.  For an arc with
-    y = R Q (j w)^n and D = 1 + y:  Z = R/D, dZ/dR = 1/D^2, dZ/dQ = -R^2 (j w)^n / D^2,
-    dZ/dn = -R y ln(j w) / D^2 (for R||C set n = 1, Q = C).
+    Arcs are evaluated together as (n_arcs, n_points) arrays, series CPEs and Cs too, by
+    the formulas of `eisfit.notation.closed_forms` (which the compiled kernel shares).
     """
     n_params = layout.n_params
     n_arcs = layout.arc_r.size
@@ -217,7 +217,7 @@ def _fused_evaluator(layout: ChainLayout) -> _Evaluator:
         fitter can weight residuals and Jacobian, and form J J^T, J r and r r, in one go.
         """
         if not last or last[0] is not omega:  # a fit calls this with one omega array
-            last[:] = [omega, np.log(omega) + 0.5j * np.pi, 1j * omega, np.log(omega)]
+            last[:] = [omega, np.log(omega) + cf.HALF_PI_J, 1j * omega, np.log(omega)]
         _, ljw, jw, lw = last
         lead = theta.shape[:-1]
         dz = np.empty((*lead, n_params + stacked, omega.size), dtype=complex)
@@ -228,33 +228,30 @@ def _fused_evaluator(layout: ChainLayout) -> _Evaluator:
             n[..., is_cpe] = theta[..., n_idx]
         r, q = theta[..., r_ix, None], theta[..., q_ix, None]
         # (j w)^n = w^n e^(j n pi/2): a real exp and a rotation, half the cost of a complex exp
-        s = np.exp(n[..., None] * lw) * np.exp(0.5j * np.pi * n)[..., None]
-        inv_d = 1.0 / (1.0 + (r * q) * s)
-        inv_d2 = inv_d * inv_d
-        dz[..., r_ix, :] = inv_d2
-        d_q = s * inv_d2
-        d_q *= -(r * r)
+        s = cf.power(n[..., None], lw, cf.rotation(n)[..., None])
+        inv_d = 1.0 / cf.arc_denominator(r, q, s)
+        z_arcs, dz[..., r_ix, :], d_q = cf.arc(r, q, s, inv_d)
         dz[..., q_ix, :] = d_q
         if n_idx.size:
-            d_n = d_q * q  # -R y / D^2
-            d_n *= ljw
+            d_n = cf.arc_exponent_derivative(d_q, q, ljw)
             dz[..., n_ix, :] = d_n if all_cpe else d_n[..., is_cpe, :]
-        z = np.sum(r * inv_d, axis=-2, out=dz[..., n_params, :] if stacked else None)
+        z = np.sum(z_arcs, axis=-2, out=dz[..., n_params, :] if stacked else None)
         if series_r.size:
-            z += _sum_last(theta[..., sr_ix])
-            dz[..., sr_ix, :] = 1.0
+            z_r, dz[..., sr_ix, :] = cf.resistor(_sum_last(theta[..., sr_ix]))
+            z += z_r
         if series_l.size:
-            z += _sum_last(theta[..., sl_ix]) * jw
-            dz[..., sl_ix, :] = jw
-        if spike_q.size:  # Z = (j w)^-n / Q
+            z_l, dz[..., sl_ix, :] = cf.inductor(_sum_last(theta[..., sl_ix]), jw)
+            z += z_l
+        if spike_q.size:
             m = np.ones((*lead, spike_q.size))
             m[..., spike_is_cpe] = theta[..., spike_n]
             qs = theta[..., spike_q, None]
-            zs = np.exp(-m[..., None] * lw) * (np.exp(-0.5j * np.pi * m)[..., None] / qs)
+            zs, dz[..., spike_q, :], d_e = cf.spike(
+                qs, m[..., None], lw, cf.rotation(-m)[..., None], ljw
+            )
             z += zs.sum(axis=-2)
-            dz[..., spike_q, :] = -zs / qs
             if spike_n.size:
-                dz[..., spike_n, :] = (-ljw * zs)[..., spike_is_cpe, :]
+                dz[..., spike_n, :] = d_e[..., spike_is_cpe, :]
         for func, i, j in others:
             zi, di = func(theta[i:j], omega)
             z += zi
