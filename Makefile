@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 DOCS_STAMP := $(VENV)/.installed-docs
+# a fresh build (-E) so that no warning hides in a cached page
+SPHINX := $(VENV)/bin/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
 
 .PHONY: test demo docs lint bench clean
 
@@ -22,10 +24,13 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test,fast]"
 	touch $(STAMP) $(DEMO_STAMP)
 
-test: $(STAMP)
+# the tests, then the documentation built with warnings as errors (so CI proves it builds;
+# its code blocks and gallery scripts also run inside pytest, without the docs extra)
+test: $(STAMP) $(DOCS_STAMP)
 	$(VENV)/bin/ruff check eisfit tests bench sample_spectra
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
+	$(SPHINX)
 
 # The demo: one spectrum with roles, ASR per interface and conductivities (and its fit
 # report), then the 24-spectrum cycling run (EC-Lab .mpt files with timestamps) through
@@ -44,7 +49,7 @@ $(DOCS_STAMP): pyproject.toml | $(PY)
 	touch $(DOCS_STAMP) $(DEMO_STAMP)
 
 docs: $(DOCS_STAMP)
-	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	$(SPHINX)
 	@echo "open docs/_build/html/index.html"
 
 lint: $(STAMP)
@@ -57,4 +62,4 @@ bench: $(STAMP)
 	$(PY) bench/report_bench.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache docs/_build docs/auto_examples docs/api/generated

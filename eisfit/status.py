@@ -3,18 +3,18 @@
 The same five words are used by `FitResult.status`, the ``status`` column of
 results.csv, the JSON outputs, the report and the command-line exit codes:
 
-============== ================================================================ =====
-status         meaning                                                          exit
-============== ================================================================ =====
-``ok``         the fit is usable as it stands                                   0
-``warning``    usable, with reasons (data flagged by screening or lin-KK,       0
-               systematic residuals, stopped on its budget close to a minimum)
-``undetermined`` some quantities cannot be determined from these data: they are 1
-               reported as NaN / None with the reason and left out of ASR,
-               conductivity, trends and events; the others remain usable
-``failed``     the fit is unusable (no finite optimum, stopped far from one)    1
-``error``      the input could not be read or is not a valid spectrum           2
-============== ================================================================ =====
+================ ================================================================ =====
+status           meaning                                                          exit
+================ ================================================================ =====
+``ok``           the fit is usable as it stands                                   0
+``warning``      usable, with reasons (data flagged by screening or lin-KK,       0
+                 systematic residuals, stopped on its budget close to a minimum)
+``undetermined`` some quantities cannot be determined from these data: they are   1
+                 reported as NaN / None with the reason and left out of ASR,
+                 conductivity, trends and events; the others remain usable
+``failed``       the fit is unusable (no finite optimum, stopped far from one)    1
+``error``        the input could not be read or is not a valid spectrum           2
+================ ================================================================ =====
 
 A status never claims more than the numbers support: the worst finding decides it.
 """

@@ -14,7 +14,7 @@ unit                   basis column (amplitude 1)  parameters from (amplitude a,
 ``La``                 (j w)^n0                    L = a, n = n0
 ``p(R,CPE)``           1 / (1 + (j w tau)^n0)      R = a, Q = tau^n0 / a, n = n0
 ``p(R,C)``             1 / (1 + j w tau)           R = a, C = tau / a
-``G``/``Wo``/``Ws``... element with (1, tau)       (a, tau)
+``G``/``Wo``/``Ws``    element with (1, tau)       (a, tau)
 =====================  ==========================  =====================================
 
 For every combination of time constants on a log grid (4 per decade, reaching a decade

@@ -17,6 +17,7 @@ Layout (AleksandrVakulenko/Novocontrol-file-import ``examples*`` and its
 * rows of numbers (``1.00000e+06``), tab separated.
 
 The impedance is taken, in this order of preference, from
+
 1. ``Zs'``, ``Zs''``: the complex impedance itself, Zs'' with the physical sign
    (negative for a capacitor: checked, |Zs| equals the ``|Z|`` column of
    ``examples2/30.TXT``);

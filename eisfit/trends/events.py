@@ -25,6 +25,7 @@ from that fit.  Thresholds (module constants, docs/physics-notes.md sec. 5):
   and above ``ARC_FRACTION`` (2 %) of the median total resistance of the run; a change of that
   state counts when both the old and the new state hold for >= 2 consecutive spectra whose
   state is known (undetermined values are skipped, they neither start nor break a run).
+
 Jumps and vanished arcs at the time of a short circuit are folded into the short's evidence.
 Times in the evidence are hours, or spectrum numbers when the table's ``time_source`` is
 ``file_order`` (`eisfit.trends.timeaxis`).
