@@ -307,7 +307,7 @@ def issue_examples(rows: list[dict]) -> list[str]:
 
 
 def random_values(circuit: str, roles: dict[str, str], rng: np.random.Generator) -> dict:
-    """Realistic values for a model's elements by role (domain notes sec. 1, 5).
+    """Realistic values for a model's elements by role (docs/physics-notes.md sec. 1, 5).
 
     L0 0.1-1 uH; R0 20-500 ohm (1-20 ohm as a series lead); arcs by role, with apex
     frequency f0 and CPE exponent n: bulk R 200-5000 ohm, f0 1-5 MHz, n 0.85-1; grain

@@ -41,7 +41,7 @@ GB = {"R_ohm": 80.0, "apex_hz": 5.0e5, "n": 0.9}
 SOLI = {"R_ohm": 400.0, "apex_hz": 100.0, "n": 0.8}
 
 # Cycling: R2(t) = R2_0 + k sqrt(t) (parabolic, diffusion-limited interphase growth,
-# domain notes sec. 5); CPE2.Q and n, and everything else, stay constant.
+# docs/physics-notes.md sec. 5); CPE2.Q and n, and everything else, stay constant.
 TIMES_H = [2.0 * i for i in range(24)]
 GROWTH_K_OHM_PER_SQRT_H = 60.0
 # The EC-Lab copies: the run starts at RUN_START; each file holds MPT_LOOPS spectra.

@@ -94,7 +94,7 @@ def test_intercept_alone_is_bulk_plus_grain_boundary():
     assert analysis.total_conductivity_s_cm == 0.1 / (400.0 * 1.0)
 
 
-# ------------------------------------------------ published numbers (domain notes sec. 5)
+# ------------------------------------------------ published numbers (docs/physics-notes.md sec. 5)
 
 
 def test_na_nzsp_na_interfacial_1060_ohm_cm2_per_interface():

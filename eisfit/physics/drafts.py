@@ -162,5 +162,5 @@ def intercept_reason(role: str, has_gb: bool) -> str:
     extra = "" if has_gb else " (bulk + grain boundary: no grain-boundary arc fitted)"
     return (
         "high-frequency intercept with no bulk arc fitted: the electrolyte resistance"
-        f"{extra}, not a contact resistance (domain notes sec. 1)"
+        f"{extra}, not a contact resistance (docs/physics-notes.md sec. 1)"
     )
