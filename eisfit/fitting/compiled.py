@@ -3,7 +3,9 @@
 For a circuit that is a chain of R, L, C, CPE and R||CPE / R||C arcs (a `ChainLayout`
 with a closed form: the usual bulk / grain-boundary / interface circuits), the batched
 multi-start Levenberg-Marquardt run of `eisfit.fitting.lm.batched_lm` has a compiled twin in
-`eisfit.fitting.chain_kernel`.  Same algorithm, same decisions; an iteration of ten starts of
+`eisfit.fitting.chain_kernel`.  Same algorithm and the same code for it: the kernel compiles
+the decision rules of `eisfit.fitting.lm_rules` and the closed forms of
+`eisfit.notation.closed_forms` that the numpy path calls.  An iteration of ten starts of
 a 3-arc circuit takes about 80 us instead of 500 us, because the numpy version pays
 call overhead on small arrays.
 
