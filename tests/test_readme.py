@@ -7,11 +7,12 @@ EC-Lab run) in a preamble, then runs every ```python block of the README in one 
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from doc_blocks import python_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 PREAMBLE = """
@@ -25,8 +26,7 @@ f, z = _s.frequency_hz, _s.impedance_ohm
 
 
 def _blocks() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    return python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
 
 
 def test_the_readme_has_python_examples() -> None:
