@@ -344,6 +344,7 @@ def test_role_changes_between_temperatures_are_reported(resolved) -> None:
     swapped = arrhenius_module.analyse(
         series.results[1], CELL, roles={"R1": "grain_boundary", "R2": "bulk"}
     )
+    # private: the role-change note is tested on a constructed swap a real series rarely gives
     notes = arrhenius_module._role_changes(series.temperatures_k[:2], [first, swapped])
     assert len(notes) == 2
     assert notes[0].startswith("bulk is not the same element at every temperature (R1+CPE1 from")

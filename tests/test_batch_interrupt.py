@@ -40,6 +40,7 @@ def _interrupt_after(monkeypatch: pytest.MonkeyPatch, k: int) -> list[int]:
         calls.append(1)
         return real(*args, **kwargs)
 
+    # private: Ctrl-C is injected at one spectrum's fit; no public hook exists
     monkeypatch.setattr(series_fit, "_fit_one", fit_one)
     return calls
 

@@ -176,6 +176,7 @@ def test_batch_summary_and_exit_code_speak_the_status_vocabulary(
             "time_source": ["file_order"] * len(statuses),
         })  # fmt: skip
         args = cli_batch.argparse.Namespace(cell_by=None, out=str(tmp_path))
+        # private: the summary is wrapped to observe it; no public hook exists
         return cli_batch._summary(frame, args)
 
     text = summary_of(["warning", "undetermined", "ok", "error"])

@@ -228,6 +228,7 @@ def test_a_kernel_that_fails_to_build_falls_back_to_numpy_with_a_warning(
     def broken(kernel: object) -> None:
         raise RuntimeError("LLVM said no")
 
+    # private: a kernel build failure is simulated; no public hook exists
     monkeypatch.setattr(compiled, "_warm_up", broken)
     compiled._load.cache_clear()
     try:

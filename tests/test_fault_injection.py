@@ -94,6 +94,7 @@ def test_a_signal_after_the_last_fit_still_writes_results(
     run: Path, reference: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
+    # private: the fault is injected inside the results write; no public hook exists
     real = eisfit.runs.batch._write_table
 
     def signalled(out: Path, frame: pd.DataFrame) -> None:

@@ -80,9 +80,11 @@ def test_downdate_from_blocks_equals_solving_without_the_column() -> None:
 def test_grams_of_several_m_equal_the_dense_products(
     block_bytes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # private: the block size is made small to test blocking on a small spectrum
     monkeypatch.setattr(kk_model, "_GRAMS_BYTES", block_bytes)
     design, _, b = _design(33, 6, seed=2)
     ms = np.arange(3, 9)
+    # private: blocked and unblocked Gram matrices compared directly
     g, rhs = kk_model._grams(design, ms)
     assert g.shape == (6, 3 + 8, 3 + 8) and rhs.shape == (6, 3 + 8)
     weight = design.weight[:, None]

@@ -292,4 +292,5 @@ def test_the_kernel_cache_is_keyed_on_the_shared_source() -> None:
     from eisfit.fitting import chain_kernel
 
     cells = [cell.cell_contents for cell in chain_kernel.chain_lm.py_func.__closure__]
+    # private: the cache key's fingerprint has no public view
     assert cells == [chain_kernel._shared_source_digest()]

@@ -10,6 +10,8 @@ from impedance.models.circuits import CustomCircuit
 
 import eisfit
 from eisfit.notation.elements import to_impedance_py_params
+
+# private: the tree builder is checked node by node; compile_circuit only shows its result
 from eisfit.notation.model import _build
 
 CIRCUITS = [

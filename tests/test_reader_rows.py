@@ -19,6 +19,8 @@ from fixtures_vendor_text import sample
 
 import eisfit
 from eisfit.io import read_csv
+
+# private module, tested directly: the readers' note wording has no public entry of its own
 from eisfit.io._notes import dropped_note, owners, place_list, repeat_note
 from eisfit.io.biologic_mpr import read_mpr
 from eisfit.io.biologic_mpt import read_mpt

@@ -9,6 +9,8 @@ import pytest
 
 from eisfit.errors import PhysicsError
 from eisfit.physics import Cell, fit_best, get_model
+
+# private `_choose`: the decision rule is tested on made-up scores, without fitting
 from eisfit.physics.selection import CandidateScore, _choose
 from eisfit.synthetic import cpe_q, simulate
 

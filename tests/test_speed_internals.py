@@ -13,6 +13,8 @@ import pytest
 
 import eisfit.kk.linkk as kk
 from eisfit.fitting.combinations import lower_pairs, packed_keys, smallest, solve_small, spread_keys
+
+# private: the normal-equation step is timed and checked alone; no public path reaches it
 from eisfit.fitting.lm import _normal, batched_lm
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import random_cell, simulate
@@ -116,6 +118,7 @@ def test_lm_holds_a_parameter_on_its_bound_instead_of_crawling() -> None:
 
 def _exact_every_m(monkeypatch: pytest.MonkeyPatch) -> None:
     """The plain search: every M solved exactly (no screening)."""
+    # private: the shortcut is switched off to compare with the full search
     monkeypatch.setattr(kk, "_skip_certain", lambda *args: args[4])
 
 
@@ -154,6 +157,7 @@ def test_screening_leaves_one_exact_solve_on_noisy_data(monkeypatch: pytest.Monk
         solves.append(args[-1].shape[1])
         return exact(*args)
 
+    # private: lin-KK solves are counted; no public counter exists
     monkeypatch.setattr(kk, "_fit", counting)
     result = kk.kk_check(_spectra()[0])
     assert result.n_rc > 5
