@@ -73,6 +73,7 @@ def _dumps(items: list[dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> tuple[str, int]:
     from ..fitting.api import fit  # the engine loads here, not at start-up
+    from ..fitting.compiled import workload
     circuit, model = model_from_args(args)  # a bad circuit or model fails before the file is read
     fixed = parse_assignments(args.fix, "--fix")
     initial = parse_assignments(args.initial, "--initial")
@@ -93,11 +94,13 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
     # Z = 0 points go before screening (fit would drop them after, losing the siblings)
     spectra = prepared([usable_points(s, args.weighting) for s in read(args.file)], args)
     items, reports, code, fits = [], [], 0, []
+    job = [len(s) for s in spectra]  # the compiled kernel loads only if it pays (issue 15)
     for spectrum in spectra:
-        result = fit(
-            spectrum, circuit, fixed=fixed, initial=initial, bounds=bounds,
-            weighting=args.weighting,
-        )  # fmt: skip
+        with workload(job):
+            result = fit(
+                spectrum, circuit, fixed=fixed, initial=initial, bounds=bounds,
+                weighting=args.weighting,
+            )  # fmt: skip
         analysis = analyse(result, cell, roles=roles)
         code = max(code, exit_code([result.status]))
         warnings = list(dict.fromkeys([*result.warnings, *analysis.all_warnings]))

@@ -9,15 +9,29 @@ the decision rules of `eisfit.fitting.lm_rules` and the closed forms of
 a 3-arc circuit takes about 80 us instead of 500 us, because the numpy version pays
 call overhead on small arrays.
 
-Used when numba can be imported and the environment variable ``EISFIT_JIT`` is not
-``0``; otherwise everything runs on numpy alone, with the same results up to rounding.
-The core install does not need numba (it brings LLVM, ~60 MB): it is an extra.
+Used when numba can be imported, the environment variable ``EISFIT_JIT`` is not ``0``
+and loading the kernel pays for itself (below); otherwise everything runs on numpy
+alone, with the same results up to rounding (a single fit of the sample spectrum: the
+printed report is identical, the largest relative difference of a JSON number 2e-14,
+``bench/startup_bench.py``).  The core install does not need numba (it brings LLVM,
+~60 MB): it is an extra.
 
 Costs: the first fit on a machine compiles the kernel (about 10 s; numba caches it next
 to the module); after that, a process pays about 0.8 s once, at its first fit of a chain
-circuit, to import numba and load the cache.  Either happens before that fit's clock
-starts, so it never eats a fit's time budget.  For a single fit in a fresh process this
-is more than it saves; for a batch or a benchmark it is a few fits' worth.
+circuit, to import numba (0.3 s) and load the cache (0.5 s).  Either happens before that
+fit's clock starts, so it never eats a fit's time budget.  A fit of 80 points saves
+about 5 ms with the kernel, one of 2,000 points about 40 ms (`SAVED_PER_FIT_S`,
+`SAVED_PER_POINT_S`): the load pays from about 150 small fits in a process.
+
+When the kernel loads (``EISFIT_JIT``): ``0`` (``false``, ``no``, ``off``) never;
+``1`` (or any other word) at the first chain fit of the process, whatever follows;
+unset, empty or ``auto``: at the first chain fit, unless the fit runs inside
+`workload` for a job whose expected saving (`pays_off`) is below the load cost
+(`LOAD_S`).  ``eisfit fit FILE`` declares its spectra so, and so fits one spectrum in
+about half the wall time (issue 15); the batch runner and library calls outside
+`workload` load the kernel as before.  Inside a small workload the numpy path is taken
+even when an earlier job of the process loaded the kernel, so a command's results do
+not depend on what ran before it.
 
 Spectra longer than `MAX_POINTS` always run on numpy: there the evaluation of the model
 dominates and vectorises well, so the kernel saves little (about 0.25 s on a 50,000-point
@@ -29,7 +43,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 import numpy as np
@@ -38,10 +54,33 @@ from ..notation.grammar import parse
 from ..notation.layout import ChainLayout, chain_layout
 from .lm import BatchResult
 
-__all__ = ["MAX_POINTS", "active", "batched_chain_lm", "prepare", "used_for"]
+__all__ = [
+    "LOAD_S",
+    "MAX_POINTS",
+    "SAVED_PER_FIT_S",
+    "SAVED_PER_POINT_S",
+    "active",
+    "batched_chain_lm",
+    "pays_off",
+    "prepare",
+    "used_for",
+    "workload",
+]
 
 #: the longest spectrum (points) fitted with the kernel; longer ones run on numpy
 MAX_POINTS = 2048
+
+#: what loading the kernel costs a process (s): numba's import and its cache, measured
+#: with ``bench/startup_bench.py`` (0.8 s on an idle 2-core machine; round up)
+LOAD_S = 0.8
+#: what the kernel saves a fit (s), plus `SAVED_PER_POINT_S` per point of the spectrum:
+#: medians of 16 random 2- and 3-arc spectra (``bench/startup_bench.py --kernel``):
+#: about 5 ms at 80 points, 40 ms at 2,000 points; set low, so a small job stays on numpy
+SAVED_PER_FIT_S = 0.004
+SAVED_PER_POINT_S = 0.000015
+
+#: the points of each fit of the job running in this context; None: no job declared
+_WORKLOAD: ContextVar[tuple[int, ...] | None] = ContextVar("eisfit_workload", default=None)
 
 
 def used_for(n_points: int) -> bool:
@@ -49,8 +88,37 @@ def used_for(n_points: int) -> bool:
     return n_points <= MAX_POINTS and active()
 
 
+def pays_off(points_per_fit: Iterable[int]) -> bool:
+    """True when the kernel saves more than loading it costs (`LOAD_S`) on fits of
+    spectra of these sizes (points); spectra longer than `MAX_POINTS` run on numpy and
+    save nothing.  One spectrum of 80 points: False; 200 of them: True."""
+    saved_s = sum(
+        SAVED_PER_FIT_S + SAVED_PER_POINT_S * n for n in points_per_fit if n <= MAX_POINTS
+    )
+    return saved_s > LOAD_S
+
+
+@contextmanager
+def workload(points_per_fit: Iterable[int]) -> Iterator[bool]:
+    """Run the fits of a job of spectra of these sizes (points) inside this block: the
+    kernel is used only when it `pays_off` for the job (or ``EISFIT_JIT=1``).  Yields
+    whether the job's chain fits use the kernel (False also when numba is missing)."""
+    token = _WORKLOAD.set(tuple(int(n) for n in points_per_fit))
+    try:
+        yield active()
+    finally:
+        _WORKLOAD.reset(token)
+
+
 def _wanted() -> bool:
-    return os.environ.get("EISFIT_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
+    """``EISFIT_JIT`` and the declared `workload` (see the module docstring)."""
+    mode = os.environ.get("EISFIT_JIT", "").strip().lower()
+    if mode in ("0", "false", "no", "off"):
+        return False
+    job = _WORKLOAD.get()
+    if mode not in ("", "auto") or job is None:
+        return True
+    return pays_off(job)
 
 
 @cache
