@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -58,8 +59,17 @@ CHUNK_POINTS = 2048  # points per block: a block of p columns is 2 x 2048 x p x 
 
 
 def tau_grid(omega: np.ndarray, m: int) -> np.ndarray:
-    """The paper's time constants: m values log-spaced from 1/omega_max to 1/omega_min (s)."""
-    return np.exp(np.linspace(-math.log(omega.max()), -math.log(omega.min()), m))
+    """The paper's time constants: m values log-spaced from 1/omega_max to 1/omega_min (s).
+
+    Read-only: grids are cached by band and M (the spectra of a run share them)."""
+    return _tau_grid(float(omega.max()), float(omega.min()), int(m))
+
+
+@lru_cache(maxsize=1024)
+def _tau_grid(omega_max: float, omega_min: float, m: int) -> np.ndarray:
+    out = np.exp(np.linspace(-math.log(omega_max), -math.log(omega_min), m))
+    out.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,10 @@ class Design:
 
     def with_columns(self, fixed: np.ndarray, m: int) -> Design:
         """The same data with other fixed columns and M RC columns on `tau_grid`."""
-        return replace(self, fixed=fixed, tau=tau_grid(self.omega, m))
+        return Design(
+            self.omega, self.weight, self.b, fixed, tau_grid(self.omega, m), self.order,
+            self.chunk_points,
+        )  # fmt: skip
 
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(points, their real rows, their imaginary rows), in frequency order."""
@@ -106,13 +119,42 @@ class Design:
             if not self.m:
                 yield points, re_fixed, im_fixed
                 continue
-            # 1 / (1 + j x) = (1 - j x) / (1 + x^2), x = omega tau: real arithmetic
-            x = np.outer(self.omega[points], self.tau)
-            re = 1.0 / (1.0 + x * x)
-            im = -x * re
-            re *= self.weight[points, None]
-            im *= self.weight[n + points, None]
+            re, im = rc_kernel(self.omega[points], self.tau)
+            re = re * self.weight[points, None]
+            im = im * self.weight[n + points, None]
             yield points, np.hstack([re_fixed, re]), np.hstack([im_fixed, im])
+
+
+#: unweighted RC blocks up to this size (bytes) are cached (`rc_kernel`)
+_KERNEL_CACHE_BYTES = 2**20
+
+
+def rc_kernel(omega: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Real and imaginary parts of 1 / (1 + j omega tau) at ``omega`` (rows) for the time
+    constants ``tau`` (columns), unweighted.
+
+    1 / (1 + j x) = (1 - j x) / (1 + x^2), x = omega tau: real arithmetic.  Blocks of up
+    to `_KERNEL_CACHE_BYTES` are cached by their frequencies and time constants (read-only):
+    the spectra of a run share one grid, and the M search of `eisfit.kk.linkk` asks for the
+    same blocks spectrum after spectrum.
+    """
+    if 16 * omega.size * tau.size > _KERNEL_CACHE_BYTES or omega.dtype != np.float64:
+        return _rc_kernel(omega, tau)
+    return _cached_kernel(omega.tobytes(), np.asarray(tau, dtype=np.float64).tobytes())
+
+
+def _rc_kernel(omega: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = np.outer(omega, tau)
+    re = 1.0 / (1.0 + x * x)
+    return re, -x * re
+
+
+@lru_cache(maxsize=256)
+def _cached_kernel(omega_bytes: bytes, tau_bytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    re, im = _rc_kernel(np.frombuffer(omega_bytes), np.frombuffer(tau_bytes))
+    re.setflags(write=False)
+    im.setflags(write=False)
+    return re, im
 
 
 def dense(a: np.ndarray, b: np.ndarray) -> Design:
@@ -176,8 +218,13 @@ class Solution:
 
     @property
     def stats(self) -> tuple[float, float, float]:
-        """(s_R, s_D, z) of `eisfit.kk.noise.structure` for these residuals and basis."""
-        return self._sweep()["stats"]
+        """(s_R, s_D, z) of `eisfit.kk.noise.structure` for these residuals and basis
+        (computed when first asked for: most solutions of the M search never are)."""
+        cache = self._sweep()
+        if "stats" not in cache:
+            rows, u = cache.pop("whole_basis")
+            cache["stats"] = structure(np.arange(self.design.n), cache["residual"][rows], u)
+        return cache["stats"]
 
     @property
     def basis(self) -> np.ndarray:
@@ -293,11 +340,25 @@ def solve(design: Design) -> Solution:
 
 @dataclass(frozen=True)
 class Projection:
-    """What the reference of `eisfit.kk.reference` needs of a fit."""
+    """What the reference of `eisfit.kk.reference` needs of a fit: the relative residuals
+    (real over imaginary, spectrum order), the rank, and ``stats`` (`eisfit.kk.noise.structure`,
+    computed when first asked for: a fit that fails the reference's F-test never is)."""
 
-    residual: np.ndarray  # relative residuals, real over imaginary, spectrum order
+    residual: np.ndarray
     rank: int
-    stats: tuple[float, float, float]  # `eisfit.kk.noise.structure`
+    source: Solution | tuple[np.ndarray, np.ndarray] = field(repr=False)  # solution, or (rows, Q)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def stats(self) -> tuple[float, float, float]:
+        if "stats" not in self.cache:
+            if isinstance(self.source, Solution):
+                self.cache["stats"] = self.source.stats
+            else:
+                rows, q = self.source
+                n = q.shape[0] // 2
+                self.cache["stats"] = structure(np.arange(n), self.residual[rows], q)
+        return self.cache["stats"]
 
 
 def project(design: Design) -> Projection:
@@ -307,29 +368,38 @@ def project(design: Design) -> Projection:
     whole = _whole(design)
     if whole is None:
         solution = solve(design)
-        return Projection(solution.residual, solution.rank, solution.stats)
+        return Projection(solution.residual, solution.rank, solution)
     rows, a = whole
     q = np.linalg.qr(a / np.linalg.norm(a, axis=0))[0]
     residual = np.empty(2 * design.n)
     residual[rows] = design.b[rows] - q @ (q.T @ design.b[rows])
-    return Projection(residual, q.shape[1], structure(np.arange(design.n), residual[rows], q))
+    return Projection(residual, q.shape[1], (rows, q))
 
 
 def _whole(design: Design) -> tuple[np.ndarray, np.ndarray] | None:
-    """(rows, A in those rows) when the design is one block, else None."""
-    if design.n > (design.chunk_points or CHUNK_POINTS):
+    """(rows, A in those rows) when the design is one block, else None: the rows of
+    `Design.chunks`' single block, real over imaginary, written into one array."""
+    n = design.n
+    if n > (design.chunk_points or CHUNK_POINTS):
         return None
-    points, re, im = next(design.chunks())
-    return np.concatenate([points, design.n + points]), np.vstack([re, im])
+    points = design.order
+    rows = np.concatenate([points, n + points])
+    f = design.fixed.shape[1]
+    a = np.empty((2 * n, f + design.m))
+    a[:, :f] = design.fixed[rows]
+    if design.m:
+        re, im = rc_kernel(design.omega[points], design.tau)
+        np.multiply(re, design.weight[points, None], out=a[:n, f:])
+        np.multiply(im, design.weight[n + points, None], out=a[n:, f:])
+    return rows, a
 
 
 def _statistics(
     design: Design, residual: np.ndarray, rows: np.ndarray, u: np.ndarray, correction: np.ndarray
 ) -> dict[str, Any]:
-    """The sweep's results from a whole basis ``u`` (its ``rows``: frequency order)."""
-    n = design.n
-    stats = structure(np.arange(n), residual[rows], u)
-    return {"residual": residual, "stats": stats, "correction": correction}
+    """The sweep's results from a whole basis ``u`` (its ``rows``: frequency order); the
+    statistics follow from ``whole_basis`` when asked for (`Solution.stats`)."""
+    return {"residual": residual, "whole_basis": (rows, u), "correction": correction}
 
 
 def downdate(solution: Solution, drop: list[int]) -> Solution:
