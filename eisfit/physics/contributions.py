@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -81,8 +81,13 @@ class Contribution:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (non-finite numbers become ``None``)."""
-        return json_ready(asdict(self))
+        """JSON-ready (non-finite numbers become ``None``): the fields in order, as
+        `dataclasses.asdict` gives them (without its deep copies: every field is a
+        number, a string, None or a tuple of strings)."""
+        return json_ready({name: getattr(self, name) for name in _CONTRIBUTION_FIELDS})
+
+
+_CONTRIBUTION_FIELDS = tuple(f.name for f in fields(Contribution))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -58,31 +59,50 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
+@cache
+def _role_plan() -> tuple[tuple[str, str, str, str, str], ...]:
+    """(column, its stderr column, role, value attribute, stderr attribute) of every
+    physics column, in table order (the schema does not change while eisfit runs)."""
+    out = []
+    for c in schema.role_quantities():
+        value, stderr = (_TOTAL_FIELDS if c.role == schema.TOTAL else _CONTRIBUTION_FIELDS)[c.kind]
+        out.append((c.name, schema.stderr_of(c.name), c.role, value, stderr))
+    return tuple(out)
+
+
 def role_values(analysis: CellAnalysis | None) -> dict[str, float]:
     """The physics columns (`eisfit.schema.role_quantities` and their stderr; NaN for roles
     the circuit lacks) from an analysis."""
-    quantities = schema.role_quantities()
-    out = {name: math.nan for c in quantities for name in (c.name, schema.stderr_of(c.name))}
+    plan = _role_plan()
+    out = {name: math.nan for column, error, *_ in plan for name in (column, error)}
     if analysis is None:
         return out
-    for c in quantities:
-        if c.role == schema.TOTAL:
-            source, (value, stderr) = analysis, _TOTAL_FIELDS[c.kind]
-        else:
-            source, (value, stderr) = analysis.by_role(c.role), _CONTRIBUTION_FIELDS[c.kind]
+    by_role: dict[str, Any] = {}
+    for c in analysis.contributions:  # the first of a role, as CellAnalysis.by_role
+        by_role.setdefault(c.role, c)
+    for column, error, role, value, stderr in plan:
+        source = analysis if role == schema.TOTAL else by_role.get(role)
         if source is not None:
-            out[c.name] = _nan(getattr(source, value))
-            out[schema.stderr_of(c.name)] = _nan(getattr(source, stderr))
+            out[column] = _nan(getattr(source, value))
+            out[error] = _nan(getattr(source, stderr))
     return out
+
+
+@cache
+def _resistance_columns() -> tuple[tuple[str, str], ...]:
+    """(role, column) of the resistances of single arcs' roles, in table order."""
+    return tuple(
+        (c.role, c.name)
+        for c in schema.role_quantities()
+        if c.kind == "resistance" and c.role != schema.TOTAL
+    )
 
 
 def resistances(row: Mapping[str, Any]) -> dict[str, float]:
     """Role -> finite resistance (ohm) of a row, for the roles of single arcs."""
     out = {}
-    for c in schema.role_quantities():
-        if c.kind != "resistance" or c.role == schema.TOTAL:
-            continue
-        role, value = c.role, row.get(c.name)
+    for role, name in _resistance_columns():
+        value = row.get(name)
         if value is not None and math.isfinite(float(value)):
             out[role] = float(value)
     return out
@@ -109,12 +129,18 @@ def base_row(spectrum: Spectrum, names: tuple[str, ...]) -> dict[str, Any]:
     order: what the spectrum says about itself, and each column's value without a fit
     (`eisfit.schema.Column.missing`) for the rest.  ``names``: the circuit's parameters."""
     m = spectrum.meta
-    row = {c.name: c.missing for c in schema.columns(names) if not c.from_plan}
+    row = dict(_missing_row(tuple(names)))
     row.update(
         source=m.source, index=m.index, cycle=m.cycle,
         timestamp=m.timestamp.isoformat() if m.timestamp is not None else None,
     )  # fmt: skip
     return row
+
+
+@cache
+def _missing_row(names: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """(column, value without a fit) of every column not filled from the plan, in order."""
+    return tuple((c.name, c.missing) for c in schema.columns(names) if not c.from_plan)
 
 
 def failed_row(spectrum: Spectrum, names: tuple[str, ...], status: str, why: str) -> dict[str, Any]:
