@@ -27,14 +27,24 @@ __all__ = ["content_checksum", "load_record", "record_text"]
 
 def content_checksum(data: Any) -> str:
     """sha256 of the canonical JSON of ``data`` (JSON-ready: no NaN, no numpy types)."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(data).encode("utf-8")).hexdigest()
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def record_text(record: dict[str, Any]) -> str:
-    """The file text of a JSON-ready ``record``, sealed with its ``checksum``."""
-    body = {k: v for k, v in record.items() if k != "checksum"}
-    return json.dumps({**body, "checksum": content_checksum(body)}, indent=1, allow_nan=False)
+    """The file text of a JSON-ready ``record``, sealed with its ``checksum``.
+
+    The text is the canonical JSON the checksum is taken of, with ``"checksum"`` added
+    as its last key: one serialisation per record instead of two, and no indentation
+    (numbers are written with ``repr``, exact either way); about a third fewer bytes
+    than indented JSON (a 60-point record: 9 kB instead of 14 kB).
+    """
+    text = _canonical({k: v for k, v in record.items() if k != "checksum"})
+    seal = f'"checksum":"{hashlib.sha256(text.encode("utf-8")).hexdigest()}"}}'
+    return f"{text[:-1]},{seal}" if text != "{}" else "{" + seal
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
