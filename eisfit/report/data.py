@@ -26,19 +26,27 @@ from ..runs.records import load_record
 from ..runs.safe_json import RUN_MAX_BYTES, load_json
 from ..spectrum import Spectrum, SpectrumMeta
 from ..status import STATUSES
+from ..trends.events import usable_rows
 from ..trends.timeaxis import FILE_ORDER, TIMESTAMP, TimeAxis
 
 __all__ = [
+    "GEOMETRY_NOTE",
     "FileInfo",
     "RunData",
     "Selection",
     "SpectrumView",
     "common_warnings",
+    "drawable",
     "load_run",
     "read_record",
     "select_spectra",
     "spectrum_view",
+    "without_geometry_notes",
 ]
+
+#: said once, in a report of fits without a cell geometry (instead of a note per spectrum
+#: and empty ASR and conductivity panels)
+GEOMETRY_NOTE = "no cell geometry: ASR and conductivity not computed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,12 @@ class RunData:
     def counts(self) -> dict[str, int]:
         status = self.table["status"].astype(str) if "status" in self.table else pd.Series([])
         return {s: int((status == s).sum()) for s in STATUSES}
+
+    @property
+    def has_geometry(self) -> bool:
+        """True when the fits were analysed with a cell area and thickness (the settings say
+        so); unknown settings count as having one, so nothing is left out on a guess."""
+        return self.settings is None or self.settings.get("cell") is not None
 
     @property
     def time_label(self) -> str:
@@ -165,9 +179,7 @@ def load_run(run_dir: str | Path) -> RunData:
         settings = None
         missing.append("no fit record with settings found in fits/: model and cell unknown")
     elif settings.get("cell") is None:
-        missing.append(
-            "no cell geometry (area, thickness) was given: ASR and conductivities not computed"
-        )
+        missing.append(f"{GEOMETRY_NOTE} (give --area-cm2 and --thickness-cm)")
     sources = table.get("time_source")
     known = sources.dropna().astype(str).unique() if sources is not None else []
     time_source = str(known[0]) if len(known) else "none"
@@ -175,6 +187,36 @@ def load_run(run_dir: str | Path) -> RunData:
     return RunData(
         run_dir, table, trends, settings, version if isinstance(version, str) else None,
         tuple(files), time_source, tuple(missing),
+    )  # fmt: skip
+
+
+# the physics' warnings about a missing geometry (`eisfit.physics.contributions`); a report
+# says it once (`GEOMETRY_NOTE`) and keeps only what else they say
+_GEOMETRY_WARNINGS = ("no cell geometry", "no cell area given")
+
+
+def without_geometry_notes(warnings: Sequence[str]) -> list[str]:
+    """``warnings`` without the repeated "no cell geometry / area" notes, each once, in
+    order.  What such a note adds besides (e.g. "roles judged for an assumed 1 cm2, 0.1 cm
+    cell", after a "; ") is kept."""
+    out: list[str] = []
+    for warning in warnings:
+        text = warning
+        if warning.startswith(_GEOMETRY_WARNINGS):
+            text = warning.partition("; ")[2]
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def drawable(table: pd.DataFrame, quantities: Sequence[str]) -> tuple[str, ...]:
+    """The ``quantities`` with at least one finite value in a usable row (the rows a trend
+    figure draws, `eisfit.trends.events.usable_rows`): the others get no panel."""
+    rows = usable_rows(table)
+    return tuple(
+        q for q in quantities
+        if q in rows.columns
+        and np.isfinite(pd.to_numeric(rows[q], errors="coerce").to_numpy(dtype=float)).any()
     )  # fmt: skip
 
 

@@ -27,13 +27,23 @@ from ..kk.linkk import kk_check
 from ..notation.model import compile_circuit
 from ..trends.analysis import NULL_LAW, evaluate_law
 from ..trends.events import usable_rows
-from .data import SpectrumView
+from .axes import legend_above_data, log_labels
+from .data import SpectrumView, drawable
 from .thin import MAX_DRAWN, drawn_points, extremes, note
+from .units import axis_label, si_prefix
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["STYLE", "blank_figure", "save", "spectrum_figure", "svg_bytes", "trend_figure"]
+__all__ = [
+    "STYLE",
+    "blank_figure",
+    "save",
+    "spectrum_figure",
+    "svg_bytes",
+    "trend_figure",
+    "trend_figures",
+]
 
 #: matplotlib rc settings of every report figure
 STYLE: dict[str, Any] = {
@@ -79,31 +89,6 @@ def blank_figure(width_in: float, height_in: float, *, constrained: bool = True)
     figure = Figure(figsize=(width_in, height_in), layout=layout)
     FigureCanvasAgg(figure)
     return figure
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _decade(value: float, _pos: int) -> str:
-    """Log-axis tick label 10ⁿ in plain Unicode (mathtext labels cost most of the drawing)."""
-    if value <= 0 or not math.isfinite(value):
-        return ""
-    exponent = math.log10(value)
-    if abs(exponent - round(exponent)) > 1e-9:
-        return ""
-    return "10" + str(round(exponent)).translate(_SUPERSCRIPT)
-
-
-def _log_labels(*axes: Any) -> None:
-    from matplotlib.ticker import FuncFormatter, LogFormatter
-
-    for ax in axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            if axis.get_scale() == "log":
-                axis.set_major_formatter(FuncFormatter(_decade))
-                # plain-number minor labels (200, 500) only when the axis spans < 2 decades
-                axis.set_minor_formatter(LogFormatter(labelOnlyBase=False,
-                                                      minor_thresholds=(2, 0.5)))  # fmt: skip
 
 
 _ATTRIBUTE = re.compile(rb'="([^"]*)"')
@@ -170,20 +155,23 @@ def _trend_panel(
     """One quantity against time; False (and a note in the panel) when it has no values.
 
     Draws the rows the trends use (`eisfit.trends.events.usable_rows`: ok, warning or undetermined,
-    not partial; undetermined values are NaN and not drawn)."""
+    not partial; undetermined values are NaN and not drawn).  The y axis is in the
+    quantity's unit with an SI prefix picked from its values (`units.si_prefix`: mS cm⁻¹,
+    µF), never with an offset label above the axis."""
     ok = usable_rows(table)
     t, y = _finite(ok, "time_h"), _finite(ok, quantity)
     se = _finite(ok, schema.stderr_of(quantity))
     keep = np.isfinite(t) & np.isfinite(y)
+    prefix, scale = si_prefix(y[keep])
     ax.set_xlabel(time_label)
-    ax.set_ylabel(schema.label(quantity))
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useMathText=False)
+    ax.set_ylabel(axis_label(quantity, prefix))
+    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
     if not keep.any():
         ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center")
         return False
-    err = np.where(np.isfinite(se[keep]), se[keep], 0.0)
+    err = np.where(np.isfinite(se[keep]), se[keep], 0.0) / scale
     many = int(keep.sum()) > RASTER_ABOVE  # long runs: points as an image inside the SVG
-    ax.errorbar(t[keep], y[keep], yerr=err, fmt="o", color=DATA, ms=1.5 if many else 3,
+    ax.errorbar(t[keep], y[keep] / scale, yerr=err, fmt="o", color=DATA, ms=1.5 if many else 3,
                 capsize=0 if many else 2, elinewidth=0.5 if many else 0.8,
                 alpha=0.45 if many else 1.0, rasterized=many)  # fmt: skip
     chosen = (trend or {}).get("chosen") if trend else None
@@ -196,9 +184,9 @@ def _trend_panel(
         if curve is not None and np.isfinite(curve).any():
             label = ("constant: no significant change" if chosen["law"] == NULL_LAW
                      else f"{chosen['law']} law")  # fmt: skip
-            ax.plot(grid, curve, color=LAW, lw=1.6, zorder=5 if many else 1.5,
+            ax.plot(grid, curve / scale, color=LAW, lw=1.6, zorder=5 if many else 1.5,
                     label=label)  # over a cloud of points, under a few
-            ax.legend(loc="best")
+            legend_above_data(ax, ax.get_legend_handles_labels()[0])
     for event in events:
         if event.get("quantity") in (quantity, _TOTAL) and isinstance(
             event.get("time_h"), int | float
@@ -207,22 +195,41 @@ def _trend_panel(
     return True
 
 
+def trend_figures(table: pd.DataFrame) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """`TREND_FIGURES` as this run draws them: each figure's quantities that have values
+    (`data.drawable`), and no figure whose quantities have none (e.g. the conductivities
+    of a run without a cell geometry): no empty "no values" panels."""
+    out = {}
+    for stem, (title, quantities) in TREND_FIGURES.items():
+        shown = drawable(table, quantities)
+        if shown:
+            out[stem] = (title, shown)
+    return out
+
+
 def trend_figure(
     table: pd.DataFrame,
     trends: Mapping[str, Any],
     quantities: Sequence[str],
     time_label: str,
 ) -> Figure:
-    """One panel per quantity (error bars: fit stderr), the chosen growth law and events."""
+    """One panel per quantity that has values (error bars: fit stderr), the chosen growth
+    law and events; quantities without values get no panel (`trend_figures` leaves out a
+    figure with none; given only such quantities, the figure is a one-line note)."""
     import matplotlib as mpl
 
-    n = len(quantities)
+    shown = drawable(table, quantities)
+    n = len(shown)
     cols = 2 if n > 1 else 1
-    rows = math.ceil(n / cols)
+    rows = max(math.ceil(n / cols), 1)
     with mpl.rc_context(STYLE):
+        if not shown:
+            figure = blank_figure(3.4, 0.5)
+            figure.text(0.5, 0.5, "no values to draw", ha="center", va="center")
+            return figure
         figure = blank_figure(3.4 * cols, 2.6 * rows)
         axes = figure.subplots(rows, cols, squeeze=False).ravel()
-        for ax, quantity in zip(axes, quantities, strict=False):
+        for ax, quantity in zip(axes, shown, strict=False):
             trend = (trends.get("trends") or {}).get(quantity)
             _trend_panel(ax, table, quantity, trend, trends.get("events") or (), time_label)
         for ax in axes[n:]:
@@ -289,12 +296,14 @@ def spectrum_figure(
             figure.text(0.99, 0.05 / height, thinned, ha="right", va="bottom", fontsize=6.5,
                         color="0.3", parse_math=False)  # fmt: skip
         (nyq, bode), (res, kk_ax) = figure.subplots(2, 2)
-        nyq.plot(z.real, -z.imag, "o", color=DATA, mfc="none", label="data")
+        prefix, scale = si_prefix(np.abs(z))  # kΩ, MΩ for a resistive electrolyte
+        nyq.plot(z.real / scale, -z.imag / scale, "o", color=DATA, mfc="none", label="data")
         if model is not None:
-            nyq.plot(model[1].real, -model[1].imag, "-", color=FIT, label="fit")
+            nyq.plot(model[1].real / scale, -model[1].imag / scale, "-", color=FIT, label="fit")
         nyq.set_aspect("equal", adjustable="datalim")
-        nyq.set_xlabel("Z′ / Ω")
-        nyq.set_ylabel("−Z″ / Ω")
+        nyq.ticklabel_format(style="plain", useOffset=False)
+        nyq.set_xlabel(f"Z′ / {prefix}Ω")
+        nyq.set_ylabel(f"−Z″ / {prefix}Ω")
         nyq.set_title("Nyquist")
         nyq.legend(loc="best")
 
@@ -311,20 +320,20 @@ def spectrum_figure(
         phase.grid(False)
         bode.set_title("Bode")
         handles = bode.get_legend_handles_labels()[0] + phase.get_legend_handles_labels()[0]
-        bode.legend(handles=handles, loc="best")
+        legend_above_data(bode, handles, twin=phase)
 
         res.set_title("Fit residuals")
+        res.axhline(0.0, color="k", lw=0.6)
         if rel is not None:
             res.semilogx(f, rel.real[shown], "o-", color=DATA, lw=0.7, label="real")
             res.semilogx(f, rel.imag[shown], "s-", color=IMAG, lw=0.7, ms=3, label="imaginary")
-            res.legend(loc="best")
+            legend_above_data(res, res.get_legend_handles_labels()[0])
         else:
             res.text(0.5, 0.5, "no fitted parameters", transform=res.transAxes, ha="center")
-        res.axhline(0.0, color="k", lw=0.6)
         res.set_xlabel("f / Hz")
         res.set_ylabel("(Z − Z_fit) / |Z| / %")
         _kk_panel(kk_ax, kk, f, shown)
-        _log_labels(bode, phase, res, kk_ax)
+        log_labels(bode, phase, res, kk_ax)
     return figure
 
 
@@ -365,9 +374,10 @@ def _kk_panel(ax: Any, kk: Any, f: np.ndarray, shown: np.ndarray) -> None:
     ax.semilogx(f, kk.residuals_imag[shown] * 100, "s-", color=IMAG, lw=0.7, ms=3,
                 label="imaginary")  # fmt: skip
     limit = kk.residual_limit * 100
-    ax.axhspan(-limit, limit, color="0.85", alpha=0.5, lw=0, label=f"±{limit:.2g} % limit")
+    limit_text = f"{limit:.2g}" if limit < 100 else f"{limit:.0f}"  # 0.5, 12, 157: no 1.6e+02
+    ax.axhspan(-limit, limit, color="0.85", alpha=0.5, lw=0, label=f"±{limit_text} % limit")
     ax.axhline(0.0, color="k", lw=0.6)
-    ax.legend(loc="best")
+    legend_above_data(ax, ax.get_legend_handles_labels()[0])
     # the verdict can rest on a band trend inside the limit: the panel says which
     verdict = getattr(kk, "verdict", "consistent" if kk.valid else "not consistent")
     ax.set_title(f"lin-KK residuals: {verdict}", color="k" if kk.valid else "#b04000")
