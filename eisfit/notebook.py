@@ -3,7 +3,9 @@
 A `Spectrum`, a `FitResult` and a `CellAnalysis` left as the last expression of a
 notebook cell render as a small table instead of a dataclass dump.  Every text that can
 come from a file (source names, messages, reasons) is HTML-escaped.  The functions here
-only read attributes, so they import nothing from the layers they render.
+only read attributes, so they import nothing from the layers they render.  Units are
+written with their symbols, as in the HTML report (Ω, Ω cm², S cm⁻¹, ±; `_UNITS`); an
+inductance row says it has no resistance instead of "0 ± 0".
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Any
 __all__ = ["analysis_html", "fit_result_html", "spectrum_html"]
 
 _STYLE = "border-collapse:collapse;font-size:90%"
+#: ASCII units of the element parameters -> the symbols the report writes
+#: (`eisfit.schema.UNIT_SYMBOLS`, kept here as text: this module imports no eisfit layer)
+_UNITS = {"ohm": "Ω", "S s^n": "S sⁿ", "H s^(n-1)": "H sⁿ⁻¹", "ohm s^-1/2": "Ω/√s"}
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -60,7 +65,7 @@ def spectrum_html(spectrum: Any) -> str:
         ("index", m.index),
         ("points", len(spectrum)),
         ("band", f"{_num(float(f.min()), 3)} Hz - {_num(float(f.max()), 3)} Hz"),
-        ("|Z|", f"{_num(float(z.min()), 3)} - {_num(float(z.max()), 3)} ohm"),
+        ("|Z|", f"{_num(float(z.min()), 3)} - {_num(float(z.max()), 3)} Ω"),
         ("timestamp", m.timestamp.isoformat() if m.timestamp is not None else "-"),
         ("screened", "no" if m.findings is None else f"{len(m.findings)} finding(s)"),
     ]
@@ -72,7 +77,7 @@ def fit_result_html(result: Any) -> str:
     model = result.model
     rows = []
     for i, name in enumerate(result.values):
-        unit = model.parameters[i].unit
+        unit = _UNITS.get(model.parameters[i].unit, model.parameters[i].unit)
         if name in result.undetermined:
             rows.append((name, "undetermined", unit, result.undetermined[name]))
             continue
@@ -90,11 +95,17 @@ def fit_result_html(result: Any) -> str:
     )  # fmt: skip
 
 
+def _resistance(c: Any) -> str:
+    if c.role == "inductance":  # an inductance has no resistance; its L is a fit parameter
+        return "none (inductance: L in the fit's table)"
+    return _pm(c.resistance_ohm, c.resistance_stderr_ohm)
+
+
 def analysis_html(analysis: Any) -> str:
     """A cell analysis: one row per contribution with R, C, ASR and conductivity."""
     rows = [
         (
-            c.role, "+".join(c.elements), _pm(c.resistance_ohm, c.resistance_stderr_ohm),
+            c.role, "+".join(c.elements), _resistance(c),
             _pm(c.capacitance_f, c.capacitance_stderr_f) if c.capacitance_f is not None else "-",
             _pm(c.asr_ohm_cm2, c.asr_stderr_ohm_cm2) if c.asr_ohm_cm2 is not None else "-",
             _pm(c.conductivity_s_cm, c.conductivity_stderr_s_cm)
@@ -102,9 +113,9 @@ def analysis_html(analysis: Any) -> str:
         )
         for c in analysis.contributions
     ]  # fmt: skip
-    header = ("role", "elements", "R / ohm", "C / F", "ASR / ohm cm2", "sigma / S/cm")
+    header = ("role", "elements", "R / Ω", "C / F", "ASR / Ω cm²", "σ / S cm⁻¹")
     total = f"R total {_pm(analysis.total_resistance_ohm, analysis.total_resistance_stderr_ohm)}"
     return (
-        "<b>Cell analysis</b>" + _table(header, rows) + f"<p>{html.escape(total)} ohm</p>"
-        + _list("warnings:", analysis.all_warnings)
+        "<b>Cell analysis</b>" + _table(header, rows) + f"<p>{html.escape(total)} Ω</p>"
+        + _list("warnings:", list(dict.fromkeys(analysis.all_warnings)))
     )  # fmt: skip

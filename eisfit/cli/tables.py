@@ -1,6 +1,9 @@
 """Plain-text tables of the CLI: contributions of a fit, an Arrhenius series, named models.
 
-Functions return strings; printing is left to `eisfit.cli.main`.
+Functions return strings; printing is left to `eisfit.cli.main`.  The command line writes
+units in ASCII, as results.csv and `FitResult.report` do (ohm, ohm cm2, S/cm, +/-): one
+convention per medium, so the output survives any terminal encoding and greps as the
+table's column names do; the HTML/PDF report writes the symbols (`eisfit.report.units`).
 """
 
 from __future__ import annotations
@@ -10,15 +13,17 @@ import textwrap
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ..fitting.verdict import APEX_DECADES
 from ..physics.activation import ZERO_CELSIUS_K
 from ..schema import ROLE_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..fitting.result import FitResult
     from ..physics.arrhenius import ArrheniusSeries
-    from ..physics.contributions import CellAnalysis
+    from ..physics.contributions import CellAnalysis, Contribution
     from ..physics.models import NamedModel
 
-__all__ = ["arrhenius_table", "contribution_report", "models_table"]
+__all__ = ["apex_text", "arrhenius_table", "contribution_report", "models_table"]
 
 # units of the cell's quantities, as results.csv states them (`eisfit.schema`)
 _OHM = ROLE_KINDS["resistance"]
@@ -35,8 +40,46 @@ def _number(value: float | None, stderr: float | None = None, fmt: str = ".4g") 
     return f"{value:{fmt}} +/- {stderr:.2g}"
 
 
-def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
-    """The fit's parameter table, then one line per physical contribution."""
+def apex_text(apex_hz: float, band_hz: tuple[float, float] | None) -> str:
+    """``f0 = 532 Hz``; an apex further than `APEX_DECADES` outside the measured band is
+    named by its side only (``f0 far below the band (< 0.01 Hz)``): a value like 1e-33 Hz
+    is what the fitted numbers imply, not a frequency the data support
+    (`eisfit.fitting.verdict`; docs/physics-notes.md sec. 3)."""
+    text = f"f0 = {_number(apex_hz, fmt='.3g')} Hz"
+    if band_hz is None or not math.isfinite(apex_hz) or apex_hz <= 0:
+        return text
+    lo, hi = band_hz
+    if lo <= apex_hz <= hi:
+        return text
+    below = apex_hz < lo
+    side = "below" if below else "above"
+    if math.log10(lo / apex_hz if below else apex_hz / hi) > APEX_DECADES:
+        edge = lo / 10**APEX_DECADES if below else hi * 10**APEX_DECADES
+        return f"f0 far {side} the band ({'<' if below else '>'} {edge:.2g} Hz)"
+    return f"{text} ({side} the band: extrapolated)"
+
+
+def _inductance(c: Contribution, result: FitResult | None) -> str:
+    """An inductance has no resistance: its L from the fit, not "R = 0"."""
+    if result is None:
+        return "lead inductance (value in the parameter table), no resistance"
+    values = [
+        f"{name} = {_number(result.values[name], result.stderr.get(name))} {p.unit}".rstrip()
+        for name, p in zip(result.values, result.model.parameters, strict=True)
+        if name.split(".")[0] in c.elements
+    ]
+    return f"{', '.join(values)}: lead inductance, no resistance"
+
+
+def contribution_report(
+    fit_report: str, analysis: CellAnalysis, *, result: FitResult | None = None
+) -> str:
+    """The fit's parameter table, then one line per physical contribution.  With the
+    ``result`` the lines say an inductance's L and where an apex lies against the band."""
+    band = None
+    if result is not None:
+        f = result.spectrum.frequency_hz
+        band = (float(f.min()), float(f.max()))
     lines = [fit_report, "contributions:"]
     for c in analysis.contributions:
         r = _number(c.resistance_ohm, c.resistance_stderr_ohm)
@@ -44,12 +87,12 @@ def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
         if c.resistance_ohm == math.inf:  # a blocking spike: no DC path by construction
             what = ["R = inf (blocking)"]
         if c.role == "inductance":
-            what = ["lead inductance (value in the parameter table)"]
+            what = [_inductance(c, result)]
         if c.capacitance_f is not None:
             what.append(f"C = {_number(c.capacitance_f, c.capacitance_stderr_f, '.3g')} {_F}")
             what[-1] += f" ({c.capacitance_formula})"
         if c.apex_frequency_hz is not None:
-            what.append(f"f0 = {_number(c.apex_frequency_hz, fmt='.3g')} Hz")
+            what.append(apex_text(c.apex_frequency_hz, band))
         if c.asr_ohm_cm2 is not None:
             where = "per interface" if c.per_interface else "cell"
             asr = _number(c.asr_ohm_cm2, c.asr_stderr_ohm_cm2)
@@ -63,7 +106,7 @@ def contribution_report(fit_report: str, analysis: CellAnalysis) -> str:
             analysis.total_conductivity_s_cm, analysis.total_conductivity_stderr_s_cm, ".3e"
         )
         lines.append(f"  total electrolyte conductivity = {sigma} {_S_CM}")
-    lines.extend(f"  warning: {w}" for w in analysis.all_warnings)
+    lines.extend(f"  warning: {w}" for w in dict.fromkeys(analysis.all_warnings))  # each once
     return "\n".join(lines)
 
 
