@@ -106,9 +106,13 @@ def test_run_without_geometry_single_spectrum_and_failures(tmp_path: Path) -> No
     run_batch([spectrum], settings, out_dir=out, jobs=1)
     files = write_run_report(out, pdf=False)
     text = files.html.read_text(encoding="utf-8")
-    assert "no cell geometry" in text
-    assert "on most spectra: no cell area given" in text  # listed once, flags nothing
-    assert "no growth law for R_soli_ohm" in text  # 1 spectrum: too few for a law
+    attention = text.split('id="attention"')[1].split("</section>")[0]
+    assert attention.count("no cell geometry") == 1  # said once, not per spectrum or column
+    assert "no cell area given" not in text and "no growth law for ASR" not in text
+    assert "no growth law for R_SOLI" in text  # 1 spectrum: too few for a law
+    assert "ASR / Ω cm²" not in text and "σ / S cm⁻¹" not in text  # empty columns left out
+    for svg in (out / "figures").glob("trends_*.svg"):
+        assert b">no values<" not in svg.read_bytes()  # no empty panel
     assert "timestamps in the files" in text  # in-memory spectra keep their timestamps
     assert files.pdf is None and not (out / "report.pdf").exists()
     assert text.count("<img ") == 3 + 1

@@ -76,11 +76,18 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
                 "w: i.naturalWidth, h: i.naturalHeight, shown: i.getBoundingClientRect().width}))"
             )
             headings = page.locator("h3").all_inner_texts()
+            page.set_viewport_size({"width": 1200, "height": 900})  # issue 15: no overflow
+            overflow = page.evaluate(
+                "() => [document.documentElement.scrollWidth - window.innerWidth].concat("
+                "Array.from(document.querySelectorAll('section, table')).map("
+                "e => e.scrollWidth - e.clientWidth))"
+            )
             attention = page.locator("#attention").inner_text()
             page.screenshot(path=tmp_path / "report.png", full_page=False)
         finally:
             browser.close()
     assert problems == []
+    assert max(overflow) <= 0, "a section or table is wider than its box at 1200 px"
     assert len(images) == report.read_text(encoding="utf-8").count("<img ") >= 3 + 3
     assert all(i["ok"] and i["w"] > 100 and i["h"] > 100 and i["shown"] > 300 for i in images)
     assert any(NAME in h for h in headings)  # shown as text, not as markup

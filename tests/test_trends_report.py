@@ -56,7 +56,7 @@ def test_growth_law_table_and_events_say_what_t_is(time_source: str) -> None:
     rows = {row[0]: row for row in law_rows(run)}
     bulk = rows["R_bulk / Ω"]
     assert bulk[1] == "constant" and "no significant change" in bulk[4]
-    assert re.fullmatch(r"R0 = \S+ ± \S+ ohm", bulk[2])
+    assert re.fullmatch(r"R0 = \S+ ± \S+ Ω", bulk[2])  # the report writes units one way
     html = trends_section(run, [])
     assert "at least 2 below the constant" in html
     if hours:

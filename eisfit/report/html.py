@@ -12,9 +12,10 @@ import base64
 import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["esc", "figure_html", "fmt", "page", "table_html", "value_pm"]
+__all__ = ["Wide", "esc", "figure_html", "fmt", "page", "table_html", "value_pm"]
 
 _CSS = """
 :root { --ink:#1b1b1b; --muted:#5d6d7e; --line:#d5d8dc; --warn:#9a4d00; --bad:#a93226;
@@ -32,11 +33,16 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 6px;
           padding: .6rem 1.1rem 1rem; margin: 1rem 0; }
 h2 { font-size: 1.25rem; margin: .4rem 0 .6rem; }
 h3 { font-size: 1.05rem; margin: 1.4rem 0 .3rem; overflow-wrap: anywhere; }
-table { border-collapse: collapse; margin: .4rem 0 .8rem; font-size: 13px; }
+table { border-collapse: collapse; margin: .4rem 0 .8rem; font-size: 13px; max-width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: .2rem .6rem; text-align: left;
-         vertical-align: top; }
+         vertical-align: top; overflow-wrap: break-word; }
 th { background: #f4f6f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+          font-size: 12px; white-space: nowrap; }
+table.files { width: 100%; } table.files td:first-child { overflow-wrap: anywhere; }
+li { overflow-wrap: anywhere; }
+section { overflow-x: auto; }  /* a table wider than the page scrolls inside its box */
 code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
               font-size: 12.5px; overflow-wrap: anywhere; }
 figure { margin: .5rem 0 1rem; }
@@ -89,19 +95,39 @@ def value_pm(value: Any, stderr: Any, digits: int = 4) -> str:
     return f"{text} ± {s:.2g}" if math.isfinite(s) and text != "-" else text
 
 
+@dataclass(frozen=True)
+class Wide:
+    """A table cell that spans the rest of its row (e.g. an inductance, which has no R,
+    C or ASR column of its own)."""
+
+    text: str
+
+
+def _cell(i: int, value: Any, width: int, numeric: Sequence[int], mono: Sequence[int]) -> str:
+    if isinstance(value, Wide):
+        return f'<td colspan="{max(width - i, 1)}">{esc(value.text)}</td>'
+    kind = "num" if i in numeric else "mono" if i in mono else ""
+    return f'<td class="{kind}">{esc(value)}</td>' if kind else f"<td>{esc(value)}</td>"
+
+
 def table_html(
-    header: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Sequence[int] = ()
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    numeric: Sequence[int] = (),
+    mono: Sequence[int] = (),
+    css_class: str | None = None,
 ) -> str:
-    """A table of escaped cells; columns in ``numeric`` are right-aligned."""
+    """A table of escaped cells; columns in ``numeric`` are right-aligned, those in ``mono``
+    monospaced (hashes); a `Wide` cell spans the rest of its row.  Long words (paths)
+    wrap, so a table never runs out of its box."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = []
     for row in rows:
-        cells = "".join(
-            f'<td class="num">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
-            for i, c in enumerate(row)
-        )
+        cells = "".join(_cell(i, c, len(header), numeric, mono) for i, c in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    attr = f' class="{esc(css_class)}"' if css_class else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def facts_html(items: Iterable[tuple[str, Any]]) -> str:

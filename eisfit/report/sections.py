@@ -1,8 +1,9 @@
 """The content of a report: its sections as escaped HTML and the PDF's text lines.
 
 Pure functions of the loaded run (`eisfit.report.data`); drawing and writing files are
-`eisfit.report.writer`'s.  Every string that came from a file goes through `html.esc`
-(tables and fact lists escape their cells).
+`eisfit.report.writer`'s, the "Needs attention" list is `eisfit.report.attention`'s.
+Every string that came from a file goes through `html.esc` (tables and fact lists escape
+their cells).  Units are written one way, with their symbols (`eisfit.report.units`).
 """
 
 from __future__ import annotations
@@ -10,26 +11,31 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
-import pandas as pd
-
-from ..schema import label
+from ..schema import COLUMNS, column, label
 from ..status import STATUSES
 from . import html as h
-from .data import RunData, Selection, SpectrumView, common_warnings
+from .attention import attention
+from .data import GEOMETRY_NOTE, RunData, Selection, drawable
+from .per_spectrum import apex_text, contributions_html, param_lines, spectrum_html, wrapped
+from .units import display_text, display_unit
 
 __all__ = [
     "CAPTION",
     "METHODS",
+    "apex_text",
     "attention",
     "cell_text",
+    "contributions_html",
     "files_section",
     "law_header",
     "law_rows",
     "now",
     "outputs_html",
     "param_lines",
+    "run_sections",
     "spectrum_html",
     "summary",
     "summary_lines",
@@ -38,8 +44,6 @@ __all__ = [
     "versions",
 ]
 
-
-MAX_LISTED = 40  # failed/error rows listed one by one under "needs attention"
 
 CAPTION = "Nyquist (equal axes), Bode, fit residuals and lin-KK residuals"
 
@@ -61,97 +65,6 @@ def now() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
-    items: list[tuple[str, str]] = []
-    for event in run.trends.get("events") or ():
-        cell = f" in cell {event['cell']}" if event.get("cell") is not None else ""
-        items.append(
-            ("bad" if event.get("kind") == "short_circuit" else "warn",
-             f"event {event.get('kind')}{cell} at {h.fmt(event.get('time_h'))} "
-             f"({run.time_label.split(' /')[0]}) in {event.get('quantity')}: "
-             f"{event.get('evidence')}")
-        )  # fmt: skip
-    table = run.table
-    status = table["status"].astype(str)
-    bad = table[status.isin(["failed", "error"])]
-    for _, row in bad.head(MAX_LISTED).iterrows():
-        where = f"{row['source']}" + (
-            f" #{int(row['index'])}" if "index" in row and pd.notna(row["index"]) else ""
-        )
-        message = str(row.get("message", ""))
-        if message.startswith(str(row["source"])):  # a read error names its file already
-            message = message[len(str(row["source"])) :].lstrip(":, ")
-        items.append(("bad", f"{row['status']}: {where}: {message}"))
-    if len(bad) > MAX_LISTED:
-        items.append(("bad", f"... and {len(bad) - MAX_LISTED} more failed/error rows "
-                             "(see results.csv)"))  # fmt: skip
-    items.extend(_status_items(table, status))
-    for note in run.missing:
-        items.append(("warn", note))
-    skipped = run.trends.get("skipped") or {}
-    for quantity, reason in skipped.items():
-        if reason != "column absent":
-            items.append(("info", f"no growth law for {quantity}: {reason}"))
-    if "kk_verdict" in table.columns:
-        verdicts = table["kk_verdict"].astype(str)
-        for verdict, why in (("not consistent", "drift, artefacts or non-linearity"),
-                             ("undetermined", "the data scatter too much to tell")):
-            n = int((verdicts == verdict).sum())
-            if n:
-                items.append(("warn", f"{n} spectra are {verdict} in the Kramers-Kronig "
-                                      f"(lin-KK) check ({why}); read their fits with care"))
-    elif "kk_valid" in table.columns:  # a results.csv of an older eisfit
-        kk_failed = int(table["kk_valid"].map(lambda v: str(v) == "False").sum())
-        if kk_failed:
-            items.append(("warn", f"{kk_failed} spectra fail the Kramers-Kronig (lin-KK) check: "
-                                  "drift or noise; read their fits with care"))  # fmt: skip
-    if "start_path" in table.columns:
-        fallback = int((table["start_path"] == "fallback").sum())
-        if fallback:
-            items.append(("info", f"{fallback} warm starts were rejected and refitted from "
-                                  "scratch (start_path 'fallback')"))  # fmt: skip
-    common = common_warnings(table)
-    for warning in sorted(common):
-        items.append(("warn", f"on most spectra: {warning}"))
-    if "warnings" in table.columns:
-        warned = table["warnings"].map(
-            lambda w: isinstance(w, str) and bool({x.strip() for x in w.split(";")} - common)
-        )
-        if warned.any():
-            items.append(("warn", f"{int(warned.sum())} spectra carry their own fit or physics "
-                                  "warnings (column 'warnings' of results.csv)"))  # fmt: skip
-    if selection.flagged_not_shown:
-        items.append(("info", f"{selection.flagged_not_shown} more flagged spectra are not "
-                              "drawn here to keep the report small (see results.csv)"))  # fmt: skip
-    return items
-
-
-_EXAMPLES = 3  # rows named per status under "needs attention"
-
-
-def _status_items(table: pd.DataFrame, status: pd.Series) -> list[tuple[str, str]]:
-    """One line each for the undetermined and the warning rows: how many, and examples."""
-    out = []
-    for word, kind, what in (
-        ("undetermined", "warn", "have quantities the data do not determine (NaN in "
-                                 "results.csv, left out of ASR, conductivity, trends, events)"),
-        ("warning", "info", "are usable with warnings"),
-    ):  # fmt: skip
-        rows = table[status == word]
-        if rows.empty:
-            continue
-        examples = []
-        for _, row in rows.head(_EXAMPLES).iterrows():
-            where = f"{row['source']}" + (
-                f" #{int(row['index'])}" if "index" in row and pd.notna(row["index"]) else ""
-            )
-            why = row.get("reasons") if isinstance(row.get("reasons"), str) else ""
-            examples.append(f"{where}: {why or row.get('message', '')}")
-        more = f" (and {len(rows) - _EXAMPLES} more: column 'reasons')" if len(rows) > 3 else ""
-        out.append((kind, f"{len(rows)} spectra {what}, e.g. " + " | ".join(examples) + more))
-    return out
-
-
 def summary(run: RunData) -> str:
     s = run.settings or {}
     cell = s.get("cell") or None
@@ -165,7 +78,7 @@ def summary(run: RunData) -> str:
                         else "not symmetric (ASR = R × A)")),
         ]  # fmt: skip
     else:
-        facts.append(("cell", "no geometry given: no ASR or conductivity"))
+        facts.append(("cell", f"{GEOMETRY_NOTE} (no area and thickness given)"))
     facts += [
         ("model", s.get("model") or "(circuit given directly)"),
         ("circuit", s.get("circuit", "unknown")),
@@ -186,10 +99,40 @@ def summary(run: RunData) -> str:
     return h.facts_html(facts) + "<h3>Roles of the circuit's elements</h3>" + role_table
 
 
+SHORT_HASH = 12  # hex digits of a file's sha256 shown in the report (all 64 in tables/)
+
+
+def _folder(sources: Sequence[str]) -> str:
+    """The folder every source lies in ('' when they share none, or for one bare name)."""
+    parents = [PurePath(src).parent.parts for src in sources]
+    if not parents:
+        return ""
+    common: list[str] = []
+    for parts in zip(*parents, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return str(PurePath(*common)) if common else ""
+
+
 def files_section(run: RunData) -> str:
-    rows = [[f.source, *f.counts, f.sha256 or "-"] for f in run.files]
+    """Every source file with its rows per status and a short sha256, paths relative to
+    the folder they share (named once above the table)."""
+    sources = [f.source for f in run.files]
+    folder = _folder(sources)
+    cut = len(folder.rstrip("/\\")) + 1 if folder else 0
+    rows = [
+        [f.source[cut:] if cut and f.source.startswith(folder) else f.source, *f.counts,
+         f.sha256[:SHORT_HASH] if f.sha256 else "-"]
+        for f in run.files
+    ]  # fmt: skip
+    intro = (
+        f"<p>{len(rows)} files" + (f" in <code>{h.esc(folder)}</code>" if folder else "")
+        + f"; sha256: the first {SHORT_HASH} hex digits (all 64 in tables/files.csv).</p>"
+    )  # fmt: skip
     numeric = tuple(range(1, len(STATUSES) + 1))
-    return h.table_html(["file", *STATUSES, "sha256"], rows, numeric=numeric)
+    return intro + h.table_html(["file", *STATUSES, "sha256"], rows, numeric=numeric,
+                                mono=(len(STATUSES) + 1,), css_class="files")  # fmt: skip
 
 
 def law_rows(run: RunData) -> list[list[Any]]:
@@ -212,7 +155,8 @@ def _law_rows(prefix: str, trends: Mapping[str, Any]) -> list[list[Any]]:
         errors = chosen.get("stderr") or {}
         units = chosen.get("units") or {}
         text = ", ".join(
-            f"{k} = {h.value_pm(v, errors.get(k))}" + (f" {units[k]}" if units.get(k) else "")
+            f"{k} = {h.value_pm(v, errors.get(k))}"
+            + (f" {display_unit(units[k])}" if display_unit(units.get(k)) else "")
             for k, v in params.items()
         )
         criterion = trend.get("criterion", "AIC")
@@ -228,9 +172,25 @@ def law_header(run: RunData) -> list[str]:
     return ["quantity", "chosen law", f"parameters ({t})", "score", "note"]
 
 
+def _not_drawn(run: RunData) -> str:
+    """A sentence naming the trend quantities that get no panel, and why."""
+    plotted = [c.name for c in COLUMNS if c.figure]
+    shown = set(drawable(run.table, plotted))
+    missing = [q for q in plotted if q not in shown]
+    geometry = [q for q in missing if not run.has_geometry and column(q).kind in ("asr",
+                                                                                 "conductivity")]
+    other = [q for q in missing if q not in geometry]
+    parts = []
+    if geometry:
+        parts.append(", ".join(column(q).label for q in geometry) + f" ({GEOMETRY_NOTE})")
+    if other:
+        parts.append(", ".join(column(q).label for q in other) + " (no usable values)")
+    return f"<p>Not drawn: {h.esc('; '.join(parts))}.</p>" if parts else ""
+
+
 def trends_section(run: RunData, figures: Sequence[str]) -> str:
     laws = law_rows(run)
-    parts = list(figures)
+    parts = [*figures, _not_drawn(run)]
     parts.append("<h3>Growth laws</h3>")
     if laws:
         parts.append(
@@ -255,63 +215,13 @@ def trends_section(run: RunData, figures: Sequence[str]) -> str:
         keys = ("cell",) * any("cell" in e for e in events) + ("kind", "time_h", "quantity",
                                                                 "evidence")  # fmt: skip
         header = [run.time_label if k == "time_h" else k for k in keys]
-        parts.append(h.table_html(header, h.dict_rows(events, keys)))
+        rows = [[label(v) if k == "quantity" else display_text(str(v)) if k == "evidence"
+                 else v for k, v in zip(keys, row, strict=True)]
+                for row in h.dict_rows(events, keys)]  # fmt: skip
+        parts.append(h.table_html(header, rows))
     else:
         parts.append("<p>No short circuit, jump or appearing/vanishing arc was detected.</p>")
     return "".join(parts)
-
-
-def _value_or_undetermined(p: Mapping[str, Any]) -> str:
-    """value ± stderr, or "undetermined" for a parameter the data do not determine."""
-    if p.get("undetermined"):
-        return "undetermined"
-    return h.value_pm(p.get("value"), p.get("stderr"))
-
-
-def spectrum_html(view: SpectrumView, figure: str, when: str) -> str:
-    s = view.summary
-    kk = s.get("kk") or {}
-    facts = [
-        ("status", s.get("status")),
-        *(("because", r) for r in s.get("reasons") or ()),
-        ("message", s.get("message")),
-        ("start", s.get("start_path") or "-"),
-        ("χ² per point", h.fmt(s.get("chi2_per_point"))),
-        ("Kramers-Kronig", kk.get("message", "not run") if kk else "not run"),
-        ("R_total", f"{h.fmt(s.get('total_resistance_ohm'))} Ω"),
-    ]
-    if when:
-        facts.insert(0, ("time", when))
-    params = [
-        [p["name"], _value_or_undetermined(p), p.get("unit", ""),
-         "fixed" if p.get("fixed") else ""]
-        for p in view.parameters
-    ]  # fmt: skip
-    contrib = [
-        [c.get("role"), ", ".join(map(str, c.get("elements") or ())),
-         h.value_pm(c.get("resistance_ohm"), c.get("resistance_stderr_ohm")),
-         h.value_pm(c.get("capacitance_f"), c.get("capacitance_stderr_f")),
-         h.fmt(c.get("apex_frequency_hz")),
-         h.value_pm(c.get("asr_ohm_cm2"), c.get("asr_stderr_ohm_cm2"))
-         + (" (per interface)" if c.get("per_interface") else ""),
-         h.value_pm(c.get("conductivity_s_cm"), c.get("conductivity_stderr_s_cm"))]
-        for c in view.contributions
-    ]  # fmt: skip
-    warnings = s.get("warnings") or []
-    out = [
-        f'<div class="spectrum"><h3>{h.esc(view.title)}</h3>{h.badges_html(view.reasons)}',
-        figure,
-        h.facts_html(facts),
-        h.table_html(["parameter", "value ± stderr", "unit", ""], params, numeric=(1,)),
-    ]
-    if contrib:
-        out.append(h.table_html(
-            ["role", "elements", "R / Ω", "C_eff / F", "apex f / Hz", "ASR / Ω cm²",
-             "σ / S cm⁻¹"], contrib, numeric=(2, 3, 4, 5, 6)))  # fmt: skip
-    if warnings:
-        out.append("<ul>" + "".join(f"<li>{h.esc(w)}</li>" for w in warnings) + "</ul>")
-    out.append("</div>")
-    return "".join(out)
 
 
 METHODS = (
@@ -336,27 +246,9 @@ def time_text(run: RunData, row: Mapping[str, Any]) -> str:
     if not isinstance(t, int | float) or not math.isfinite(t):
         return ""
     if run.time_source == "timestamp":
-        return f"{t:.4g} h" + (f" ({row['timestamp']})" if isinstance(row.get("timestamp"), str)
+        return f"{t:.6g} h" + (f" ({row['timestamp']})" if isinstance(row.get("timestamp"), str)
                                else "")  # fmt: skip
     return f"spectrum number {t:g}"
-
-
-def param_lines(view: SpectrumView) -> list[str]:
-    lines = [f"status: {view.summary.get('status')}", f"{view.summary.get('message', '')}"]
-    lines += [f"because: {r}" for r in view.summary.get("reasons") or ()]
-    lines += [
-        f"{p['name']:<10} {_value_or_undetermined(p):>26} {p.get('unit', '')}"
-        for p in view.parameters
-    ]
-    for c in view.contributions:
-        asr = c.get("asr_ohm_cm2")
-        extra = f", ASR {h.fmt(asr)} ohm cm2 per interface" if asr is not None else ""
-        lines.append(f"{c.get('role')}: R = {h.fmt(c.get('resistance_ohm'))} ohm{extra}")
-    kk = view.summary.get("kk") or {}
-    if kk:
-        lines.append(str(kk.get("message", "")))
-    lines += [f"warning: {w}" for w in view.summary.get("warnings") or ()]
-    return lines
 
 
 def outputs_html(pdf: bool) -> str:
@@ -374,9 +266,9 @@ def outputs_html(pdf: bool) -> str:
 
 def cell_text(cell: Mapping[str, Any] | None) -> str:
     if not cell:
-        return "no geometry given: no ASR or conductivity"
-    rule = "symmetric, ASR per interface = R x A / 2" if cell.get("symmetric") else "ASR = R x A"
-    return (f"area {h.fmt(cell.get('area_cm2'))} cm2, thickness {h.fmt(cell.get('thickness_cm'))}"
+        return GEOMETRY_NOTE
+    rule = "symmetric, ASR per interface = R × A / 2" if cell.get("symmetric") else "ASR = R × A"
+    return (f"area {h.fmt(cell.get('area_cm2'))} cm², thickness {h.fmt(cell.get('thickness_cm'))}"
             f" cm ({rule})")  # fmt: skip
 
 
@@ -396,4 +288,20 @@ def summary_lines(run: RunData, selection: Selection) -> list[str]:
     lines += [f"- {text}" for _, text in attention(run, selection)] or ["- nothing"]
     lines += ["", "Growth laws:"]
     lines += [f"- {r[0]}: {r[1]}; {r[2]}" for r in law_rows(run)] or ["- none"]
-    return lines
+    return wrapped(lines, indent="  ")
+
+
+def run_sections(
+    run: RunData, selection: Selection, *, trend_figures: Sequence[str], spectra: str, pdf: bool
+) -> list[tuple[str, str, str]]:
+    """The run report's sections in reading order, as (id, heading, inner HTML): what needs
+    attention, the summary, the trends, the spectra, the methods and, last, the files with
+    their hashes (provenance a reader looks up, not reads first)."""
+    return [
+        ("attention", "Needs attention", h.attention_html(attention(run, selection))),
+        ("summary", "Summary", summary(run)),
+        ("trends", "Trends over time", trends_section(run, trend_figures)),
+        ("spectra", "Spectra", spectra),
+        ("methods", "Methods and outputs", f"<p>{h.esc(METHODS)}</p>{outputs_html(pdf)}"),
+        ("files", "Files", files_section(run)),
+    ]
