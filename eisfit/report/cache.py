@@ -1,0 +1,142 @@
+"""Drawn figures kept in the run folder, addressed by the digest of what they show.
+
+A run report draws a figure only when no earlier report drew the same one: the key of a
+figure (`figure_key`) is the sha256 of everything that decides its pixels (the measured
+points, the fitted circuit and values, or the results table and trends for a trend
+figure) together with the drawing code itself (`drawing_digest`: the source of the
+modules that draw, the matplotlib version and the PNG resolution).  So a re-run after a
+few spectra changed redraws only those, and a change to the drawing code redraws all.
+
+Layout of ``DIR/.report-cache/``: for each key ``<key>.svg``, ``<key>.png`` and
+``<key>.sha256`` (two lines, ``svg <hex>`` and ``png <hex>``: the digests of the two
+files' bytes).  Nothing is unpickled or parsed beyond that: an entry whose bytes do not
+match its digests (a torn write, a flipped bit, an edited file) is a miss, redrawn and
+overwritten, never trusted.  Every file is written through `eisfit._util.write_atomic`.
+After a report, `FigureCache.prune` removes the entries it did not use, so the folder
+holds one report's figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from .._util import write_atomic
+from .render import PNG_DPI, Rendered
+
+__all__ = ["CACHE_DIR", "FigureCache", "drawing_digest", "figure_key"]
+
+CACHE_DIR = ".report-cache"
+_KEY = re.compile(r"[0-9a-f]{64}")
+#: modules whose code decides what a figure looks like
+_DRAWING_MODULES = ("figures", "thin", "units", "render")
+
+
+@cache
+def drawing_digest() -> str:
+    """sha256 of the drawing code: the modules that draw (their source bytes), the
+    eisfit and matplotlib versions and `PNG_DPI`."""
+    import matplotlib
+
+    from .._version import __version__
+
+    digest = hashlib.sha256(f"{__version__} {matplotlib.__version__} {PNG_DPI}".encode())
+    here = Path(__file__).parent
+    for name in _DRAWING_MODULES:
+        try:
+            digest.update((here / f"{name}.py").read_bytes())
+        except OSError:  # a module that is not there (yet) draws nothing
+            digest.update(b"-")
+    return digest.hexdigest()
+
+
+
+def figure_key(kind: str, *parts: bytes | str) -> str:
+    """The cache key of a figure of ``kind`` drawn from ``parts`` (each length-prefixed,
+    so no two different part lists give the same stream)."""
+    digest = hashlib.sha256(drawing_digest().encode())
+    for part in (kind, *parts):
+        data = part.encode() if isinstance(part, str) else bytes(part)
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _sums(rendered: Rendered) -> str:
+    return (
+        f"svg {hashlib.sha256(rendered.svg).hexdigest()}\n"
+        f"png {hashlib.sha256(rendered.png).hexdigest()}\n"
+    )
+
+
+class FigureCache:
+    """The figure cache of one folder (``None``: no cache, every lookup misses)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.hits = 0
+        self.misses = 0
+        self.rejected = 0  # entries present but not matching their digests
+        self._used: set[str] = set()
+
+    def get(self, key: str) -> Rendered | None:
+        """The verified figure stored under ``key``, or None (counted as a miss)."""
+        self._used.add(key)
+        found = self._read(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def _read(self, key: str) -> Rendered | None:
+        if self.folder is None or not _KEY.fullmatch(key):
+            return None
+        base = self.folder / key
+        try:
+            sums = base.with_suffix(".sha256").read_text(encoding="ascii")
+            rendered = Rendered(base.with_suffix(".svg").read_bytes(),
+                                base.with_suffix(".png").read_bytes())  # fmt: skip
+        except (OSError, UnicodeDecodeError):
+            if any(base.with_suffix(s).exists() for s in (".svg", ".png", ".sha256")):
+                self.rejected += 1
+            return None
+        if sums != _sums(rendered):
+            self.rejected += 1
+            return None
+        return rendered
+
+    def put(self, key: str, rendered: Rendered) -> None:
+        """Store ``rendered`` under ``key``; a cache that cannot be written is skipped
+        (the report does not depend on it)."""
+        self._used.add(key)
+        if self.folder is None or not _KEY.fullmatch(key):
+            return
+        base = self.folder / key
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(base.with_suffix(".svg"), rendered.svg)
+            write_atomic(base.with_suffix(".png"), rendered.png)
+            write_atomic(base.with_suffix(".sha256"), _sums(rendered))  # last: the seal
+        except OSError:
+            return
+
+    def prune(self, keep: Iterable[str] | None = None) -> int:
+        """Remove entries other than ``keep`` (default: those looked up or stored since
+        this cache was opened); returns how many files were removed."""
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        kept = set(self._used if keep is None else keep)
+        removed = 0
+        for path in self.folder.iterdir():
+            stale_tmp = path.name.startswith(".") and ".tmp" in path.name  # a killed write
+            if stale_tmp or (path.suffix in (".svg", ".png", ".sha256") and path.stem not in kept):
+                try:
+                    path.unlink()
+                    removed += 1
+                except OSError:
+                    continue
+        return removed

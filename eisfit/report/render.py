@@ -1,0 +1,167 @@
+"""Each report figure drawn once, into the bytes every output reuses.
+
+A figure (`eisfit.report.figures`) is saved as compact SVG (the HTML page and
+``figures/*.svg``) and rendered once by Agg into an RGB PNG (``figures/*.png`` and the
+PDF pages, which embed the PNG as it is: `eisfit.report.pdf`).  Until issue 15 the PDF
+backend drew every figure a second time, which cost three quarters of a report.
+
+Spectrum figures are independent of each other, so `render_spectra` draws them in worker
+processes (`eisfit.runs.pools.worker_pool`) when there are enough of them to pay for the
+pool; a worker gets a fits/ record (plain JSON data) and returns a `Rendered`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ReportError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "DRAW_RC",
+    "PARALLEL_FROM",
+    "PNG_DPI",
+    "Rendered",
+    "drawing",
+    "png_bytes",
+    "render",
+    "render_record",
+    "render_spectra",
+]
+
+#: resolution of the PNG files and of the figures in the PDF (dots per inch)
+PNG_DPI = 150
+#: spectrum figures are drawn in worker processes from this many on: below it, starting
+#: the pool and shipping records costs more than the second core gains (bench/report_bench.py)
+PARALLEL_FROM = 4
+_MAX_WORKERS = 4
+#: rc settings under which report figures are built, on top of `figures.STYLE`: they change
+#: no pixel (tested) but what the drawing costs.  ``axes.titley`` fixed at the top of the
+#: axes: matplotlib otherwise searches, at every save, for tick labels above the axes to
+#: lift the title over (there are none), about a tenth of a spectrum figure's drawing.
+DRAW_RC: dict[str, Any] = {"axes.titley": 1.0}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One drawn figure: compact SVG bytes and an 8-bit RGB PNG (`PNG_DPI`)."""
+
+    svg: bytes
+    png: bytes
+
+
+def png_bytes(figure: Figure, *, dpi: int | None = None) -> bytes:
+    """``figure`` rendered by Agg at ``dpi`` (default `PNG_DPI`) as an RGB PNG.
+
+    RGB, not matplotlib's RGBA: the report figures are opaque, and an RGB PNG's
+    compressed rows go into a PDF unchanged (ISO 32000-1 sec. 7.4.4.4, PNG predictors).
+    No text chunks: the same figure gives the same bytes.
+    """
+    import matplotlib as mpl
+    import numpy as np
+    from PIL import Image
+
+    from .figures import STYLE
+
+    canvas = figure.canvas
+    old_dpi = figure.dpi
+    try:
+        figure.set_dpi(PNG_DPI if dpi is None else dpi)
+        with mpl.rc_context(STYLE):
+            canvas.draw()
+        rgb = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3])
+    finally:
+        figure.set_dpi(old_dpi)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, mode="RGB").save(buffer, format="png")
+    return buffer.getvalue()
+
+
+def render(figure: Figure) -> Rendered:
+    """SVG (which also fixes the layout: `figures.svg_bytes`) and PNG of one figure."""
+    from .figures import svg_bytes
+
+    svg = svg_bytes(figure)
+    return Rendered(svg, png_bytes(figure))
+
+
+def drawing() -> AbstractContextManager[Any]:
+    """The context to build report figures in (`DRAW_RC`)."""
+    import matplotlib as mpl
+
+    return mpl.rc_context(DRAW_RC)
+
+
+def render_record(record: Mapping[str, Any], title: str) -> Rendered:
+    """Worker: the spectrum figure of one fits/ record (`data.spectrum_view`)."""
+    from .data import spectrum_view
+    from .figures import spectrum_figure
+
+    with drawing():
+        figure = spectrum_figure(spectrum_view(record, title))
+    return render(figure)
+
+
+def _preload() -> None:
+    """Import what drawing needs (about a second of CPU per process otherwise)."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    from . import figures  # noqa: F401
+
+
+def _workers(n_jobs: int, jobs: int | None) -> int:
+    if jobs is not None:
+        return max(1, min(int(jobs), n_jobs))
+    if n_jobs < PARALLEL_FROM:
+        return 1
+    return max(1, min(os.cpu_count() or 1, _MAX_WORKERS, n_jobs))
+
+
+def render_spectra(
+    records: Sequence[Mapping[str, Any]],
+    titles: Sequence[str],
+    *,
+    jobs: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
+) -> Iterator[Rendered]:
+    """`render_record` of each record, in order.
+
+    ``jobs``: worker processes (None: one per core, at most 4, when there are at least
+    `PARALLEL_FROM` figures; 1: drawn here).  ``meanwhile`` runs in this process while the
+    workers draw (the trend figures), or first when there are none.  A worker that dies
+    is a `ReportError`.
+    """
+    if len(records) != len(titles):
+        raise ValueError("one title per record")
+    workers = _workers(len(records), jobs)
+    if workers <= 1:
+        if meanwhile is not None:
+            meanwhile()
+        yield from map(render_record, records, titles)
+        return
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..runs.pools import worker_pool
+
+    _preload()  # before the workers fork: they inherit the modules instead of importing
+
+    with ExitStack() as stack:
+        pool = stack.enter_context(worker_pool(workers))
+        chunk = max(1, len(records) // (4 * workers))
+        results = pool.map(render_record, records, titles, chunksize=chunk)
+        if meanwhile is not None:
+            meanwhile()
+        try:
+            yield from results
+        except BrokenProcessPool as exc:
+            raise ReportError(f"a worker drawing the report's figures died ({exc})") from None
