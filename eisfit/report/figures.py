@@ -296,7 +296,7 @@ def spectrum_figure(
             figure.text(0.99, 0.05 / height, thinned, ha="right", va="bottom", fontsize=6.5,
                         color="0.3", parse_math=False)  # fmt: skip
         (nyq, bode), (res, kk_ax) = figure.subplots(2, 2)
-        prefix, scale = si_prefix(np.abs(z))  # kΩ, MΩ for a resistive electrolyte
+        prefix, scale = si_prefix(np.abs(z))  # Nyquist and |Z| in mΩ, kΩ or MΩ as needed
         nyq.plot(z.real / scale, -z.imag / scale, "o", color=DATA, mfc="none", label="data")
         if model is not None:
             nyq.plot(model[1].real / scale, -model[1].imag / scale, "-", color=FIT, label="fit")
@@ -308,14 +308,14 @@ def spectrum_figure(
         nyq.legend(loc="best")
 
         phase = bode.twinx()
-        bode.loglog(f, np.abs(z), "o", color=DATA, mfc="none", label="|Z| data")
+        bode.loglog(f, np.abs(z) / scale, "o", color=DATA, mfc="none", label="|Z| data")
         phase.semilogx(f, -np.degrees(np.angle(z)), "s", color=IMAG, mfc="none", ms=3,
                        label="−phase data")  # fmt: skip
         if model is not None:
-            bode.loglog(model[0], np.abs(model[1]), "-", color=FIT, label="fit")
+            bode.loglog(model[0], np.abs(model[1]) / scale, "-", color=FIT, label="fit")
             phase.semilogx(model[0], -np.degrees(np.angle(model[1])), "-", color=FIT, lw=0.9)
         bode.set_xlabel("f / Hz")
-        bode.set_ylabel("|Z| / Ω")
+        bode.set_ylabel(f"|Z| / {prefix}Ω")
         phase.set_ylabel("−phase / °")
         phase.grid(False)
         bode.set_title("Bode")
