@@ -20,7 +20,7 @@ __all__ = ["analysis_html", "fit_result_html", "spectrum_html"]
 _STYLE = "border-collapse:collapse;font-size:90%"
 #: ASCII units of the element parameters -> the symbols the report writes
 #: (`eisfit.schema.UNIT_SYMBOLS`, kept here as text: this module imports no eisfit layer)
-_UNITS = {"ohm": "Ω", "S s^n": "S sⁿ", "H s^(n-1)": "H sⁿ⁻¹", "ohm s^-1/2": "Ω/√s"}
+_UNITS = {"ohm": "Ω", "S s^n": "S sⁿ", "H s^(n-1)": "H sⁿ⁻¹", "ohm s^-1/2": "Ω s^-½"}
 
 
 def _num(value: Any, digits: int = 4) -> str:

@@ -42,8 +42,7 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bcm2\b", "cm²"),
         (r"\^\(n-1\)", "ⁿ⁻¹"),
         (r"\^n\b", "ⁿ"),
-        (r"/(\w+)\^0\.5\b", r"/√\1"),
-        (r" s\^-1/2\b", "/√s"),
+        (r"\^-1/2\b", "^-½"),
         (r"\^0\.5\b", "^½"),
     )
 )
@@ -51,7 +50,8 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 def display_unit(unit: str | None) -> str:
     """An ASCII unit as the report writes it: ``ohm cm2`` -> ``Ω cm²``, ``S s^n`` ->
-    ``S sⁿ``, ``ohm/h^0.5`` -> ``Ω/√h``; ``1`` (dimensionless) -> ``""``."""
+    ``S sⁿ``, ``ohm/h^0.5`` -> ``Ω/h^½``; ``1`` (dimensionless) -> ``""``.  Only symbols
+    the PDF's text can spell (`eisfit.report.pdf`) are used: no √."""
     if not unit or unit == "1":
         return ""
     if unit in UNIT_SYMBOLS:
