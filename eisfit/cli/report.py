@@ -1,7 +1,8 @@
 """``eisfit report DIR``: the run report of a batch folder (see `eisfit.report`).
 
 Registered from `eisfit.cli.main`.  Writes DIR/report.html (self-contained, offline), report.pdf,
-figures/ (PNG + SVG) and tables/ (CSV).  Exit code 0 when written, 2 on bad input (no
+figures/ (PNG + SVG) and tables/ (CSV); figures an earlier report drew from the same data
+come from DIR/.report-cache (`eisfit.report.cache`).  Exit code 0 when written, 2 on bad input (no
 results.csv in DIR, unwritable folder), as every eisfit command.
 """
 
@@ -46,6 +47,11 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
         "--report-flagged", type=int, default=None, metavar="N",
         help="at most N flagged spectra (failed, KK, fallback, warnings) drawn (default 16)",
     )  # fmt: skip
+    group.add_argument(
+        "--report-jobs", type=int, default=None, metavar="N",
+        help="processes drawing the report's figures (default: one per core, at most 4, "
+        "when enough figures are not in the figure cache; 1: none started)",
+    )  # fmt: skip
 
 
 def report_summary(args: argparse.Namespace, run_dir: str) -> str:
@@ -54,11 +60,12 @@ def report_summary(args: argparse.Namespace, run_dir: str) -> str:
 
     files = write_run_report(
         run_dir, pdf=args.pdf, n_representative=args.report_spectra,
-        max_flagged=args.report_flagged, force=args.force_report,
+        max_flagged=args.report_flagged, force=args.force_report, jobs=args.report_jobs,
     )  # fmt: skip
     if files.reused:
         return f"report: {files.html} is up to date (inputs unchanged; --force-report redraws)"
-    lines = [f"report: {files.html} ({files.spectra_shown} spectra drawn in full)"]
+    lines = [f"report: {files.html} ({files.spectra_shown} spectra drawn in full; "
+             f"{files.drawn} figures drawn, {files.cached} from the figure cache)"]  # fmt: skip
     if files.pdf is not None:
         lines.append(f"pdf: {files.pdf}")
     lines.append(f"figures: {len(files.figures)} files in {files.html.parent / 'figures'}")

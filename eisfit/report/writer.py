@@ -5,35 +5,37 @@
 - ``report.html``: one self-contained page (figures inline, no network, printable);
 - ``report.pdf``: the same content as a multipage PDF (unless ``pdf=False``);
 - ``figures/``: every figure as PNG (150 dpi) and SVG;
+- ``.report-cache/``: the figures by the digest of what they show, so that the next report
+  draws only the figures whose data changed (`eisfit.report.cache`);
 - ``tables/``: ``growth_laws.csv``, ``events.csv``, ``files.csv`` and ``spectra_shown.csv``
   (the results.csv rows of the spectra drawn in full).
 
 For a long run only a selection of spectra is drawn in full (`select_spectra`: evenly
 spaced ones plus the flagged ones), which keeps a 1,000-spectrum report small; every row is
-still in results.csv.  `write_fit_report([(result, analysis), ...], path)` writes the
-per-spectrum part for fits of single spectra as one HTML (or, for a ``.pdf`` path, PDF)
-file.  The content of the sections is `eisfit.report.sections`'.
+still in results.csv.  Each figure is drawn once (`eisfit.report.render`): its SVG goes into
+the page and figures/, its PNG into figures/ and the PDF (`eisfit.report.pdf`).  The
+single-fit report, `write_fit_report`, is `eisfit.report.fitreport`'s.  The content of the
+sections is `eisfit.report.sections`'.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import ExitStack
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from .._util import write_atomic
 from ..errors import ReportError
 from ..runs.csv_cells import neutralise
-from ..runs.pools import worker_pool
 from ..status import STATUSES
 from . import html as h
 from . import sections as sec
+from .cache import CACHE_DIR, FigureCache, figure_key
 from .data import (
     RunData,
     Selection,
@@ -43,14 +45,11 @@ from .data import (
     select_spectra,
     spectrum_view,
 )
-from .output import report_format
+from .fitreport import write_fit_report
+from .pdf import PdfReport
+from .render import PNG_DPI, Rendered, drawing, render, render_spectra
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..fitting.result import FitResult
-    from ..physics.contributions import CellAnalysis
-    from .pdf import PdfReport
-
-__all__ = ["ReportFiles", "write_fit_report", "write_run_report"]
+__all__ = ["ReportFiles", "spectrum_key", "write_fit_report", "write_run_report"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,8 @@ class ReportFiles:
     tables: tuple[Path, ...]
     spectra_shown: int
     reused: bool = False  # the report in place was already drawn from the same inputs
+    drawn: int = 0  # figures drawn by this call
+    cached: int = 0  # figures taken from the run's figure cache (`eisfit.report.cache`)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -104,15 +105,15 @@ def _tables(run: RunData, selection: Selection, out: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class _Drawn:
-    """One spectrum to draw: its record (picklable, for a worker process) and view."""
+    """One spectrum to draw: its record (plain data, for a worker process) and view."""
 
     record: Mapping[str, Any]
     view: SpectrumView
     when: str
-    stem: Path
+    stem: str  # file stem in figures/
 
 
-def _drawn(run: RunData, selection: Selection, fig_dir: Path) -> tuple[list[_Drawn], list[str]]:
+def _drawn(run: RunData, selection: Selection) -> tuple[list[_Drawn], list[str]]:
     """The selected rows that have a usable fits/ record; why the others are not drawn."""
     out, skipped = [], []
     for i in selection.rows:
@@ -128,42 +129,84 @@ def _drawn(run: RunData, selection: Selection, fig_dir: Path) -> tuple[list[_Dra
         except ReportError as exc:  # e.g. a record of an older eisfit without the points
             skipped.append(str(exc))
             continue
-        out.append(_Drawn(record, view, sec.time_text(run, row), fig_dir / f"spectrum_{i:05d}"))
+        out.append(_Drawn(record, view, sec.time_text(run, row), f"spectrum_{i:05d}"))
     return out, skipped
 
 
-def _draw_spectrum(record: Mapping[str, Any], title: str, stem: Path) -> bytes:
-    """Worker: the spectrum figure saved as PNG and SVG; returns the SVG bytes."""
-    from .figures import save, spectrum_figure
-
-    return save(spectrum_figure(spectrum_view(record, title)), stem)
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, default=repr, allow_nan=True).encode()
 
 
-#: spectrum figures are drawn in worker processes from this many on (start-up costs ~0.3 s)
-_PARALLEL_FROM = 6
+def spectrum_key(view: SpectrumView) -> str:
+    """Cache key of a spectrum figure: everything the view holds (points, circuit,
+    values, parameters, contributions, summary, title, reasons)."""
+    s = view.spectrum
+    rest = [view.title, view.circuit, sorted(view.values.items()), list(view.parameters),
+            list(view.contributions), dict(view.summary), list(view.reasons)]  # fmt: skip
+    return figure_key("spectrum", s.frequency_hz.tobytes(), s.impedance_ohm.tobytes(),
+                      _json_bytes(rest))  # fmt: skip
 
 
-def _draw_all(items: Sequence[_Drawn], book: PdfReport | None) -> list[bytes]:
-    """SVG of every item (PNG and SVG written); PDF pages drawn here meanwhile.
+def _table_digest(table: pd.DataFrame) -> bytes:
+    """The results table as the trend figures see it (``reused`` aside: a resumed run
+    flips only that column)."""
+    table = table.drop(columns=["reused"], errors="ignore")
+    digest = hashlib.sha256(_json_bytes(list(map(str, table.columns))))
+    digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return digest.digest()
 
-    Figures are independent, so with several cores they are drawn in worker processes
-    while this process draws the PDF pages (matplotlib is single-threaded).
-    """
-    from .figures import spectrum_figure
 
-    workers = min(os.cpu_count() or 1, 4)
-    args = ([d.record for d in items], [d.view.title for d in items], [d.stem for d in items])
-    with ExitStack() as stack:
-        if workers > 1 and len(items) >= _PARALLEL_FROM:
-            pool = stack.enter_context(worker_pool(workers))
-            svgs: Iterable[bytes] = pool.map(_draw_spectrum, *args)  # submitted at once
-        else:
-            svgs = map(_draw_spectrum, *args)  # lazily, after the PDF pages
-        if book is not None:
-            for d in items:
-                title = f"{d.view.title} {d.when}".strip()
-                book.figure(spectrum_figure(d.view, title=title, notes=sec.param_lines(d.view)))
-        return list(svgs)
+def _trend_key(run: RunData, table_digest: bytes, quantities: Sequence[str]) -> str:
+    trends = run.trends.get("trends") or {}
+    shown = {"trends": {q: trends.get(q) for q in quantities},
+             "events": list(run.trends.get("events") or ())}  # fmt: skip
+    return figure_key("trend", table_digest, _json_bytes(shown), run.time_label,
+                      "\n".join(quantities))  # fmt: skip
+
+
+def _write_figure(fig_dir: Path, stem: str, rendered: Rendered) -> list[Path]:
+    paths = [fig_dir / f"{stem}.png", fig_dir / f"{stem}.svg"]
+    try:
+        paths[0].write_bytes(rendered.png)
+        paths[1].write_bytes(rendered.svg)
+    except OSError as exc:
+        raise ReportError(f"{fig_dir / stem}: cannot write the figure ({exc})") from None
+    return paths
+
+
+def _trend_figures(run: RunData, cache: FigureCache) -> dict[str, tuple[str, Rendered]]:
+    """stem -> (caption, figure) of every trend figure, from the cache or drawn here."""
+    from .figures import TREND_FIGURES, trend_figure
+
+    table_digest = _table_digest(run.table)
+    out = {}
+    for stem, (caption, quantities) in TREND_FIGURES.items():
+        key = _trend_key(run, table_digest, quantities)
+        rendered = cache.get(key)
+        if rendered is None:
+            with drawing():
+                figure = trend_figure(run.table, run.trends, quantities, run.time_label)
+            rendered = render(figure)
+            cache.put(key, rendered)
+        out[stem] = (caption, rendered)
+    return out
+
+
+def _spectrum_figures(
+    items: Sequence[_Drawn], cache: FigureCache, jobs: int | None, meanwhile: Any
+) -> list[Rendered]:
+    """The figure of every item: cached ones read, the others drawn (in worker processes
+    when there are enough, `render.render_spectra`) while ``meanwhile`` runs here."""
+    keys = [spectrum_key(d.view) for d in items]
+    found = [cache.get(key) for key in keys]
+    missing = [i for i, r in enumerate(found) if r is None]
+    drawn = render_spectra([items[i].record for i in missing],
+                           [items[i].view.title for i in missing], jobs=jobs,
+                           meanwhile=meanwhile)  # fmt: skip
+    for i, rendered in zip(missing, list(drawn), strict=True):
+        cache.put(keys[i], rendered)
+        found[i] = rendered
+    return [r for r in found if r is not None]
 
 
 def write_run_report(
@@ -173,17 +216,23 @@ def write_run_report(
     n_representative: int | None = None,
     max_flagged: int | None = None,
     force: bool = False,
+    jobs: int | None = None,
+    cache: bool = True,
 ) -> ReportFiles:
     """Write report.html (+ report.pdf, figures/, tables/) for the batch folder ``run_dir``.
 
     ``n_representative`` (default 8) evenly spaced spectra and up to ``max_flagged``
     (default 16) flagged ones are drawn in full.  The report records a digest of its
     inputs (results.csv, trends.json, these options, the eisfit version); when the one in
-    place matches, nothing is redrawn (``ReportFiles.reused``) unless ``force``.  Raises
+    place matches, nothing is redrawn (``ReportFiles.reused``) unless ``force``.  Figures
+    come from ``run_dir/.report-cache`` when an earlier report drew the same ones
+    (`eisfit.report.cache`; ``cache=False``: drawn anew and not stored); the others are
+    drawn in ``jobs`` worker processes (None: `render.render_spectra` decides).  Raises
     `ReportError` when ``run_dir`` holds no results table or cannot be written; missing
     pieces only become notes.
     """
-    for name, value in (("n_representative", n_representative), ("max_flagged", max_flagged)):
+    for name, value in (("n_representative", n_representative), ("max_flagged", max_flagged),
+                        ("jobs", jobs)):  # fmt: skip
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ReportError(f"{name} must be a whole number >= 0, got {value!r}")
     options = (pdf, n_representative, max_flagged)
@@ -192,7 +241,6 @@ def write_run_report(
         done = _up_to_date(Path(run_dir), digest, pdf)
         if done is not None:
             return done
-    from .figures import TREND_FIGURES, save, trend_figure  # matplotlib
     run = load_run(run_dir)
     selection = select_spectra(
         run.table, run.trends.get("events") or (),
@@ -204,32 +252,34 @@ def write_run_report(
         fig_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportError(f"{fig_dir}: cannot create the figures folder ({exc})") from None
+    figures = FigureCache(run.run_dir / CACHE_DIR if cache else None)
+    items, skipped = _drawn(run, selection)
+    trends: dict[str, tuple[str, Rendered]] = {}
+    spectra = _spectrum_figures(items, figures, jobs or None,
+                                meanwhile=lambda: trends.update(_trend_figures(run, figures)))
     figure_paths: list[Path] = []
-    title = "eisfit run report"
+    trend_html = []
+    for stem, (caption, rendered) in trends.items():
+        figure_paths += _write_figure(fig_dir, stem, rendered)
+        text = (f"{caption}: usable spectra (ok, warning, undetermined; not partial) with ± "
+                "one standard error; line: the chosen growth law; dashed: events.")  # fmt: skip
+        trend_html.append(h.figure_html(rendered.svg, caption, text, wide=True))
+    spectra_html = []
+    for d, rendered in zip(items, spectra, strict=True):
+        figure_paths += _write_figure(fig_dir, d.stem, rendered)
+        figure = h.figure_html(rendered.svg, d.view.title, sec.CAPTION)
+        spectra_html.append(sec.spectrum_html(d.view, figure, d.when))
     pdf_path = run.run_dir / "report.pdf" if pdf else None
     if pdf_path is None:  # an older PDF would no longer match the page
         (run.run_dir / "report.pdf").unlink(missing_ok=True)
-    with _maybe_pdf(pdf_path, title) as book:
-        if book is not None:
+    else:
+        with PdfReport(pdf_path, "eisfit run report") as book:
             book.text("Summary", sec.summary_lines(run, selection))
-        trend_html = []
-        for stem, (caption, quantities) in TREND_FIGURES.items():
-            figure = trend_figure(run.table, run.trends, quantities, run.time_label)
-            svg = save(figure, fig_dir / stem)
-            figure_paths += [fig_dir / f"{stem}.png", fig_dir / f"{stem}.svg"]
-            text = (f"{caption}: usable spectra (ok, warning, undetermined; not partial) with ± "
-                    "one standard error; line: the chosen "
-                    "growth law; dashed: events.")  # fmt: skip
-            trend_html.append(h.figure_html(svg, caption, text, wide=len(quantities) > 1))
-            if book is not None:
-                book.figure(figure)
-        items, skipped = _drawn(run, selection, fig_dir)
-        svgs = _draw_all(items, book)
-    spectra_html = [
-        sec.spectrum_html(d.view, h.figure_html(svg, d.view.title, sec.CAPTION), d.when)
-        for d, svg in zip(items, svgs, strict=True)
-    ]
-    figure_paths += [d.stem.with_suffix(ext) for d in items for ext in (".png", ".svg")]
+            for caption, rendered in trends.values():
+                book.figure(rendered.png, dpi=PNG_DPI, title=caption)
+            for d, rendered in zip(items, spectra, strict=True):
+                book.figure(rendered.png, dpi=PNG_DPI, title=f"{d.view.title} {d.when}".strip(),
+                            notes=sec.param_lines(d.view))  # fmt: skip
     shown = len(items)
     tables = _tables(run, selection, run.run_dir / "tables")
     n_rows = len(run.table)
@@ -243,20 +293,17 @@ def write_run_report(
         intro += "<p>Selected but not drawn:</p><ul>" + "".join(
             f"<li>{h.esc(text)}</li>" for text in skipped
         ) + "</ul>"
-    sections = [
-        ("attention", "Needs attention", h.attention_html(sec.attention(run, selection))),
-        ("summary", "Summary", sec.summary(run)),
-        ("files", "Files", sec.files_section(run)),
-        ("trends", "Trends over time", sec.trends_section(run, trend_html)),
-        ("spectra", "Spectra", intro + "".join(spectra_html)),
-        ("methods", "Methods and files", f"<p>{h.esc(sec.METHODS)}</p>{sec.outputs_html(pdf)}"),
-    ]
+    sections = sec.run_sections(run, selection, trend_figures=trend_html,
+                                spectra=intro + "".join(spectra_html), pdf=pdf)  # fmt: skip
     html_path = run.run_dir / "report.html"
     _drop_stale_figures(fig_dir, figure_paths)
     footer = f"Written {sec.now()} by {sec.versions()}."
-    text = h.page(title, f"{run.run_dir}", sections, footer, meta={_DIGEST_META: digest})
+    text = h.page("eisfit run report", f"{run.run_dir}", sections, footer,
+                  meta={_DIGEST_META: digest})  # fmt: skip
     _write_text(html_path, text)
-    return ReportFiles(html_path, pdf_path, tuple(figure_paths), tuple(tables), shown)
+    figures.prune()
+    return ReportFiles(html_path, pdf_path, tuple(figure_paths), tuple(tables), shown,
+                       drawn=figures.misses, cached=figures.hits)  # fmt: skip
 
 
 _DIGEST_META = "eisfit-report-inputs"
@@ -302,91 +349,9 @@ def _up_to_date(run_dir: Path, digest: str, pdf: bool) -> ReportFiles | None:
 
 
 def _drop_stale_figures(fig_dir: Path, keep: Sequence[Path]) -> None:
-    """Remove spectrum figures of an earlier report that this one does not draw."""
+    """Remove figures of an earlier report that this one does not draw (spectra not
+    selected now, trend figures left out for want of values)."""
     kept = {p.name for p in keep}
-    for path in fig_dir.glob("spectrum_*.*"):
+    for path in [*fig_dir.glob("spectrum_*.*"), *fig_dir.glob("trends_*.*")]:
         if path.name not in kept and path.suffix in (".png", ".svg"):
             path.unlink(missing_ok=True)
-
-
-class _NoPdf:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-
-def _maybe_pdf(path: Path | None, title: str) -> PdfReport | _NoPdf:
-    if path is None:
-        return _NoPdf()
-    from .pdf import PdfReport
-
-    return PdfReport(path, title)
-
-
-def _fit_record(result: FitResult, analysis: CellAnalysis | None) -> dict[str, Any]:
-    from ..runs.rows import spectrum_data
-
-    return {
-        "fit": result.to_dict(),
-        "analysis": analysis.to_dict() if analysis is not None else None,
-        "row": {"status": result.status},
-        "spectrum": spectrum_data(result.spectrum),
-    }
-
-
-def write_fit_report(
-    fits: Sequence[tuple[FitResult, CellAnalysis | None]],
-    path: str | Path,
-    *,
-    model: str | None = None,
-) -> Path:
-    """One report for fits of single spectra: HTML (``.html``, ``.htm``) or PDF (``.pdf``);
-    any other extension is a `ReportError` before anything is drawn (`report_format`)."""
-    from .figures import spectrum_figure, svg_bytes
-
-    kind = report_format(path)
-    path = Path(path)
-    views = []
-    for result, analysis in fits:
-        meta = result.spectrum.meta
-        label = f"{meta.source or 'spectrum'}, spectrum {meta.index}"
-        views.append(spectrum_view(_fit_record(result, analysis), label))
-    if kind == "pdf":
-        from .pdf import PdfReport
-
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ReportError(f"{path}: cannot create the folder ({exc})") from None
-        with PdfReport(path, "eisfit fit report") as book:
-            for view in views:
-                notes = sec.param_lines(view)
-                book.figure(spectrum_figure(view, title=view.title, notes=notes))
-        return path
-    parts = []
-    for view in views:
-        svg = svg_bytes(spectrum_figure(view))
-        parts.append(sec.spectrum_html(view, h.figure_html(svg, view.title, sec.CAPTION), ""))
-    first = fits[0][0] if fits else None
-    cell = (fits[0][1].cell if fits and fits[0][1] is not None else None)
-    facts = [
-        ("file", first.spectrum.meta.source if first else "-"),
-        ("model", model or "(circuit given directly)"),
-        ("circuit", first.circuit if first else "-"),
-        ("weighting", first.weighting if first else "-"),
-        ("cell", f"area {cell.area_cm2:g} cm², thickness {cell.thickness_cm:g} cm, "
-                 + ("symmetric" if cell.symmetric else "not symmetric")
-         if cell is not None else "no geometry given: no ASR or conductivity"),
-        ("written", f"{sec.now()} with {sec.versions()}"),
-    ]  # fmt: skip
-    sections = [
-        ("summary", "Summary", h.facts_html(facts)),
-        ("spectra", "Fit", "".join(parts)),
-        ("methods", "Methods", f"<p>{h.esc(sec.METHODS)}</p>"),
-    ]
-    subtitle = str(first.spectrum.meta.source) if first else ""
-    footer = f"Written by {sec.versions()}."
-    _write_text(path, h.page("eisfit fit report", subtitle, sections, footer))
-    return path
