@@ -61,14 +61,33 @@ def register(commands: Any) -> None:
     add_screening_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument(
-        "--report", metavar="HTML", help="also write a fit report here (.html/.htm, or .pdf)"
+        "--report", metavar="HTML", help="also write a fit report here (.html/.htm, or .pdf); "
+        "for a file of many spectra it shows all as a table and a few in full",
     )
+    parser.add_argument(
+        "--spectrum", type=int, metavar="N", default=None,
+        help="fit and show only spectrum N of the file (the N of the output's "
+        "'spectrum N', counted from 0)",
+    )  # fmt: skip
     parser.set_defaults(command=run)
 
 
 def _dumps(items: list[dict[str, Any]]) -> str:
     """One JSON object for one spectrum, a list for several."""
     return json.dumps(items[0] if len(items) == 1 else items, indent=2, allow_nan=False)
+
+
+def _one(spectra: list[Any], number: int, path: str) -> list[Any]:
+    """The spectrum numbered ``number`` (its ``meta.index``); `ReadError` naming the
+    numbers the file has otherwise."""
+    from ..errors import ReadError
+
+    found = [s for s in spectra if s.meta.index == number]
+    if not found:
+        numbers = [s.meta.index for s in spectra]
+        have = f"{min(numbers)} to {max(numbers)}" if numbers else "none"
+        raise ReadError(path, f"--spectrum {number}: no such spectrum (the file has {have})")
+    return found
 
 
 def run(args: argparse.Namespace) -> tuple[str, int]:
@@ -93,6 +112,8 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
 
     # Z = 0 points go before screening (fit would drop them after, losing the siblings)
     spectra = prepared([usable_points(s, args.weighting) for s in read(args.file)], args)
+    if args.spectrum is not None:  # screened with its siblings above, as in a full run
+        spectra = _one(spectra, args.spectrum, args.file)
     items, reports, code, fits = [], [], 0, []
     job = [len(s) for s in spectra]  # the compiled kernel loads only if it pays (issue 15)
     for spectrum in spectra:
@@ -116,7 +137,7 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
         write_fit_report(fits, args.report, model=model.name if model else None)
     if args.json:
         return _dumps(items), code
-    if len(reports) == 1:
+    if len(reports) == 1 and args.spectrum is None:
         return reports[0], code
     blocks = [
         f"== {args.file}, spectrum {spectrum.meta.index} ==\n{report}"
