@@ -177,7 +177,7 @@ def param_lines(view: SpectrumView) -> list[str]:
             lines.append(f"{c.get('role')}: {_inductance_text(view, c)}")
             continue
         r = h.value_pm(c.get("resistance_ohm"), c.get("resistance_stderr_ohm"))
-        text = f"{c.get('role')}: R = {r} Ω"
+        text = f"{c.get('role')}: " + (f"R = {r} Ω" if r != "-" else "R undetermined")
         apex = apex_text(c.get("apex_frequency_hz"), band)
         text += f", apex {apex} Hz" if apex != "-" else ""
         if c.get("asr_ohm_cm2") is not None:
