@@ -47,12 +47,10 @@ of items still running are lost and refitted on resume.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Iterable
 from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
@@ -60,21 +58,21 @@ from typing import Any
 import pandas as pd
 
 from .. import schema
-from .._util import atomic_path, json_ready, write_atomic
+from .._util import json_ready, write_atomic
 from .._version import __version__
 from ..errors import BatchInterrupted, EisfitError, JsonError
 from ..notation.model import compile_circuit
-from ..status import status_counts
-from .cache import save_rows
-from .csv_cells import neutralise
-from .execute import dask_client, dask_workers, run_items
+from ..status import STATUSES
+from .execute import SliceArgs, dask_client, dask_workers, run_slices
 from .interrupts import deferred
 from .lock import check_out_dir, run_lock
 from .plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch
 from .progress import log_file, progress_bar
 from .records import record_text
-from .rows import base_row
+from .row_index import RowIndexWriter
 from .safe_json import RUN_MAX_BYTES, load_json
+from .store import SpectrumStore, StoredRows
+from .table import RowSpill, Table, table_digest_head, write_table
 from .worker import BatchSettings, pack, spectrum_digest
 
 __all__ = [
@@ -85,6 +83,7 @@ __all__ = [
     "spectrum_digest",
 ]
 
+
 def run_batch(
     sources: Any,
     settings: BatchSettings,
@@ -94,6 +93,7 @@ def run_batch(
     cell_by: str | None = None,
     progress: bool | None = None,
     scheduler: Any = None,
+    columns: Any = None,
 ) -> pd.DataFrame:
     """Fit every spectrum of ``sources``; one row per spectrum (and per unreadable file).
 
@@ -103,6 +103,8 @@ def run_batch(
     ``progress``: a bar on stderr (None: when stderr is a terminal).  ``scheduler``: a Dask
     scheduler address or ``distributed.Client``; the work goes there instead of local
     processes and ``jobs`` is ignored (the chunking uses the number of Dask workers).
+    ``columns``: the columns of results.csv to return (None: all; ``status`` always), so
+    that a run of 10^5 spectra need not hold its whole table (results.csv has them all).
     Never raises for bad data: unreadable files give ``error`` rows, spectra that cannot
     be fitted ``failed`` rows; an unknown ``cell_by``, or a scheduler without Dask
     installed, raises `EisfitError`; an ``out_dir`` that cannot be written or that
@@ -127,63 +129,174 @@ def run_batch(
                         "resuming its work", *(lock.previous.get(k) for k in
                                                ("pid", "host", "started")))  # fmt: skip
         t0 = time.perf_counter()
-        plan = plan_batch(sources, settings, cell_by, out)
+        stored = stack.enter_context(closing(StoredRows(out, settings.digest())))
+        plan = plan_batch(sources, settings, cell_by, out, reuse=stored.exists)
         workers = _workers(jobs, client)
-        items = chunks([len(g) for g in plan.groups], workers)
+        work = _Work(plan, chunks([len(c) for c in plan.cells], workers), settings, stored, out)
         log.info(_start_line(plan, out, workers, scheduler))
         for error in plan.errors:
             what = "unusable spectrum" if "index" in error else "unreadable file"
             log.warning("%s %s: %s", what, error["source"], error["message"])
-        tasks = [
-            ([pack(s) for s in plan.groups[g][a:b]], settings, plan.reuse[g][a:b], names,
-             plan.bands[g][a:b])
-            for g, a, b in items
-        ]  # fmt: skip
-        base = {"settings_digest": settings.digest(), "settings": settings.to_dict()}
         bar = stack.enter_context(closing(progress_bar(plan.n_spectra, enabled=progress)))
-        rows: dict[tuple[int, int], dict[str, Any]] = {}
-        index: dict[str, tuple[str, str, Any]] = {}  # the row index of batch_cache
-        outputs = run_items(tasks, workers=workers, client=client)
+        spill = stack.enter_context(
+            closing(RowSpill(schema.names(names), out / ".cache" if out is not None else None))
+        )
+        job = _TableJob(plan, spill, work.index, columns)
+        outputs = run_slices(work, settings, tuple(names), workers=workers, client=client)
         stopped: KeyboardInterrupt | None = None
         try:
             for k, i, (row, record) in outputs:  # saved as soon as done
-                g, j = items[k][0], items[k][1] + i
-                rows[k, i] = _finish(plan, g, j, row, record, out, base)
-                stored = record["row"] if record is not None else plan.reuse[g][j]
-                index[plan.stems[g][j]] = (plan.digests[g][j], base["settings_digest"], stored)
-                _log_row(log, rows[k, i])
+                spill.add(work.finish(k, i, row, record), work.key(k, i))
+                _log_row(log, row)
                 bar.update(1)
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: save, then say so
             stopped = exc
         except BaseException:  # a bug in the runner: the finished rows are saved all the same
             with deferred():
                 outputs.close()
-                _table(plan, rows, index, names, out)
+                _save(job, stored, out)
             raise
-        frame = None
+        table = None
         try:
             with deferred():  # a signal now waits until the table and its index are whole
                 outputs.close()
-                frame = _table(plan, rows, index, names, out)
+                table = _save(job, stored, out)
         except KeyboardInterrupt as exc:  # it arrived meanwhile: acted on now
-            if frame is None:
+            if table is None:
                 raise
             stopped = stopped or exc
         if stopped is None:
-            log.info(_end_line(frame, time.perf_counter() - t0))
+            log.info(_end_line(table, time.perf_counter() - t0))
         try:
-            _write_trends(out, frame)
+            _write_trends(out, table)
         except KeyboardInterrupt as exc:  # results.csv is whole; trends.json is not there
-            raise _interrupted(log, frame, plan, t0, "trends") from exc
+            raise _interrupted(log, table, plan, t0, "trends") from exc
         if stopped is not None:
-            raise _interrupted(log, frame, plan, t0, "fitting") from stopped
-    return frame
+            raise _interrupted(log, table, plan, t0, "fitting") from stopped
+    return table.frame
+
+
+class _Work:
+    """The work items of a run (`eisfit.runs.execute.Items`) and what becomes of each
+    finished spectrum: its row completed, its fits/ record and row-index entry written."""
+
+    def __init__(
+        self, plan: Plan, items: list[tuple[int, int, int]], settings: BatchSettings,
+        stored: StoredRows, out: Path | None,
+    ) -> None:  # fmt: skip
+        self.plan, self.items, self.stored, self.out = plan, items, stored, out
+        self.store = SpectrumStore(plan, settings)
+        self.base = {"settings_digest": settings.digest(), "settings": settings.to_dict()}
+        self.reused: dict[tuple[int, int], dict[str, Any]] = {}  # out on a slice, not saved yet
+        fits = out / "fits" if out is not None else None
+        self.index = RowIndexWriter(out / ".cache", fits) if out is not None and fits else None
+
+    def sizes(self) -> list[int]:
+        return [b - a for _, a, b in self.items]
+
+    def idle(self, k: int) -> bool:
+        g, a, b = self.items[k]
+        return bool(self.plan.cells[g].reusable[a:b].all())
+
+    def slice(self, k: int, start: int, stop: int) -> SliceArgs:
+        g, a, _ = self.items[k]
+        cell = self.plan.cells[g]
+        packed, reuse, bands = [], [], []
+        for j in range(a + start, a + stop):
+            row = self.stored.row(cell.stems[j], cell.digests[j]) if cell.reusable[j] else None
+            if row is not None:
+                self.reused[k, j - a] = row
+            reuse.append(row)
+            packed.append(pack(self.store.spectrum(g, j)) if row is None else None)
+            bands.append(cell.band(j))
+        return packed, reuse, bands
+
+    def key(self, k: int, i: int) -> tuple[float, ...]:
+        """The row's place in the table: time (when the run has timestamps), item, position."""
+        g, a, _ = self.items[k]
+        t = float(self.plan.cells[g].times[a + i]) if self.plan.time_source == "timestamp" else 0
+        return 0.0, t, float(k), float(i)
+
+    def finish(
+        self, k: int, i: int, row: dict[str, Any], record: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Complete a worker's row with the batch's columns; write its fits/ JSON (if new)
+        and its row-index entry."""
+        g, a, _ = self.items[k]
+        j, cell = a + i, self.plan.cells[g]
+        stored = self.reused.pop((k, i), None)
+        row.update(cell.idents[j].columns())  # what the spectrum says about itself
+        row.update(time_h=float(cell.times[j]), time_source=self.plan.time_source,
+                   fit_file=cell.stems[j], cell=cell.name)  # fmt: skip
+        if self.out is None or self.index is None:
+            return row
+        if record is not None:
+            record["provenance"] = {
+                "file_sha256": self.plan.files[int(cell.files[j])].sha256,
+                "spectrum_digest": cell.digests[j], **self.base, "eisfit_version": __version__,
+            }  # fmt: skip
+            (self.out / "fits").mkdir(parents=True, exist_ok=True)
+            text = record_text(json_ready(record))
+            write_atomic(self.out / "fits" / f"{cell.stems[j]}.json", text)
+            stored = record["row"]
+        if stored is not None:
+            self.index.add(cell.stems[j], cell.digests[j], self.base["settings_digest"], stored)
+        return row
+
+
+class _TableJob:
+    """The table to write at the end of a run (or when it is stopped): the finished rows
+    (spilled), the unreadable files' rows, the row index; `write` keeps the result."""
+
+    def __init__(
+        self, plan: Plan, spill: RowSpill, index: RowIndexWriter | None, columns: Any
+    ) -> None:
+        self.plan, self.spill, self.index = plan, spill, index
+        wanted = None if columns is None else {*columns, "status"}
+        self.columns = wanted
+        self.table: Table | None = None
+
+    def write(self, out: Path | None) -> None:
+        if self.table is not None:
+            return
+        for n, error in enumerate(self.plan.errors):
+            self.spill.add(error, (1.0, 0.0, 0.0, float(n)))  # after the spectra, in order
+        names = [c for c in self.spill.columns if c != "reused"]
+        self.table = write_table(
+            self.spill, out, columns=self.columns, trend_columns=_trend_columns(),
+            digest_head=table_digest_head(__version__, _TRENDS_SCHEMA, names),
+        )  # fmt: skip
+
+
+def _trend_columns() -> tuple[str, ...]:
+    """The columns `trends_of` reads (none when the trends module is unavailable)."""
+    try:
+        from ..trends import analysis
+    except ImportError:
+        return ()
+    return analysis.TABLE_COLUMNS
+
+
+def _save(job: _TableJob, stored: StoredRows, out: Path | None) -> Table:
+    """results.csv (and .parquet) of the rows done so far, and the row index."""
+    stored.close()  # the index in place is replaced now
+    _write_table(out, job)
+    if job.index is not None:
+        job.index.close()
+    assert job.table is not None
+    return job.table
+
+
+def _write_table(out: Path | None, job: _TableJob) -> None:
+    """results.csv (text cells neutralised for spreadsheets, `eisfit.runs.csv_cells`) and, when
+    pyarrow is installed, results.parquet (`eisfit.runs.table`)."""
+    job.write(out)
 
 
 def _interrupted(
-    log: logging.Logger, frame: pd.DataFrame, plan: Plan, t0: float, stage: str
+    log: logging.Logger, table: Table, plan: Plan, t0: float, stage: str
 ) -> BatchInterrupted:
-    stopped = BatchInterrupted(frame, plan.n_spectra, stage)
+    stopped = BatchInterrupted(table.frame, plan.n_spectra, stage)
     log.warning("%s after %.1f s", stopped, time.perf_counter() - t0)
     return stopped
 
@@ -192,49 +305,6 @@ def _workers(jobs: int | None, client: Any) -> int:
     if client is not None:
         return dask_workers(client)
     return (os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
-
-
-def _finish(
-    plan: Plan,
-    g: int,
-    i: int,
-    row: dict[str, Any],
-    record: dict[str, Any] | None,
-    out: Path | None,
-    base: dict[str, Any],
-) -> dict[str, Any]:
-    """Complete a worker's row with the batch's columns; write its fits/ JSON (if new)."""
-    ident = base_row(plan.groups[g][i], ())  # what the spectrum says about itself
-    row.update({k: ident[k] for k in ident if schema.column(k).kind == "metadata"})
-    row.update(time_h=plan.times[g][i], time_source=plan.time_source, fit_file=plan.stems[g][i])
-    row["cell"] = plan.cells[g]
-    if record is not None and out is not None:
-        record["provenance"] = {
-            "file_sha256": plan.hashes[g][i], "spectrum_digest": plan.digests[g][i], **base,
-            "eisfit_version": __version__,
-        }  # fmt: skip
-        (out / "fits").mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "fits" / f"{plan.stems[g][i]}.json", record_text(json_ready(record)))
-    return row
-
-
-def _table(
-    plan: Plan,
-    rows: dict[tuple[int, int], dict[str, Any]],
-    index: dict[str, tuple[str, str, Any]],
-    names: Iterable[str],
-    out: Path | None,
-) -> pd.DataFrame:
-    """The results table of the rows done so far (work-item order, then time), written with
-    the row index (``index``: fits/ stem -> digests and stored row, see `eisfit.runs.cache`)."""
-    done = [rows[key] for key in sorted(rows)]
-    if plan.time_source == "timestamp":
-        done.sort(key=lambda r: r["time_h"])
-    frame = _frame(done + plan.errors, names)
-    if out is not None:
-        _write_table(out, frame)
-        save_rows(out / ".cache", out / "fits", index)
-    return frame
 
 
 def _log_row(log: logging.Logger, row: dict[str, Any]) -> None:
@@ -260,19 +330,12 @@ def _start_line(plan: Plan, out: Path | None, workers: int, scheduler: Any) -> s
     )
 
 
-def _end_line(frame: pd.DataFrame, elapsed_s: float) -> str:
-    reused = int(frame["reused"].sum())
+def _end_line(table: Table, elapsed_s: float) -> str:
+    counts = (f"{table.statuses.get(s, 0)} {s}" for s in STATUSES)
     return (
-        f"batch finished: {len(frame)} rows: {status_counts(frame['status'])} "
-        f"({reused} reused) in {elapsed_s:.1f} s"
+        f"batch finished: {len(table)} rows: {', '.join(counts)} "
+        f"({table.reused} reused) in {elapsed_s:.1f} s"
     )
-
-
-def _frame(rows: list[dict[str, Any]], names: Iterable[str]) -> pd.DataFrame:
-    """The results table: the columns of `eisfit.schema`, in its order."""
-    frame = pd.DataFrame(rows, columns=list(schema.names(names)))
-    frame["reused"] = frame["reused"].eq(True)
-    return frame.astype({"time_h": float, "chi2": float})
 
 
 def trends_of(frame: pd.DataFrame) -> dict[str, Any]:
@@ -287,47 +350,27 @@ def trends_of(frame: pd.DataFrame) -> dict[str, Any]:
         return {"trends": {}, "events": [], "message": f"trend analysis failed: {exc}"}
 
 
-def _write_table(out: Path, frame: pd.DataFrame) -> None:
-    """results.csv (text cells neutralised for spreadsheets, `eisfit.runs.csv_cells`) and, when
-    pyarrow is installed, results.parquet."""
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "results.csv", neutralise(frame).to_csv(index=False))
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return
-    with atomic_path(out / "results.parquet") as tmp:
-        frame.to_parquet(tmp, index=False)
-
-
-def _write_trends(out: Path | None, frame: pd.DataFrame) -> None:
-    """trends.json of ``frame`` (skipped when the one in place was made from the same
-    table).  Interrupted, it leaves no trends.json of another table behind."""
+def _write_trends(out: Path | None, table: Table) -> None:
+    """trends.json of the table (skipped when the one in place was made from the same
+    table: `Table.digest`).  Interrupted, it leaves no trends.json of another table behind."""
     if out is None:
         return
-    digest = _table_digest(frame)
     path = out / "trends.json"
-    if _trends_digest(path) == digest:
+    if _trends_digest(path) == table.digest:
         return  # same table, same eisfit: the trends on disk are the ones it would compute
     try:
-        trends = {**json_ready(trends_of(frame)), "results_digest": digest}
+        trends = {**json_ready(trends_of(table.trend_frame)), "results_digest": table.digest}
         write_atomic(path, json.dumps(trends, indent=1, allow_nan=False))
     except KeyboardInterrupt:
         path.unlink(missing_ok=True)  # it described an older table
         raise
 
 
+#: the table digest (`eisfit.runs.table.write_table`): sha256 of the eisfit and pandas
+#: versions, this schema number, the column names and every row's hash
+#: (`pandas.util.hash_pandas_object`) of all columns but ``reused``: a run folder made by
+#: an older analysis gets new trends
 _TRENDS_SCHEMA = 3  # 2: constant law, units, usable rows (issue 12); 3: per cell (issue 13)
-
-
-def _table_digest(frame: pd.DataFrame) -> str:
-    """sha256 of the table as the trends see it (all but ``reused``), the trends schema,
-    eisfit and pandas versions: a run folder made by an older analysis gets new trends."""
-    table = frame.drop(columns=["reused"])
-    head = f"{__version__}\n{_TRENDS_SCHEMA}\n{pd.__version__}\n{list(table.columns)}\n"
-    h = hashlib.sha256(head.encode())
-    h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
-    return h.hexdigest()
 
 
 def _trends_digest(path: Path) -> str | None:

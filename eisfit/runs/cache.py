@@ -34,11 +34,7 @@ sidecar is at most 2.2 times the source file's size, the npz at most 2.7 times (
 ``<key>.pickle`` entries (the previous format) are never loaded, and are deleted when
 their key is next read.
 
-**Row index** (``rows.json``, `RUN_MAX_BYTES` at most): for every fits/ record, its
-stem -> [spectrum digest, settings digest, record size, record mtime (ns), row, checksum],
-where checksum is the sha256 of the canonical JSON (sorted keys, no spaces) of the first
-five; an entry is used only while its checksum matches and the record's size and mtime are
-unchanged, otherwise the record itself is read.
+**Row index** (``rows.json``): `eisfit.runs.row_index` (its names are re-exported here).
 """
 
 from __future__ import annotations
@@ -55,15 +51,24 @@ from typing import Any
 
 import numpy as np
 
-from .._util import json_ready, write_atomic
+from .._util import write_atomic
 from .._version import __version__
-from ..errors import CacheEntryError, EisfitError, JsonError
+from ..errors import CacheEntryError, EisfitError
 from ..io import read
 from ..spectrum import Spectrum, SpectrumMeta
 from .meta_json import meta_from_json, meta_to_json
-from .safe_json import RECORD_MAX_BYTES, RUN_MAX_BYTES, load_json, loads_json
+from .row_index import RowIndex, indexed_row, load_rows, save_rows
+from .safe_json import RECORD_MAX_BYTES, load_json, loads_json
 
-__all__ = ["RowIndex", "cached_read", "cached_spectra", "entry_files", "load_rows", "save_rows"]
+__all__ = [
+    "RowIndex",
+    "cached_read",
+    "cached_spectra",
+    "entry_files",
+    "indexed_row",
+    "load_rows",
+    "save_rows",
+]
 
 _FORMAT = "eisfit-read-cache"
 _SCHEMA = 1
@@ -286,71 +291,3 @@ def cached_read(path: Path, sha256: str | None, cache_dir: Path | None) -> list[
     spectra = read(path)
     _store(path, sha256, cache_dir, spectra)
     return spectra
-
-
-# --- the row index ------------------------------------------------------------------------
-
-#: stem -> [spectrum digest, settings digest, record size, record mtime_ns, row, checksum]
-RowIndex = dict[str, list[Any]]
-_ROWS_VERSION = 2
-_ROWS_DEPTH = 16
-
-
-def _entry_checksum(fields: list[Any]) -> str:
-    return _sha256(_canonical(fields))
-
-
-def load_rows(cache_dir: Path | None) -> RowIndex:
-    """The row index (empty when absent, unreadable, too large or of another version)."""
-    if cache_dir is None:
-        return {}
-    try:
-        data = load_json(cache_dir / "rows.json", max_bytes=RUN_MAX_BYTES, max_depth=_ROWS_DEPTH)
-    except JsonError:
-        return {}
-    if not isinstance(data, dict) or data.get("version") != [_ROWS_VERSION, __version__]:
-        return {}
-    rows = data.get("rows")
-    return rows if isinstance(rows, dict) else {}
-
-
-def indexed_row(
-    index: RowIndex, stem: str, record: Path, digest: str, settings_digest: str
-) -> dict[str, Any] | None:
-    """The stored row of ``record`` from the index, when the entry matches it exactly.
-
-    The entry's checksum must match its content, its digests these, and its size and
-    mtime the record's ``stat``; otherwise None (the caller reads the record).
-    """
-    entry = index.get(stem)
-    if not isinstance(entry, list) or len(entry) != 6 or entry[:2] != [digest, settings_digest]:
-        return None
-    try:
-        if entry[5] != _entry_checksum(entry[:5]):
-            return None
-        info = record.stat()
-    except (OSError, ValueError, TypeError):
-        return None
-    if entry[2:4] != [info.st_size, info.st_mtime_ns] or not isinstance(entry[4], dict):
-        return None
-    return entry[4]
-
-
-def save_rows(cache_dir: Path, fits_dir: Path, entries: dict[str, tuple[str, str, Any]]) -> None:
-    """Write the index: ``entries`` stem -> (spectrum digest, settings digest, stored row).
-
-    An entry whose record is missing or whose row is not JSON-ready is left out (it only
-    costs reading that record on the next run); a folder that cannot be written is skipped.
-    """
-    rows: RowIndex = {}
-    for stem, (digest, settings_digest, row) in entries.items():
-        try:
-            info = (fits_dir / f"{stem}.json").stat()
-            fields = [digest, settings_digest, info.st_size, info.st_mtime_ns, json_ready(row)]
-            rows[stem] = [*fields, _entry_checksum(fields)]
-        except (OSError, ValueError, TypeError):
-            continue
-    text = json.dumps({"version": [_ROWS_VERSION, __version__], "rows": rows}, allow_nan=False)
-    with contextlib.suppress(OSError):
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(cache_dir / "rows.json", text)

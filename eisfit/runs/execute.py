@@ -1,86 +1,261 @@
 """Where the batch's work items run: in this process, in worker processes or on a Dask cluster.
 
-A work item is one contiguous group of a cell's spectra, the arguments of
-`eisfit.runs.worker.fit_group`.  `run_items` yields ``(item, position, (row, record))`` as
-spectra finish, so the caller can save each at once:
+A work item is one contiguous group of a cell's spectra (`eisfit.runs.plan.chunks`).  It
+runs as a sequence of *slices* of at most `SLICE_SPECTRA` spectra, each one call of
+`eisfit.runs.worker.fit_group`, so that what is held at once (the slice's points in
+this process and on the worker, its rows and fits/ records on the way back) does not
+grow with the item: an item used to come back as one list of every record of up to
+N / (4 jobs) spectra (issue 15).  The warm-start chain stays that of the whole item: a
+slice starts with the row of the last spectrum before it that a warm start may use
+(`eisfit.runs.worker.previous_from_row`), passed as a reused row ahead of its spectra,
+which sets the same warm-start state the item's own loop would have; the rows are
+identical to those of the item fitted in one call.  The slices of an item run one after
+the other; at most ``2 * workers`` slices (of different items) are out at once.
 
-- in this process (``jobs=1``, a single item to fit, or an item whose spectra are all
-  reused): one spectrum at a time, through `eisfit.runs.worker.iter_group`;
-- a `ProcessPoolExecutor` (``workers > 1``): whole items, in the order they complete;
-- a Dask ``distributed.Client``: the same items as tasks (``fit_group`` must be importable
-  on the workers: install eisfit there too), gathered with ``distributed.as_completed``.
+`run_slices` yields ``(item, position, (row, record))`` as spectra finish, so the caller
+can save each at once:
+
+- in this process (``workers <= 1``, a single item to fit, or a slice whose spectra are
+  all reused): one spectrum at a time, through `eisfit.runs.worker.iter_group`;
+- a `ProcessPoolExecutor` (``workers > 1``): whole slices, in the order they complete;
+- a Dask ``distributed.Client``: the same slices as tasks (``fit_group`` must be
+  importable on the workers: install eisfit there too), gathered as they complete.  The
+  arguments are the slice's points (bytes, not paths: workers need no shared disk) and
+  the results come back to this process, which writes every file.  A task is a pure
+  function of its arguments, so the scheduler may run it again when its worker dies
+  (Dask's ``distributed.scheduler.allowed-failures``) and the rows are the same.
 
 Stopping: when the consumer stops early (``close()`` on the generator, e.g. after a
-KeyboardInterrupt) pending items are cancelled and pool workers are terminated without
-waiting for the items they run; those items' spectra are simply not returned.  Pool
-workers ignore SIGINT and exit by themselves when this process dies (`eisfit.runs.pools`).
+KeyboardInterrupt) pending slices are cancelled and pool workers are terminated without
+waiting for the slices they run; those spectra are simply not returned.  Pool workers
+ignore SIGINT and exit by themselves when this process dies (`eisfit.runs.pools`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import as_completed
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import EisfitError
 from .pools import worker_pool
-from .worker import Output, fit_group, iter_group
+from .worker import Output, fit_group, iter_group, previous_from_row
 
-__all__ = ["Done", "dask_client", "dask_workers", "run_items"]
+__all__ = ["SLICE_SPECTRA", "Done", "Items", "dask_client", "dask_workers", "run_items",
+           "run_slices"]  # fmt: skip
 
+#: the most spectra in one call of `fit_group`
+SLICE_SPECTRA = 64
 #: (work item number, position of the spectrum in the item, (row, fits/ record or None))
 Done = tuple[int, int, Output]
-Task = tuple[Any, ...]
+#: (packed spectra (None where reused), stored rows (None where fitted), sibling bands)
+SliceArgs = tuple[list[Any], list[Any], list[Any] | None]
 
 
-def _busy(task: Task) -> bool:
-    """True when the item has at least one spectrum to fit (not all reused)."""
-    return any(stored is None for stored in task[2])
+class Items(Protocol):
+    """The work items, as `run_slices` reads them."""
+
+    def sizes(self) -> list[int]:
+        """Spectra in each item."""
+        ...
+
+    def idle(self, k: int) -> bool:
+        """True when every spectrum of item ``k`` has a stored row to reuse."""
+        ...
+
+    def slice(self, k: int, start: int, stop: int) -> SliceArgs:
+        """The arguments of `fit_group` for positions ``start:stop`` of item ``k``."""
+        ...
 
 
-def run_items(tasks: Sequence[Task], *, workers: int, client: Any = None) -> Iterator[Done]:
-    """Run every work item; items with nothing to fit always run here (no pickling)."""
-    busy = [k for k, task in enumerate(tasks) if _busy(task)]
-    idle = [k for k, task in enumerate(tasks) if not _busy(task)]
-    yield from _here(tasks, idle)
-    if client is not None and busy:
-        yield from _dask(tasks, busy, client)
-    elif workers <= 1 or len(busy) <= 1:
-        yield from _here(tasks, busy)
-    else:
-        yield from _pool(tasks, busy, min(workers, len(busy)))
+class _Chain:
+    """One item's progress: the next position and the warm-start row carried forward."""
+
+    def __init__(self, k: int, size: int) -> None:
+        self.k, self.size, self.next, self.carry = k, size, 0, None
+
+    def take(self) -> tuple[int, int]:
+        start, self.next = self.next, min(self.next + SLICE_SPECTRA, self.size)
+        return start, self.next
+
+    def done(self) -> bool:
+        return self.next >= self.size
 
 
-def _here(tasks: Sequence[Task], which: list[int]) -> Iterator[Done]:
-    for k in which:
-        for i, output in enumerate(iter_group(*tasks[k])):
-            yield k, i, output
+def _call(items: Items, chain: _Chain, start: int, stop: int, common: tuple) -> tuple:
+    """The `fit_group` arguments of a slice, with the carried row ahead of its spectra."""
+    packed, reuse, bands = items.slice(chain.k, start, stop)
+    if chain.carry is not None:
+        packed, reuse = [None, *packed], [chain.carry, *reuse]
+        bands = [None, *bands] if bands is not None else None
+    settings, names = common
+    return packed, settings, reuse, names, bands
 
 
-def _pool(tasks: Sequence[Task], which: list[int], workers: int) -> Iterator[Done]:
-    with worker_pool(workers) as pool:  # stopped at once when the consumer stops early
-        futures = {pool.submit(fit_group, *tasks[k]): k for k in which}
-        for future in as_completed(futures):
-            k = futures.pop(future)  # and the item's records go once written
-            for i, output in enumerate(future.result()):
-                yield k, i, output
+def _outputs(chain: _Chain, start: int, outputs: Iterator[Output], names: tuple) -> Iterator[Done]:
+    """A slice's outputs as `Done`, without the carried row; updates ``chain.carry``."""
+    lead = chain.carry is not None
+    for i, (row, record) in enumerate(outputs):
+        if lead and i == 0:
+            continue
+        if previous_from_row(row, names) is not None:
+            chain.carry = {**row, "reused": True}
+        yield chain.k, start + i - lead, (row, record)
 
 
-def _dask(tasks: Sequence[Task], which: list[int], client: Any) -> Iterator[Done]:
-    from distributed import as_completed as dask_completed
+def _all_reused(args: tuple) -> bool:
+    return all(stored is not None for stored in args[2])
 
-    futures = [client.submit(fit_group, *tasks[k], pure=False) for k in which]
-    item = {future.key: k for future, k in zip(futures, which, strict=True)}
+
+def run_slices(
+    items: Items, settings: Any, names: tuple[str, ...], *, workers: int, client: Any = None
+) -> Iterator[Done]:
+    """Run every work item, slice by slice; items with nothing to fit always run here."""
+    sizes = items.sizes()
+    idle = [k for k in range(len(sizes)) if items.idle(k)]
+    busy = [k for k in range(len(sizes)) if not items.idle(k)]
+    common = (settings, names)
+    for k in idle:
+        yield from _here(items, _Chain(k, sizes[k]), common)
+    if client is None and (workers <= 1 or len(busy) <= 1):
+        for k in busy:
+            yield from _here(items, _Chain(k, sizes[k]), common)
+        return
+    chains = deque(_Chain(k, sizes[k]) for k in busy)
+    if client is not None:
+        yield from _remote(items, chains, common, _Dask(client), 2 * dask_workers(client))
+        return
+    with worker_pool(min(workers, len(busy))) as pool:  # stopped at once if the consumer stops
+        yield from _remote(items, chains, common, _Pool(pool), 2 * workers)
+
+
+def _here(items: Items, chain: _Chain, common: tuple) -> Iterator[Done]:
+    while not chain.done():
+        start, stop = chain.take()
+        args = _call(items, chain, start, stop, common)
+        yield from _outputs(chain, start, iter_group(*args), common[1])
+
+
+class _Pool:
+    """Slices in a `ProcessPoolExecutor`."""
+
+    def __init__(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
+        self.pool = pool
+        self.pending: set[Any] = set()
+
+    def submit(self, args: tuple) -> Any:
+        future = self.pool.submit(fit_group, *args)
+        self.pending.add(future)
+        return future
+
+    def finished(self) -> Any:
+        done, _ = concurrent.futures.wait(self.pending, return_when="FIRST_COMPLETED")
+        future = next(iter(done))
+        self.pending.discard(future)
+        return future
+
+    def result(self, future: Any) -> list[Output]:
+        return future.result()
+
+    def cancel(self) -> None:
+        pass  # the pool's context stops it
+
+
+class _Dask:
+    """Slices as tasks of a Dask cluster."""
+
+    def __init__(self, client: Any) -> None:
+        from distributed import as_completed
+
+        self.client = client
+        self.pending: list[Any] = []
+        self.completed = as_completed()
+
+    def submit(self, args: tuple) -> Any:
+        future = self.client.submit(fit_group, *args, pure=False)
+        self.pending.append(future)
+        self.completed.add(future)
+        return future
+
+    def finished(self) -> Any:
+        future = next(self.completed)
+        self.pending.remove(future)
+        return future
+
+    def result(self, future: Any) -> list[Output]:
+        out = future.result()
+        future.release()  # the cluster may drop the slice's result
+        return out
+
+    def cancel(self) -> None:
+        if self.pending:
+            self.client.cancel(self.pending)
+
+
+def _remote(
+    items: Items, chains: deque[_Chain], common: tuple, runner: Any, limit: int
+) -> Iterator[Done]:
+    """Keep up to ``limit`` slices out, one per item; yield their outputs as they return."""
+    out: dict[Any, tuple[_Chain, int]] = {}
+
+    def advance(chain: _Chain) -> Iterator[Done]:
+        """Submit the item's next slice (a slice with nothing to fit runs here)."""
+        while not chain.done():
+            start, stop = chain.take()
+            args = _call(items, chain, start, stop, common)
+            if _all_reused(args):
+                yield from _outputs(chain, start, iter_group(*args), common[1])
+                continue
+            out[runner.submit(args)] = (chain, start)
+            return
+
     finished = False
     try:
-        for future in dask_completed(futures):
-            for i, output in enumerate(future.result()):
-                yield item[future.key], i, output
-            future.release()  # the cluster may drop the item's result
+        while chains or out:
+            while chains and len(out) < limit:
+                yield from advance(chains.popleft())
+            if not out:
+                continue
+            future = runner.finished()
+            chain, start = out.pop(future)
+            yield from _outputs(chain, start, iter(runner.result(future)), common[1])
+            if not chain.done():
+                chains.appendleft(chain)  # its next slice goes out first
         finished = True
     finally:
         if not finished:
-            client.cancel(futures)
+            runner.cancel()
+
+
+class _Tasks:
+    """`Items` over fully built tasks (``(packed, settings, reuse, names[, bands])``)."""
+
+    def __init__(self, tasks: Sequence[tuple[Any, ...]]) -> None:
+        self.tasks = tasks
+
+    def sizes(self) -> list[int]:
+        return [len(t[0]) for t in self.tasks]
+
+    def idle(self, k: int) -> bool:
+        return all(stored is not None for stored in self.tasks[k][2])
+
+    def slice(self, k: int, start: int, stop: int) -> SliceArgs:
+        task = self.tasks[k]
+        bands = task[4] if len(task) > 4 else None
+        return (list(task[0][start:stop]), list(task[2][start:stop]),
+                list(bands[start:stop]) if bands is not None else None)  # fmt: skip
+
+
+def run_items(
+    tasks: Sequence[tuple[Any, ...]], *, workers: int, client: Any = None
+) -> Iterator[Done]:
+    """`run_slices` of work items given whole: ``(packed, settings, reuse, names[, bands])``
+    each (all with the same settings and names)."""
+    if not tasks:
+        return iter(())
+    return run_slices(_Tasks(tasks), tasks[0][1], tuple(tasks[0][3]), workers=workers,
+                      client=client)  # fmt: skip
 
 
 def dask_client(scheduler: Any) -> tuple[Any, bool]:

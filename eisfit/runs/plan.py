@@ -7,6 +7,15 @@ names each spectrum's fits/ record and looks up the records a re-run can reuse;
 resume) are documented in `eisfit.runs.batch`.  `check_sources` refuses sources that hold no
 file at all (``eisfit batch`` calls it before fitting, so a typo is an error, not an empty
 report).
+
+Memory (issue 15): the plan keeps what it decided, not the spectra.  Per spectrum it holds
+its file and place in it, time, digest, sibling band, record stem, what its row says
+about it (`Ident`) and whether a stored row can be reused, about 250 bytes; the points
+are read again, a work slice at a time, by `eisfit.runs.store.SpectrumStore` (from the read
+cache's .npz, which `cached_read` has just written).  Spectra passed in memory, and files
+read without an output folder or whose cache entry could not be written, stay in memory
+(`InputFile.spectra`), as before.  The stored rows of a resumed run are read again when
+their slice runs (`eisfit.runs.store`), not kept.
 """
 
 from __future__ import annotations
@@ -15,19 +24,32 @@ import hashlib
 import itertools
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..errors import EisfitError, ReadError
 from ..io import expand_sources
 from ..screening.siblings import SiblingBand, sibling_bands
 from ..spectrum import Spectrum
-from .cache import RowIndex, cached_read, indexed_row, load_rows
+from .cache import cached_read, entry_files
 from .names import safe_stem, unique_stems
-from .records import load_record
 from .worker import BatchSettings, spectrum_digest
 
-__all__ = ["CELL_BY", "CHUNK_MIN", "Plan", "cell_key", "check_sources", "chunks", "plan_batch"]
+__all__ = [
+    "CELL_BY",
+    "CHUNK_MIN",
+    "CellPlan",
+    "Ident",
+    "InputFile",
+    "Plan",
+    "cell_key",
+    "check_sources",
+    "chunks",
+    "plan_batch",
+]
 
 #: accepted values of ``cell_by``
 CELL_BY = ("file", "folder", "all")
@@ -55,19 +77,6 @@ def cell_key(source: str | None, cell_by: str) -> str:
     return source if cell_by == "file" else str(Path(source).parent)
 
 
-def _cells(
-    groups: list[list[Spectrum]], hashes: list[str | None], keys: list[str], cell_by: str
-) -> tuple[list[list[Spectrum]], list[list[str | None]], list[str]]:
-    """Merge per-file groups into cells: spectra, per-spectrum file sha256, cell names."""
-    cells: dict[str, tuple[list[Spectrum], list[str | None]]] = {}
-    for group, digest, key in zip(groups, hashes, keys, strict=True):
-        spectra, shas = cells.setdefault(cell_key(key, cell_by), ([], []))
-        spectra.extend(group)
-        shas.extend([digest] * len(group))
-    names = list(cells)
-    return [cells[k][0] for k in names], [cells[k][1] for k in names], names
-
-
 def chunks(lengths: list[int], workers: int) -> list[tuple[int, int, int]]:
     """(cell, start, stop) work items: whole cells, long ones split when ``workers > 1``."""
     size = max(math.ceil(sum(lengths) / (4 * workers)), CHUNK_MIN) if workers > 1 else 0
@@ -79,46 +88,177 @@ def chunks(lengths: list[int], workers: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def _collect(
-    sources: Any, cache_dir: Path | None = None
-) -> tuple[list[list[Spectrum]], list[str | None], list[str], list[dict]]:
-    """Groups of spectra (one per source), each group's file sha256 and key, error rows.
+@dataclass(frozen=True)
+class InputFile:
+    """A source of spectra: a file (``path``, content ``sha256``), or one source name of
+    spectra given in memory (``path`` None).  ``spectra``: the spectra as read, when kept
+    in memory; None when `eisfit.runs.store.SpectrumStore` reads them again from the read
+    cache at ``cache_dir``."""
 
-    Files are read through `eisfit.runs.cache` when ``cache_dir`` is given.
+    path: Path | None
+    sha256: str | None
+    spectra: tuple[Spectrum, ...] | None
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ident:
+    """What a spectrum's row says about it (the columns `eisfit.runs.rows.base_row` takes
+    from its meta): ``source``, ``index``, ``cycle`` and ``timestamp`` (ISO 8601 text)."""
+
+    source: str | None
+    index: int
+    cycle: int | None
+    timestamp: str | None
+
+    def columns(self) -> dict[str, Any]:
+        return {"source": self.source, "index": self.index, "cycle": self.cycle,
+                "timestamp": self.timestamp}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    """One cell's spectra in time order (arrays of one value per spectrum).
+
+    ``files``/``positions``: the `InputFile` and the place in its list of spectra;
+    ``digests``: `spectrum_digest` of the cropped spectrum (hex); ``bands``: what its
+    siblings cover (log10 low, log10 high, points; NaN row: no sibling), ``reusable``:
+    a stored row of these data and settings was found (`eisfit.runs.store` reads it).
     """
+
+    name: str
+    files: np.ndarray
+    positions: np.ndarray
+    times: np.ndarray
+    digests: list[str]
+    stems: list[str]
+    idents: list[Ident]
+    bands: np.ndarray
+    reusable: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def band(self, j: int) -> SiblingBand | None:
+        """The `SiblingBand` of the ``j``-th spectrum (None: it has no sibling)."""
+        low, high, points = self.bands[j]
+        if math.isnan(low):
+            return None
+        return SiblingBand(float(low), float(high), float(points), len(self) - 1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided before fitting: cells in time order and what each spectrum reuses."""
+
+    files: list[InputFile]
+    cells: list[CellPlan]
+    time_source: str
+    errors: list[dict[str, Any]]
+
+    @property
+    def n_spectra(self) -> int:
+        return sum(len(c) for c in self.cells)
+
+    @property
+    def n_reused(self) -> int:
+        return sum(int(c.reusable.sum()) for c in self.cells)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One spectrum as the plan keeps it while it reads (the points are let go)."""
+
+    file: int
+    position: int
+    ident: Ident
+    timestamp: datetime | None
+    digest: str | None  # None: cropping left no point
+    band: tuple[float, float, float]
+    error: dict[str, Any] | None
+
+
+def _seen(
+    spectrum: Spectrum, file: int, position: int, settings: BatchSettings
+) -> _Seen:
+    m = spectrum.meta
+    ident = Ident(m.source, m.index, m.cycle,
+                  m.timestamp.isoformat() if m.timestamp is not None else None)  # fmt: skip
+    try:
+        cropped = spectrum.crop(f_min_hz=settings.f_min_hz, f_max_hz=settings.f_max_hz)
+    except EisfitError as exc:  # a spectrum that cropping would empty: an error row
+        error = {"source": m.source, "index": m.index, "status": "error", "message": str(exc)}
+        return _Seen(file, position, ident, m.timestamp, None, (math.nan,) * 3, error)
+    f = cropped.frequency_hz
+    band = (float(f.min()), float(f.max()), float(len(cropped)))
+    return _Seen(file, position, ident, m.timestamp, spectrum_digest(cropped), band, None)
+
+
+def _reload_ok(path: Path, digest: str | None, cache_dir: Path | None) -> bool:
+    """True when the read cache holds ``path``'s spectra for `eisfit.runs.store` to load."""
+    if digest is None or cache_dir is None:
+        return False
+    return all(f.is_file() for f in entry_files(path, digest, cache_dir))
+
+
+def _collect(
+    sources: Any, settings: BatchSettings, cache_dir: Path | None
+) -> tuple[list[InputFile], dict[str, list[_Seen]], list[dict]]:
+    """Input files, what the plan keeps of the spectra of each source key (a file's path,
+    an in-memory spectrum's ``meta.source``; in the order first seen) and error rows of
+    unreadable files."""
     items = [sources] if isinstance(sources, str | Path | Spectrum) else list(sources)
-    groups: dict[str, list[Spectrum]] = {}
-    hashes: dict[str, str | None] = {}
+    files: list[InputFile] = []
+    groups: dict[str, list[_Seen]] = {}
     errors: list[dict] = []
+    memory: dict[str, tuple[int, list[Spectrum]]] = {}  # key -> (file number, spectra)
     for item in items:
         if isinstance(item, Spectrum):
             key = item.meta.source or "<memory>"
-            groups.setdefault(key, []).append(item)
-            hashes.setdefault(key, None)
+            if key not in memory:
+                memory[key] = (len(files), [])
+                files.append(InputFile(None, None, ()))  # filled in below
+            k, spectra = memory[key]
+            groups.setdefault(key, []).append(_seen(item, k, len(spectra), settings))
+            spectra.append(item)
             continue
         for path in expand_sources(item):
             if isinstance(path, ReadError):
                 errors.append({"source": str(Path(path.path)), "status": "error",
                                "message": str(path)})  # fmt: skip
                 continue
-            digest = _file_sha256(path)
-            try:
-                spectra = cached_read(path, digest, cache_dir)
-            except EisfitError as exc:
-                errors.append({"source": str(path), "status": "error", "message": str(exc)})
+            read = _read(path, cache_dir, settings, len(files))
+            if isinstance(read, dict):
+                errors.append(read)
                 continue
-            except Exception as exc:  # one file must never stop the batch
-                why = f"cannot be read ({type(exc).__name__}: {exc})"
-                if not isinstance(exc, OSError | MemoryError):
-                    why += "; this is a bug in eisfit, please report it"
-                errors.append({"source": str(path), "status": "error",
-                               "message": f"{path}: {why}"})  # fmt: skip
-                continue
-            key = str(path)
-            groups.setdefault(key, []).extend(spectra)
-            hashes[key] = digest
-    keys = list(groups)
-    return [groups[k] for k in keys], [hashes[k] for k in keys], keys, errors
+            files.append(read[0])
+            groups.setdefault(str(path), []).extend(read[1])
+    for k, spectra in memory.values():
+        files[k] = InputFile(None, None, tuple(spectra))
+    return files, groups, errors
+
+
+def _read(
+    path: Path, cache_dir: Path | None, settings: BatchSettings, number: int
+) -> tuple[InputFile, list[_Seen]] | dict[str, Any]:
+    """One file read (through the read cache): its `InputFile` and what the plan keeps of
+    its spectra, or the error row of a file that cannot be read."""
+    digest = _file_sha256(path)
+    try:
+        spectra = cached_read(path, digest, cache_dir)
+    except EisfitError as exc:
+        return {"source": str(path), "status": "error", "message": str(exc)}
+    except Exception as exc:  # one file must never stop the batch
+        why = f"cannot be read ({type(exc).__name__}: {exc})"
+        if not isinstance(exc, OSError | MemoryError):
+            why += "; this is a bug in eisfit, please report it"
+        return {"source": str(path), "status": "error", "message": f"{path}: {why}"}
+    kept = None if _reload_ok(path, digest, cache_dir) else tuple(spectra)
+    seen = [_seen(s, number, i, settings) for i, s in enumerate(spectra)]
+    return InputFile(path, digest, kept, cache_dir), seen
 
 
 def check_sources(sources: Any) -> None:
@@ -141,136 +281,86 @@ def check_sources(sources: Any) -> None:
         raise EisfitError(f"nothing to fit: {'; '.join(str(p) for p in problems)}")
 
 
-def _order(
-    groups: list[list[Spectrum]], hashes: list[list[str | None]]
-) -> tuple[list[list[Spectrum]], list[list[str | None]], list[list[float]], str]:
-    """Sort each cell in time (hashes follow); time_h per spectrum and the time source."""
-    spectra = [s for g in groups for s in g]
-    if spectra and all(s.meta.timestamp is not None for s in spectra):
-        t0 = min(s.meta.timestamp for s in spectra)
-        orders = [sorted(range(len(g)), key=lambda i, g=g: g[i].meta.timestamp) for g in groups]
-        groups = [[g[i] for i in o] for g, o in zip(groups, orders, strict=True)]
-        hashes = [[h[i] for i in o] for h, o in zip(hashes, orders, strict=True)]
-        times = [[(s.meta.timestamp - t0).total_seconds() / 3600.0 for s in g] for g in groups]
-        return groups, hashes, times, "timestamp"
-    return groups, hashes, [[float(i) for i in range(len(g))] for g in groups], "file_order"
+# --- cells, time, names ---------------------------------------------------------------------
 
 
-def _crop_cells(
-    groups: list[list[Spectrum]],
-    hashes: list[list[str | None]],
-    times: list[list[float]],
-    settings: BatchSettings,
-) -> tuple[
-    list[list[Spectrum]], list[list[str | None]], list[list[float]], list[Any],
-    list[list[SiblingBand | None]],
-]:  # fmt: skip
-    """Crop every spectrum (``f_min_hz``/``f_max_hz``) and say what each one's siblings in
-    its cell cover (`eisfit.screening.siblings.sibling_bands`).
-
-    The rest of screening runs per spectrum with the fit (in the workers), but what the
-    siblings cover is decided here, on whole cells, so that a spectrum's findings never
-    depend on how cells are cut into chunks.  A spectrum that cropping would empty becomes
-    an ``error`` row (cell index, row); the rest carry on.
-    """
-    out_g, out_h, out_t, errors, bands = [], [], [], [], []
-    for g, (group, shas, ts) in enumerate(zip(groups, hashes, times, strict=True)):
-        kept = []
-        for s, sha, t in zip(group, shas, ts, strict=True):
-            try:
-                kept.append((s.crop(f_min_hz=settings.f_min_hz, f_max_hz=settings.f_max_hz),
-                             sha, t))  # fmt: skip
-            except EisfitError as exc:
-                errors.append((g, _error_row(s, exc)))
-        out_g.append([k[0] for k in kept])
-        out_h.append([k[1] for k in kept])
-        out_t.append([k[2] for k in kept])
-        bands.append(sibling_bands(out_g[-1]))
-    return out_g, out_h, out_t, errors, bands
+def _cells(groups: dict[str, list[_Seen]], cell_by: str) -> dict[str, list[_Seen]]:
+    """Merge the spectra of each source key into cells (order kept)."""
+    cells: dict[str, list[_Seen]] = {}
+    for key, group in groups.items():
+        cells.setdefault(cell_key(key, cell_by), []).extend(group)
+    return cells
 
 
-def _error_row(spectrum: Spectrum, exc: Exception) -> dict[str, Any]:
-    return {"source": spectrum.meta.source, "index": spectrum.meta.index,
-            "status": "error", "message": str(exc)}  # fmt: skip
+def _ordered(cells: dict[str, list[_Seen]]) -> tuple[dict[str, list[_Seen]], dict, str]:
+    """Sort each cell in time; time_h per spectrum (by id) and the time source."""
+    every = [s for group in cells.values() for s in group]
+    if every and all(s.timestamp is not None for s in every):
+        t0 = min(s.timestamp for s in every)
+        cells = {k: sorted(g, key=lambda s: s.timestamp) for k, g in cells.items()}
+        times = {id(s): (s.timestamp - t0).total_seconds() / 3600.0 for s in every}
+        return cells, times, "timestamp"
+    times = {id(s): float(i) for g in cells.values() for i, s in enumerate(g)}
+    return cells, times, "file_order"
 
 
-def _fit_names(groups: list[list[Spectrum]]) -> list[list[str]]:
-    """Unique fits/ file stems, ``<source-stem>_<index>``, legal and bounded in length on
-    every common file system (`eisfit.runs.names`)."""
-    used: set[str] = set()
-    out = []
-    for group in groups:
-        stems = [
-            safe_stem(Path(s.meta.source).stem if s.meta.source else "spectrum") for s in group
-        ]
-        wanted = [f"{stem}_{s.meta.index}" for stem, s in zip(stems, group, strict=True)]
-        out.append(unique_stems(wanted, used))
+class _Band:
+    """The band of a cropped spectrum as `sibling_bands` reads it (lowest and highest
+    frequency, number of points), without its points."""
+
+    def __init__(self, low_hz: float, high_hz: float, points: float) -> None:
+        self.frequency_hz = np.array([low_hz, high_hz])
+        self._points = int(points)
+
+    def __len__(self) -> int:
+        return self._points
+
+
+def _bands(group: list[_Seen]) -> np.ndarray:
+    """What each spectrum's siblings in its cell cover (`eisfit.screening.siblings`)."""
+    out = np.full((len(group), 3), math.nan)
+    for j, band in enumerate(sibling_bands([_Band(*s.band) for s in group])):  # type: ignore[arg-type]
+        if band is not None:
+            out[j] = (band.log_low, band.log_high, band.points)
     return out
 
 
-def _stored(
-    path: Path, digest: str, settings_digest: str, index: RowIndex
-) -> dict[str, Any] | None:
-    """The row of the fits/ record at ``path`` if it is of this spectrum and these settings."""
-    row = indexed_row(index, path.stem, path, digest, settings_digest)
-    if row is None:
-        data = load_record(path) or {}  # {} when missing, changed on disk or not eisfit's
-        prov = data.get("provenance")
-        if not isinstance(prov, dict) or (
-            prov.get("spectrum_digest"),
-            prov.get("settings_digest"),
-        ) != (digest, settings_digest):
-            return None
-        row = data.get("row")
-        if not isinstance(row, dict):
-            return None
-    return {k: (math.nan if v is None else v) for k, v in row.items()}
+def _stems(sources: list[str | None], indices: list[int], used: set[str]) -> list[str]:
+    """Unique fits/ file stems, ``<source-stem>_<index>``, legal and bounded in length on
+    every common file system (`eisfit.runs.names`)."""
+    stems = [safe_stem(Path(s).stem if s else "spectrum") for s in sources]
+    return unique_stems([f"{st}_{i}" for st, i in zip(stems, indices, strict=True)], used)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Everything decided before fitting: cells in time order and what each spectrum reuses."""
+def plan_batch(
+    sources: Any, settings: BatchSettings, cell_by: str, out: Path | None, *, reuse: Any = None
+) -> Plan:
+    """Read ``sources``, group them into cells in time order, find what ``out`` can reuse.
 
-    groups: list[list[Spectrum]]
-    hashes: list[list[str | None]]
-    times: list[list[float]]
-    time_source: str
-    cells: list[str]
-    stems: list[list[str]]
-    digests: list[list[str]]
-    reuse: list[list[dict[str, Any] | None]]
-    errors: list[dict[str, Any]]
-    bands: list[list[SiblingBand | None]]  # what each spectrum's siblings cover
-
-    @property
-    def n_spectra(self) -> int:
-        return sum(len(g) for g in self.groups)
-
-    @property
-    def n_reused(self) -> int:
-        return sum(r is not None for g in self.reuse for r in g)
-
-
-def plan_batch(sources: Any, settings: BatchSettings, cell_by: str, out: Path | None) -> Plan:
-    """Read ``sources``, group them into cells in time order, find what ``out`` can reuse."""
-    fits_dir = out / "fits" if out is not None else None
-    cache = out / ".cache" if out is not None else None
-    files, file_hashes, keys, errors = _collect(sources, cache / "read" if cache else None)
+    ``reuse``: a callable (stem, digest) -> bool saying whether a stored row of these data
+    and settings exists (`eisfit.runs.store.StoredRows.exists`); None: nothing is reused.
+    """
+    cache = out / ".cache" / "read" if out is not None else None
+    files, groups, errors = _collect(sources, settings, cache)
     for error in errors:
         error["cell"] = cell_key(error["source"], cell_by)
-    groups, hashes, cells = _cells(files, file_hashes, keys, cell_by)
-    groups, hashes, times, time_source = _order(groups, hashes)
-    groups, hashes, times, dropped, bands = _crop_cells(groups, hashes, times, settings)
-    errors.extend({**e, "cell": cells[g]} for g, e in dropped)
-    stems = _fit_names(groups)
-    digests = [[spectrum_digest(s) for s in g] for g in groups]
-    settings_digest = settings.digest()
-    index = load_rows(cache)
-    reuse = [
-        [
-            _stored(fits_dir / f"{stem}.json", d, settings_digest, index) if fits_dir else None
-            for stem, d in zip(st, dg, strict=True)
-        ]
-        for st, dg in zip(stems, digests, strict=True)
-    ]
-    return Plan(groups, hashes, times, time_source, cells, stems, digests, reuse, errors, bands)
+    cells, times, time_source = _ordered(_cells(groups, cell_by))
+    del groups
+    used: set[str] = set()
+    plans = []
+    for name, group in cells.items():
+        errors.extend({**s.error, "cell": name} for s in group if s.error is not None)
+        kept = [s for s in group if s.error is None]
+        stems = _stems([s.ident.source for s in kept], [s.ident.index for s in kept], used)
+        digests = [str(s.digest) for s in kept]
+        reusable = np.array(
+            [bool(reuse(st, d)) if reuse else False for st, d in zip(stems, digests, strict=True)],
+            dtype=bool,
+        )
+        plans.append(CellPlan(
+            name, np.array([s.file for s in kept], dtype=np.int32),
+            np.array([s.position for s in kept], dtype=np.int32),
+            np.array([times[id(s)] for s in kept], dtype=float), digests, stems,
+            [s.ident for s in kept], _bands(kept), reusable,
+        ))  # fmt: skip
+    return Plan(files, plans, time_source, errors)
