@@ -1,5 +1,6 @@
 """Start-up of ``import eisfit`` and ``eisfit fit FILE`` (issue 15, item 4): which modules a
-command loads, and when the compiled kernel loads (`eisfit.fitting.compiled.workload`).
+command loads, and when the compiled kernel loads (`eisfit.fitting.compiled` for the job
+declared with `eisfit.fitting.workload`).
 
 Module presence only, never time: a fresh interpreter runs the command under
 ``python -X importtime`` and the modules it lists are checked.  The wall time itself is
@@ -21,6 +22,7 @@ import pytest
 
 from eisfit.cli.main import main
 from eisfit.fitting import compiled
+from eisfit.fitting.workload import declared, workload
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_spectra" / "na_nzsp_na_single.csv"
@@ -100,28 +102,38 @@ def test_the_kernel_pays_off_for_many_fits_or_long_spectra_only() -> None:
     assert compiled.pays_off([100] * (n + 1))
 
 
-def test_a_small_workload_runs_on_numpy_whatever_was_loaded_before(
+def test_a_declared_job_holds_inside_its_block_only() -> None:
+    assert declared() is None
+    with workload([80, 120]) as job:
+        assert job == declared() == (80, 120)
+        with workload([5]):
+            assert declared() == (5,)
+        assert declared() == (80, 120)
+    assert declared() is None
+
+
+def test_a_small_job_runs_on_numpy_whatever_was_loaded_before(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("EISFIT_JIT", raising=False)
-    with compiled.workload([80] * 400) as used:
-        assert used == HAS_NUMBA == compiled.used_for(80)
+    with workload([80] * 400):
+        assert compiled.active() == HAS_NUMBA == compiled.used_for(80)
     # the kernel may now be loaded in this process; a small job still does not use it
-    with compiled.workload([80]) as used:
-        assert not used and not compiled.used_for(80)
-    assert compiled.active() == HAS_NUMBA  # outside a declared job: as before
+    with workload([80]):
+        assert not compiled.active() and not compiled.used_for(80)
+    assert compiled.active() == HAS_NUMBA  # no job declared: as before
 
 
-def test_eisfit_jit_overrides_the_workload(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_eisfit_jit_overrides_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EISFIT_JIT", "1")
-    with compiled.workload([80]) as used:
-        assert used == HAS_NUMBA
+    with workload([80]):
+        assert compiled.active() == HAS_NUMBA
     monkeypatch.setenv("EISFIT_JIT", "0")
-    with compiled.workload([80] * 10_000) as used:
-        assert not used
+    with workload([80] * 10_000):
+        assert not compiled.active()
     monkeypatch.setenv("EISFIT_JIT", "auto")
-    with compiled.workload([80]) as used:
-        assert not used
+    with workload([80]):
+        assert not compiled.active()
 
 
 def _numbers(value: Any, key: str = "") -> list[tuple[str, float]]:

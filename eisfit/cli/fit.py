@@ -92,7 +92,7 @@ def _one(spectra: list[Any], number: int, path: str) -> list[Any]:
 
 def run(args: argparse.Namespace) -> tuple[str, int]:
     from ..fitting.api import fit  # the engine loads here, not at start-up
-    from ..fitting.compiled import workload
+    from ..fitting.workload import workload
     circuit, model = model_from_args(args)  # a bad circuit or model fails before the file is read
     fixed = parse_assignments(args.fix, "--fix")
     initial = parse_assignments(args.initial, "--initial")

@@ -25,13 +25,13 @@ about 5 ms with the kernel, one of 2,000 points about 40 ms (`SAVED_PER_FIT_S`,
 
 When the kernel loads (``EISFIT_JIT``): ``0`` (``false``, ``no``, ``off``) never;
 ``1`` (or any other word) at the first chain fit of the process, whatever follows;
-unset, empty or ``auto``: at the first chain fit, unless the fit runs inside
-`workload` for a job whose expected saving (`pays_off`) is below the load cost
-(`LOAD_S`).  ``eisfit fit FILE`` declares its spectra so, and so fits one spectrum in
-about half the wall time (issue 15); the batch runner and library calls outside
-`workload` load the kernel as before.  Inside a small workload the numpy path is taken
-even when an earlier job of the process loaded the kernel, so a command's results do
-not depend on what ran before it.
+unset, empty or ``auto``: at the first chain fit, unless the fit runs inside a
+`eisfit.fitting.workload.workload` block declaring a job whose expected saving
+(`pays_off`) is below the load cost (`LOAD_S`).  ``eisfit fit FILE`` declares its
+spectra so, and fits one spectrum in about half the wall time (issue 15); the batch
+runner and library calls that declare no job load the kernel as before.  Inside a small
+job the numpy path is taken even when an earlier job of the process loaded the kernel,
+so a command's results do not depend on what ran before it.
 
 Spectra longer than `MAX_POINTS` always run on numpy: there the evaluation of the model
 dominates and vectorises well, so the kernel saves little (about 0.25 s on a 50,000-point
@@ -43,9 +43,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from functools import cache
 
 import numpy as np
@@ -53,6 +51,7 @@ import numpy as np
 from ..notation.grammar import parse
 from ..notation.layout import ChainLayout, chain_layout
 from .lm import BatchResult
+from .workload import declared
 
 __all__ = [
     "LOAD_S",
@@ -64,7 +63,6 @@ __all__ = [
     "pays_off",
     "prepare",
     "used_for",
-    "workload",
 ]
 
 #: the longest spectrum (points) fitted with the kernel; longer ones run on numpy
@@ -78,9 +76,6 @@ LOAD_S = 0.8
 #: about 5 ms at 80 points, 40 ms at 2,000 points; set low, so a small job stays on numpy
 SAVED_PER_FIT_S = 0.004
 SAVED_PER_POINT_S = 0.000015
-
-#: the points of each fit of the job running in this context; None: no job declared
-_WORKLOAD: ContextVar[tuple[int, ...] | None] = ContextVar("eisfit_workload", default=None)
 
 
 def used_for(n_points: int) -> bool:
@@ -98,24 +93,12 @@ def pays_off(points_per_fit: Iterable[int]) -> bool:
     return saved_s > LOAD_S
 
 
-@contextmanager
-def workload(points_per_fit: Iterable[int]) -> Iterator[bool]:
-    """Run the fits of a job of spectra of these sizes (points) inside this block: the
-    kernel is used only when it `pays_off` for the job (or ``EISFIT_JIT=1``).  Yields
-    whether the job's chain fits use the kernel (False also when numba is missing)."""
-    token = _WORKLOAD.set(tuple(int(n) for n in points_per_fit))
-    try:
-        yield active()
-    finally:
-        _WORKLOAD.reset(token)
-
-
 def _wanted() -> bool:
-    """``EISFIT_JIT`` and the declared `workload` (see the module docstring)."""
+    """``EISFIT_JIT`` and the declared job (see the module docstring)."""
     mode = os.environ.get("EISFIT_JIT", "").strip().lower()
     if mode in ("0", "false", "no", "off"):
         return False
-    job = _WORKLOAD.get()
+    job = declared()
     if mode not in ("", "auto") or job is None:
         return True
     return pays_off(job)
