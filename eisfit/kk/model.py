@@ -14,8 +14,11 @@ block by block over the points (`eisfit.kk.design`), in memory bounded in N.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -174,6 +177,29 @@ def _padded_kernels(omega_bytes: bytes, m_start: int, m_stop: int) -> np.ndarray
     return out
 
 
+def _compiled() -> Any:
+    """`eisfit.kk.screen_kernel.first_uncertain` when numba is already imported and
+    ``EISFIT_JIT`` is not 0, else None (loaded once; a failure to load means numpy)."""
+    if "numba" not in sys.modules or os.environ.get("EISFIT_JIT", "").strip().lower() in (
+        "0", "false", "no", "off",
+    ):  # fmt: skip
+        return None
+    return _load_kernel()
+
+
+@lru_cache(maxsize=1)
+def _load_kernel() -> Any:
+    try:
+        from .screen_kernel import first_uncertain
+
+        omega = np.logspace(0.0, 5.0, 8)  # compiled (or loaded from numba's cache) now
+        first_uncertain(omega, np.ones(16), np.ones(16), np.ones((16, 1)), 2, 3, 0.85,
+                        FIRST_M, _SCREEN, _SAFETY, _MAX_KAPPA)  # fmt: skip
+    except Exception:  # an accelerator must not break the check: numpy does the same
+        return None
+    return first_uncertain
+
+
 _SCREEN = 16  # M values screened together
 _SAFETY = 1e3  # factor on the forward-error estimate kappa * eps of the screening solve
 _MAX_KAPPA = 1e10  # condition number (of the Gram matrix) beyond which nothing is certified
@@ -198,7 +224,15 @@ def skip_certain(
     times the Frobenius norm of its inverse; kappa**0.5 bounds that of the columns, so
     the exact solve is far from its rank cutoff).  A certified M could not have stopped
     the search, so skipping it gives the same M and mu as solving every M exactly.
+
+    When numba is already loaded (a batch: the fit kernel loaded it), the compiled twin
+    in `eisfit.kk.screen_kernel` runs instead, about eight times faster.
     """
+    kernel = _compiled()
+    if kernel is not None:
+        arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (omega, weight, b, fixed_cols)]
+        options = (FIRST_M, _SCREEN, _SAFETY, _MAX_KAPPA)
+        return int(kernel(*arrays, int(m), int(cap), float(mu_threshold), *options))
     f = fixed_cols.shape[1]
     order = np.arange(omega.size)  # the sums need no frequency order
     while m < cap:
