@@ -66,6 +66,22 @@ def test_import_eisfit_loads_neither_numpy_nor_scipy() -> None:
     assert _tops(modules).isdisjoint({"numpy", "scipy", *HEAVY})
 
 
+def test_every_public_name_loads_on_first_use_and_none_is_a_module() -> None:
+    """A lazy name equal to a submodule's would turn into the submodule once that is
+    imported; none is, whatever was imported first."""
+    code = (
+        "import importlib, pkgutil, types, eisfit\n"
+        "for info in pkgutil.walk_packages(eisfit.__path__, 'eisfit.'):\n"
+        "    if not info.name.endswith('__main__'):\n"
+        "        importlib.import_module(info.name)\n"
+        "bad = [n for n in eisfit.__all__ if isinstance(getattr(eisfit, n), types.ModuleType)]\n"
+        "assert not bad, bad\n"
+        "assert sorted(eisfit.__all__) == sorted(n for n in dir(eisfit) if n in eisfit.__all__)\n"
+    )
+    _, done = _loaded("-c", code)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_reading_a_file_loads_numpy_and_the_readers_only() -> None:
     code = f"import eisfit; s = eisfit.read({str(SAMPLE)!r}); assert len(s) == 1"
     modules, done = _loaded("-c", code)
