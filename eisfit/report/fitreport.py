@@ -30,12 +30,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..fitting.result import FitResult
     from ..physics.contributions import CellAnalysis
 
-__all__ = ["FULL_UP_TO", "MAX_FLAGGED", "chosen", "fit_record", "write_fit_report"]
+__all__ = [
+    "FULL_UP_TO",
+    "MAX_FLAGGED",
+    "MAX_TABLE_ROWS",
+    "chosen",
+    "fit_record",
+    "listed",
+    "table_html",
+    "write_fit_report",
+]
 
 #: files with at most this many spectra show every one in full
 FULL_UP_TO = 4
 #: flagged spectra shown in full besides the first, last and worst ones
 MAX_FLAGGED = 4
+#: rows of the compact table at most (about 0.6 kB each): a longer file lists evenly
+#: spaced spectra and those shown in full, so the page stays under 5 MB at any length
+MAX_TABLE_ROWS = 2000
 
 
 def fit_record(result: FitResult, analysis: CellAnalysis | None) -> dict[str, Any]:
@@ -92,8 +104,24 @@ def _cell(view: SpectrumView, name: str) -> str:
     return ""
 
 
+def listed(n: int, shown: Mapping[int, Any], limit: int | None = None) -> list[int]:
+    """Positions of the table's rows: all ``n``, or ``limit`` (default `MAX_TABLE_ROWS`)
+    evenly spaced ones together with those in ``shown``."""
+    limit = MAX_TABLE_ROWS if limit is None else limit
+    if n <= limit:
+        return list(range(n))
+    others = [i for i in range(n) if i not in shown]
+    k = max(limit - len(shown), 0)
+    if k <= 1:
+        spaced = others[:k]
+    else:  # steps of at least one: distinct after rounding
+        spaced = [others[round(j * (len(others) - 1) / (k - 1))] for j in range(k)]
+    return sorted({*spaced, *shown})
+
+
 def table_html(views: Sequence[SpectrumView], shown: Mapping[int, Any]) -> str:
-    """Every spectrum as one row: index, status, χ² per point, R_total and the values."""
+    """One row per spectrum (`listed`): index, status, χ² per point, R_total and the
+    parameter values."""
     names: list[str] = []
     for view in views:
         names += [str(p["name"]) for p in view.parameters if p["name"] not in names]
@@ -101,14 +129,20 @@ def table_html(views: Sequence[SpectrumView], shown: Mapping[int, Any]) -> str:
     header = ["spectrum", "status", "χ² per point", "R_total / Ω",
               *(f"{n} / {units[n]}" if units[n] else n for n in names)]  # fmt: skip
     rows = []
-    for i, view in enumerate(views):
+    for i in listed(len(views), shown):
+        view = views[i]
         mark = " (in full below)" if i in shown else ""
         rows.append([f"{view.spectrum.meta.index}{mark}", view.summary.get("status"),
                      h.fmt(view.summary.get("chi2_per_point"), 3),
                      h.fmt(view.summary.get("total_resistance_ohm")),
                      *(_cell(view, n) for n in names)])  # fmt: skip
     numeric = tuple(range(2, len(header)))
-    return h.table_html(header, rows, numeric=numeric)
+    note = ""
+    if len(rows) < len(views):
+        note = (f"<p>{len(rows):,} of {len(views):,} spectra listed (evenly spaced, and those "
+                "shown in full); <code>eisfit fit FILE --json</code> or <code>eisfit batch"
+                "</code> gives every one.</p>")  # fmt: skip
+    return note + h.table_html(header, rows, numeric=numeric)
 
 
 def _facts(fits: Sequence[tuple[FitResult, CellAnalysis | None]], views: Sequence[SpectrumView],
@@ -190,7 +224,8 @@ def write_fit_report(
 def _table_lines(views: Sequence[SpectrumView], shown: Mapping[int, Any]) -> list[str]:
     """The compact table as PDF text lines."""
     lines = [f"{'spectrum':>10} {'status':<13} {'chi2/pt':>9} {'R_total/ohm':>12}"]
-    for i, view in enumerate(views):
+    for i in listed(len(views), shown):
+        view = views[i]
         mark = "  (in full)" if i in shown else ""
         lines.append(f"{view.spectrum.meta.index:>10} {view.summary.get('status')!s:<13} "
                      f"{h.fmt(view.summary.get('chi2_per_point'), 3):>9} "

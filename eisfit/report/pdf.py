@@ -142,7 +142,7 @@ class PdfReport(AbstractContextManager["PdfReport"]):
             self._write(head + body + b"\nendobj\n")
             return
         length = b" /Length " + str(len(stream)).encode() + b" >>"
-        self._write(head + body.rstrip()[:-2] + length + b"\nstream\n" + stream
+        self._write(head + body.rstrip()[:-2].rstrip() + length + b"\nstream\n" + stream
                     + b"\nendstream\nendobj\n")  # fmt: skip
 
     def _page(self, content: list[bytes], image: _Png | None = None) -> None:
