@@ -1,22 +1,39 @@
-"""Report benchmark: time and size of the run report of a 1,000-spectrum batch.
+"""Report benchmark (issue 15): time and size of run reports and of a many-spectrum fit report.
 
-Writes a synthetic cycling run (N spectra of a Na | NZSP | Na cell whose interphase grows
-as R0 + k sqrt(t), as EC-Lab .mpt files with timestamps), fits it with ``eisfit batch``
-(not timed here: see bench/batch_bench.py), then times ``eisfit report DIR`` with the
-default selection, PDF included, in a fresh process, and reports the page size.  Target
-(reports issue): under a minute on 2 cores and under ~10 MB.  By default every 20th
-spectrum is distorted so that it fails the Kramers-Kronig check: with 50 flagged spectra
-the report draws its largest default selection (8 evenly spaced + 16 flagged).  No peer
-tool writes a run report (impedance.py, pyimpspec and ZView users paste figures by hand),
-so there is no ratio to report.
+Writes synthetic cycling runs (N spectra of a Na | NZSP | Na cell whose interphase grows as
+R0 + k sqrt(t), as EC-Lab .mpt files with timestamps; every 20th spectrum distorted so that
+it fails the Kramers-Kronig check and is drawn as flagged), fits each with ``eisfit batch
+--no-report`` (timed, not the target), then times ``eisfit report DIR --force-report``
+(PDF included) in fresh processes, side by side in each round:
 
-    python bench/report_bench.py [--n 1000] [--files 10] [--jobs 2] [--keep DIR]
+- ``before``: an older checkout (``--before PATH``, a folder holding its ``eisfit``
+  package, e.g. ``git archive <commit> eisfit | tar -x -C PATH``), when given;
+- ``cold``: this eisfit with an empty figure cache, figures drawn in worker processes;
+- ``cold, 1 process``: the same with ``--report-jobs 1`` (does the pool pay?);
+- ``warm``: every figure in the cache (a report redrawn after e.g. a resumed run);
+- ``3 redrawn``: three cache entries removed first (what a re-run with three changed
+  spectra draws).
+
+Each is repeated ``--repeat`` times in rounds (all variants in each round, so they share
+the machine's load); the table gives medians of wall time and of CPU time (the process
+and its workers), the median load average seen, and the ratio before / after.  The
+single-fit part writes one ``--fit-loops``-loop .mpt file and times ``eisfit fit FILE
+--report x.html`` (before and now), ``--spectrum N``, and the fit alone (no report).
+No peer tool writes a run report, so there is no ratio against one.
+
+    python bench/report_bench.py [--sizes 121,1000] [--repeat 3] [--before PATH]
+                                 [--fit-loops 197] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import random
+import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,66 +48,173 @@ from eisfit.synthetic import Arc, SyntheticCell, ec_lab_mpt_text, simulate
 FREQUENCY_HZ = np.logspace(np.log10(7e6), -1, 60)
 T0 = datetime(2026, 1, 5, 9, 0, 0)
 MODEL_ARGS = ["--model", "gb-soli", "--area-cm2", "1", "--thickness-cm", "0.1"]
+HERE = Path(__file__).resolve().parents[1]
 
 
-def write_run(folder: Path, n: int, files: int, seed: int, distort_every: int) -> None:
-    """The run; every ``distort_every``-th spectrum gets every other point 30 % off (it
-    fails lin-KK and is flagged), so the report draws its full default selection."""
+def spectra(first: int, count: int, rng: np.random.Generator, distort_every: int) -> list:
+    """Spectra number ``first`` .. ``first + count - 1`` of the run (hour = number);
+    every ``distort_every``-th gets every other point 30 % off (it fails lin-KK)."""
+    out = []
+    for t_h in map(float, range(first, first + count)):
+        arcs = (Arc(80.0, 5e5, 0.9), Arc(300.0 + 50.0 * math.sqrt(t_h), 100.0, 0.8))
+        cell = SyntheticCell(2e-7, 110.0, arcs)
+        spectrum = simulate(cell.circuit, cell.values, FREQUENCY_HZ, noise=0.005, rng=rng)
+        if distort_every and int(t_h) % distort_every == distort_every - 1:
+            z = spectrum.impedance_ohm.copy()
+            z[1::2] *= 1.3
+            spectrum = type(spectrum)(frequency_hz=spectrum.frequency_hz, impedance_ohm=z)
+        out.append(spectrum)
+    return out
+
+
+def write_run(folder: Path, n: int, files: int, seed: int, distort_every: int = 20) -> None:
+    """The run as ``files`` EC-Lab .mpt files of consecutive spectra."""
     rng = np.random.default_rng(seed)
     per_file = math.ceil(n / files)
+    folder.mkdir(parents=True, exist_ok=True)
     for j, first in enumerate(range(0, n, per_file)):
-        hours = [float(i) for i in range(first, min(first + per_file, n))]
-        spectra = []
-        for t_h in hours:
-            arcs = (Arc(80.0, 5e5, 0.9), Arc(300.0 + 50.0 * math.sqrt(t_h), 100.0, 0.8))
-            cell = SyntheticCell(2e-7, 110.0, arcs)
-            spectrum = simulate(cell.circuit, cell.values, FREQUENCY_HZ, noise=0.005, rng=rng)
-            if distort_every and int(t_h) % distort_every == distort_every - 1:
-                z = spectrum.impedance_ohm.copy()
-                z[1::2] *= 1.3
-                spectrum = type(spectrum)(frequency_hz=spectrum.frequency_hz, impedance_ohm=z)
-            spectra.append(spectrum)
-        text = ec_lab_mpt_text(spectra, T0 + timedelta(hours=hours[0]), hours)
+        count = min(per_file, n - first)
+        hours = [float(i) for i in range(first, first + count)]
+        text = ec_lab_mpt_text(spectra(first, count, rng, distort_every),
+                               T0 + timedelta(hours=first), hours)  # fmt: skip
         (folder / f"run_{j:03d}.mpt").write_text(text, encoding="latin-1")
 
 
-def eisfit_cli(*args: str) -> float:
-    """Run ``eisfit ARGS`` in a fresh process; wall seconds."""
+def timed(args: list[str], *, pythonpath: str | None = None) -> tuple[float, float]:
+    """Run ``python -m eisfit ARGS`` in a fresh process: (wall s, CPU s of it and its
+    children, e.g. the report's worker processes)."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "eisfit", *args], check=True, capture_output=True)
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, "-m", "eisfit", *args], capture_output=True,
+                          env=env, check=False)  # fmt: skip
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        sys.exit(f"eisfit {' '.join(args)} failed ({done.returncode}):\n{done.stderr.decode()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def _drop_some(cache: Path, k: int, seed: int) -> None:
+    """Remove ``k`` cache entries (as if ``k`` spectra had changed)."""
+    seals = sorted(cache.glob("*.sha256"))
+    for seal in random.Random(seed).sample(seals, min(k, len(seals))):
+        for suffix in (".svg", ".png", ".sha256"):
+            seal.with_suffix(suffix).unlink(missing_ok=True)
+
+
+def run_report_rounds(out: Path, repeat: int, before: str | None) -> tuple[dict[str, list], str]:
+    """Every variant once per round: ({variant: [(wall, cpu, load), ...]}, the sizes of
+    the ``before`` report)."""
+    report = ["report", str(out), "--force-report"]
+    cache = out / ".report-cache"
+    rows: dict[str, list] = {}
+    before_sizes = ""
+    for r in range(repeat):
+        if before:
+            rows.setdefault("before", []).append((*timed(report, pythonpath=before), load()))
+            before_sizes = sizes(out)
+        shutil.rmtree(cache, ignore_errors=True)
+        rows.setdefault("cold", []).append((*timed(report), load()))
+        shutil.rmtree(cache, ignore_errors=True)
+        rows.setdefault("cold, 1 process", []).append(
+            (*timed([*report, "--report-jobs", "1"]), load()))  # fmt: skip
+        rows.setdefault("warm", []).append((*timed(report), load()))
+        _drop_some(cache, 3, r)
+        rows.setdefault("3 redrawn", []).append((*timed(report), load()))
+    return rows, before_sizes
+
+
+def sizes(out: Path) -> str:
+    html = (out / "report.html").stat().st_size / 1e6
+    pdf = (out / "report.pdf").stat().st_size / 1e6
+    figures = list((out / "figures").glob("*"))
+    return f"HTML {html:.2f} MB, PDF {pdf:.2f} MB, figures/ {len(figures)} files"
+
+
+def table(title: str, rows: dict[str, list]) -> list[str]:
+    lines = [f"### {title}", "",
+             "| variant | wall (median) | CPU (median) | load | before / this |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    ref = statistics.median(w for w, _, _ in rows["before"]) if "before" in rows else None
+    for name, values in rows.items():
+        wall = statistics.median(v[0] for v in values)
+        cpu = statistics.median(v[1] for v in values)
+        lo = statistics.median(v[2] for v in values)
+        ratio = f"{ref / wall:.1f}x" if ref and name != "before" else ""
+        lines.append(f"| {name} | {wall:.2f} s | {cpu:.2f} s | {lo:.1f} | {ratio} |")
+    return lines
+
+
+def fit_report_part(work: Path, loops: int, repeat: int, before: str | None) -> list[str]:
+    """``eisfit fit FILE --report`` on one ``loops``-loop file."""
+    folder = work / "loops"
+    write_run(folder, loops, 1, seed=11)
+    path = folder / "run_000.mpt"
+    html = work / "fit.html"
+    rows: dict[str, list] = {}
+    base = ["fit", str(path), *MODEL_ARGS]
+    for _ in range(repeat):
+        if before:
+            rows.setdefault("before: --report", []).append(
+                (*timed([*base, "--report", str(html)], pythonpath=before), load()))  # fmt: skip
+            rows.setdefault("before: size", []).append(html.stat().st_size / 1e6)
+        rows.setdefault("fit only (no report)", []).append((*timed(base), load()))
+        rows.setdefault("--report", []).append((*timed([*base, "--report", str(html)]), load()))
+        rows.setdefault("size", []).append(html.stat().st_size / 1e6)
+        rows.setdefault("--spectrum 100 --report", []).append(
+            (*timed([*base, "--spectrum", str(min(100, loops - 1)), "--report", str(html)]),
+             load()))  # fmt: skip
+    lines = [f"### eisfit fit FILE --report x.html, one {loops}-loop .mpt", "",
+             "| variant | wall (median) | CPU (median) | load |", "|---|---|---|---|"]  # fmt: skip
+    for name, values in rows.items():
+        if "size" in name:
+            continue
+        lines.append(f"| {name} | {statistics.median(v[0] for v in values):.2f} s | "
+                     f"{statistics.median(v[1] for v in values):.2f} s | "
+                     f"{statistics.median(v[2] for v in values):.1f} |")  # fmt: skip
+    for name in ("before: size", "size"):
+        if name in rows:
+            lines.append(f"\n{name.replace('size', 'HTML size')}: {rows[name][-1]:.2f} MB")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1000, help="spectra (default 1000)")
-    parser.add_argument("--files", type=int, default=10, help="files (default 10)")
+    parser.add_argument("--sizes", default="121,1000", help="run lengths (default 121,1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--jobs", type=int, default=2, help="batch workers (default 2)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--distort-every", type=int, default=20, metavar="K",
-                        help="make every K-th spectrum fail lin-KK (0: none; default 20)")
+    parser.add_argument("--before", metavar="PATH", help="an older checkout to compare with")
+    parser.add_argument("--fit-loops", type=int, default=197, metavar="N",
+                        help="loops of the single-fit file (0: skip; default 197)")
     parser.add_argument("--keep", metavar="DIR", help="work here and keep the output")
     args = parser.parse_args()
+    before = str(Path(args.before).resolve()) if args.before else None
+    out_lines = [f"eisfit report benchmark, {os.cpu_count()} cores, "
+                 f"load at start {load():.1f}", ""]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep) if args.keep else Path(tmp)
-        data, out = work / "data", work / "out"
-        data.mkdir(parents=True, exist_ok=True)
-        write_run(data, args.n, args.files, args.seed, args.distort_every)
-        fit_s = eisfit_cli("batch", str(data), *MODEL_ARGS, "--out", str(out),
-                           "--jobs", str(args.jobs), "--no-report")  # fmt: skip
-        report_s = eisfit_cli("report", str(out), "--force-report")
-        again_s = eisfit_cli("report", str(out))
-        html_mb = (out / "report.html").stat().st_size / 1e6
-        pdf_mb = (out / "report.pdf").stat().st_size / 1e6
-        figures = sorted((out / "figures").glob("*"))
-        fig_mb = sum(p.stat().st_size for p in figures) / 1e6
-        shown = len([p for p in figures if p.name.startswith("spectrum_") and p.suffix == ".svg"])
-    print("| spectra | batch (not the target) | report | report again (unchanged) | "
-          "report.html | report.pdf | figures/ |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
-    print(f"| {args.n} | {fit_s:.1f} s | {report_s:.1f} s ({shown} spectra drawn) | "
-          f"{again_s:.1f} s | {html_mb:.2f} MB | {pdf_mb:.2f} MB | {len(figures)} files, "
-          f"{fig_mb:.1f} MB |")  # fmt: skip
+        for n in (int(x) for x in args.sizes.split(",")):
+            data, out = work / f"data{n}", work / f"out{n}"
+            shutil.rmtree(out, ignore_errors=True)
+            write_run(data, n, max(1, min(10, n // 30)), seed=7)
+            batch_s, _ = timed(["batch", str(data), *MODEL_ARGS, "--out", str(out),
+                                "--jobs", str(args.jobs), "--no-report"])  # fmt: skip
+            rows, before_sizes = run_report_rounds(out, args.repeat, before)
+            out_lines += table(f"{n} spectra (batch --no-report: {batch_s:.1f} s)", rows)
+            out_lines += [""] + ([f"before: {before_sizes}"] if before else [])
+            out_lines += [f"after: {sizes(out)}", ""]
+            print("\n".join(out_lines), flush=True)
+            out_lines = []
+        if args.fit_loops:
+            print("\n".join(fit_report_part(work, args.fit_loops, args.repeat, before)))
 
 
 if __name__ == "__main__":
