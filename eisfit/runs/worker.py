@@ -10,13 +10,14 @@ refitted from scratch (default multi-start) and the fit with the lower chi2 is k
 spectrum of a cell or of a chunk) or ``fallback`` (the warm fit was rejected).
 
 Each spectrum becomes one flat row (the results.csv columns) and, unless it could not be
-fitted at all, a JSON-ready record for ``fits/``.  Bad data never raises here: a fit that
-raises `EisfitError` becomes a ``failed`` row with the message.  ``status`` is the fit's
-(`eisfit.status`); ``reasons`` says why it is not ok, ``undetermined`` names the
-parameters the data do not determine (NaN in the row, as is every role quantity derived
-from them), ``findings`` the kinds of data-screening findings, ``partial`` marks a
-truncated sweep (left out of trends and events) and ``removed`` what was cropped or
-dropped before fitting.
+fitted at all, a JSON-ready record for ``fits/`` whose fit, analysis and measured points
+are already canonical JSON text (`eisfit.runs.records.CanonicalJSON`).  Bad data never
+raises here: a fit that raises `EisfitError` becomes a ``failed`` row with the message.
+``status`` is the fit's (`eisfit.status`); ``reasons`` says why it is not ok,
+``undetermined`` names the parameters the data do not determine (NaN in the row, as is
+every role quantity derived from them), ``findings`` the kinds of data-screening
+findings, ``partial`` marks a truncated sweep (left out of trends and events) and
+``removed`` what was cropped or dropped before fitting.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..physics.contributions import CellAnalysis, analyse
 from ..physics.geometry import Cell
 from ..schema import stderr_of
 from ..spectrum import Spectrum, SpectrumMeta
+from .records import canonical_json
 from .rows import (
     base_row,
     failed_row,
@@ -280,7 +282,7 @@ def iter_group(
 def _unfitted(row: dict[str, Any], spectrum: Spectrum) -> Output:
     """A row without a fit and its fits/ record (the measured points, for the report)."""
     record = {"fit": None, "analysis": None, "row": json_ready(row)}
-    return row, {**record, "spectrum": spectrum_data(spectrum)}
+    return row, {**record, "spectrum": canonical_json(spectrum_data(spectrum))}
 
 
 def _crash_text(exc: BaseException) -> str:
@@ -328,5 +330,12 @@ def _process(
         row[name] = result.values[name]
         row[stderr_of(name)] = result.stderr[name]
     row.update(role_values(analysis))
-    record = {"fit": result.to_dict(), "analysis": analysis.to_dict(), "row": json_ready(row)}
-    return row, {**record, "spectrum": spectrum_data(spectrum)}
+    # the large parts leave the worker as canonical JSON (`eisfit.runs.records`): the
+    # process writing fits/ then only seals them
+    record = {
+        "fit": canonical_json(result.to_dict()),
+        "analysis": canonical_json(analysis.to_dict()),
+        "row": json_ready(row),
+        "spectrum": canonical_json(spectrum_data(spectrum)),
+    }
+    return row, record
