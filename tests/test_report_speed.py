@@ -244,3 +244,26 @@ def test_png_is_deterministic_rgb() -> None:
     assert a == b  # same figure, same bytes (no dates, no random ids)
     assert Image.open(io.BytesIO(a.png)).mode == "RGB"
     assert Image.open(io.BytesIO(png_bytes(figure(), dpi=72))).size == (144, 108)
+
+
+def test_long_trend_panels_draw_dots_and_a_few_error_bars() -> None:
+    import pandas as pd
+    from matplotlib.container import ErrorbarContainer
+
+    from eisfit import schema
+    from eisfit.report.figures import ERRORBARS_SHOWN, THIN_ABOVE, errorbar_rows, trend_figure
+
+    assert list(errorbar_rows(THIN_ABOVE)) == list(range(THIN_ABOVE))
+    rows = errorbar_rows(1000)
+    assert len(rows) == ERRORBARS_SHOWN and rows[0] == 0 and rows[-1] == 999
+    quantity = "R_soli_ohm"
+    for n, bars in ((150, 150), (1000, ERRORBARS_SHOWN)):
+        table = pd.DataFrame({"source": "x", "status": "ok", "time_h": np.arange(n, dtype=float),
+                              quantity: 300 + np.sqrt(np.arange(n)),
+                              schema.stderr_of(quantity): np.full(n, 0.5)})  # fmt: skip
+        ax = trend_figure(table, {}, [quantity], "time / h").axes[0]
+        containers = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        segments = sum(len(c.lines[2][0].get_segments()) for c in containers)
+        assert segments == bars  # one error bar per point up to THIN_ABOVE, then a few
+        dots = sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() == "o")
+        assert dots == n  # every point is still drawn

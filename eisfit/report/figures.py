@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "STYLE",
     "blank_figure",
+    "errorbar_rows",
     "save",
     "spectrum_figure",
     "svg_bytes",
@@ -68,6 +69,11 @@ IMAG = "#2e8b57"
 EVENT = "#7f7f7f"
 #: trend panels with more points than this draw them as a raster (keeps the SVG small)
 RASTER_ABOVE = 300
+#: trend panels with more points than this draw each point as a dot and error bars on only
+#: `ERRORBARS_SHOWN` evenly spaced ones: a bar per point made a solid block at 1,000 spectra
+#: and most of the drawing (issue 15)
+THIN_ABOVE = 200
+ERRORBARS_SHOWN = 50
 _TOTAL = schema.role_column("resistance", schema.TOTAL)  # a short (its event) marks every panel
 
 _FIGURE_TITLES = {
@@ -144,6 +150,14 @@ def _finite(table: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
 
 
+def errorbar_rows(n: int) -> np.ndarray:
+    """Which of ``n`` time-ordered points of a trend panel get an error bar: all up to
+    `THIN_ABOVE`, else `ERRORBARS_SHOWN` evenly spaced ones (first and last included)."""
+    if n <= THIN_ABOVE:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, ERRORBARS_SHOWN).round().astype(int))
+
+
 def _trend_panel(
     ax: Any,
     table: pd.DataFrame,
@@ -170,10 +184,17 @@ def _trend_panel(
         ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center")
         return False
     err = np.where(np.isfinite(se[keep]), se[keep], 0.0) / scale
-    many = int(keep.sum()) > RASTER_ABOVE  # long runs: points as an image inside the SVG
-    ax.errorbar(t[keep], y[keep] / scale, yerr=err, fmt="o", color=DATA, ms=1.5 if many else 3,
-                capsize=0 if many else 2, elinewidth=0.5 if many else 0.8,
-                alpha=0.45 if many else 1.0, rasterized=many)  # fmt: skip
+    n = int(keep.sum())
+    many = n > RASTER_ABOVE  # long runs: points as an image inside the SVG
+    if n > THIN_ABOVE:  # dots, and error bars on a few evenly spaced points
+        ax.plot(t[keep], y[keep] / scale, "o", color=DATA, ms=1.5, alpha=0.6, mew=0,
+                rasterized=many)  # fmt: skip
+        bars = errorbar_rows(n)
+        ax.errorbar(t[keep][bars], y[keep][bars] / scale, yerr=err[bars], fmt="none",
+                    ecolor=DATA, elinewidth=0.7, capsize=1.5)  # fmt: skip
+    else:
+        ax.errorbar(t[keep], y[keep] / scale, yerr=err, fmt="o", color=DATA, ms=3, capsize=2,
+                    elinewidth=0.8)  # fmt: skip
     chosen = (trend or {}).get("chosen") if trend else None
     if chosen and chosen.get("success") and chosen.get("law"):
         grid = np.linspace(0.0 if t[keep].min() >= 0 else t[keep].min(), t[keep].max(), 200)

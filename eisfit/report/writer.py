@@ -257,12 +257,16 @@ def write_run_report(
     trends: dict[str, tuple[str, Rendered]] = {}
     spectra = _spectrum_figures(items, figures, jobs or None,
                                 meanwhile=lambda: trends.update(_trend_figures(run, figures)))
+    from .figures import ERRORBARS_SHOWN, THIN_ABOVE
+
     figure_paths: list[Path] = []
     trend_html = []
     for stem, (caption, rendered) in trends.items():
         figure_paths += _write_figure(fig_dir, stem, rendered)
         text = (f"{caption}: usable spectra (ok, warning, undetermined; not partial) with ± "
-                "one standard error; line: the chosen growth law; dashed: events.")  # fmt: skip
+                f"one standard error (above {THIN_ABOVE} points: dots, and error bars on "
+                f"{ERRORBARS_SHOWN} evenly spaced ones); line: the chosen growth law; dashed: "
+                "events.")  # fmt: skip
         trend_html.append(h.figure_html(rendered.svg, caption, text, wide=True))
     spectra_html = []
     for d, rendered in zip(items, spectra, strict=True):
