@@ -20,8 +20,9 @@ Costs: the first fit on a machine compiles the kernel (about 10 s; numba caches 
 to the module); after that, a process pays about 0.8 s once, at its first fit of a chain
 circuit, to import numba (0.3 s) and load the cache (0.5 s).  Either happens before that
 fit's clock starts, so it never eats a fit's time budget.  A fit of 80 points saves
-about 5 ms with the kernel, one of 2,000 points about 40 ms (`SAVED_PER_FIT_S`,
-`SAVED_PER_POINT_S`): the load pays from about 150 small fits in a process.
+2-5 ms with the kernel, one of 2,000 points 30-90 ms (`SAVED_PER_FIT_S`,
+`SAVED_PER_POINT_S`; ``bench/startup_bench.py --kernel``, a loaded 2-core machine): the
+load pays from about 300 fits of 80 points, or 20 of 2,000, in a process.
 
 When the kernel loads (``EISFIT_JIT``): ``0`` (``false``, ``no``, ``off``) never;
 ``1`` (or any other word) at the first chain fit of the process, whatever follows;
@@ -68,14 +69,16 @@ __all__ = [
 #: the longest spectrum (points) fitted with the kernel; longer ones run on numpy
 MAX_POINTS = 2048
 
-#: what loading the kernel costs a process (s): numba's import and its cache, measured
-#: with ``bench/startup_bench.py`` (0.8 s on an idle 2-core machine; round up)
+#: what loading the kernel costs a process (s): numba's import and its cache; measured
+#: 0.5-0.9 s (median of fresh processes, ``bench/startup_bench.py --kernel``)
 LOAD_S = 0.8
 #: what the kernel saves a fit (s), plus `SAVED_PER_POINT_S` per point of the spectrum:
-#: medians of 16 random 2- and 3-arc spectra (``bench/startup_bench.py --kernel``):
-#: about 5 ms at 80 points, 40 ms at 2,000 points; set low, so a small job stays on numpy
-SAVED_PER_FIT_S = 0.004
-SAVED_PER_POINT_S = 0.000015
+#: medians over 16 random 2- and 3-arc spectra of 80 and of 2,000 points, three runs
+#: (``bench/startup_bench.py --kernel``): 1.6-5 ms at 80 points, 32-91 ms at 2,000.  The
+#: line used gives 2.6 ms at 80 and 41 ms at 2,000, inside both ranges; the bench prints
+#: it beside what it measures
+SAVED_PER_FIT_S = 0.001
+SAVED_PER_POINT_S = 0.00002
 
 
 def used_for(n_points: int) -> bool:
@@ -86,7 +89,7 @@ def used_for(n_points: int) -> bool:
 def pays_off(points_per_fit: Iterable[int]) -> bool:
     """True when the kernel saves more than loading it costs (`LOAD_S`) on fits of
     spectra of these sizes (points); spectra longer than `MAX_POINTS` run on numpy and
-    save nothing.  One spectrum of 80 points: False; 200 of them: True."""
+    save nothing.  One spectrum of 80 points: False; 400 of them: True."""
     saved_s = sum(
         SAVED_PER_FIT_S + SAVED_PER_POINT_S * n for n in points_per_fit if n <= MAX_POINTS
     )
