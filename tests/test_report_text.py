@@ -274,3 +274,13 @@ def test_notebook_inductance_row(fitted) -> None:
     row = re.search(r"<tr><td>inductance</td>.*?</tr>", table).group(0)
     assert "0 ± 0" not in row and "no" in row.lower()
     assert "ohm" not in table.split("warnings")[0]
+
+
+def test_figures_are_shown_at_one_scale() -> None:
+    from eisfit.report.html import figure_html
+
+    one = b'<?xml version="1.0"?><svg width="244.8pt" height="187.2pt" viewBox="0 0 1 1"/>'
+    two = one.replace(b"244.8pt", b"489.6pt")
+    assert 'style="max-width:490px"' in figure_html(one, "a", "b")  # 3.4 in at 1.5 x 96 dpi
+    assert 'style="max-width:979px"' in figure_html(two, "a", "b")
+    assert "style=" not in figure_html(b"<svg/>", "a", "b")  # no size: the CSS class decides

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,12 +140,30 @@ def facts_html(items: Iterable[tuple[str, Any]]) -> str:
     )
 
 
+_SVG_WIDTH = re.compile(rb'<svg[^>]*?\swidth="([0-9.]+)pt"')
+#: a figure is shown at most this many times its natural size (96 px per inch, 72 pt per
+#: inch): a two-panel trend figure (6.8 in) and a spectrum figure (7.2 in) fill ~1000 px
+_ZOOM = 1.5
+
+
+def _max_width_px(svg: bytes) -> int | None:
+    """The widest a figure is shown, from its own width: every figure at the same scale,
+    so a one-panel trend figure is not blown up to the width of a two-panel one."""
+    match = _SVG_WIDTH.search(svg[:2000])
+    return round(float(match.group(1)) * 96 / 72 * _ZOOM) if match else None
+
+
 def figure_html(svg: bytes, alt: str, caption: str, *, wide: bool = True) -> str:
-    """An SVG figure as an <img> data URI (an image runs no script) with its caption."""
+    """An SVG figure as an <img> data URI (an image runs no script) with its caption.
+
+    Its largest width follows the figure's own size (`_max_width_px`); ``wide`` only
+    chooses the fallback class for an SVG without a width in pt."""
     data = base64.b64encode(svg).decode("ascii")
-    size = "wide" if wide else "narrow"
+    width = _max_width_px(svg)
+    size = f' style="max-width:{width}px"' if width else ""
+    kind = "wide" if wide else "narrow"
     return (
-        f'<figure class="{size}"><img src="data:image/svg+xml;base64,{data}" '
+        f'<figure class="{kind}"><img src="data:image/svg+xml;base64,{data}"{size} '
         f'alt="{esc(alt)}"><figcaption>{esc(caption)}</figcaption></figure>'
     )
 
