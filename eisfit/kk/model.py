@@ -35,6 +35,7 @@ __all__ = [
     "downdate",
     "fixed_columns",
     "mu",
+    "prepare_compiled",
     "rc_columns",
     "skip_certain",
     "solve",
@@ -185,6 +186,12 @@ def _compiled() -> Any:
     ):  # fmt: skip
         return None
     return _load_kernel()
+
+
+def prepare_compiled() -> bool:
+    """Load the compiled certification now if it will be used (numba already loaded,
+    ``EISFIT_JIT`` not 0); True if so.  For worker processes that warm up before work."""
+    return _compiled() is not None
 
 
 @lru_cache(maxsize=1)

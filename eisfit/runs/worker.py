@@ -56,6 +56,7 @@ __all__ = [
     "fit_group",
     "iter_group",
     "spectrum_digest",
+    "warm_up",
 ]
 
 CHI2_GROWTH = 4.0
@@ -178,6 +179,19 @@ def _jumped(before: Mapping[str, float], after: Mapping[str, float]) -> bool:
         if hi > 0 and (lo <= 0 or hi / lo > JUMP_FACTOR):
             return True
     return False
+
+
+def warm_up() -> None:
+    """Import the fitting stack and load the compiled kernels (when they will be used)
+    now, so that a worker process pays for them before its first spectrum: about 1 s of
+    CPU per process (scipy's optimisers ~0.4 s, numba and its cache ~0.5 s).  Meant for
+    a pool's initializer, where it can overlap the reading of the files; a worker that
+    does not call it pays the same at its first fit."""
+    from ..fitting import api, compiled  # noqa: F401 - imported for its side effect
+    from ..kk.model import prepare_compiled
+
+    if compiled.prepare():
+        prepare_compiled()  # lin-KK's certification kernel rides on numba once loaded
 
 
 def _fit_one(
