@@ -64,7 +64,7 @@ class Outcome:
         pb = self.problem
         names = pb.circuit.names
         # one model evaluation gives the residuals, the Jacobian and the fitted spectrum
-        zfit, dz = pb.circuit.evaluate_omega(self.theta, pb.omega)
+        zfit, dz = pb.evaluate(np.asarray(self.theta, dtype=float))
         if pb.exprs:
             r, jac = pb.residual_and_jacobian(self.theta[pb.free])
         else:

@@ -10,7 +10,7 @@ weighted residuals and their analytic Jacobian.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import lmfit
 
 __all__ = ["Problem"]
+
+_KEEP = 4  # model evaluations a problem keeps (`Problem.evaluate`)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,31 @@ class Problem:
     floor: np.ndarray  # per free parameter, natural units: bounds kept by the active set
     ceil: np.ndarray
     base: np.ndarray  # full parameter vector holding the values of non-free parameters
+    # the last few model evaluations by parameter vector (`evaluate`)
+    _evaluated: dict[bytes, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def evaluate(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Z and dZ/dtheta (read-only) of the full parameter vector ``theta`` at this
+        problem's frequencies.
+
+        The last `_KEEP` evaluations are kept: the search judges its best point
+        (`eisfit.fitting.solver`) and the result is built at the same point
+        (`eisfit.fitting.assemble`), often one MINPACK has evaluated already.  The same
+        vector gives the same numbers, so a kept one is returned instead of evaluating
+        again.
+        """
+        key = theta.tobytes()
+        kept = self._evaluated.get(key)
+        if kept is None:
+            z, d = self.circuit.evaluate_omega(theta, self.omega)
+            z.setflags(write=False)
+            d.setflags(write=False)
+            if len(self._evaluated) >= _KEEP:
+                del self._evaluated[next(iter(self._evaluated))]
+            kept = self._evaluated[key] = (z, d)
+        return kept
 
     def hold(self, mask: np.ndarray, values: np.ndarray) -> Problem:
         """The same problem with the free parameters in ``mask`` held at ``values``."""
@@ -103,7 +130,7 @@ class Problem:
         complex difference), so no arrays are stacked on this hot path.
         """
         theta = self.theta(free_values)
-        zm, d = self.circuit.evaluate_omega(theta, self.omega)
+        zm, d = self.evaluate(theta)
         r = (zm - self.z).view(float) * self.w_pair
         dfree = d[self.free]
         if self.exprs:
