@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -116,24 +117,64 @@ def _neighbours(n: int, active: np.ndarray, width: int) -> np.ndarray:
 _BATCH_POINTS = 4096
 
 
+@dataclass(frozen=True)
+class _Local:
+    """The local fits of one set of points: neighbour rows ``near``, the points ``at``
+    and the design ``u^k`` (points, neighbours, powers) of each batch of
+    `_BATCH_POINTS` points; everything depends on x and the active points only."""
+
+    near: tuple[np.ndarray, ...]
+    at: tuple[np.ndarray, ...]
+    design: tuple[np.ndarray, ...]
+
+
+def _local(x: np.ndarray, near: np.ndarray, degree: int, at: np.ndarray) -> _Local:
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for lo in range(0, max(at.size, 1), _BATCH_POINTS):
+        rows, points = near[lo : lo + _BATCH_POINTS], at[lo : lo + _BATCH_POINTS]
+        dx = x[rows] - x[points][:, None]
+        u = dx / np.maximum(np.max(np.abs(dx), axis=1, keepdims=True), 1e-12)
+        design = u[..., None] ** np.arange(degree + 1)  # (points, neighbours, powers)
+        for a in (rows, points, design):
+            a.setflags(write=False)
+        parts.append((rows, points, design))
+    return _Local(*(tuple(p[k] for p in parts) for k in range(3)))
+
+
+#: spectra up to this many points have their `_layout` cached (32 entries: a few MB)
+_CACHED_POINTS = 2048
+
+
+@lru_cache(maxsize=32)
+def _layout(x_bytes: bytes, active_bytes: bytes) -> tuple[_Local, _Local, np.ndarray]:
+    """The inner (cubic) and end (parabola) local fits of `_predict` and the end points,
+    cached by x and the active points: the spectra of a run share one grid, and the
+    neighbours and designs depend on nothing else."""
+    x = np.frombuffer(x_bytes)
+    active = np.frombuffer(active_bytes, dtype=bool)
+    every = np.arange(x.size)
+    inner = _local(x, _neighbours(x.size, active, 2 * HALF_WINDOW), DEGREE, every)
+    pool = np.flatnonzero(active)
+    end = np.flatnonzero((every <= pool[0]) | (every >= pool[-1]))
+    near = _neighbours(x.size, active, END_POINTS)[end]
+    end.setflags(write=False)
+    return inner, _local(x, near, END_DEGREE, end), end
+
+
 def _loo_at(
-    x: np.ndarray,
-    ys: tuple[np.ndarray, ...],
-    sds: tuple[np.ndarray, ...],
-    near: np.ndarray,
-    degree: int,
-    at: np.ndarray,
+    ys: tuple[np.ndarray, ...], sds: tuple[np.ndarray, ...], local: _Local
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """For each (y, sd): y_hat at the points ``at``, a local polynomial over the neighbour
-    rows ``near`` weighted by 1/sd^2, and |y - y_hat| / sqrt(sd^2 + var(y_hat)).
+    """For each (y, sd): y_hat at the points ``local.at``, a local polynomial over the
+    neighbour rows ``local.near`` weighted by 1/sd^2, and |y - y_hat| / sqrt(sd^2 +
+    var(y_hat)).
 
     The series share the design (it depends on x only), so their Gram matrices are
     solved in one batched call, each for the constant term and its variance (G^-1)_00;
     `_BATCH_POINTS` points at a time.
     """
     batches = [
-        _loo_batch(x, ys, sds, near[lo : lo + _BATCH_POINTS], degree, at[lo : lo + _BATCH_POINTS])
-        for lo in range(0, max(at.size, 1), _BATCH_POINTS)
+        _loo_batch(ys, sds, near, at, design)
+        for near, at, design in zip(local.near, local.at, local.design, strict=True)
     ]
     return [
         (np.concatenate([b[k][0] for b in batches]), np.concatenate([b[k][1] for b in batches]))
@@ -142,18 +183,14 @@ def _loo_at(
 
 
 def _loo_batch(
-    x: np.ndarray,
     ys: tuple[np.ndarray, ...],
     sds: tuple[np.ndarray, ...],
     near: np.ndarray,
-    degree: int,
     at: np.ndarray,
+    design: np.ndarray,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """`_loo_at` for one batch of points."""
-    dx = x[near] - x[at][:, None]
-    u = dx / np.maximum(np.max(np.abs(dx), axis=1, keepdims=True), 1e-12)
-    size = degree + 1
-    design = u[..., None] ** np.arange(size)  # (points, neighbours, powers)
+    size = design.shape[-1]
     weight = 1.0 / np.stack([sd[near] for sd in sds]) ** 2  # (series, points, neighbours)
     weighted_t = np.swapaxes(weight[..., None] * design, 2, 3)  # (series, points, powers, nb)
     gram = weighted_t @ design
@@ -182,14 +219,14 @@ def _predict(
     parabola, spikes of 10-30 % at the ends are seen 40-55 % of the time, against 15-20 %
     (`bench/screening_bench.py`); inside the band, all of those above 10 sigma.
     """
-    every = np.arange(x.size)
-    inner = _loo_at(x, ys, sds, _neighbours(x.size, active, 2 * HALF_WINDOW), DEGREE, every)
-    pool = np.flatnonzero(active)
-    end = np.flatnonzero((every <= pool[0]) | (every >= pool[-1]))
-    near = _neighbours(x.size, active, END_POINTS)[end]
-    for (hat, raw), (end_hat, end_raw) in zip(
-        inner, _loo_at(x, ys, sds, near, END_DEGREE, end), strict=True
-    ):
+    key = (
+        np.ascontiguousarray(x, dtype=np.float64).tobytes(),
+        np.ascontiguousarray(active, dtype=bool).tobytes(),
+    )
+    layout = _layout if x.size <= _CACHED_POINTS else _layout.__wrapped__
+    inner_fits, end_fits, end = layout(*key)
+    inner = _loo_at(ys, sds, inner_fits)
+    for (hat, raw), (end_hat, end_raw) in zip(inner, _loo_at(ys, sds, end_fits), strict=True):
         hat[end], raw[end] = end_hat, end_raw
     return inner
 
