@@ -49,8 +49,14 @@ class CanonicalJSON(str):
 
 
 def canonical_json(value: Any) -> CanonicalJSON:
-    """``value`` (made JSON-ready: NaN to null, tuples to lists) as canonical JSON."""
-    return CanonicalJSON(_canonical(json_ready(value)))
+    """``value`` (made JSON-ready: NaN to null, tuples to lists) as canonical JSON.
+
+    Tuples are written as lists either way; only a value holding a non-finite number
+    (which strict JSON refuses) is walked by `json_ready` first."""
+    try:
+        return CanonicalJSON(_canonical(value))
+    except ValueError:  # NaN or infinity somewhere: null, as json_ready writes it
+        return CanonicalJSON(_canonical(json_ready(value)))
 
 
 def _record_canonical(body: dict[str, Any]) -> str:
