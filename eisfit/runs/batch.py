@@ -203,7 +203,7 @@ class _Work:
         cell = self.plan.cells[g]
         packed, reuse, bands = [], [], []
         for j in range(a + start, a + stop):
-            row = self.stored.row(cell.stems[j], cell.digests[j]) if cell.reusable[j] else None
+            row = self.stored.row(cell.stems[j], cell.digest(j)) if cell.reusable[j] else None
             if row is not None:
                 self.reused[k, j - a] = row
             reuse.append(row)
@@ -225,7 +225,7 @@ class _Work:
         g, a, _ = self.items[k]
         j, cell = a + i, self.plan.cells[g]
         stored = self.reused.pop((k, i), None)
-        row.update(cell.idents[j].columns())  # what the spectrum says about itself
+        row.update(cell.ident(j))  # what the spectrum says about itself
         row.update(time_h=float(cell.times[j]), time_source=self.plan.time_source,
                    fit_file=cell.stems[j], cell=cell.name)  # fmt: skip
         if self.out is None or self.index is None:
@@ -233,14 +233,14 @@ class _Work:
         if record is not None:
             record["provenance"] = {
                 "file_sha256": self.plan.files[int(cell.files[j])].sha256,
-                "spectrum_digest": cell.digests[j], **self.base, "eisfit_version": __version__,
+                "spectrum_digest": cell.digest(j), **self.base, "eisfit_version": __version__,
             }  # fmt: skip
             (self.out / "fits").mkdir(parents=True, exist_ok=True)
             text = record_text(json_ready(record))
             write_atomic(self.out / "fits" / f"{cell.stems[j]}.json", text)
             stored = record["row"]
         if stored is not None:
-            self.index.add(cell.stems[j], cell.digests[j], self.base["settings_digest"], stored)
+            self.index.add(cell.stems[j], cell.digest(j), self.base["settings_digest"], stored)
         return row
 
 

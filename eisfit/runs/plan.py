@@ -10,10 +10,12 @@ report).
 
 Memory (issue 15): the plan keeps what it decided, not the spectra.  Per spectrum it holds
 its file and place in it, time, digest, sibling band, record stem, what its row says
-about it (`Ident`) and whether a stored row can be reused, about 250 bytes; the points
-are read again, a work slice at a time, by `eisfit.runs.store.SpectrumStore` (from the read
-cache's .npz, which `cached_read` has just written).  Spectra passed in memory, and files
-read without an output folder or whose cache entry could not be written, stay in memory
+about it (`CellPlan.ident`) and whether a stored row can be reused, in arrays and shared
+text: about 250 bytes a spectrum (the points of a 60-point spectrum take 1.4 kB, a
+`Spectrum` with its meta about 3 kB more).  The points are read again, a work slice at
+a time, by `eisfit.runs.store.SpectrumStore` (from the read cache's .npz, which
+`cached_read` has just written).  Spectra passed in memory, and files read without an
+output folder or whose cache entry could not be written, stay in memory
 (`InputFile.spectra`), as before.  The stored rows of a resumed run are read again when
 their slice runs (`eisfit.runs.store`), not kept.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+from array import array
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +45,6 @@ __all__ = [
     "CELL_BY",
     "CHUNK_MIN",
     "CellPlan",
-    "Ident",
     "InputFile",
     "Plan",
     "cell_key",
@@ -101,43 +103,40 @@ class InputFile:
     cache_dir: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Ident:
-    """What a spectrum's row says about it (the columns `eisfit.runs.rows.base_row` takes
-    from its meta): ``source``, ``index``, ``cycle`` and ``timestamp`` (ISO 8601 text)."""
-
-    source: str | None
-    index: int
-    cycle: int | None
-    timestamp: str | None
-
-    def columns(self) -> dict[str, Any]:
-        return {"source": self.source, "index": self.index, "cycle": self.cycle,
-                "timestamp": self.timestamp}  # fmt: skip
+_NO_CYCLE = np.iinfo(np.int64).min  # a spectrum without a cycle number
 
 
 @dataclass(frozen=True)
 class CellPlan:
-    """One cell's spectra in time order (arrays of one value per spectrum).
+    """One cell's spectra in time order (one value per spectrum in each field).
 
     ``files``/``positions``: the `InputFile` and the place in its list of spectra;
-    ``digests``: `spectrum_digest` of the cropped spectrum (hex); ``bands``: what its
-    siblings cover (log10 low, log10 high, points; NaN row: no sibling), ``reusable``:
-    a stored row of these data and settings was found (`eisfit.runs.store` reads it).
+    ``times``: time_h; ``digests``: `spectrum_digest` of the cropped spectrum (raw
+    sha256, a row of 32 bytes each); ``bands``: what its siblings cover (log10 low,
+    log10 high, points; NaN row: no sibling); ``reusable``: a stored row of these data
+    and settings was found (`eisfit.runs.store` reads it); ``sources``, ``indices``,
+    ``cycles``, ``timestamps``: what its row says about it (`ident`).
     """
 
     name: str
     files: np.ndarray
     positions: np.ndarray
     times: np.ndarray
-    digests: list[str]
+    digests: np.ndarray
     stems: list[str]
-    idents: list[Ident]
     bands: np.ndarray
     reusable: np.ndarray
+    sources: list[str | None]
+    indices: np.ndarray
+    cycles: np.ndarray
+    timestamps: list[datetime | None]
 
     def __len__(self) -> int:
         return len(self.stems)
+
+    def digest(self, j: int) -> str:
+        """The `spectrum_digest` (hex) of the ``j``-th spectrum."""
+        return self.digests[j].tobytes().hex()
 
     def band(self, j: int) -> SiblingBand | None:
         """The `SiblingBand` of the ``j``-th spectrum (None: it has no sibling)."""
@@ -145,6 +144,14 @@ class CellPlan:
         if math.isnan(low):
             return None
         return SiblingBand(float(low), float(high), float(points), len(self) - 1)
+
+    def ident(self, j: int) -> dict[str, Any]:
+        """The columns of the ``j``-th spectrum's row that its meta fills (``source``,
+        ``index``, ``cycle``, ``timestamp``), as `eisfit.runs.rows.base_row` fills them."""
+        cycle, stamp = int(self.cycles[j]), self.timestamps[j]
+        return {"source": self.sources[j], "index": int(self.indices[j]),
+                "cycle": None if cycle == _NO_CYCLE else cycle,
+                "timestamp": stamp.isoformat() if stamp is not None else None}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -168,33 +175,49 @@ class Plan:
 # --- reading --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class _Seen:
-    """One spectrum as the plan keeps it while it reads (the points are let go)."""
+    """What the plan keeps of the spectra of one source key while it reads, as columns
+    (compact: the points are let go, text is shared)."""
 
-    file: int
-    position: int
-    ident: Ident
-    timestamp: datetime | None
-    digest: str | None  # None: cropping left no point
-    band: tuple[float, float, float]
-    error: dict[str, Any] | None
+    def __init__(self) -> None:
+        self.files, self.positions = array("i"), array("i")
+        self.indices, self.cycles = array("q"), array("q")
+        self.bands = array("d")
+        self.digests = bytearray()
+        self.sources: list[str | None] = []
+        self.timestamps: list[datetime | None] = []
+        self.errors: dict[int, dict[str, Any]] = {}  # row of a spectrum cropping empties
 
+    def __len__(self) -> int:
+        return len(self.positions)
 
-def _seen(
-    spectrum: Spectrum, file: int, position: int, settings: BatchSettings
-) -> _Seen:
-    m = spectrum.meta
-    ident = Ident(m.source, m.index, m.cycle,
-                  m.timestamp.isoformat() if m.timestamp is not None else None)  # fmt: skip
-    try:
-        cropped = spectrum.crop(f_min_hz=settings.f_min_hz, f_max_hz=settings.f_max_hz)
-    except EisfitError as exc:  # a spectrum that cropping would empty: an error row
-        error = {"source": m.source, "index": m.index, "status": "error", "message": str(exc)}
-        return _Seen(file, position, ident, m.timestamp, None, (math.nan,) * 3, error)
-    f = cropped.frequency_hz
-    band = (float(f.min()), float(f.max()), float(len(cropped)))
-    return _Seen(file, position, ident, m.timestamp, spectrum_digest(cropped), band, None)
+    def add(self, spectrum: Spectrum, file: int, position: int, crop: dict, text: dict) -> None:
+        m = spectrum.meta
+        self.files.append(file)
+        self.positions.append(position)
+        self.indices.append(m.index)
+        self.cycles.append(_NO_CYCLE if m.cycle is None else m.cycle)
+        self.sources.append(text.setdefault(m.source, m.source))
+        self.timestamps.append(m.timestamp)
+        try:
+            cropped = spectrum.crop(**crop)
+        except EisfitError as exc:  # a spectrum that cropping would empty: an error row
+            self.errors[len(self.positions) - 1] = {
+                "source": m.source, "index": m.index, "status": "error", "message": str(exc),
+            }  # fmt: skip
+            self.digests += bytes(32)
+            self.bands.extend((math.nan,) * 3)
+            return
+        f = cropped.frequency_hz
+        self.digests += bytes.fromhex(spectrum_digest(cropped))
+        self.bands.extend((float(f.min()), float(f.max()), float(len(cropped))))
+
+    def extend(self, other: _Seen) -> None:
+        base = len(self)
+        for name in ("files", "positions", "indices", "cycles", "bands", "digests", "sources",
+                     "timestamps"):  # fmt: skip
+            getattr(self, name).extend(getattr(other, name))
+        self.errors.update({base + k: v for k, v in other.errors.items()})
 
 
 def _reload_ok(path: Path, digest: str | None, cache_dir: Path | None) -> bool:
@@ -206,15 +229,17 @@ def _reload_ok(path: Path, digest: str | None, cache_dir: Path | None) -> bool:
 
 def _collect(
     sources: Any, settings: BatchSettings, cache_dir: Path | None
-) -> tuple[list[InputFile], dict[str, list[_Seen]], list[dict]]:
+) -> tuple[list[InputFile], dict[str, _Seen], list[dict]]:
     """Input files, what the plan keeps of the spectra of each source key (a file's path,
     an in-memory spectrum's ``meta.source``; in the order first seen) and error rows of
     unreadable files."""
     items = [sources] if isinstance(sources, str | Path | Spectrum) else list(sources)
     files: list[InputFile] = []
-    groups: dict[str, list[_Seen]] = {}
+    groups: dict[str, _Seen] = {}
     errors: list[dict] = []
     memory: dict[str, tuple[int, list[Spectrum]]] = {}  # key -> (file number, spectra)
+    crop = {"f_min_hz": settings.f_min_hz, "f_max_hz": settings.f_max_hz}
+    text: dict[Any, Any] = {}  # one object per distinct source text
     for item in items:
         if isinstance(item, Spectrum):
             key = item.meta.source or "<memory>"
@@ -222,7 +247,7 @@ def _collect(
                 memory[key] = (len(files), [])
                 files.append(InputFile(None, None, ()))  # filled in below
             k, spectra = memory[key]
-            groups.setdefault(key, []).append(_seen(item, k, len(spectra), settings))
+            groups.setdefault(key, _Seen()).add(item, k, len(spectra), crop, text)
             spectra.append(item)
             continue
         for path in expand_sources(item):
@@ -230,22 +255,22 @@ def _collect(
                 errors.append({"source": str(Path(path.path)), "status": "error",
                                "message": str(path)})  # fmt: skip
                 continue
-            read = _read(path, cache_dir, settings, len(files))
+            read = _read(path, cache_dir)
             if isinstance(read, dict):
                 errors.append(read)
                 continue
+            seen = groups.setdefault(str(path), _Seen())
+            for i, spectrum in enumerate(read[1]):
+                seen.add(spectrum, len(files), i, crop, text)
             files.append(read[0])
-            groups.setdefault(str(path), []).extend(read[1])
     for k, spectra in memory.values():
         files[k] = InputFile(None, None, tuple(spectra))
     return files, groups, errors
 
 
-def _read(
-    path: Path, cache_dir: Path | None, settings: BatchSettings, number: int
-) -> tuple[InputFile, list[_Seen]] | dict[str, Any]:
-    """One file read (through the read cache): its `InputFile` and what the plan keeps of
-    its spectra, or the error row of a file that cannot be read."""
+def _read(path: Path, cache_dir: Path | None) -> tuple[InputFile, list[Spectrum]] | dict[str, Any]:
+    """One file read (through the read cache): its `InputFile` and spectra, or the error
+    row of a file that cannot be read."""
     digest = _file_sha256(path)
     try:
         spectra = cached_read(path, digest, cache_dir)
@@ -257,8 +282,7 @@ def _read(
             why += "; this is a bug in eisfit, please report it"
         return {"source": str(path), "status": "error", "message": f"{path}: {why}"}
     kept = None if _reload_ok(path, digest, cache_dir) else tuple(spectra)
-    seen = [_seen(s, number, i, settings) for i, s in enumerate(spectra)]
-    return InputFile(path, digest, kept, cache_dir), seen
+    return InputFile(path, digest, kept, cache_dir), spectra
 
 
 def check_sources(sources: Any) -> None:
@@ -284,24 +308,20 @@ def check_sources(sources: Any) -> None:
 # --- cells, time, names ---------------------------------------------------------------------
 
 
-def _cells(groups: dict[str, list[_Seen]], cell_by: str) -> dict[str, list[_Seen]]:
+def _cells(groups: dict[str, _Seen], cell_by: str) -> dict[str, _Seen]:
     """Merge the spectra of each source key into cells (order kept)."""
-    cells: dict[str, list[_Seen]] = {}
+    cells: dict[str, _Seen] = {}
     for key, group in groups.items():
-        cells.setdefault(cell_key(key, cell_by), []).extend(group)
+        cells.setdefault(cell_key(key, cell_by), _Seen()).extend(group)
     return cells
 
 
-def _ordered(cells: dict[str, list[_Seen]]) -> tuple[dict[str, list[_Seen]], dict, str]:
-    """Sort each cell in time; time_h per spectrum (by id) and the time source."""
-    every = [s for group in cells.values() for s in group]
-    if every and all(s.timestamp is not None for s in every):
-        t0 = min(s.timestamp for s in every)
-        cells = {k: sorted(g, key=lambda s: s.timestamp) for k, g in cells.items()}
-        times = {id(s): (s.timestamp - t0).total_seconds() / 3600.0 for s in every}
-        return cells, times, "timestamp"
-    times = {id(s): float(i) for g in cells.values() for i, s in enumerate(g)}
-    return cells, times, "file_order"
+def _t0(cells: dict[str, _Seen]) -> datetime | None:
+    """The earliest timestamp, when every spectrum has one (else None: file order)."""
+    stamps = [t for c in cells.values() for t in c.timestamps]
+    if stamps and all(t is not None for t in stamps):
+        return min(stamps)  # type: ignore[type-var]
+    return None
 
 
 class _Band:
@@ -316,20 +336,52 @@ class _Band:
         return self._points
 
 
-def _bands(group: list[_Seen]) -> np.ndarray:
-    """What each spectrum's siblings in its cell cover (`eisfit.screening.siblings`)."""
-    out = np.full((len(group), 3), math.nan)
-    for j, band in enumerate(sibling_bands([_Band(*s.band) for s in group])):  # type: ignore[arg-type]
+def _bands(raw: np.ndarray) -> np.ndarray:
+    """What each spectrum's siblings in its cell cover (`eisfit.screening.siblings`), from
+    each one's (lowest frequency, highest frequency, points)."""
+    out = np.full((len(raw), 3), math.nan)
+    for j, band in enumerate(sibling_bands([_Band(*b) for b in raw])):  # type: ignore[arg-type]
         if band is not None:
             out[j] = (band.log_low, band.log_high, band.points)
     return out
 
 
-def _stems(sources: list[str | None], indices: list[int], used: set[str]) -> list[str]:
+def _stems(sources: list[str | None], indices: np.ndarray, used: set[str]) -> list[str]:
     """Unique fits/ file stems, ``<source-stem>_<index>``, legal and bounded in length on
     every common file system (`eisfit.runs.names`)."""
-    stems = [safe_stem(Path(s).stem if s else "spectrum") for s in sources]
-    return unique_stems([f"{st}_{i}" for st, i in zip(stems, indices, strict=True)], used)
+    stems = {s: safe_stem(Path(s).stem if s else "spectrum") for s in dict.fromkeys(sources)}
+    wanted = [f"{stems[s]}_{i}" for s, i in zip(sources, indices.tolist(), strict=True)]
+    return unique_stems(wanted, used)
+
+
+def _cell(
+    name: str, seen: _Seen, t0: datetime | None, used: set[str], reuse: Any
+) -> tuple[CellPlan, list[dict[str, Any]]]:
+    """A cell in time order, without the spectra cropping empties (their error rows)."""
+    n = len(seen)
+    order = list(range(n))
+    if t0 is not None:
+        order = sorted(order, key=seen.timestamps.__getitem__)
+    errors = [{**seen.errors[j], "cell": name} for j in order if j in seen.errors]
+    keep = np.array([j for j in order if j not in seen.errors], dtype=np.int64)
+    stamps = [seen.timestamps[j] for j in keep]
+    if t0 is not None:
+        times = np.array([(t - t0).total_seconds() / 3600.0 for t in stamps], dtype=float)
+    else:  # the position in the cell, counting the spectra cropping empties
+        times = keep.astype(float)
+    sources = [seen.sources[j] for j in keep]
+    indices = np.frombuffer(seen.indices, dtype=np.int64)[keep]
+    digests = np.frombuffer(bytes(seen.digests), dtype=np.uint8).reshape(-1, 32)[keep]
+    stems = _stems(sources, indices, used)
+    reusable = np.array([bool(reuse(st, d.tobytes().hex())) if reuse else False
+                         for st, d in zip(stems, digests, strict=True)], dtype=bool)  # fmt: skip
+    cell = CellPlan(
+        name, np.frombuffer(seen.files, dtype=np.int32)[keep],
+        np.frombuffer(seen.positions, dtype=np.int32)[keep], times, digests, stems,
+        _bands(np.frombuffer(seen.bands, dtype=float).reshape(-1, 3)[keep]), reusable,
+        sources, indices, np.frombuffer(seen.cycles, dtype=np.int64)[keep], stamps,
+    )  # fmt: skip
+    return cell, errors
 
 
 def plan_batch(
@@ -344,23 +396,13 @@ def plan_batch(
     files, groups, errors = _collect(sources, settings, cache)
     for error in errors:
         error["cell"] = cell_key(error["source"], cell_by)
-    cells, times, time_source = _ordered(_cells(groups, cell_by))
+    cells = _cells(groups, cell_by)
     del groups
+    t0 = _t0(cells)
     used: set[str] = set()
     plans = []
-    for name, group in cells.items():
-        errors.extend({**s.error, "cell": name} for s in group if s.error is not None)
-        kept = [s for s in group if s.error is None]
-        stems = _stems([s.ident.source for s in kept], [s.ident.index for s in kept], used)
-        digests = [str(s.digest) for s in kept]
-        reusable = np.array(
-            [bool(reuse(st, d)) if reuse else False for st, d in zip(stems, digests, strict=True)],
-            dtype=bool,
-        )
-        plans.append(CellPlan(
-            name, np.array([s.file for s in kept], dtype=np.int32),
-            np.array([s.position for s in kept], dtype=np.int32),
-            np.array([times[id(s)] for s in kept], dtype=float), digests, stems,
-            [s.ident for s in kept], _bands(kept), reusable,
-        ))  # fmt: skip
-    return Plan(files, plans, time_source, errors)
+    for name in list(cells):
+        cell, dropped = _cell(name, cells.pop(name), t0, used, reuse)
+        plans.append(cell)
+        errors.extend(dropped)
+    return Plan(files, plans, "timestamp" if t0 is not None else "file_order", errors)

@@ -78,7 +78,7 @@ class SpectrumStore:
             raise EisfitError(f"{self._plan.files[number].path} changed during the batch: "
                               f"it holds {len(spectra)} spectra now")  # fmt: skip
         cropped = spectra[position].crop(**self._crop)
-        if not resident and spectrum_digest(cropped) != cell.digests[j]:
+        if not resident and spectrum_digest(cropped) != cell.digest(j):
             raise EisfitError(f"{self._plan.files[number].path} changed during the batch; "
                               "re-run the same command to resume")  # fmt: skip
         return cropped

@@ -240,8 +240,8 @@ def write_table(
             for status, count in block["status"].value_counts().items():
                 statuses[str(status)] = statuses.get(str(status), 0) + int(count)
             reused += int(block["reused"].sum())
-            kept.append(block[keep])
-            trends.append(block[trend])
+            kept.append(block[keep].copy())  # a copy: a selection would keep the whole
+            trends.append(block[trend].copy())  # block alive (pandas copy-on-write)
     return Table(_concat(kept), _concat(trends), h.hexdigest(), statuses, reused)
 
 
