@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import nnls
 
 from ..notation.model import Circuit, compile_circuit
 from .combinations import (
@@ -57,6 +56,7 @@ from .combinations import (
 from .initial_blocks import CHUNK_POINTS, blocked_prefit, debye_columns, unit_columns
 from .structure import Unit, series_units, unit_params
 from .surrogate import SURROGATE_STARTS, lift, randles_surrogate
+from .workload import declared
 
 __all__ = ["starting_points"]
 
@@ -264,6 +264,22 @@ def _rows_where(order: tuple[Unit, ...], test: Callable[[Unit], bool]) -> np.nda
     return np.array([i for i, u in enumerate(order) if test(u)], dtype=np.intp)
 
 
+#: a declared job of fewer fits than this solves its NNLS on numpy (`eisfit.fitting.nnls`):
+#: importing scipy.optimize costs a fresh process about 0.4 s, about 50 of those solves
+SMALL_JOB_FITS = 50
+
+
+def _nnls(matrix: np.ndarray, y: np.ndarray, maxiter: int) -> tuple[np.ndarray, float]:
+    """Non-negative least squares: scipy's, or for a small declared job (`workload`) the
+    numpy one, which agrees with it to rounding (``tests/test_nnls.py``)."""
+    job = declared()
+    if job is not None and len(job) < SMALL_JOB_FITS:
+        from .nnls import nnls
+    else:
+        from scipy.optimize import nnls
+    return nnls(matrix, y, maxiter=maxiter)
+
+
 def _drt_rows(
     units: list[Unit],
     matrix: np.ndarray,
@@ -288,7 +304,7 @@ def _drt_rows(
         return np.zeros(0, dtype=np.intp)
     k = len(tau_units)
     try:
-        amps, _ = nnls(matrix, y, maxiter=maxiter)
+        amps, _ = _nnls(matrix, y, maxiter)
     except RuntimeError:
         return np.zeros(0, dtype=np.intp)
     g = amps[nf:]

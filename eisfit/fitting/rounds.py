@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import leastsq
 
 from ..errors import BudgetExceededError
 from . import compiled
@@ -106,6 +105,8 @@ def local_fit(
         nat, dnat = problem.from_internal(x)
         _, j = problem.residual_and_jacobian(nat)
         return np.where(np.isfinite(j), j, 0.0) * dnat[:, None]
+
+    from scipy.optimize import leastsq  # here: only a polish needs it (start-up, issue 15)
 
     # MINPACK's lmder through scipy's thin legacy wrapper: least_squares(method="lm")
     # calls the same routine with several layers of per-call bookkeeping on top.
