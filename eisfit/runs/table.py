@@ -45,8 +45,8 @@ from .csv_cells import neutralise
 
 __all__ = ["BLOCK_ROWS", "RowSpill", "Table", "build_frame", "table_digest_head", "write_table"]
 
-#: rows per block when the table is written (a block of 56 columns: ~10 MB at most)
-BLOCK_ROWS = 4096
+#: rows per block when the table is written: a block costs ~10 MB while it is built
+BLOCK_ROWS = 1024
 
 
 def build_frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
@@ -135,6 +135,12 @@ class RowSpill:
 
     def close(self) -> None:
         self._file.close()
+
+    def __enter__(self) -> RowSpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
