@@ -3,8 +3,8 @@
 A run report draws a figure only when no earlier report drew the same one: the key of a
 figure (`figure_key`) is the sha256 of everything that decides its pixels (the measured
 points, the fitted circuit and values, or the results table and trends for a trend
-figure) together with the drawing code itself (`drawing_digest`: the source of the
-modules that draw, the matplotlib version and the PNG resolution).  So a re-run after a
+figure) together with the code itself (`drawing_digest`: the source of eisfit's
+modules, the matplotlib version and the PNG resolution).  So a re-run after a
 few spectra changed redraws only those, and a change to the drawing code redraws all.
 
 Layout of ``DIR/.report-cache/``: for each key ``<key>.svg``, ``<key>.png`` and
@@ -31,25 +31,29 @@ __all__ = ["CACHE_DIR", "FigureCache", "drawing_digest", "figure_key"]
 
 CACHE_DIR = ".report-cache"
 _KEY = re.compile(r"[0-9a-f]{64}")
-#: modules whose code decides what a figure looks like
-_DRAWING_MODULES = ("figures", "thin", "units", "render")
 
 
 @cache
 def drawing_digest() -> str:
-    """sha256 of the drawing code: the modules that draw (their source bytes), the
-    eisfit and matplotlib versions and `PNG_DPI`."""
+    """sha256 of the code that decides a figure: the source of every eisfit module (the
+    drawing, and what it computes on the way: lin-KK, the circuit, thinning, growth
+    laws; about a megabyte, read in milliseconds), the eisfit and matplotlib versions and
+    `PNG_DPI`.  An installed release never changes, so its cache stays valid; an edited
+    checkout redraws."""
     import matplotlib
 
     from .._version import __version__
 
     digest = hashlib.sha256(f"{__version__} {matplotlib.__version__} {PNG_DPI}".encode())
-    here = Path(__file__).parent
-    for name in _DRAWING_MODULES:
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
         try:
-            digest.update((here / f"{name}.py").read_bytes())
-        except OSError:  # a module that is not there (yet) draws nothing
-            digest.update(b"-")
+            data = path.read_bytes()
+        except OSError:
+            data = b"-"
+        name = path.relative_to(package).as_posix().encode()
+        digest.update(len(name).to_bytes(8, "little") + name)
+        digest.update(len(data).to_bytes(8, "little") + data)
     return digest.hexdigest()
 
 

@@ -5,7 +5,10 @@ one style (`STYLE`): labelled axes with units, the same colours for data, fit an
 Text that came from a file (names, metadata) is never drawn into a figure, only into the
 escaped HTML around it, so no file name can reach matplotlib's mathtext parser.
 
-Each figure is saved as PNG and SVG by `save`; the HTML report embeds the SVG bytes as a
+Modules needed only to draw (lin-KK, the circuit compiler, the growth laws and with them
+scipy.optimize) are imported where they are used, so a report whose figures all come from
+the figure cache (`eisfit.report.cache`) does not load them.  Each figure is saved as PNG
+and SVG by `save`; the HTML report embeds the SVG bytes as a
 data URI (`<img>`, which runs no script).
 """
 
@@ -23,9 +26,6 @@ import pandas as pd
 
 from .. import schema
 from ..errors import EisfitError, ReportError
-from ..kk.linkk import kk_check
-from ..notation.model import compile_circuit
-from ..trends.analysis import NULL_LAW, evaluate_law
 from ..trends.events import usable_rows
 from .axes import legend_above_data, log_labels
 from .data import SpectrumView, drawable
@@ -197,6 +197,8 @@ def _trend_panel(
                     elinewidth=0.8)  # fmt: skip
     chosen = (trend or {}).get("chosen") if trend else None
     if chosen and chosen.get("success") and chosen.get("law"):
+        from ..trends.analysis import NULL_LAW, evaluate_law  # scipy.optimize: only to draw
+
         grid = np.linspace(0.0 if t[keep].min() >= 0 else t[keep].min(), t[keep].max(), 200)
         try:
             curve = evaluate_law(str(chosen["law"]), chosen["parameters"], grid)
@@ -262,6 +264,8 @@ def _model_curves(view: SpectrumView) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """(dense frequencies, fitted Z there, fitted Z at the data) or None without a fit."""
     if view.circuit is None:
         return None
+    from ..notation.model import compile_circuit
+
     try:
         circuit = compile_circuit(view.circuit)
         theta = circuit.vector(view.values)
@@ -360,6 +364,8 @@ def spectrum_figure(
 
 def _kk(spectrum: Any) -> Any:
     """The lin-KK result of the spectrum (every point), None when it cannot run."""
+    from ..kk.linkk import kk_check
+
     try:
         return kk_check(spectrum)
     except EisfitError:  # too few points, Z = 0: the panel says so
