@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import math
+import multiprocessing
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from test_series import _run, _settings
 import eisfit.runs.execute
 import eisfit.runs.table
 from eisfit import Spectrum, SpectrumMeta
+from eisfit.errors import EisfitError
 from eisfit.runs.batch import run_batch
 from eisfit.runs.csv_cells import neutralise
 from eisfit.runs.plan import plan_batch
@@ -255,3 +258,29 @@ def test_spectra_in_memory_named_like_a_file_join_its_cell(tmp_path: Path) -> No
     frame = run_batch([tmp_path / "part0.mpt", extra], _settings(), out_dir=tmp_path / "o",
                       jobs=1, cell_by="file")  # fmt: skip
     assert len(frame) == 4 and frame["cell"].nunique() == 1
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="patches forked workers")
+def test_a_worker_killed_mid_run_stops_with_rows_saved_and_a_rerun_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import eisfit.runs.worker as worker
+
+    real = worker._fit_one
+
+    def dying(spectrum, settings, prev):
+        if spectrum.meta.index == 30:
+            os._exit(3)  # the system killed it (out of memory, say)
+        return real(spectrum, settings, prev)
+
+    # private: a worker's death is injected at one spectrum's fit; no public hook exists
+    monkeypatch.setattr(worker, "_fit_one", dying)
+    _tiny_slices(monkeypatch, 5)
+    spectra = _run(40, seed=4)
+    with pytest.raises(EisfitError, match=r"worker process ended.*re-run the same command"):
+        run_batch(spectra, _settings(), out_dir=tmp_path, jobs=2, cell_by="all")
+    saved = pd.read_csv(tmp_path / "results.csv")
+    assert len(saved) < 40 and (saved["status"] == "ok").all()
+    monkeypatch.undo()
+    again = run_batch(spectra, _settings(), out_dir=tmp_path, jobs=2, cell_by="all")
+    assert len(again) == 40 and int(again["reused"].sum()) == len(saved)

@@ -25,6 +25,11 @@ can save each at once:
   function of its arguments, so the scheduler may run it again when its worker dies
   (Dask's ``distributed.scheduler.allowed-failures``) and the rows are the same.
 
+A slice that cannot come back (a pool worker killed, by the system when memory runs
+out for instance; a Dask task that failed on too many workers, ``KilledWorker``) stops the
+batch with `EisfitError` saying so; the spectra finished until then are saved by the
+caller as on Ctrl-C, and a re-run resumes.
+
 Stopping: when the consumer stops early (``close()`` on the generator, e.g. after a
 KeyboardInterrupt) pending slices are cancelled and pool workers are terminated without
 waiting for the slices they run; those spectra are simply not returned.  Pool workers
@@ -140,6 +145,8 @@ def _here(items: Items, chain: _Chain, common: tuple) -> Iterator[Done]:
 class _Pool:
     """Slices in a `ProcessPoolExecutor`."""
 
+    lost = "a worker process ended while fitting (killed, or out of memory?)"
+
     def __init__(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
         self.pool = pool
         self.pending: set[Any] = set()
@@ -164,6 +171,8 @@ class _Pool:
 
 class _Dask:
     """Slices as tasks of a Dask cluster."""
+
+    lost = "the Dask cluster could not run a work slice"
 
     def __init__(self, client: Any) -> None:
         from distributed import as_completed
@@ -219,7 +228,12 @@ def _remote(
                 continue
             future = runner.finished()
             chain, start = out.pop(future)
-            yield from _outputs(chain, start, iter(runner.result(future)), common[1])
+            try:
+                outputs = runner.result(future)
+            except Exception as exc:  # fit_group itself never raises: the machinery failed
+                raise EisfitError(f"{runner.lost}: {type(exc).__name__}: {exc}; the finished "
+                                  "fits are saved: re-run the same command to resume") from exc
+            yield from _outputs(chain, start, iter(outputs), common[1])
             if not chain.done():
                 chains.appendleft(chain)  # its next slice goes out first
         finished = True
