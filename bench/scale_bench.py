@@ -12,7 +12,9 @@ Measured, for each size, in fresh processes and interleaved (``--repeat`` rounds
 
 * ``python -m eisfit batch ROOT --model gb-soli ... --jobs 2 --no-report --no-progress``
   into a new folder: wall time (``time.perf_counter``) and spectra/s end to end
-  (interpreter start, read, fit, lin-KK, results.csv / fits / trends.json);
+  (interpreter start, read, fit, lin-KK, results.csv / fits / trends.json), and the
+  batch process's own CPU time per spectrum (reading, planning, writing every fits/
+  record and the table: the work a Dask client does for all its workers);
 * peak memory: the batch runs in a small wrapper (``--child``) that calls the CLI in its
   own process and, at exit, reads ``getrusage``: ``RUSAGE_SELF`` is the batch process's
   own peak RSS (the parent), ``RUSAGE_CHILDREN`` the largest peak of its worker
@@ -182,9 +184,11 @@ def child(report: str, argv: list[str]) -> None:
         eisfit.runs.batch.run_batch = functools.partial(real, columns=SUMMARY_COLUMNS)
 
     def done() -> None:
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-        Path(report).write_text(json.dumps({"parent_mib": own, "worker_mib": kids}))
+        cpu = own.ru_utime + own.ru_stime
+        Path(report).write_text(json.dumps({"parent_mib": own.ru_maxrss / 1024.0,
+                                            "worker_mib": kids, "parent_cpu_s": cpu}))  # fmt: skip
 
     atexit.register(done)
     sys.argv = ["eisfit", *argv]
@@ -234,7 +238,9 @@ def dask_run(source: Path, out: Path) -> dict:
         pids = [p for p in _tree(os.getpid()) if p != os.getpid()]
         result = measured(batch_argv(source, out, jobs=None, scheduler=cluster.scheduler_address),
                           extra_pids=pids)  # fmt: skip
-        result["cluster_mib"] = sum(_status_kib(p, "VmHWM") for p in pids) / 1024.0
+        peaks = [_status_kib(p, "VmHWM") / 1024.0 for p in pids]
+        result["cluster_mib"] = sum(peaks)  # nannies and workers
+        result["cluster_worker_mib"] = max(peaks, default=math.nan)
     return result
 
 
@@ -295,8 +301,9 @@ def _tree_mib(r: dict, jobs: int) -> float:
 def table(sizes: list[dict], bad: list[dict], jobs: int) -> str:
     lines = [
         "| spectra | path | wall s | spectra/s | parent MiB | largest worker MiB | "
-        "tree MiB (parent + workers) | sampled tree MiB | rows by status |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "tree MiB (parent + workers) | sampled tree MiB | parent CPU ms/spectrum | "
+        "rows by status |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     first_tree: dict[str, float] = {}
     labels = {"jobs": f"--jobs {jobs}", "summary": f"--jobs {jobs}, summary columns only"}
@@ -313,24 +320,25 @@ def table(sizes: list[dict], bad: list[dict], jobs: int) -> str:
             else:
                 tree = _median([r.get("parent_mib", math.nan) + r.get("cluster_mib", math.nan)
                                 for r in runs])  # fmt: skip
-                label = "Dask LocalCluster 2x1"
-                worker = _median([r.get("cluster_mib", math.nan) / 2 for r in runs])
+                label = "Dask LocalCluster 2x1 (tree: + nannies)"
+                worker = _median([r.get("cluster_worker_mib", math.nan) for r in runs])
             flat = f" ({100 * (tree / first_tree[path] - 1):+.0f} %)" if path != "dask" else ""
             lines.append(
                 f"| {s['n']} | {label} | {wall:.1f} | {s['n'] / wall:.0f} | "
                 f"{_median([r.get('parent_mib', math.nan) for r in runs]):.0f} | {worker:.0f} | "
                 f"{tree:.0f}{flat} | {_median([r['sampled_mib'] for r in runs]):.0f} | "
+                f"{1e3 * _median([r.get('parent_cpu_s', math.nan) for r in runs]) / s['n']:.2f} | "
                 f"{runs[-1].get('statuses')} |"
             )
         if s["rounds"]["dask"]:
             pairs = zip(s["rounds"]["dask"], s["rounds"]["jobs"], strict=False)
             ratio = _median([d["wall_s"] / j["wall_s"] for d, j in pairs])
-            lines.append(f"| {s['n']} | Dask / --jobs {jobs} wall | {ratio:.2f}x | | | | | | |")
+            lines.append(f"| {s['n']} | Dask / --jobs {jobs} wall | {ratio:.2f}x | | | | | | | |")
     for b in bad:
         lines.append(
             f"| {b['label']} | --jobs {jobs} | {b['wall_s']:.1f} | | "
             f"{b.get('parent_mib', math.nan):.0f} | {b.get('worker_mib', math.nan):.0f} | "
-            f"{_tree_mib(b, jobs):.0f} | {b['sampled_mib']:.0f} | {b.get('statuses')} |"
+            f"{_tree_mib(b, jobs):.0f} | {b['sampled_mib']:.0f} | | {b.get('statuses')} |"
         )
     return "\n".join(lines)
 
