@@ -132,7 +132,8 @@ def run_batch(
         stored = stack.enter_context(closing(StoredRows(out, settings.digest())))
         plan = plan_batch(sources, settings, cell_by, out, reuse=stored.exists)
         workers = _workers(jobs, client)
-        work = _Work(plan, chunks([len(c) for c in plan.cells], workers), settings, stored, out)
+        items = chunks([len(c) for c in plan.cells], workers)
+        work = _Work(plan, items, settings, stored, out, workers)
         log.info(_start_line(plan, out, workers, scheduler))
         for error in plan.errors:
             what = "unusable spectrum" if "index" in error else "unreadable file"
@@ -182,10 +183,10 @@ class _Work:
 
     def __init__(
         self, plan: Plan, items: list[tuple[int, int, int]], settings: BatchSettings,
-        stored: StoredRows, out: Path | None,
+        stored: StoredRows, out: Path | None, workers: int,
     ) -> None:  # fmt: skip
         self.plan, self.items, self.stored, self.out = plan, items, stored, out
-        self.store = SpectrumStore(plan, settings)
+        self.store = SpectrumStore(plan, settings, files_kept=2 * workers + 2)  # slices out
         self.base = {"settings_digest": settings.digest(), "settings": settings.to_dict()}
         self.reused: dict[tuple[int, int], dict[str, Any]] = {}  # out on a slice, not saved yet
         fits = out / "fits" if out is not None else None

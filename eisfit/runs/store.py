@@ -9,7 +9,10 @@ read, so a file changed since gives the spectra planned), else by reading the fi
 again.  The last `FILES_KEPT` files are kept, since the slices of one cell follow each
 other through the same files.  Each spectrum must have the `spectrum_digest` the plan
 recorded; otherwise `EisfitError` (the input changed during the run and its cache entry
-is gone: the batch stops, saving what it finished, and a re-run plans afresh).
+is gone: the batch stops, saving what it finished, and a re-run plans afresh).  The
+files kept are at least `FILES_KEPT`, and more when more slices are out at once
+(``files_kept``), so that slices of many chunks in flight do not read their files over
+and over.
 
 `StoredRows.row` gives the row a resumed batch may reuse for a spectrum: from the row
 index (`eisfit.runs.row_index`) when its entry matches the record, else from the fits/
@@ -35,17 +38,20 @@ from .worker import BatchSettings, spectrum_digest
 
 __all__ = ["FILES_KEPT", "SpectrumStore", "StoredRows"]
 
-#: files whose spectra are kept between slices
+#: files whose spectra are kept between slices (at least)
 FILES_KEPT = 8
 
 
 class SpectrumStore:
     """The planned spectra, read again on demand (see the module docstring)."""
 
-    def __init__(self, plan: Plan, settings: BatchSettings) -> None:
+    def __init__(
+        self, plan: Plan, settings: BatchSettings, *, files_kept: int | None = None
+    ) -> None:
         self._plan = plan
         self._crop = {"f_min_hz": settings.f_min_hz, "f_max_hz": settings.f_max_hz}
         self._kept: OrderedDict[int, tuple[Spectrum, ...]] = OrderedDict()
+        self._size = max(FILES_KEPT, files_kept or 0)
 
     def _file(self, number: int) -> tuple[Spectrum, ...]:
         source = self._plan.files[number]
@@ -64,7 +70,7 @@ class SpectrumStore:
             except EisfitError as exc:
                 raise EisfitError(f"{source.path} changed during the batch: {exc}") from None
         self._kept[number] = tuple(spectra)
-        if len(self._kept) > FILES_KEPT:
+        if len(self._kept) > self._size:
             self._kept.popitem(last=False)
         return self._kept[number]
 
