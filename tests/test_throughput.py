@@ -1,7 +1,8 @@
 """The batch's speed-ups change nothing they return (issue 15).
 
-* lin-KK: the cached RC blocks and tau grids, the statistics computed on first use and
-  the compiled certification of M values (`eisfit.kk.screen_kernel`) give the same M, mu,
+* lin-KK: the cached RC blocks and tau grids, the statistics computed on first use, the
+  compiled certification of M values (`eisfit.kk.screen_kernel`) and the reference's
+  decisions from compiled estimates (`eisfit.kk.reference_kernel`) give the same M, mu,
   residuals and verdict, number for number, as the plain numpy path;
 * fits/ records: the workers' canonical JSON parts (`eisfit.runs.records.CanonicalJSON`)
   give the same file text as the record's dicts, and the file is the canonical JSON the
@@ -12,16 +13,20 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from eisfit._util import json_ready
+from eisfit.kk import compiled as kk_compiled
 from eisfit.kk import design as kk_design
 from eisfit.kk import model as kk_model
+from eisfit.kk import noise as kk_noise
+from eisfit.kk import reference as kk_reference
 from eisfit.kk.linkk import kk_check
-from eisfit.kk.noise import structure
+from eisfit.kk.noise import structure, structure_from_sums
 from eisfit.notation.model import compile_circuit
 from eisfit.runs.records import (
     CanonicalJSON,
@@ -58,11 +63,12 @@ def _kk_numbers(spectrum: Spectrum) -> dict:
 
 
 def _numpy_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kk_model, "_compiled", lambda: None)
+    monkeypatch.setattr(kk_compiled, "certification", lambda: None)
+    monkeypatch.setattr(kk_compiled, "projection", lambda: None)
 
 
 def test_the_compiled_certification_is_the_numpy_one() -> None:
-    kernel = kk_model._load_kernel()
+    kernel = kk_compiled.certification()
     assert kernel is not None, "numba is installed: the compiled twin must load"
     calls, skipped = 0, 0
     for spectrum in _spectra(12, seed=1):
@@ -75,10 +81,10 @@ def test_the_compiled_certification_is_the_numpy_one() -> None:
         for m in (2, 5, 11, 18, 30):
             args = (omega, weight, b, fixed, m, cap, 0.85)
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(kk_model, "_compiled", lambda: None)
+                patch.setattr(kk_compiled, "certification", lambda: None)
                 want = kk_model.skip_certain(*args)
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(kk_model, "_compiled", lambda: kernel)
+                patch.setattr(kk_compiled, "certification", lambda: kernel)
                 got = kk_model.skip_certain(*args)
             assert got == want, (m, cap)
             calls, skipped = calls + 1, skipped + (got > m)
@@ -86,16 +92,70 @@ def test_the_compiled_certification_is_the_numpy_one() -> None:
     assert 10 <= skipped < 60  # M values were certified, and some were not
 
 
-def test_kk_check_is_the_same_with_the_compiled_certification(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_kk_check_is_the_same_with_the_compiled_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
     spectra = _spectra(9, seed=2)
-    assert kk_model._load_kernel() is not None
-    monkeypatch.setattr(kk_model, "_compiled", kk_model._load_kernel)
+    assert kk_compiled.prepare()
+    estimated = []
+    decision = kk_reference._decision
+
+    def counted(*args: object, **kwargs: bool) -> bool | None:
+        estimated.append(kwargs["estimated"])
+        return decision(*args, **kwargs)
+
+    monkeypatch.setattr(kk_reference, "_decision", counted)
     compiled = [_kk_numbers(s) for s in spectra]
+    assert any(estimated)  # the reference decided from the compiled estimates
     _numpy_only(monkeypatch)
+    estimated.clear()
     plain = [_kk_numbers(s) for s in spectra]
+    assert estimated and not any(estimated)
     assert compiled == plain  # every number, the residuals included, bit for bit
+
+
+def test_the_compiled_projection_estimates_the_numpy_one() -> None:
+    projection = kk_compiled.projection()
+    assert projection is not None
+    for spectrum in _spectra(6, seed=6):
+        omega, z = spectrum.angular_frequency, spectrum.impedance_ohm
+        mod = np.abs(z)
+        weight = np.concatenate([1 / mod, 1 / mod])
+        b = np.concatenate([z.real, z.imag]) * weight
+        fixed = kk_model.fixed_columns(omega, mod, ["R0", "L", "C"])
+        order = np.argsort(omega)
+        design = kk_design.Design(omega, weight, b, fixed, np.empty(0), order)
+        for m in (3, 12, kk_model.dense_m(omega)):
+            exact = kk_design.project(design.with_columns(fixed, m))
+            sums = projection(omega, weight, b, fixed, order, m)
+            rss = float(exact.residual @ exact.residual)
+            assert abs(sums[0] - rss) <= 1e-3 * kk_reference.RSS_SLACK * rss
+            stats = structure_from_sums(omega.size, 3 + m, *sums)
+            for got, want in zip(stats, exact.stats, strict=True):
+                assert abs(got - want) <= 1e-3 * kk_reference.Z_SLACK * (1 + abs(want))
+
+
+def test_close_calls_are_left_to_the_exact_fits() -> None:
+    """An estimated F value or structure score within the slack of its threshold decides
+    nothing; exact numbers always decide; clear cases decide as the exact rule."""
+    from scipy.special import fdtri
+
+    p, p_ref, rows = 20, 40, 120
+    rss_ref, dof_ref = 1.0, rows - p_ref
+    critical = float(fdtri(p_ref - p, dof_ref, 1 - kk_reference.ALPHA_RESOLVED))
+    at_threshold = rss_ref + critical * (p_ref - p) * rss_ref / dof_ref
+    noise: tuple[float, float, float] = (0.005, 0.005, 0.0)
+    call = partial(kk_reference._decision, p, p_ref, rows)
+    for estimated in (True, False):
+        assert call(10 * at_threshold, lambda: noise, rss_ref, lambda: noise,
+                    estimated=estimated) is False  # fmt: skip
+        assert call(rss_ref, lambda: noise, rss_ref, lambda: noise,
+                    estimated=estimated) is True  # fmt: skip
+    assert call(at_threshold, lambda: noise, rss_ref, lambda: noise, estimated=True) is None
+    assert call(at_threshold, lambda: noise, rss_ref, lambda: noise, estimated=False) in (
+        True, False,
+    )  # fmt: skip
+    structured = (0.02, 0.005, kk_noise.Z_STRUCTURE)  # z exactly on the threshold
+    assert call(rss_ref, lambda: structured, rss_ref, lambda: noise, estimated=True) is None
+    assert call(rss_ref, lambda: structured, rss_ref, lambda: noise, estimated=False) is True
 
 
 def test_kk_check_is_the_same_with_cold_and_warm_caches(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,14 +14,12 @@ block by block over the points (`eisfit.kk.design`), in memory bounded in N.
 from __future__ import annotations
 
 import math
-import os
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
+from . import compiled
 from . import design as kk_design
 from .design import Design, Solution, downdate
 
@@ -35,7 +33,6 @@ __all__ = [
     "downdate",
     "fixed_columns",
     "mu",
-    "prepare_compiled",
     "rc_columns",
     "skip_certain",
     "solve",
@@ -178,35 +175,6 @@ def _padded_kernels(omega_bytes: bytes, m_start: int, m_stop: int) -> np.ndarray
     return out
 
 
-def _compiled() -> Any:
-    """`eisfit.kk.screen_kernel.first_uncertain` when numba is already imported and
-    ``EISFIT_JIT`` is not 0, else None (loaded once; a failure to load means numpy)."""
-    if "numba" not in sys.modules or os.environ.get("EISFIT_JIT", "").strip().lower() in (
-        "0", "false", "no", "off",
-    ):  # fmt: skip
-        return None
-    return _load_kernel()
-
-
-def prepare_compiled() -> bool:
-    """Load the compiled certification now if it will be used (numba already loaded,
-    ``EISFIT_JIT`` not 0); True if so.  For worker processes that warm up before work."""
-    return _compiled() is not None
-
-
-@lru_cache(maxsize=1)
-def _load_kernel() -> Any:
-    try:
-        from .screen_kernel import first_uncertain
-
-        omega = np.logspace(0.0, 5.0, 8)  # compiled (or loaded from numba's cache) now
-        first_uncertain(omega, np.ones(16), np.ones(16), np.ones((16, 1)), 2, 3, 0.85,
-                        FIRST_M, _SCREEN, _SAFETY, _MAX_KAPPA)  # fmt: skip
-    except Exception:  # an accelerator must not break the check: numpy does the same
-        return None
-    return first_uncertain
-
-
 _SCREEN = 16  # M values screened together
 _SAFETY = 1e3  # factor on the forward-error estimate kappa * eps of the screening solve
 _MAX_KAPPA = 1e10  # condition number (of the Gram matrix) beyond which nothing is certified
@@ -233,9 +201,10 @@ def skip_certain(
     the search, so skipping it gives the same M and mu as solving every M exactly.
 
     When numba is already loaded (a batch: the fit kernel loaded it), the compiled twin
-    in `eisfit.kk.screen_kernel` runs instead, about eight times faster.
+    in `eisfit.kk.screen_kernel` runs instead, about eight times faster
+    (`eisfit.kk.compiled`).
     """
-    kernel = _compiled()
+    kernel = compiled.certification()
     if kernel is not None:
         arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (omega, weight, b, fixed_cols)]
         options = (FIRST_M, _SCREEN, _SAFETY, _MAX_KAPPA)

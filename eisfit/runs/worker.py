@@ -188,10 +188,10 @@ def warm_up() -> None:
     a pool's initializer, where it can overlap the reading of the files; a worker that
     does not call it pays the same at its first fit."""
     from ..fitting import api, compiled  # noqa: F401 - imported for its side effect
-    from ..kk.model import prepare_compiled
+    from ..kk import compiled as kk_compiled
 
     if compiled.prepare():
-        prepare_compiled()  # lin-KK's certification kernel rides on numba once loaded
+        kk_compiled.prepare()  # lin-KK's helpers ride on numba once it is loaded
 
 
 def _fit_one(
