@@ -22,7 +22,7 @@ def test_batch_writes_results_and_summary(tmp_path: Path, capsys) -> None:
     assert code == 0
     assert "24 ok, 0 failed, 1 error" in text
     assert "R_soli growth law" in text
-    assert f"report: {out / 'report.html'} (2 spectra drawn in full)" in text
+    assert f"report: {out / 'report.html'} (2 spectra drawn in full;" in text
     frame = pd.read_csv(out / "results.csv")
     assert len(frame) == 25 and (out / "trends.json").exists()
     assert "nope.csv" in (out / "report.html").read_text(encoding="utf-8")
