@@ -77,7 +77,7 @@ def record_text(record: dict[str, Any]) -> str:
 
     The text is the canonical JSON the checksum is taken of, with ``"checksum"`` added
     as its last key: one serialisation per record instead of two, and no indentation
-    (numbers are written with ``repr``, exact either way): 10 kB instead of 14 kB for a
+    (numbers are written with ``repr``, exact either way): 10.0 kB instead of 12.3 kB for a
     60-point record.  Values may be `CanonicalJSON` already.
     """
     text = _record_canonical({k: v for k, v in record.items() if k != "checksum"})
