@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..fitting.verdict import APEX_DECADES
+from ..fitting.verdict import apex_outside
 from ..physics.activation import ZERO_CELSIUS_K
 from ..schema import ROLE_KINDS
 
@@ -48,14 +48,12 @@ def apex_text(apex_hz: float, band_hz: tuple[float, float] | None) -> str:
     text = f"f0 = {_number(apex_hz, fmt='.3g')} Hz"
     if band_hz is None or not math.isfinite(apex_hz) or apex_hz <= 0:
         return text
-    lo, hi = band_hz
-    if lo <= apex_hz <= hi:
+    where = apex_outside(apex_hz, band_hz)
+    if where is None:
         return text
-    below = apex_hz < lo
-    side = "below" if below else "above"
-    if math.log10(lo / apex_hz if below else apex_hz / hi) > APEX_DECADES:
-        edge = lo / 10**APEX_DECADES if below else hi * 10**APEX_DECADES
-        return f"f0 far {side} the band ({'<' if below else '>'} {edge:.2g} Hz)"
+    side, edge = where
+    if edge is not None:
+        return f"f0 far {side} the band ({'<' if side == 'below' else '>'} {edge:.2g} Hz)"
     return f"{text} ({side} the band: extrapolated)"
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "APEX_DECADES",
     "Verdict",
     "apex_findings",
+    "apex_outside",
     "bound_findings",
     "predicted_decrease",
     "residual_findings",
@@ -330,3 +331,18 @@ def judge(
     return Verdict(
         worst(statuses), tuple(dict.fromkeys(reasons)), undetermined, notes, imprecise
     )
+
+
+def apex_outside(apex_hz: float, band_hz: tuple[float, float]) -> tuple[str, float | None] | None:
+    """Where a positive, finite apex frequency lies against the measured band ``(lo, hi)``
+    in Hz: None inside it; ``(side, None)`` up to `APEX_DECADES` outside it (an
+    extrapolated value); ``(side, edge_hz)`` beyond, where only the side means anything and
+    ``edge_hz`` is the band edge moved out by `APEX_DECADES`.  ``side``: "below" / "above"."""
+    lo, hi = band_hz
+    if lo <= apex_hz <= hi:
+        return None
+    below = apex_hz < lo
+    side = "below" if below else "above"
+    if math.log10(lo / apex_hz if below else apex_hz / hi) > APEX_DECADES:
+        return side, (lo / 10**APEX_DECADES if below else hi * 10**APEX_DECADES)
+    return side, None

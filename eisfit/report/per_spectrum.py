@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..fitting.verdict import APEX_DECADES
+from ..fitting.verdict import apex_outside
 from . import html as h
 from .data import SpectrumView
 from .data import without_geometry_notes as _run_level
@@ -46,16 +46,14 @@ def apex_text(apex_hz: Any, band_hz: tuple[float, float]) -> str:
         apex = float(apex_hz)
     except (TypeError, ValueError):
         return "-"
-    lo, hi = band_hz
     if not math.isfinite(apex) or apex <= 0:
         return "-"
-    if lo <= apex <= hi:
+    where = apex_outside(apex, band_hz)
+    if where is None:
         return h.fmt(apex)
-    below = apex < lo
-    side = "below" if below else "above"
-    if math.log10(lo / apex if below else apex / hi) > APEX_DECADES:
-        edge = lo / 10**APEX_DECADES if below else hi * 10**APEX_DECADES
-        return f"far {side} the band ({'<' if below else '>'} {edge:.2g})"
+    side, edge = where
+    if edge is not None:
+        return f"far {side} the band ({'<' if side == 'below' else '>'} {edge:.2g})"
     return f"{h.fmt(apex)} ({side} the band: extrapolated)"
 
 
