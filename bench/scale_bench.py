@@ -28,6 +28,11 @@ Measured, for each size, in fresh processes and interleaved (``--repeat`` rounds
   /proc before the cluster closes, and the ratio of wall times Dask / ``--jobs 2`` of the
   same round is printed.
 
+Before and after (``--baseline DIR``): the same runs with an older eisfit (a checkout in
+DIR, first on PYTHONPATH), interleaved with the current one, and the ratio of wall times.
+A 60-spectrum batch runs first, unreported, for each eisfit measured, so that numba's
+cache of the compiled kernel is written before any measured run.
+
 Bad input (``--bad``): a folder of 5,000 tiny files (empty, one line of junk, a header
 only, a 3-point spectrum) and one 2,000-loop file, each through ``eisfit batch --jobs 2``:
 wall time, peak memory and the rows by status.
@@ -196,14 +201,23 @@ def child(report: str, argv: list[str]) -> None:
 
 
 def measured(
-    argv: list[str], *, extra_pids: list[int] | None = None, summary: bool = False
+    argv: list[str],
+    *,
+    extra_pids: list[int] | None = None,
+    summary: bool = False,
+    eisfit_path: str | None = None,
 ) -> dict:
-    """Run the CLI ``argv`` in a wrapper process: wall, exit code, peak RSS (MiB)."""
+    """Run the CLI ``argv`` in a wrapper process: wall, exit code, peak RSS (MiB).
+
+    ``eisfit_path``: a folder holding another eisfit (a checkout), put first on PYTHONPATH.
+    """
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         report = Path(tmp.name)
     wrapper = [sys.executable, __file__, "--child", str(report), "--", *argv]
     t0 = time.perf_counter()
     env = {**os.environ, "EISFIT_BENCH_SUMMARY": "1" if summary else "0"}
+    if eisfit_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([eisfit_path, env.get("PYTHONPATH", "")])
     proc = subprocess.Popen(wrapper, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     sampler = Sampler([proc.pid, *(extra_pids or [])])
     out, err = proc.communicate()
@@ -255,13 +269,17 @@ def run_size(work: Path, n: int, args: argparse.Namespace, dask: bool) -> dict:
         write_run(source, n, cells, args.loops, args.seed)
         print(f"wrote {n} spectra ({cells} cells) in {time.perf_counter() - t0:.0f} s",
               file=sys.stderr)  # fmt: skip
-    rounds: dict[str, list[dict]] = {"jobs": [], "summary": [], "dask": []}
+    rounds: dict[str, list[dict]] = {"baseline": [], "jobs": [], "summary": [], "dask": []}
+    paths = ["jobs", *(["summary"] if args.summary else [])]
+    if args.baseline and n in _sizes(args.baseline_sizes):
+        paths.insert(0, "baseline")
     for r in range(args.repeat):
-        for path in ("jobs", "summary") if args.summary else ("jobs",):
+        for path in paths:
             out = work / f"out_{n}_{path}_{r}"
             shutil.rmtree(out, ignore_errors=True)
             argv = batch_argv(source, out, jobs=args.jobs, scheduler=None)
-            rounds[path].append(measured(argv, summary=path == "summary"))
+            other = args.baseline if path == "baseline" else None
+            rounds[path].append(measured(argv, summary=path == "summary", eisfit_path=other))
             rounds[path][-1]["statuses"] = statuses(out) if (out / "results.csv").exists() else {}
             print(f"{n}: {path} {args.jobs}: {rounds[path][-1]['wall_s']:.1f} s", file=sys.stderr)
             if not args.keep_outputs:
@@ -275,6 +293,23 @@ def run_size(work: Path, n: int, args: argparse.Namespace, dask: bool) -> dict:
             if not args.keep_outputs:
                 shutil.rmtree(out, ignore_errors=True)
     return {"n": n, "cells": cells, "rounds": rounds, "load": os.getloadavg()}
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(s) for s in text.split(",") if s.strip()]
+
+
+def warm_up(work: Path, args: argparse.Namespace) -> None:
+    """A small batch first, not reported: numba's cache of the compiled kernel is written
+    (or found) before any measured run, for each eisfit measured."""
+    source = work / "warmup"
+    if not source.exists():
+        write_run(source, 60, 1, 60, args.seed)
+    for other in (None, args.baseline) if args.baseline else (None,):
+        out = work / "out_warmup"
+        shutil.rmtree(out, ignore_errors=True)
+        measured(batch_argv(source, out, jobs=args.jobs, scheduler=None), eisfit_path=other)
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def run_bad(work: Path, args: argparse.Namespace) -> list[dict]:
@@ -306,7 +341,11 @@ def table(sizes: list[dict], bad: list[dict], jobs: int) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     first_tree: dict[str, float] = {}
-    labels = {"jobs": f"--jobs {jobs}", "summary": f"--jobs {jobs}, summary columns only"}
+    labels = {
+        "jobs": f"--jobs {jobs}",
+        "summary": f"--jobs {jobs}, summary columns only",
+        "baseline": f"--jobs {jobs}, baseline eisfit",
+    }
     for s in sizes:
         for path, runs in s["rounds"].items():
             if not runs:
@@ -330,6 +369,10 @@ def table(sizes: list[dict], bad: list[dict], jobs: int) -> str:
                 f"{1e3 * _median([r.get('parent_cpu_s', math.nan) for r in runs]) / s['n']:.2f} | "
                 f"{runs[-1].get('statuses')} |"
             )
+        if s["rounds"]["baseline"]:
+            pairs = zip(s["rounds"]["jobs"], s["rounds"]["baseline"], strict=False)
+            ratio = _median([j["wall_s"] / b["wall_s"] for j, b in pairs])
+            lines.append(f"| {s['n']} | this / baseline wall | {ratio:.2f}x | | | | | | | |")
         if s["rounds"]["dask"]:
             pairs = zip(s["rounds"]["dask"], s["rounds"]["jobs"], strict=False)
             ratio = _median([d["wall_s"] / j["wall_s"] for d, j in pairs])
@@ -361,17 +404,26 @@ def main() -> None:
         help="also run with the CLI's table cut to its summary columns",
     )
     parser.add_argument("--keep-outputs", action="store_true", help="keep every --out folder")
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also run an older eisfit (a checkout in DIR), interleaved",
+    )
+    parser.add_argument(
+        "--baseline-sizes", default="1000,10000", help="sizes run with --baseline (comma list)"
+    )
     parser.add_argument("--tiny", type=int, default=5000, help="tiny files of --bad")
     parser.add_argument("--long-loops", type=int, default=2000, help="loops of --bad's long file")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", metavar="DIR", help="work (and keep the runs) in DIR")
     parser.add_argument("--json", help="also write every measurement as JSON here")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    on_dask = {int(s) for s in args.dask_sizes.split(",") if s.strip()}
+    sizes = _sizes(args.sizes)
+    on_dask = set(_sizes(args.dask_sizes))
     with tempfile.TemporaryDirectory(prefix="eisfit-scale-") as tmp:
         work = Path(args.keep) if args.keep else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
+        warm_up(work, args)
         results = [run_size(work, n, args, n in on_dask) for n in sizes]
         bad = run_bad(work, args) if args.bad else []
     print(f"load average at the end: {os.getloadavg()}; jobs {args.jobs}; "

@@ -26,15 +26,24 @@ Outputs in ``out_dir`` (each written to a temporary file and moved into place):
 file sha256, spectrum digest, settings digest, eisfit version), ``trends.json``
 (`eisfit.trends.analysis.analyse_trends` plus ``results_digest``, a sha256 of the table it was
 computed from, ``reused`` aside, and the versions: an unchanged table is not analysed again),
-``.cache/`` (parsed input files and a row index, `eisfit.runs.cache`) and ``batch.log`` (appended:
-start and end summaries, unreadable files, failed spectra, fallbacks; `eisfit.runs.progress`).
-Resume: a spectrum whose fits/ JSON has the same spectrum and settings digests is not
-refitted (``reused`` True).
+``.cache/`` (parsed input files, `eisfit.runs.cache`, and the row index, `eisfit.runs.row_index`)
+and ``batch.log`` (appended: start and end summaries, unreadable files, failed spectra,
+fallbacks; `eisfit.runs.progress`).  Resume: a spectrum whose fits/ JSON has the same
+spectrum and settings digests is not refitted (``reused`` True).
 
 Where the fits run (`eisfit.runs.execute`): in this process (``jobs=1``), worker processes,
 or a Dask cluster (``scheduler``: an address or a ``distributed.Client``; the chunking is
-that of ``jobs`` = number of Dask workers).  Rows arrive as work items complete and each
-new fit is written to fits/ at once; in this process that is after every spectrum.
+that of ``jobs`` = number of Dask workers), in slices of at most 64 spectra that keep
+each chunk's warm-start chain.  Rows arrive as slices complete and each new fit is
+written to fits/ at once; in this process that is after every spectrum.
+
+Memory (issue 15): nothing is held per spectrum but a few hundred bytes.  The plan keeps
+no points (`eisfit.runs.plan`; they are read again per slice, `eisfit.runs.store`), each
+finished row goes to a spill file (`eisfit.runs.table`) from which results.csv and
+results.parquet are written at the end in table order (work-item order, then time),
+byte for byte what the whole table would give, and the row index is written as rows
+finish.  What stays in memory is what the trend analysis reads
+(`eisfit.trends.analysis.TABLE_COLUMNS`) and the columns returned (``columns``).
 
 Ctrl-C (KeyboardInterrupt) while fitting: queued work is cancelled and worker processes
 are terminated without waiting; results.csv and trends.json are then written from the
@@ -281,9 +290,11 @@ def _trend_columns() -> tuple[str, ...]:
 def _save(job: _TableJob, stored: StoredRows, out: Path | None) -> Table:
     """results.csv (and .parquet) of the rows done so far, and the row index."""
     stored.close()  # the index in place is replaced now
-    _write_table(out, job)
-    if job.index is not None:
-        job.index.close()
+    try:
+        _write_table(out, job)
+    finally:  # the records are written whatever became of the table
+        if job.index is not None:
+            job.index.close()
     assert job.table is not None
     return job.table
 
