@@ -281,10 +281,10 @@ class _TableJob:
 def _trend_columns() -> tuple[str, ...]:
     """The columns `trends_of` reads (none when the trends module is unavailable)."""
     try:
-        from ..trends import analysis
+        from ..trends.columns import TABLE_COLUMNS
     except ImportError:
         return ()
-    return analysis.TABLE_COLUMNS
+    return TABLE_COLUMNS
 
 
 def _save(job: _TableJob, stored: StoredRows, out: Path | None) -> Table:

@@ -17,7 +17,9 @@ and over.
 `StoredRows.row` gives the row a resumed batch may reuse for a spectrum: from the row
 index (`eisfit.runs.row_index`) when its entry matches the record, else from the fits/
 record when its provenance has the same spectrum and settings digests (`load_record`:
-its checksum must match); None otherwise.
+its checksum must match); None otherwise.  The plan asks only `StoredRows.exists` (an
+index entry with the right digests is enough there); a row that then fails `row` when
+its slice runs is fitted instead.
 """
 
 from __future__ import annotations
@@ -118,6 +120,12 @@ class StoredRows:
         return {k: (math.nan if v is None else v) for k, v in row.items()}
 
     def exists(self, stem: str, digest: str) -> bool:
+        """Whether a stored row of this spectrum and these settings is likely there: an index
+        entry with both digests (checked in full when its row is read, `row`), else
+        a record that passes `row`."""
+        entry = self._index.get(stem)
+        if isinstance(entry, list) and len(entry) == 6 and entry[:2] == [digest, self._settings]:
+            return True
         return self.row(stem, digest) is not None
 
     def close(self) -> None:

@@ -33,17 +33,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TrendInputError
-from ..schema import TOTAL, TREND_QUANTITIES, role_column, stderr_of
-from .events import (
-    ARC_QUANTITIES,
-    JUMP_QUANTITIES,
-    Event,
-    detect_events,
-    ok_rows,
-    partial_mask,
-    spikes,
-    usable_rows,
-)
+from ..schema import TREND_QUANTITIES, stderr_of
+from .columns import TABLE_COLUMNS
+from .events import Event, detect_events, ok_rows, partial_mask, spikes, usable_rows
 from .laws import (
     GROWTH_LAWS,
     LAWS,
@@ -74,13 +66,6 @@ __all__ = [
 ]
 
 MIN_POINTS = 4
-#: every column of a results table that `analyse_trends` reads: a batch keeps only these
-#: in memory for it (issue 15); the analysis of these columns alone is that of the table
-TABLE_COLUMNS = tuple(dict.fromkeys([
-    "cell", "time_h", "time_source", "status", "partial",
-    *TREND_QUANTITIES, *(stderr_of(q) for q in TREND_QUANTITIES),
-    *JUMP_QUANTITIES, *ARC_QUANTITIES, role_column("resistance", TOTAL),
-]))  # fmt: skip
 #: a growth law must lower the criterion by at least this much to beat the constant law
 BEAT_MARGIN = 2.0
 _AICC_RATIO = 40  # use AICc while n < 40 * (largest number of law parameters)
