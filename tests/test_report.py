@@ -115,7 +115,9 @@ def test_run_without_geometry_single_spectrum_and_failures(tmp_path: Path) -> No
         assert b">no values<" not in svg.read_bytes()  # no empty panel
     assert "timestamps in the files" in text  # in-memory spectra keep their timestamps
     assert files.pdf is None and not (out / "report.pdf").exists()
-    assert text.count("<img ") == 3 + 1
+    trend_images = {path.stem for path in (out / "figures").glob("trends_*.png")}
+    assert trend_images and not any("asr" in s or "conduct" in s for s in trend_images)
+    assert text.count("<img ") == len(trend_images) + 1  # no figure of geometry quantities
 
 
 def test_failed_rows_are_flagged_and_drawn(tmp_path: Path) -> None:

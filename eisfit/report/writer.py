@@ -176,11 +176,11 @@ def _write_figure(fig_dir: Path, stem: str, rendered: Rendered) -> list[Path]:
 
 def _trend_figures(run: RunData, cache: FigureCache) -> dict[str, tuple[str, Rendered]]:
     """stem -> (caption, figure) of every trend figure, from the cache or drawn here."""
-    from .figures import TREND_FIGURES, trend_figure
+    from .figures import trend_figure, trend_figures
 
     table_digest = _table_digest(run.table)
     out = {}
-    for stem, (caption, quantities) in TREND_FIGURES.items():
+    for stem, (caption, quantities) in trend_figures(run.table).items():
         key = _trend_key(run, table_digest, quantities)
         rendered = cache.get(key)
         if rendered is None:
