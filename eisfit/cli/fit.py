@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
         items.append(
             {**result.to_dict(), "model": model_name, **analysis.to_dict(), "warnings": warnings}
         )
-        reports.append(contribution_report(result.report(), analysis))
+        reports.append(contribution_report(result.report(), analysis, result=result))
         fits.append((result, analysis))
     if args.report:
         from ..report import write_fit_report
