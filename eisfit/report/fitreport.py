@@ -22,7 +22,7 @@ from ..errors import ReportError
 from ..status import STATUSES
 from . import html as h
 from . import sections as sec
-from .data import SpectrumView, spectrum_view
+from .data import GEOMETRY_NOTE, SpectrumView, spectrum_view
 from .output import report_format
 from .render import PNG_DPI, render_spectra
 
@@ -158,7 +158,7 @@ def _facts(fits: Sequence[tuple[FitResult, CellAnalysis | None]], views: Sequenc
         ("weighting", first.weighting if first else "-"),
         ("cell", f"area {cell.area_cm2:g} cm², thickness {cell.thickness_cm:g} cm, "
                  + ("symmetric" if cell.symmetric else "not symmetric")
-         if cell is not None else "no geometry given: no ASR or conductivity"),
+         if cell is not None else f"{GEOMETRY_NOTE} (no area and thickness given)"),
         ("written", f"{sec.now()} with {sec.versions()}"),
     ]  # fmt: skip
 
