@@ -215,7 +215,8 @@ class Outcome:
             return self.message
         how = "converged" if self.converged else "stopped on its evaluation budget"
         if warm:
-            return f"{how} from the previous spectrum's values (warm start, one start)"
+            # a batch's warm start (the previous spectrum's fit) or a user's full ``initial``
+            return f"{how} from the starting values given (one start, no search of other minima)"
         reached = f"best cost reached from {self.hits} of {self.n_starts} starts"
         if self.hits < 2:
             why = "the other starts ended in other minima" if self.n_starts > 1 else "one start"
