@@ -14,7 +14,7 @@ import pytest
 import eisfit
 from eisfit import Spectrum, compile_circuit
 from eisfit.fitting.bounds import SPAN, resolvable_bounds
-from eisfit.fitting.verdict import predicted_decrease, residual_findings, runs_z
+from eisfit.fitting.verdict import apex_findings, predicted_decrease, residual_findings, runs_z
 from eisfit.physics import Cell, analyse, get_model
 from eisfit.status import EXIT_CODES, STATUSES, exit_code, worst
 from eisfit.synthetic import simulate
@@ -61,6 +61,7 @@ def test_an_arc_not_closed_at_low_frequency_is_undetermined_not_1e99() -> None:
     why = result.undetermined["R2.R"]
     assert "below the band" in why or "default bound" in why
     assert "lower frequency" in why or "not closed" in why  # it says what to do
+    assert "e-0" not in why  # the side and the band edge, not a meaningless far apex value
     assert result.optimum["R2.R"] <= SPAN * np.abs(result.spectrum.impedance_ohm).max()
     assert "(confirmed)" not in result.message
     analysis = analyse(result, Cell(1.0, 0.1), roles=get_model("gb-soli").roles)
@@ -158,3 +159,20 @@ def test_a_wrong_circuit_is_a_warning_with_the_reason() -> None:
     assert result.status == "warning"
     assert any("systematic residuals" in r for r in result.reasons)
     assert "(confirmed)" not in result.message
+
+
+@pytest.mark.parametrize(
+    ("theta", "side", "name"),
+    [((100.0, 1e6, 1.0, 0.9), "below 0.01 Hz", "R1.R"),  # apex ~1e-7 Hz
+     ((100.0, 100.0, 1e-16, 1.0), "above 1e+07 Hz", "CPE1.Q")],  # apex ~1e13 Hz
+)  # fmt: skip
+def test_a_far_apex_names_its_side_and_the_band_edge_not_its_value(
+    theta: tuple[float, ...], side: str, name: str
+) -> None:
+    """An apex decades outside the band is not a number the data hold (1e-33 Hz was
+    printed before): the reason gives the side and the edge moved out by a decade."""
+    circuit = compile_circuit("R0-p(R1,CPE1)")
+    f = np.logspace(6, -1, 50)
+    undetermined, warnings = apex_findings(circuit, np.array(theta), f, np.full(50, 100.0))
+    assert side in undetermined[name] and "e-07" not in undetermined[name]
+    assert "e+13" not in undetermined[name] and not warnings

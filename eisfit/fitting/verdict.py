@@ -201,8 +201,10 @@ def apex_findings(
             continue
         where = f"{arc.name}: apex {10.0**log_f0:.3g} Hz"
         if log_f0 < lo - APEX_DECADES:
+            # the apex value itself means nothing this far out (1e-33 Hz): say the side
             reason = (
-                f"{where} lies {lo - log_f0:.1f} decades below the band {band}: only its "
+                f"{arc.name}: apex below {10.0 ** (lo - APEX_DECADES):.3g} Hz, more than "
+                f"{APEX_DECADES:g} decade below the band {band}: only its "
                 "capacitive tail is measured (the low-frequency arc is not closed: fit a "
                 "bare CPE or measure to lower frequency)"
             )
@@ -210,7 +212,8 @@ def apex_findings(
                 out[r_name] = reason
         elif log_f0 > hi + APEX_DECADES:
             reason = (
-                f"{where} lies {log_f0 - hi:.1f} decades above the band {band}: to these "
+                f"{arc.name}: apex above {10.0 ** (hi + APEX_DECADES):.3g} Hz, more than "
+                f"{APEX_DECADES:g} decade above the band {band}: to these "
                 "data it is a plain resistance in series with the intercept (fit without "
                 "this arc, or measure to higher frequency)"
             )
