@@ -21,7 +21,7 @@ from eisfit.cli.main import main
 from eisfit.physics import analyse
 from eisfit.report import write_fit_report, write_run_report
 from eisfit.report.fitreport import FULL_UP_TO, MAX_FLAGGED, chosen
-from eisfit.report.pdf import PdfReport, pdf_text
+from eisfit.report.pdf import PdfReport, pdf_text, wrap_line
 from eisfit.report.render import PNG_DPI
 from eisfit.runs.batch import BatchSettings, run_batch
 from eisfit.synthetic import ec_lab_mpt_text
@@ -137,6 +137,10 @@ def test_pdf_pages_are_the_drawn_pngs_and_text(run_dir: Path) -> None:
 def test_pdf_text_and_any_png(tmp_path: Path) -> None:
     assert pdf_text("R = 5 Ω ± 1 (a\\b)") == b"(R = 5 ohm \xb1 1 \\(a\\\\b\\))"
     assert pdf_text("χ² σ\x07") == b"(chi\xb2 sigma )"
+    long = "R = 5 Ω " * 20 + "end"  # 163 characters once spelled: wrapped, nothing cut
+    parts = wrap_line(long)
+    assert len(parts) == 2 and all(len(p) <= 110 for p in parts)
+    assert " ".join(p.strip() for p in parts) == long.replace("Ω", "ohm").strip()
     buffer = io.BytesIO()
     Image.new("RGBA", (30, 20), (255, 0, 0, 128)).save(buffer, format="png")  # not RGB
     lines = [f"line {i}" for i in range(200)]

@@ -20,6 +20,7 @@ temporary name and moved into place on success (`eisfit._util.atomic_path`).
 from __future__ import annotations
 
 import struct
+import textwrap
 import zlib
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -29,11 +30,11 @@ from typing import Any, BinaryIO
 from .._util import atomic_path
 from ..errors import ReportError
 
-__all__ = ["PdfReport", "pdf_text"]
+__all__ = ["PdfReport", "pdf_text", "wrap_line"]
 
 _PAGE_W, _PAGE_H = 595.28, 841.89  # A4 in points
 _MARGIN = 36.0
-_LINE_CHARS = 110  # characters of a text line (longer ones are cut)
+_LINE_CHARS = 110  # characters of a text line in Courier (longer ones wrap)
 _BODY_PT, _BODY_LEAD = 7.5, 9.4  # summary pages: Courier size and line spacing
 _NOTE_PT, _NOTE_LEAD = 7.0, 8.6  # notes under a figure
 _HEAD_PT = 13.0
@@ -54,6 +55,16 @@ def pdf_text(text: str) -> bytes:
     clean = "".join(c if c.isprintable() else " " for c in str(text).translate(_SPELLED))
     data = clean.encode("cp1252", errors="replace")
     return b"(" + data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def wrap_line(line: str) -> list[str]:
+    """``line`` as spelled in the PDF (Ω as "ohm": longer) in pieces of at most
+    `_LINE_CHARS` characters, continuations indented: nothing is cut off."""
+    spelled = str(line).translate(_SPELLED)
+    if len(spelled) <= _LINE_CHARS:
+        return [spelled]
+    return textwrap.wrap(spelled, _LINE_CHARS, subsequent_indent="    ",
+                         break_on_hyphens=False) or [""]  # fmt: skip
 
 
 def _title_string(text: str) -> bytes:
@@ -168,7 +179,7 @@ class PdfReport(AbstractContextManager["PdfReport"]):
 
     @staticmethod
     def _lines(x: float, top: float, lines: Sequence[str], size: float, lead: float) -> bytes:
-        body = b" Tj T* ".join(pdf_text(line[:_LINE_CHARS]) for line in lines)
+        body = b" Tj T* ".join(pdf_text(line) for line in lines)
         return (b"BT /F3 " + _num(size) + b" Tf " + _num(lead) + b" TL " + _num(x) + b" "
                 + _num(top) + b" Td " + body + b" Tj ET")  # fmt: skip
 
@@ -180,6 +191,7 @@ class PdfReport(AbstractContextManager["PdfReport"]):
     # -- pages ------------------------------------------------------------------------
     def text(self, heading: str, lines: Sequence[str]) -> None:
         """Text pages: a heading and lines (long lists continue on further pages)."""
+        lines = [part for line in lines for part in wrap_line(line)]
         top = _PAGE_H - _MARGIN - _HEAD_PT
         per_page = int((top - 2 * _HEAD_PT - _MARGIN) // _BODY_LEAD)
         chunks = [lines[i : i + per_page] for i in range(0, len(lines), per_page)] or [[]]
