@@ -7,9 +7,9 @@ escaped HTML around it, so no file name can reach matplotlib's mathtext parser.
 
 Modules needed only to draw (lin-KK, the circuit compiler, the growth laws and with them
 scipy.optimize) are imported where they are used, so a report whose figures all come from
-the figure cache (`eisfit.report.cache`) does not load them.  Each figure is saved as PNG
-and SVG by `save`; the HTML report embeds the SVG bytes as a
-data URI (`<img>`, which runs no script).
+the figure cache (`eisfit.report.cache`) does not load them.  `eisfit.report.render`
+turns each figure into SVG (`svg_bytes`) and PNG bytes once; the HTML report embeds the
+SVG as a data URI (`<img>`, which runs no script).
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import EisfitError, ReportError
+from ..errors import EisfitError
 from ..trends.events import usable_rows
 from .axes import legend_above_data, log_labels
 from .data import SpectrumView, drawable
@@ -39,7 +38,6 @@ __all__ = [
     "STYLE",
     "blank_figure",
     "errorbar_rows",
-    "save",
     "spectrum_figure",
     "svg_bytes",
     "trend_figure",
@@ -128,20 +126,6 @@ def svg_bytes(figure: Figure) -> bytes:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     figure.set_layout_engine("none")
     return compact_svg(buffer.getvalue())
-
-
-def save(figure: Figure, stem: Path, *, dpi: int = 150) -> bytes:
-    """Write ``stem``.png and ``stem``.svg; return the SVG bytes (for the HTML)."""
-    import matplotlib as mpl
-
-    svg = svg_bytes(figure)
-    try:
-        with mpl.rc_context(STYLE):
-            figure.savefig(stem.with_suffix(".png"), dpi=dpi)
-        stem.with_suffix(".svg").write_bytes(svg)
-    except OSError as exc:
-        raise ReportError(f"{stem}: cannot write the figure ({exc})") from None
-    return svg
 
 
 def _finite(table: pd.DataFrame, column: str) -> np.ndarray:
