@@ -27,8 +27,10 @@ __all__ = [
     "CacheEntryError",
     "CircuitError",
     "CircuitSyntaxError",
+    "DRTError",
     "EisfitError",
     "FitInputError",
+    "IdentifyError",
     "JsonError",
     "ModelFileError",
     "OutputError",
@@ -65,8 +67,18 @@ class CircuitSyntaxError(CircuitError):
         super().__init__(f"{message} at position {position}:\n  {text}\n  {caret}")
 
 
+class DRTError(EisfitError, ValueError):
+    """A spectrum or options a DRT cannot use (too few points, Z = 0, unknown option);
+    the message names the spectrum's source."""
+
+
 class FitInputError(EisfitError, ValueError):
     """Fit options that cannot work: unknown parameter names, too few points, bad bounds..."""
+
+
+class IdentifyError(EisfitError, ValueError):
+    """A spectrum (or option) no circuit identification can run on: too few points, no
+    candidate that can be fitted; the message names the spectrum's source."""
 
 
 class ReadError(EisfitError, ValueError):

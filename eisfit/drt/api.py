@@ -1,0 +1,202 @@
+"""`drt`: the distribution of relaxation times of one spectrum (issue 16, item 1).
+
+Model (units: ohm, s, H).  Z(omega) = R_inf + j omega L + integral gamma(ln tau) /
+(1 + j omega tau) d ln tau with gamma >= 0 in ohm per unit ln tau, so the area of a peak
+over ln tau is its resistance (Schoenleber & Ivers-Tiffee, Electrochem. Commun. 58 (2015)
+15, for reading a DRT; Boukamp, J. Phys. Energy 2 (2020) 042001, review).  gamma is a
+sum of Gaussians on a log-tau grid that reaches `EXTEND_DECADES` beyond the measured band
+on both sides (`eisfit.drt.basis`), fitted to the real and imaginary parts together with
+modulus weighting (each row divided by |Z|) under Tikhonov regularisation of its
+derivative, with gamma, R_inf and L non-negative (`eisfit.drt.solve`); Wan, Saccoccio,
+Chen & Ciucci, Electrochim. Acta 184 (2015) 483 (DRTtools), is the method this follows.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import DRTError
+from ..spectrum import Spectrum
+from . import basis, solve
+from ._blas import one_thread
+from .peaks import find_peaks
+from .result import DRTResult
+
+__all__ = ["EXTEND_DECADES", "MIN_POINTS", "PER_DECADE", "drt"]
+
+#: fewest points accepted: the basis has ~10 functions per decade, but lambda must be
+#: chosen from the data and a noise level estimated, which needs some redundancy
+MIN_POINTS = 10
+PER_DECADE = 10.0
+EXTEND_DECADES = 1.0
+FWHM_SPACINGS = 2.0
+PENALTY_ORDER = 1
+DEFAULT_CRITERION = "discrepancy"
+OUTPUT_PER_DECADE = 50
+_INDUCTANCE = ("auto", True, False)
+
+
+def _where(spectrum: Spectrum) -> str:
+    source, index = spectrum.meta.source, spectrum.meta.index
+    return f"{source}, spectrum {index}" if source else f"spectrum {index}"
+
+
+def _check(
+    spectrum: Any, method: str, regularization: float | str, inductance: Any, criterion: str
+) -> None:
+    if not isinstance(spectrum, Spectrum):
+        raise DRTError(f"drt needs an eisfit.Spectrum, got {type(spectrum).__name__}")
+    if method != "tikhonov":
+        raise DRTError(f"unknown DRT method {method!r}; the only method is 'tikhonov'")
+    number = isinstance(regularization, int | float) and not isinstance(regularization, bool)
+    if not (regularization == "auto" or (number and 0.0 < float(regularization) < math.inf)):
+        raise DRTError(
+            f"regularization must be 'auto' or a positive number, got {regularization!r}"
+        )
+    if not any(inductance is v for v in _INDUCTANCE) and inductance != "auto":
+        raise DRTError(f"inductance must be 'auto', True or False, got {inductance!r}")
+    if criterion not in solve.CRITERIA:
+        raise DRTError(
+            f"unknown criterion {criterion!r}; choose one of {', '.join(solve.CRITERIA)}"
+        )
+    n = len(spectrum)
+    where = _where(spectrum)
+    if n < MIN_POINTS:
+        raise DRTError(f"{where}: a DRT needs at least {MIN_POINTS} points, this spectrum has {n}")
+    zero = np.flatnonzero(np.abs(spectrum.impedance_ohm) == 0.0)
+    if zero.size:
+        raise DRTError(f"{where}: point {zero[0]} has Z = 0; a DRT weighs points by 1/|Z|")
+
+
+def drt(
+    spectrum: Spectrum,
+    *,
+    method: str = "tikhonov",
+    regularization: float | str = "auto",
+    inductance: bool | str = "auto",
+    credible: bool = False,
+    criterion: str | None = None,
+    noise: float | None = None,
+) -> DRTResult:
+    """The DRT of ``spectrum`` (see the module docstring for the model and units).
+
+    ``regularization``: lambda, or ``"auto"`` to choose it by ``criterion`` (default
+    `DEFAULT_CRITERION`; ``gcv``, ``re-im`` or ``discrepancy``, `eisfit.drt.solve`).
+    ``inductance``: ``"auto"`` fits a series L >= 0 and reports it when the data make it
+    positive, True always reports it, False leaves it out.  ``credible``: add a 95 %
+    band from the Gaussian posterior of the regularised problem.  ``noise``: relative
+    noise per component for ``discrepancy`` (default: lin-KK's estimate).
+    Raises `DRTError` (naming the spectrum) for fewer than `MIN_POINTS` points, Z = 0,
+    or bad options.
+    """
+    criterion = DEFAULT_CRITERION if criterion is None else criterion
+    _check(spectrum, method, regularization, inductance, criterion)
+    with one_thread():
+        return _drt(spectrum, regularization, inductance, credible, criterion, noise)
+
+
+def _drt(
+    spectrum: Spectrum,
+    regularization: float | str,
+    inductance: bool | str,
+    credible: bool,
+    criterion: str,
+    noise: float | None,
+) -> DRTResult:
+    f = spectrum.frequency_hz
+    z = spectrum.impedance_ohm
+    omega = spectrum.angular_frequency
+    weight = 1.0 / np.abs(z)
+    grid = basis.make_grid(
+        f, per_decade=PER_DECADE, extend_decades=EXTEND_DECADES, fwhm_spacings=FWHM_SPACINGS
+    )
+    k_re, k_im = basis.kernel(omega, grid)
+    n = f.size
+    a = np.vstack([k_re * weight[:, None], k_im * weight[:, None]])
+    free_cols = [np.concatenate([weight, np.zeros(n)])]
+    with_l = inductance is True or (inductance == "auto" and _inductive_head(f, z))
+    if with_l:
+        free_cols.append(np.concatenate([np.zeros(n), omega * weight]))
+    free = np.column_stack(free_cols)
+    data = np.concatenate([z.real * weight, z.imag * weight])
+    root = _root(grid)
+    problem = solve.Problem(a, free, data, root, n)
+
+    lam_auto, scores = solve.choose(problem, criterion, noise=noise)
+    noise_used = scores["noise"]
+    if regularization == "auto":
+        lam, how = lam_auto, criterion
+    else:
+        lam, how = float(regularization), "given"
+
+    x, c = solve.nnls_solve(problem, lam)
+    r_inf = float(c[0])
+    l_h = float(c[1]) if with_l else None
+    z_fit = r_inf + (k_re @ x) + 1j * (k_im @ x + (omega * l_h if l_h else 0.0))
+    resid = (z - z_fit) * weight
+    log_lo, log_hi = grid.ln_tau[0] / math.log(10.0), grid.ln_tau[-1] / math.log(10.0)
+    count = round((log_hi - log_lo) * OUTPUT_PER_DECADE) + 1
+    ln_out = np.linspace(log_lo, log_hi, count) * math.log(10.0)
+    phi = basis.basis_matrix(ln_out, grid)
+    gamma = phi @ x
+    peaks = find_peaks(ln_out, gamma)
+    r_pol = float(np.sum(x) * grid.area)
+    lower = upper = None
+    if credible:
+        lower, upper = _band(problem, lam, phi, x, resid)
+    status, message = "ok", ""
+    if not peaks:
+        status, message = "undetermined", "no relaxation found: gamma is zero"
+    return DRTResult(
+        tau_s=np.exp(ln_out),
+        gamma_ohm=gamma,
+        r_inf_ohm=r_inf,
+        inductance_h=l_h,
+        regularization=lam,
+        regularization_method=how,
+        peaks=peaks,
+        polarization_resistance_ohm=r_pol,
+        frequency_hz=f,
+        z_fit_ohm=z_fit,
+        residual_re=resid.real,
+        residual_im=resid.imag,
+        noise_estimate=noise_used,
+        gamma_lower_ohm=lower,
+        gamma_upper_ohm=upper,
+        status=status,
+        message=message,
+        source=spectrum.meta.source,
+        details=dict(scores),
+    )
+
+
+def _inductive_head(frequency_hz: np.ndarray, impedance_ohm: np.ndarray) -> bool:
+    """True when Z'' > 0 at the highest measured frequency (an inductive head)."""
+    return bool(impedance_ohm[int(np.argmax(frequency_hz))].imag > 0.0)
+
+
+def _root(grid: basis.Grid) -> np.ndarray:
+    """Upper Cholesky factor of the penalty, with a tiny ridge that keeps it definite."""
+    p = basis.penalty(grid, PENALTY_ORDER)
+    ridge = 1e-8 * float(np.max(np.diag(p)))
+    return np.linalg.cholesky(p + ridge * np.eye(p.shape[0])).T
+
+
+def _band(
+    problem: solve.Problem, lam: float, phi: np.ndarray, x: np.ndarray, resid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """95 % band of gamma from the Gaussian posterior of the unconstrained regularised
+    problem, centred on the non-negative solution and clipped at 0."""
+    m = problem.a.shape[1]
+    design = np.hstack([problem.a, problem.free])
+    prec = design.T @ design
+    prec[:m, :m] += lam * (problem.root.T @ problem.root)
+    r = np.concatenate([resid.real, resid.imag])
+    sigma2 = float(r @ r) / max(r.size - 1, 1)
+    cov = sigma2 * np.linalg.pinv(prec)[:m, :m]
+    sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", phi, cov, phi), 0.0))
+    mean = phi @ x
+    return np.maximum(mean - 1.96 * sd, 0.0), mean + 1.96 * sd
