@@ -14,6 +14,7 @@ Chen & Ciucci, Electrochim. Acta 184 (2015) 483 (DRTtools), is the method this f
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..errors import DRTError
 from ..spectrum import Spectrum
 from . import basis, solve
 from ._blas import one_thread
-from .peaks import find_peaks
+from .peaks import DRTPeak, find_peaks
 from .result import DRTResult
 
 __all__ = ["EXTEND_DECADES", "MIN_POINTS", "PER_DECADE", "drt"]
@@ -36,6 +37,10 @@ FWHM_SPACINGS = 2.0
 PENALTY_ORDER = 1
 DEFAULT_CRITERION = "discrepancy"
 OUTPUT_PER_DECADE = 50
+#: a peak must have at least this many times noise x |Z| at its frequency as resistance
+MIN_SIGNIFICANCE = 5.0
+#: chi-square(1) quantile at p = 0.001: the evidence an inductance must bring
+INDUCTANCE_CHI2 = 10.83
 _INDUCTANCE = ("auto", True, False)
 
 
@@ -116,23 +121,33 @@ def _drt(
     k_re, k_im = basis.kernel(omega, grid)
     n = f.size
     a = np.vstack([k_re * weight[:, None], k_im * weight[:, None]])
-    free_cols = [np.concatenate([weight, np.zeros(n)])]
-    with_l = inductance is True or (inductance == "auto" and _inductive_head(f, z))
-    if with_l:
-        free_cols.append(np.concatenate([np.zeros(n), omega * weight]))
-    free = np.column_stack(free_cols)
     data = np.concatenate([z.real * weight, z.imag * weight])
     root = _root(grid)
-    problem = solve.Problem(a, free, data, root, n)
+    r_col = np.concatenate([weight, np.zeros(n)])
+    l_col = np.concatenate([np.zeros(n), omega * weight])
 
-    lam_auto, scores = solve.choose(problem, criterion, noise=noise)
-    noise_used = scores["noise"]
-    if regularization == "auto":
-        lam, how = lam_auto, criterion
+    def attempt(with_l: bool) -> _Attempt:
+        free = np.column_stack([r_col, l_col] if with_l else [r_col])
+        problem = solve.Problem(a, free, data, root, n)
+        lam, scores = solve.choose(problem, criterion, noise=noise)
+        if regularization != "auto":
+            lam = float(regularization)
+        x, c = solve.nnls_solve(problem, lam)
+        r = data - a @ x - free @ c
+        return _Attempt(problem, lam, scores, x, c, float(r @ r))
+
+    if inductance is True or (inductance == "auto" and _inductive_head(f, z)):
+        best = attempt(True)
+        l_reason = "fitted" if inductance is True else "fitted: Z'' > 0 at the highest frequency"
+    elif inductance is False:
+        best, l_reason = attempt(False), "not fitted (inductance=False)"
     else:
-        lam, how = float(regularization), "given"
-
-    x, c = solve.nnls_solve(problem, lam)
+        best, l_reason = _inductance_test(attempt(False), attempt(True))
+    problem, lam, scores, x, c = best.problem, best.lam, best.scores, best.x, best.c
+    noise_used = scores["noise"]
+    how = criterion if regularization == "auto" else "given"
+    scores["inductance"] = l_reason
+    with_l = c.size > 1
     r_inf = float(c[0])
     l_h = float(c[1]) if with_l else None
     z_fit = r_inf + (k_re @ x) + 1j * (k_im @ x + (omega * l_h if l_h else 0.0))
@@ -142,14 +157,20 @@ def _drt(
     ln_out = np.linspace(log_lo, log_hi, count) * math.log(10.0)
     phi = basis.basis_matrix(ln_out, grid)
     gamma = phi @ x
-    peaks = find_peaks(ln_out, gamma)
+    peaks, weak = _significant(find_peaks(ln_out, gamma), f, z, noise_used)
     r_pol = float(np.sum(x) * grid.area)
     lower = upper = None
     if credible:
         lower, upper = _band(problem, lam, phi, x, resid)
     status, message = "ok", ""
+    if weak:
+        scores["peaks_below_noise"] = weak
     if not peaks:
-        status, message = "undetermined", "no relaxation found: gamma is zero"
+        status = "undetermined"
+        message = (
+            f"no relaxation above the noise ({weak} peak(s) smaller than "
+            f"{MIN_SIGNIFICANCE:g} x noise x |Z|)" if weak else "no relaxation found: gamma is zero"
+        )
     return DRTResult(
         tau_s=np.exp(ln_out),
         gamma_ohm=gamma,
@@ -171,6 +192,47 @@ def _drt(
         source=spectrum.meta.source,
         details=dict(scores),
     )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    problem: solve.Problem
+    lam: float
+    scores: dict[str, Any]
+    x: np.ndarray
+    c: np.ndarray
+    rss: float
+
+
+def _inductance_test(without: _Attempt, with_l: _Attempt) -> tuple[_Attempt, str]:
+    """Keep the series L when it lowers the weighted residual sum of squares by more than
+    `INDUCTANCE_CHI2` noise variances (a likelihood-ratio test with one degree of
+    freedom at p = 0.001; the noise from the fit without L)."""
+    sigma2 = without.scores["noise"] ** 2
+    gain = (without.rss - with_l.rss) / sigma2 if sigma2 > 0 else math.inf
+    if with_l.c[1] > 0.0 and gain > INDUCTANCE_CHI2:
+        return with_l, f"fitted: it lowers chi-square by {gain:.3g} noise variances"
+    return without, (
+        f"not fitted: an inductance lowers chi-square by only {max(gain, 0.0):.3g} noise "
+        f"variances (needs {INDUCTANCE_CHI2})"
+    )
+
+
+def _significant(
+    peaks: tuple[DRTPeak, ...], f: np.ndarray, z: np.ndarray, noise: float
+) -> tuple[tuple[DRTPeak, ...], int]:
+    """(peaks whose resistance is at least `MIN_SIGNIFICANCE` x noise x |Z| at their
+    frequency (clamped to the band), how many were dropped)."""
+    if not math.isfinite(noise) or noise <= 0.0:
+        return peaks, 0
+    order = np.argsort(f)
+    log_f, mod = np.log10(f[order]), np.abs(z[order])
+    kept = tuple(
+        p for p in peaks
+        if p.resistance_ohm >= MIN_SIGNIFICANCE * noise * float(
+            np.interp(math.log10(p.frequency_hz), log_f, mod))
+    )
+    return kept, len(peaks) - len(kept)
 
 
 def _inductive_head(frequency_hz: np.ndarray, impedance_ohm: np.ndarray) -> bool:

@@ -46,7 +46,7 @@ CRITERIA = ("gcv", "re-im", "discrepancy")
 #: log10 lambda grid on which criteria are evaluated (10 per decade)
 LOG10_LAMBDAS = np.linspace(-12.0, 3.0, 151)
 DISCREPANCY_DOF = False
-DISCREPANCY_TAU = 1.0
+DISCREPANCY_TAU = 1.2
 
 
 @dataclass(frozen=True)
