@@ -47,6 +47,9 @@ CRITERIA = ("gcv", "re-im", "discrepancy")
 LOG10_LAMBDAS = np.linspace(-12.0, 3.0, 151)
 DISCREPANCY_DOF = False
 DISCREPANCY_TAU = 1.2
+#: smallest noise assumed (fraction of |Z| per component): about the accuracy of a good
+#: frequency-response analyser (0.1 % in |Z|, 0.1 degree), as lin-KK's floor in eisfit.kk
+NOISE_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ def choose(
 ) -> tuple[float, dict[str, float]]:
     """(lambda, scores) for ``criterion``.  ``scores["noise"]`` is the relative noise
     per component: ``noise`` when given, else Wahba's estimate |r|^2 / (n - tr H) at the
-    GCV choice (Wahba, J. R. Stat. Soc. B 45 (1983) 133, eq. 3.2; the residual
+    GCV choice (at least `NOISE_FLOOR`) (Wahba, J. R. Stat. Soc. B 45 (1983) 133, eq. 3.2; the residual
     variance of a linear smoother), which ``discrepancy`` then uses."""
     lambdas = 10.0**LOG10_LAMBDAS
     a_std = _standard_form(problem.a, problem.root)
@@ -161,7 +164,7 @@ def choose(
     gcv = sp.rows * rss / np.maximum(dof, 1e-12) ** 2
     i_gcv = int(np.nanargmin(gcv))
     if noise is None or not math.isfinite(noise) or noise <= 0.0:
-        noise = math.sqrt(rss[i_gcv] / max(dof[i_gcv], 1.0))
+        noise = max(math.sqrt(rss[i_gcv] / max(dof[i_gcv], 1.0)), NOISE_FLOOR)
     scores = {"noise": float(noise), "gcv_lambda": float(lambdas[i_gcv])}
     if criterion == "gcv":
         i = i_gcv
