@@ -164,6 +164,7 @@ def _load_before(folder: Path) -> types.ModuleType | None:
     if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)
+    sys.modules["selection_before"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

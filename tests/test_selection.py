@@ -127,3 +127,46 @@ def test_implausible_candidates_lose_even_with_a_better_bic() -> None:
     assert name == "tame"
     assert "among the physically plausible candidates" in text
     assert "wild implausible: R1: apex 1e8 Hz outside" in text
+
+
+# Issue 16: an external labelled set showed fit_best rejecting the generating circuit
+# because the Na-cell capacitance rules ran with a default geometry, and a Warburg model
+# without arcs escaping those rules and winning.  Two arcs with capacitances far from any
+# Na-cell role (mF): not a Na | SSE | Na cell, which is only known when no cell is given.
+BIG_C = simulate(
+    "R0-p(R1,CPE1)-p(R2,CPE2)",
+    {"R0.R": 2.0, **arc(1, 10.0, 200.0, 0.85), **arc(2, 30.0, 0.5, 0.8)},
+    np.logspace(5, -2, 57),
+    noise=0.01,
+    rng=np.random.default_rng(2),
+)
+
+
+def test_na_cell_rules_do_not_judge_without_a_cell() -> None:
+    choice = fit_best(BIG_C, ["R0-W1", "R0-p(R1,CPE1)-p(R2,CPE2)"])
+    assert choice.name == "R0-p(R1,CPE1)-p(R2,CPE2)"
+    rows = {c.name: c for c in choice.candidates}
+    assert rows["R0-p(R1,CPE1)-p(R2,CPE2)"].plausible
+    assert not any("capacitance" in r for r in rows["R0-p(R1,CPE1)-p(R2,CPE2)"].reasons)
+
+
+def test_a_warburg_without_arcs_does_not_escape_by_default() -> None:
+    """With a cell the arcs break the Na-cell rules, but the Warburg model does not explain
+    the data at all: it ranks below them instead of winning by default."""
+    choice = fit_best(BIG_C, ["R0-W1", "R0-p(R1,CPE1)-p(R2,CPE2)"], cell=Cell(1.0, 0.1))
+    assert choice.name == "R0-p(R1,CPE1)-p(R2,CPE2)"
+    rows = {c.name: c for c in choice.candidates}
+    assert not rows["R0-p(R1,CPE1)-p(R2,CPE2)"].plausible
+    assert any("capacitance" in r for r in rows["R0-p(R1,CPE1)-p(R2,CPE2)"].reasons)
+    assert rows["R0-W1"].tier == 2 and not rows["R0-W1"].explains
+    assert "no candidate is physically plausible" in choice.explanation
+
+
+def test_no_candidate_explains_the_data() -> None:
+    name, text = _choose(
+        [
+            CandidateScore("a", "a", 3, -10.0, -5.0, 1e-2, True, False, ("x",), tier=2),
+            CandidateScore("b", "b", 5, -30.0, -20.0, 1e-2, True, False, ("y",), tier=2),
+        ]
+    )
+    assert name == "b" and "no candidate explains the data" in text

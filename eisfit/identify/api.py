@@ -58,6 +58,7 @@ def _candidate(t: Tried, delta: float) -> Candidate:
         plausible=j.plausible,
         reasons=j.reasons,
         origin=t.origin,
+        notes=j.imprecise,
     )
 
 
@@ -76,9 +77,13 @@ def _reasons(
     if not explained:
         out.append(f"no candidate explains the data: the best attempt has {chosen.residuals}")
     elif chosen.tier == 0:
+        values = (
+            f"imprecise: {'; '.join(chosen.notes)}"
+            if chosen.notes
+            else "every parameter determined"
+        )
         out.append(
-            f"explains the data (residuals {chosen.residuals}), every parameter determined, "
-            f"BIC {chosen.bic:.1f}"
+            f"explains the data (residuals {chosen.residuals}), BIC {chosen.bic:.1f}; {values}"
         )
     else:
         out.append(

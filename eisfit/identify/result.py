@@ -35,7 +35,8 @@ class Candidate:
     ``tier`` 0-3 (ranking module); ``delta_bic``: BIC above the lowest BIC of the
     candidates that explain the data (of all, when none does); ``plausible``: the Na-cell
     rules' verdict, None when no cell was given (the rules were not applied);
-    ``reasons``: why it was demoted; ``origin``: why it was tried.
+    ``reasons``: why it was demoted; ``origin``: why it was tried; ``notes``: values
+    whose standard error exceeds them (not a demotion: BIC weighs such a process).
     """
 
     circuit: str
@@ -51,6 +52,7 @@ class Candidate:
     plausible: bool | None
     reasons: tuple[str, ...]
     origin: str
+    notes: tuple[str, ...] = ()  # imprecise values (standard error above them): no demotion
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class Candidate:
             "plausible": self.plausible,
             "reasons": list(self.reasons),
             "origin": self.origin,
+            "notes": list(self.notes),
             "status": self.fit.status,
             "chi2_per_point": finite_or_none(self.fit.chi2_per_point),
         }

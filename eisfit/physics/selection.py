@@ -1,23 +1,28 @@
-"""Fit several candidate circuits to one spectrum and pick the best physical one.
+"""Fit several candidate circuits to one spectrum and pick the best one, with the reasons.
 
-Every candidate (a named model, a model name, or a circuit string) is fitted and analysed.
-A candidate is *plausible* when (issue 4, item 4):
+Every candidate (a named model, a model name, or a circuit string) is fitted and judged
+by the one decision rule eisfit has for comparing circuits, `eisfit.physics.ranking`
+(shared with `eisfit.identify`):
 
-* the fit converged;
-* every arc's apex frequency lies inside the measured band;
-* no CPE exponent n is below 0.5 (such an element is diffusion-like, not an arc);
-* every arc's normalised capacitance lies within one decade of its role's range
-  (`eisfit.physics.roles.CAPACITANCE_RANGES`; Irvine, Sinclair & West, Adv. Mater. 2 (1990)
-  132), judged with the cell's geometry or, without one, for a 1 cm2, 0.1 cm cell;
-* every arc resistance is determined by the data (relative standard error below 100 %) and
-  carries at least 0.1 % of the total resistance (otherwise the arc is redundant);
-* no parameter is undetermined (`eisfit.fitting.verdict`: on a bound, no standard error, or an
-  arc apex decades outside the band), a lead inductance excepted.
+1. **tiers**: a candidate that explains the data (residuals at the noise lin-KK sees),
+   with every parameter determined and nothing implausible, beats one with an
+   undetermined parameter, a redundant arc or an arc flatter than n = 0.5, which beats
+   one that does not explain the data (structured residuals far above the noise), which
+   beats a failed fit;
+2. **BIC** within the best tier (Schwarz, Ann. Stat. 6 (1978) 461), with candidates
+   within 6 BIC units tied and the one with fewest parameters chosen among them (Kass &
+   Raftery, J. Am. Stat. Assoc. 90 (1995) 773).  AIC is reported alongside; the
+   explanation notes when AIC would have chosen otherwise.
 
-Among plausible candidates the lowest BIC wins (Schwarz, Ann. Stat. 6 (1978) 461); a
-candidate with fewer parameters within 2 BIC units of it is preferred (the data cannot tell
-them apart).  When no candidate is plausible the lowest BIC wins and the explanation says
-so.  AIC is reported alongside; the explanation notes when AIC would have chosen otherwise.
+A candidate is *plausible* when it is in the first tier and no value is imprecise (its
+standard error above it): ``reasons`` is then empty.  Imprecise values are listed but do
+not demote: BIC judges whether such a process is worth its parameters.  The Na |
+SSE | Na rules (each arc's normalised capacitance within a decade of its role's range,
+Irvine, Sinclair & West, Adv. Mater. 2 (1990) 132) apply **only when a cell is given**:
+they are rules about such cells and their geometry, not about spectra in general (issue
+16: applied with a default geometry they rejected the generating circuit of three
+quarters of an external labelled set).  A candidate with no arcs (a bare Warburg, say)
+no longer escapes the rules: it must explain the data like any other to win.
 """
 
 from __future__ import annotations
@@ -38,13 +43,9 @@ from ..spectrum import Spectrum
 from .contributions import CellAnalysis, analyse
 from .geometry import Cell
 from .models import NamedModel, load_models
-from .roles import ARC_ROLES, CAPACITANCE_RANGES, normalised_capacitance
+from .ranking import TIE_BIC, Judgement, Score, choose, judge
 
 __all__ = ["CandidateScore", "ModelChoice", "fit_best"]
-
-_TOLERANCE_DECADES = 1.0
-_BIC_TIE = 2.0
-_MIN_SHARE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,16 @@ class CandidateScore:
     chi2_per_point: float
     success: bool
     plausible: bool
-    reasons: tuple[str, ...]  # why it is implausible (empty when plausible)
+    reasons: tuple[str, ...]  # why it is implausible, imprecise values too (empty: plausible)
+    #: `eisfit.physics.ranking` tier (0-3); None: 0 when plausible, else 1 (3 if failed)
+    tier: int | None = None
+    explains: bool = True  # residuals at the noise level
+
+    @property
+    def rank_tier(self) -> int:
+        if self.tier is not None:
+            return self.tier
+        return 3 if not self.success else 0 if self.plausible else 1
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,10 @@ class ModelChoice:
                 "name": self.name,
                 "circuit": self.result.circuit,
                 "explanation": self.explanation,
-                "candidates": [vars(c) | {"reasons": list(c.reasons)} for c in self.candidates],
+                "candidates": [
+                    vars(c) | {"reasons": list(c.reasons), "tier": c.rank_tier}
+                    for c in self.candidates
+                ],
                 "fit": self.result.to_dict(),
                 "analysis": self.analysis.to_dict(),
             }
@@ -108,47 +121,20 @@ def _resolve(
     return text, text, None
 
 
-def _implausible(result: FitResult, analysis: CellAnalysis, cell: Cell | None) -> list[str]:
-    reasons = [] if result.success else [f"fit did not converge: {result.message}"]
-    if result.status == "undetermined":
-        reasons.extend(
-            f"{name} undetermined: {why}"
-            for name, why in result.undetermined.items()
-            if result.model.parameters[result.model.index(name)].symbol not in ("L", "La")
-        )
-    f = result.spectrum.frequency_hz
-    lo, hi = float(f.min()), float(f.max())
-    area, thick = (cell.area_cm2, cell.thickness_cm) if cell is not None else (1.0, 0.1)
-    model = result.model
-    for p in model.parameters:
-        if p.symbol == "CPE" and p.short == "n" and result.values[p.name] < 0.5:
-            reasons.append(f"{p.name} = {result.values[p.name]:.3g} < 0.5 (not an arc)")
-    total = analysis.total_resistance_ohm
-    for c in analysis.contributions:
-        if c.role not in ARC_ROLES or c.apex_frequency_hz is None:
-            continue
-        name = c.elements[0]
-        if not lo <= c.apex_frequency_hz <= hi:
-            reasons.append(
-                f"{name}: apex {c.apex_frequency_hz:.3g} Hz outside {lo:.3g}-{hi:.3g} Hz"
-            )
-        if c.capacitance_f is not None:
-            x, unit = normalised_capacitance(c.role, c.capacitance_f, area, thick)
-            r_lo, r_hi, _ = CAPACITANCE_RANGES[c.role]
-            if not r_lo / 10**_TOLERANCE_DECADES <= x <= r_hi * 10**_TOLERANCE_DECADES:
-                reasons.append(
-                    f"{name}: {c.role} capacitance {x:.3g} {unit} more than a decade outside "
-                    f"{r_lo:g}-{r_hi:g} {unit}"
-                )
-        err = c.resistance_stderr_ohm
-        if not (math.isfinite(err) and err < abs(c.resistance_ohm)):
-            reasons.append(
-                f"{name}: resistance {c.resistance_ohm:.3g} +/- {err:.3g} ohm is not determined "
-                "by the data"
-            )
-        if total > 0 and c.resistance_ohm < _MIN_SHARE * total:
-            reasons.append(f"{name}: carries < 0.1 % of the total resistance (redundant arc)")
-    return reasons
+def _score(name: str, result: FitResult, judgement: Judgement) -> CandidateScore:
+    return CandidateScore(
+        name=name,
+        circuit=result.circuit,
+        n_parameters=len(result.values) - len(result.fixed),
+        aic=result.aic,
+        bic=result.bic,
+        chi2_per_point=result.chi2_per_point,
+        success=result.success,
+        plausible=judgement.tier == 0 and not judgement.imprecise,
+        reasons=judgement.reasons + judgement.imprecise,
+        tier=judgement.tier,
+        explains=judgement.explains,
+    )
 
 
 def fit_best(
@@ -158,42 +144,38 @@ def fit_best(
     cell: Cell | None = None,
     folder: str | Path | None = None,
 ) -> ModelChoice:
-    """Fit every candidate and choose by BIC among the physically plausible ones.
+    """Fit every candidate and choose by the ranking of `eisfit.physics.ranking`.
 
     ``candidates``: named models, model names (packaged or from ``folder``) or circuit
-    strings.  Named models contribute their bounds and element roles.  See the module
-    docstring for the plausibility rules.
+    strings.  Named models contribute their bounds and element roles.  ``cell``: the
+    geometry of a Na | SSE | Na cell; only with it do the Na-cell capacitance rules judge
+    the candidates (without it they are not applied).  See the module docstring.
     """
     if not candidates:
         raise PhysicsError("fit_best needs at least one candidate")
     models = load_models(folder)
-    rows: list[tuple[CandidateScore, FitResult, CellAnalysis, NamedModel | None]] = []
+    try:
+        kk = kk_check(spectrum)
+        noise: float | None = kk.noise_estimate if math.isfinite(kk.noise_estimate) else None
+    except EisfitError:
+        kk, noise = None, None
+    rows: list[tuple[CandidateScore, FitResult, NamedModel | None]] = []
     for candidate in candidates:
         name, circuit, model = _resolve(candidate, models)
         if any(row[0].name == name for row in rows):
             raise PhysicsError(f"candidate {name!r} is given twice")
         bounds = dict(model.bounds) if model is not None and model.bounds else None
         result = fit(spectrum, circuit, bounds=bounds, kk=False)
-        analysis = analyse(result, cell, roles=dict(model.roles) if model else None)
-        reasons = _implausible(result, analysis, cell)
-        score = CandidateScore(
-            name=name,
-            circuit=result.circuit,
-            n_parameters=len(result.values) - len(result.fixed),
-            aic=result.aic,
-            bic=result.bic,
-            chi2_per_point=result.chi2_per_point,
-            success=result.success,
-            plausible=not reasons,
-            reasons=tuple(reasons),
-        )
-        rows.append((score, result, analysis, model))
+        roles = dict(model.roles) if model else None
+        judgement = judge(result, noise=noise, cell=cell, roles=roles)
+        rows.append((_score(name, result, judgement), result, model))
     chosen, explanation = _choose([row[0] for row in rows])
-    score, result, analysis, model = next(row for row in rows if row[0].name == chosen)
-    try:
-        result = replace(result, kk=kk_check(spectrum))
-    except EisfitError as exc:
-        result = replace(result, warnings=(*result.warnings, f"KK check not run: {exc}"))
+    _, result, model = next(row for row in rows if row[0].name == chosen)
+    if kk is not None:
+        result = replace(result, kk=kk)
+    else:
+        result = replace(result, warnings=(*result.warnings, "KK check not run"))
+    analysis = analyse(result, cell, roles=dict(model.roles) if model else None)
     return ModelChoice(
         name=chosen,
         model=model,
@@ -205,27 +187,29 @@ def fit_best(
 
 
 def _choose(scores: list[CandidateScore]) -> tuple[str, str]:
-    plausible = [s for s in scores if s.plausible]
-    pool = plausible or scores
-    finite = [s for s in pool if math.isfinite(s.bic)] or pool
-    best = min(finite, key=lambda s: s.bic)
-    ties = [s for s in finite if s.bic - best.bic < _BIC_TIE]
-    pick = min(ties, key=lambda s: (s.n_parameters, s.bic))
+    """(chosen name, explanation) by `eisfit.physics.ranking.choose`."""
+    decision = choose([Score(s.name, s.n_parameters, s.bic, s.aic, s.rank_tier) for s in scores])
+    pick, best = scores[decision.chosen], scores[decision.best_bic]
     parts = [f"chose {pick.name} ({pick.circuit}, BIC {pick.bic:.1f})"]
     if pick is not best:
         parts.append(
             f"it has fewer parameters than {best.name} (BIC {best.bic:.1f}) and is within "
-            f"{_BIC_TIE:g} BIC units of it"
+            f"{TIE_BIC:g} BIC units of it (a tie: the data cannot tell them apart)"
         )
-    elif len(finite) > 1:
-        runner = min((s for s in finite if s is not pick), key=lambda s: s.bic)
-        parts.append(f"lowest BIC; next {runner.name} at +{runner.bic - pick.bic:.1f}")
-    parts.append(
-        "among the physically plausible candidates"
-        if plausible
-        else "no candidate is physically plausible, so by BIC alone"
-    )
-    by_aic = min((s for s in pool if math.isfinite(s.aic)), key=lambda s: s.aic, default=pick)
+    elif len(scores) > 1:
+        runner = scores[next(i for i in decision.order if i != decision.chosen)]
+        parts.append(f"lowest BIC of its tier; next {runner.name} at {runner.bic - pick.bic:+.1f}")
+    tier = pick.rank_tier
+    if tier == 0:
+        parts.append("among the physically plausible candidates")
+    elif decision.explained:
+        parts.append("no candidate is physically plausible, so by BIC alone among those that "
+                     "explain the data")  # fmt: skip
+    else:
+        parts.append("no candidate explains the data (structured residuals far above the "
+                     "noise): this is the best attempt, by BIC")  # fmt: skip
+    pool = [s for s in scores if s.rank_tier == tier and math.isfinite(s.aic)]
+    by_aic = min(pool, key=lambda s: s.aic, default=pick)
     if by_aic is not pick:
         parts.append(f"AIC alone would prefer {by_aic.name}")
     for s in scores:
