@@ -120,3 +120,17 @@ def test_no_private_names_taken_from_another_module() -> None:
 def test_one_version_string() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == eisfit.__version__
+
+
+def test_every_subpackage_is_installed() -> None:
+    """pyproject lists the packages by hand (circuits/ is installed as eisfit.models): a
+    subpackage missing from that list works in a checkout and is absent from a wheel."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])  # fmt: skip
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in PACKAGE.rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert found <= listed, sorted(found - listed)
+    assert "eisfit.models" in listed
