@@ -69,7 +69,11 @@ class CircuitSyntaxError(CircuitError):
 
 class DRTError(EisfitError, ValueError):
     """A spectrum or options a DRT cannot use (too few points, Z = 0, unknown option);
-    the message names the spectrum's source."""
+    the message names the spectrum's source, ``reason`` is the message without it."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        self.reason = message if reason is None else reason
+        super().__init__(message)
 
 
 class FitInputError(EisfitError, ValueError):

@@ -26,7 +26,7 @@ import sys
 
 from .._version import __version__
 from ..errors import EisfitError
-from . import arrhenius, batch, fit, kk, models, report
+from . import arrhenius, batch, drt, fit, kk, models, report
 
 __all__ = ["build_parser", "entry", "main"]
 
@@ -84,6 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"eisfit {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    for command in (fit, kk, arrhenius, models, batch, report):
+    for command in (fit, kk, drt, arrhenius, models, batch, report):
         command.register(commands)
     return parser

@@ -37,6 +37,10 @@ FWHM_SPACINGS = 2.0
 PENALTY_ORDER = 1
 DEFAULT_CRITERION = "discrepancy"
 OUTPUT_PER_DECADE = 50
+#: residual RMS above this many times the noise makes the result a warning (the noise
+#: estimate comes from the unconstrained fit, which can follow an inductive loop with a
+#: negative gamma; the non-negative one cannot)
+MISFIT_RATIO = 2.0
 #: a peak must have at least this many times noise x |Z| at its frequency as resistance
 MIN_SIGNIFICANCE = 5.0
 #: chi-square(1) quantile at p = 0.001: the evidence an inductance must bring
@@ -70,10 +74,12 @@ def _check(
     n = len(spectrum)
     where = _where(spectrum)
     if n < MIN_POINTS:
-        raise DRTError(f"{where}: a DRT needs at least {MIN_POINTS} points, this spectrum has {n}")
+        reason = f"a DRT needs at least {MIN_POINTS} points, this spectrum has {n}"
+        raise DRTError(f"{where}: {reason}", reason=reason)
     zero = np.flatnonzero(np.abs(spectrum.impedance_ohm) == 0.0)
     if zero.size:
-        raise DRTError(f"{where}: point {zero[0]} has Z = 0; a DRT weighs points by 1/|Z|")
+        reason = f"point {zero[0]} has Z = 0; a DRT weighs points by 1/|Z|"
+        raise DRTError(f"{where}: {reason}", reason=reason)
 
 
 def drt(
@@ -162,15 +168,23 @@ def _drt(
     lower = upper = None
     if credible:
         lower, upper = _band(problem, lam, phi, x, resid)
-    status, message = "ok", ""
+    status, notes = "ok", []
+    rms = float(np.sqrt(np.mean(np.concatenate([resid.real, resid.imag]) ** 2)))
+    if rms > MISFIT_RATIO * noise_used:
+        status = "warning"
+        notes.append(
+            f"residuals {100 * rms:.2g} % of |Z| against noise ~ {100 * noise_used:.2g} %: the "
+            "data hold something a sum of RC relaxations cannot describe (an inductive loop, "
+            "a negative resistance, drift)"
+        )
     if weak:
         scores["peaks_below_noise"] = weak
     if not peaks:
         status = "undetermined"
-        message = (
+        notes.insert(0, (
             f"no relaxation above the noise ({weak} peak(s) smaller than "
             f"{MIN_SIGNIFICANCE:g} x noise x |Z|)" if weak else "no relaxation found: gamma is zero"
-        )
+        ))  # fmt: skip
     return DRTResult(
         tau_s=np.exp(ln_out),
         gamma_ohm=gamma,
@@ -188,7 +202,7 @@ def _drt(
         gamma_lower_ohm=lower,
         gamma_upper_ohm=upper,
         status=status,
-        message=message,
+        message="; ".join(notes),
         source=spectrum.meta.source,
         details=dict(scores),
     )

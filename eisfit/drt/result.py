@@ -155,10 +155,12 @@ class DRTResult:
         except (KeyError, TypeError, ValueError) as exc:
             raise JsonError(f"not a DRT result: {exc}") from None
 
-    def report(self) -> str:
-        """A few lines: status, R_inf, L, lambda and how chosen, the peak table."""
-        lines = [f"DRT{f' of {self.source}' if self.source else ''}: {self.status}"
-                 + (f": {self.message}" if self.message else "")]
+    def report(self, *, title: str | None = None) -> str:
+        """A few lines: status, R_inf, L, lambda and how chosen, the peak table.
+        ``title`` replaces the first line's "DRT of SOURCE"."""
+        if title is None:
+            title = f"DRT of {self.source}" if self.source else "DRT"
+        lines = [f"{title}: {self.status}" + (f": {self.message}" if self.message else "")]
         lines.append(f"  R_inf = {_g(self.r_inf_ohm)} ohm, "
                      + ("L not fitted" if self.inductance_h is None
                         else f"L = {_g(self.inductance_h)} H")
