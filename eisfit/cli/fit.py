@@ -1,5 +1,10 @@
 """``eisfit fit FILE``: fit a circuit or a named model to every spectrum of a file.
 
+Without ``--circuit`` and ``--model`` the circuit of each spectrum is identified from the
+data (`eisfit.identify`): a short block names the chosen circuit, the runner-up and why
+(``"identification"`` in the JSON), and the spectrum is then fitted and analysed with it
+as if it had been given (with the geometry given, the Na-cell rules join the ranking).
+
 Every fit is analysed into physical contributions (`eisfit.physics.analyse`): roles,
 effective capacitances, and with the cell geometry (``--area-cm2``, ``--thickness-cm``) ASR
 per interface and conductivities; ``--report`` also writes an HTML (or PDF) fit report.
@@ -38,13 +43,14 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "fit",
         help="fit an equivalent circuit to every spectrum of a file",
-        description="Fit CIRCUIT to every spectrum in FILE (delimited text, see "
-        "eisfit.io.csv) and print one parameter table per spectrum.",
+        description="Fit CIRCUIT to every spectrum in FILE (any supported export, see "
+        "eisfit.io) and print one parameter table per spectrum; without --circuit or --model "
+        "the circuit is identified from the data first.",
     )
     parser.add_argument(
         "file", metavar="FILE", help="impedance export in any supported format (see eisfit.io)"
     )
-    add_model_options(parser)
+    add_model_options(parser, required=False)
     parser.add_argument(
         "--weighting", choices=NAMED_WEIGHTINGS, default="modulus", help="default: %(default)s"
     )
@@ -90,6 +96,25 @@ def _one(spectra: list[Any], number: int, path: str) -> list[Any]:
     return found
 
 
+def _no_names_without_circuit(args: argparse.Namespace) -> None:
+    """--fix/--initial/--bound name parameters of a circuit: not before one is chosen."""
+    from ..errors import FitInputError
+
+    for flag, given in (("--fix", args.fix), ("--initial", args.initial), ("--bound", args.bound)):
+        if given:
+            raise FitInputError(
+                f"{flag} names parameters of a circuit: give --circuit or --model with it "
+                "(without them the circuit is identified from the data)"
+            )
+
+
+def _identified(spectrum: Any, weighting: str, cell: Any, roles: Any) -> Any:
+    """The `Identification` of ``spectrum`` (the identify stage loads only when used)."""
+    from ..identify import identify
+
+    return identify(spectrum, cell=cell, roles=roles, weighting=weighting)  # type: ignore[arg-type]
+
+
 def run(args: argparse.Namespace) -> tuple[str, int]:
     from ..fitting.api import fit  # the engine loads here, not at start-up
     from ..fitting.workload import workload
@@ -97,6 +122,8 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
     fixed = parse_assignments(args.fix, "--fix")
     initial = parse_assignments(args.initial, "--initial")
     cell = cell_from_args(args)
+    if circuit is None:
+        _no_names_without_circuit(args)
     roles = {**(model.roles if model else {}), **parse_roles(args.role)} or None
     bounds = {**(model.bounds if model else {}), **parse_bounds(args.bound)} or None
     if args.report:  # an unsupported report name fails before reading and fitting
@@ -117,19 +144,26 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
     items, reports, code, fits = [], [], 0, []
     job = [len(s) for s in spectra]  # the compiled kernel loads only if it pays (issue 15)
     for spectrum in spectra:
+        chosen, found = circuit, None
         with workload(job):
+            if circuit is None:
+                found = _identified(spectrum, args.weighting, cell, roles)
+                chosen = found.circuit
             result = fit(
-                spectrum, circuit, fixed=fixed, initial=initial, bounds=bounds,
+                spectrum, chosen, fixed=fixed, initial=initial, bounds=bounds,
                 weighting=args.weighting,
             )  # fmt: skip
         analysis = analyse(result, cell, roles=roles)
         code = max(code, exit_code([result.status]))
         warnings = list(dict.fromkeys([*result.warnings, *analysis.all_warnings]))
         model_name = model.name if model else None
-        items.append(
-            {**result.to_dict(), "model": model_name, **analysis.to_dict(), "warnings": warnings}
-        )
-        reports.append(contribution_report(result.report(), analysis, result=result))
+        item = {**result.to_dict(), "model": model_name, **analysis.to_dict(), "warnings": warnings}
+        report = contribution_report(result.report(), analysis, result=result)
+        if found is not None:
+            item["identification"] = {k: v for k, v in found.to_dict().items() if k != "fit"}
+            report = f"{found.summary()}\n\n{report}"
+        items.append(item)
+        reports.append(report)
         fits.append((result, analysis))
     if args.report:
         from ..report import write_fit_report

@@ -122,9 +122,13 @@ def parse_roles(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def model_from_args(args: argparse.Namespace) -> tuple[str, NamedModel | None]:
-    """The circuit text and the named model (if ``--model``); both checked before reading."""
+def model_from_args(args: argparse.Namespace) -> tuple[str | None, NamedModel | None]:
+    """The circuit text and the named model (if ``--model``); both checked before reading.
+    ``(None, None)`` when neither ``--circuit`` nor ``--model`` is given (``eisfit fit``
+    then identifies the circuit, `eisfit.identify`)."""
     if args.model is None:
+        if args.circuit is None:
+            return None, None
         return compile_circuit(args.circuit).text, None
     model = get_model(args.model, args.models_dir)
     return model.circuit, model
@@ -141,10 +145,15 @@ def cell_from_args(args: argparse.Namespace) -> Cell | None:
     return Cell(args.area_cm2, args.thickness_cm, symmetric=not args.not_symmetric)
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """``--circuit`` or ``--model`` (one required), ``--models-dir`` and ``--role``."""
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--circuit", help="circuit in impedance.py notation, e.g. L0-R0-p(R1,CPE1)")
+def add_model_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """``--circuit`` or ``--model`` (one of them, required unless ``required`` is False),
+    ``--models-dir`` and ``--role``."""
+    which = parser.add_mutually_exclusive_group(required=required)
+    which.add_argument(
+        "--circuit",
+        help="circuit in impedance.py notation, e.g. L0-R0-p(R1,CPE1)"
+        + ("" if required else "; without --circuit or --model it is identified from the data"),
+    )
     which.add_argument("--model", metavar="NAME", help="a named model (see: eisfit models)")
     parser.add_argument(
         "--models-dir", metavar="DIR", help="a folder of *.toml models adding to the packaged ones"

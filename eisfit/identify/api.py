@@ -74,7 +74,9 @@ def _reasons(
     chosen: Candidate, ranking: Sequence[Candidate], ties: Sequence[Candidate], explained: bool
 ) -> list[str]:
     out = []
-    if not explained:
+    if not explained and chosen.tier < 2:
+        out.append(f"best attempt: {chosen.circuit} (it fits the scatter, not a process)")
+    elif not explained:
         out.append(f"no candidate explains the data: the best attempt has {chosen.residuals}")
     elif chosen.tier == 0:
         values = (
@@ -140,11 +142,11 @@ def identify(
         )
     if spectrum.meta.findings is None:
         spectrum = screen(spectrum)
-    kk_inductance = False
+    kk_inductance, kk_verdict = False, ""
     try:
         kk = kk_check(spectrum)
         noise = kk.noise_estimate if math.isfinite(kk.noise_estimate) else None
-        kk_text = kk.reason or kk.message
+        kk_text, kk_verdict = kk.reason or kk.message, kk.verdict
         kk_inductance = bool(kk.series_inductance_h)
     except EisfitError as exc:
         noise, kk_text = None, f"lin-KK not run: {exc}"
@@ -174,7 +176,7 @@ def identify(
         raise IdentifyError(
             f"{where}: no candidate circuit could be fitted to {len(spectrum)} points"
         )
-    evidence = Evidence(drt=drt, shape=shape, noise=noise, kk=kk_text)
+    evidence = Evidence(drt=drt, shape=shape, noise=noise, kk=kk_text, kk_verdict=kk_verdict)
     return _decide(spectrum, tried, evidence, cell is not None, weighting, t0)
 
 
@@ -202,8 +204,13 @@ def _decide(
     chosen = by_circuit[tried[decision.chosen].circuit]
     ties = [by_circuit[tried[i].circuit] for i in decision.ties]
     ranking.sort(key=lambda c: (c is not chosen, c not in ties, c.tier, c.bic))
-    status = "none" if not decision.explained else "tie" if len(ties) > 1 else "identified"
-    reasons = _reasons(chosen, ranking, ties, decision.explained)
+    # data lin-KK cannot judge (scatter above 5 % of |Z|) fit anything "to the noise"
+    scattered = evidence.kk_verdict == "undetermined"
+    explained = decision.explained and not scattered
+    status = "none" if not explained else "tie" if len(ties) > 1 else "identified"
+    reasons = _reasons(chosen, ranking, ties, explained)
+    if scattered:
+        reasons.insert(0, f"the data are too noisy to identify a circuit: lin-KK {evidence.kk}")
     if evidence.shape.loop_hz is not None:
         reasons.append(evidence.shape.describe()[1])
     # the chosen circuit again with the defaults and lin-KK, its candidate optimum tried

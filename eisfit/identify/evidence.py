@@ -40,6 +40,7 @@ class Evidence:
     shape: ShapeFeatures
     noise: float | None  # lin-KK's relative noise per part of Z, None when unknown
     kk: str  # lin-KK's one-line verdict
+    kk_verdict: str = ""  # "consistent", "not consistent", "undetermined" or "" (not run)
 
     def lines(self) -> list[str]:
         d = self.drt
@@ -78,6 +79,7 @@ class Evidence:
             },
             "noise": finite_or_none(self.noise),
             "kk": self.kk,
+            "kk_verdict": self.kk_verdict,
         }
 
 

@@ -9,7 +9,9 @@ the chosen ``fit`` carries as usual):
 ``tie``         several candidates explain the data equally well (within the margin):
                 the simplest is chosen and the others are named in ``ties``
 ``none``        no candidate explains the spectrum (residuals structured and far above
-                the noise): ``circuit`` and ``fit`` are the best attempt, not a choice
+                the noise), or the data scatter too much for lin-KK to judge them (more
+                than 5 % of |Z|: noise only): ``circuit`` and ``fit`` are the best
+                attempt, not a choice
 ==============  ====================================================================
 """
 

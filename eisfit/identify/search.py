@@ -20,8 +20,9 @@ Cost decides the design: a well-posed chain fits in 3-10 ms, an over-parametrise
    then prefers the capacitor (one parameter fewer).
 
 The lead inductance is decided once, on the first arc count, by fitting it with and
-without L0 (the ranking decides; an unresolved L0 only costs its parameter), and the best
-candidate is tried again with it toggled at the end.
+without L0 and comparing BIC alone (a nuisance parameter: its one parameter against the
+fit it buys, whatever else is wrong with that arc count), and the best candidate is tried
+again with it toggled at the end.
 """
 
 from __future__ import annotations
@@ -115,9 +116,9 @@ def search(
     m0 = _start(drt, primary)
     where = "DRT" if drt.n_processes is not None and not primary else "default"
     pair = [run(Structure(m0, flag, primary), f"lead inductance {flag}") for flag in (True, False)]
-    pair_tried = [t for t in pair if t is not None]
-    if pair_tried:  # the lead inductance is decided once, on the first arc count
-        inductance = bool(best(pair_tried)[0].structure.inductance)  # type: ignore[union-attr]
+    pair_tried = [t for t in pair if t is not None and t.fit.success]
+    if len(pair_tried) == 2:  # the lead inductance is decided once, by BIC alone
+        inductance = pair_tried[0].fit.bic < pair_tried[1].fit.bic
     family = Structure(m0, inductance, primary)
     for m in (m0, m0 - 1, m0 + 1):
         if lowest <= m <= MAX_ARCS:
