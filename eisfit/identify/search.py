@@ -12,9 +12,10 @@ Cost decides the design: a well-posed chain fits in 3-10 ms, an over-parametrise
    several elements) in place of the best candidate's tail: with the same arcs, and
    when it has no tail also in place of its last arc; a closed end (no tail) with the
    same arcs and with one arc more in place of the tail.
-3. **Closing tails**: when the best candidate ends with an arc flatter than n = 0.75, that
-   arc is tried as a Gerischer element and a finite-length Warburg (both close on the
-   real axis from a 45-degree line, which a depressed arc imitates).
+3. **Closing tails**: when the best candidate ends in a closed arc, that arc is tried as
+   a Gerischer element, and when it is flatter than n = 0.75 also as a finite-length
+   Warburg: both close on the real axis from a 45-degree line, which a depressed arc,
+   or an ideal one with its neighbour taking the 45-degree part, imitates.
 4. **Ideal arcs**: the best candidate, when an arc's CPE exponent is at least `IDEAL_N`,
    is tried with those arcs as R||C: n near 1 is a tie between them, and the tie rule
    then prefers the capacitor (one parameter fewer).
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..fitting.result import FitResult
+from ..notation.model import compile_circuit
 from ..notation.parts import split_circuit
 from ..physics.ranking import Judgement, Score, choose
 from .candidates import BETWEEN_TAIL, MAX_ARCS, TAILS_BY_CLASS, Structure
@@ -41,6 +43,7 @@ __all__ = ["IDEAL_N", "Tried", "search"]
 
 IDEAL_N = 0.9  # a CPE exponent at least this: try the arc as R||C too
 FLAT_N = 0.75  # a last arc flatter than this: try G / Ws in its place
+UNCOMMON = ("G", "Ws", "Wo")  # must win outright, not on a tie (`ranking.choose`)
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,13 @@ class Tried:
             bic=self.fit.bic,
             aic=self.fit.aic,
             tier=self.judgement.tier,
+            uncommon=uncommon(self.circuit),
         )
+
+
+def uncommon(circuit: str) -> bool:
+    """A Gerischer or finite-length Warburg element in ``circuit`` (`ranking.choose`)."""
+    return any(e.symbol in UNCOMMON for e in compile_circuit(circuit).elements)
 
 
 Fitter = Callable[[str, str], "Tried | None"]
@@ -153,10 +162,10 @@ def search(
     chosen, _ = best(fitted())
     s = chosen.structure
     if s is not None and not s.tail and s.arcs >= 1 and "closed" in shape.tail_classes:
+        run(Structure(s.arcs - 1, s.inductance, "G"), "closed end: last arc as a Gerischer")
         n_last = _arc_exponents(chosen).get(s.arcs)
         if n_last is not None and n_last < FLAT_N:
-            for tail in ("G", "Ws"):
-                run(Structure(s.arcs - 1, inductance, tail), f"last arc n = {n_last:.2f}")
+            run(Structure(s.arcs - 1, s.inductance, "Ws"), f"last arc n = {n_last:.2f}")
     chosen, _ = best(fitted())
     if chosen.structure is not None:
         s = chosen.structure

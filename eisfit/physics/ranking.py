@@ -40,7 +40,10 @@ reported alongside.
 fit the data equally well to within the noise: a BIC difference below 6 is at most
 "positive" evidence, 6 is where "strong" begins (Kass & Raftery, J. Am. Stat. Assoc. 90
 (1995) 773, sec. 3.2).  Among tied candidates the one with the fewest free parameters
-is chosen (then the lower BIC), and the others are named as ties.
+is chosen (then the lower BIC), and the others are named as ties.  A candidate with a
+Gerischer or finite-length Warburg element (``uncommon``) is chosen only when no tied
+candidate is free of one: such elements imitate a depressed arc with fewer parameters,
+and in a solid-state cell the arc is the usual reading, so they must win outright.
 
 **Na-cell rules** (`cell_reasons`) apply only when a cell geometry is given: each arc's
 normalised effective capacitance within one decade of its role's range
@@ -101,6 +104,7 @@ class Score:
     bic: float
     aic: float
     tier: int
+    uncommon: bool = False  # has a Gerischer or finite-length Warburg (see `choose`)
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,9 @@ def choose(scores: Sequence[Score], *, tie_bic: float = TIE_BIC) -> Decision:
         for i in order
         if i == best or (scores[i].tier == tier and _bic(scores[i]) - _bic(scores[best]) <= tie_bic)
     ]
-    chosen = min(ties, key=lambda i: (scores[i].n_parameters, _bic(scores[i])))
+    chosen = min(
+        ties, key=lambda i: (scores[i].uncommon, scores[i].n_parameters, _bic(scores[i]))
+    )
     return Decision(
         chosen=chosen,
         ties=tuple(ties),

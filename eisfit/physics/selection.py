@@ -186,9 +186,22 @@ def fit_best(
     )
 
 
+def _uncommon(circuit: str) -> bool:
+    """A Gerischer or finite-length Warburg (`eisfit.physics.ranking.choose`)."""
+    try:
+        return any(e.symbol in ("G", "Ws", "Wo") for e in compile_circuit(circuit).elements)
+    except CircuitError:
+        return False
+
+
 def _choose(scores: list[CandidateScore]) -> tuple[str, str]:
     """(chosen name, explanation) by `eisfit.physics.ranking.choose`."""
-    decision = choose([Score(s.name, s.n_parameters, s.bic, s.aic, s.rank_tier) for s in scores])
+    decision = choose(
+        [
+            Score(s.name, s.n_parameters, s.bic, s.aic, s.rank_tier, _uncommon(s.circuit))
+            for s in scores
+        ]
+    )
     pick, best = scores[decision.chosen], scores[decision.best_bic]
     parts = [f"chose {pick.name} ({pick.circuit}, BIC {pick.bic:.1f})"]
     if pick is not best:
