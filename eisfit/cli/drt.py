@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
 def _write_png(path: Path, spectrum: Spectrum, result: DRTResult) -> None:
     figure = drt_figure(spectrum, result)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, format="png", dpi=150)
     except OSError as exc:
         raise OutputError(f"--plot {path}: cannot write: {exc.strerror or exc}") from None

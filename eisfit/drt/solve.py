@@ -154,8 +154,8 @@ def choose(
 ) -> tuple[float, dict[str, float]]:
     """(lambda, scores) for ``criterion``.  ``scores["noise"]`` is the relative noise
     per component: ``noise`` when given, else Wahba's estimate |r|^2 / (n - tr H) at the
-    GCV choice (at least `NOISE_FLOOR`) (Wahba, J. R. Stat. Soc. B 45 (1983) 133, eq. 3.2; the residual
-    variance of a linear smoother), which ``discrepancy`` then uses."""
+    GCV choice, at least `NOISE_FLOOR` (Wahba, J. R. Stat. Soc. B 45 (1983) 133, eq. 3.2;
+    the residual variance of a linear smoother), which ``discrepancy`` then uses."""
     lambdas = 10.0**LOG10_LAMBDAS
     a_std = _standard_form(problem.a, problem.root)
     sp = spectral(a_std, problem.free, problem.data)
