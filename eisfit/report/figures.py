@@ -1,4 +1,4 @@
-"""Report figures: trends over time and one four-panel figure per spectrum.
+"""Report figures: trends over time and one five-panel figure per spectrum.
 
 Built on matplotlib's Agg canvas without pyplot (nothing shown, no global state), all in
 one style (`STYLE`): labelled axes with units, the same colours for data, fit and law.
@@ -260,14 +260,17 @@ def _model_curves(view: SpectrumView) -> tuple[np.ndarray, np.ndarray, np.ndarra
         return None
 
 
-_PANELS_IN = (7.2, 5.4)  # width and height of the four panels, inches
+_PANELS_IN = (7.2, 7.6)  # width and height of the panels (2 x 2, then the DRT), inches
 _NOTE_LINE_IN = 0.13  # height of one line of notes under the panels (7 pt monospace)
+_ROWS = (1.0, 1.0, 0.85)  # heights of the three rows: the DRT row a little lower
+_GAP_IN = 0.8  # between rows: titles, tick labels and a legend strip, inches
 
 
 def spectrum_figure(
     view: SpectrumView, *, title: str | None = None, notes: Sequence[str] = ()
 ) -> Figure:
-    """Nyquist (equal axes) with the fit, Bode |Z| and phase, fit and lin-KK residuals.
+    """Nyquist (equal axes) with the fit, Bode |Z| and phase, fit and lin-KK residuals,
+    and across the width the DRT with the fitted arcs' time constants (`drt_panel`).
 
     ``title`` and ``notes`` (e.g. the parameter lines) make the page version for the PDF:
     a heading above the panels and the lines under them, both printed verbatim.  A
@@ -275,6 +278,8 @@ def spectrum_figure(
     the figure says so under its panels); residuals and lin-KK use every point.
     """
     import matplotlib as mpl
+
+    from .drt_panel import arc_time_constants, drt_panel, spectrum_drt
 
     s = view.spectrum
     model = _model_curves(view)
@@ -292,9 +297,9 @@ def spectrum_figure(
         # one fixed layout for every spectrum: a constrained layout would be recomputed for
         # each of them and costs a third of the drawing
         figure = blank_figure(width, height, constrained=False)
-        figure.subplots_adjust(left=0.1, right=0.91, bottom=(foot + 0.46) / height,
-                               top=1 - (head + 0.27) / height, wspace=0.42,
-                               hspace=0.36 * panels / (panels - 0.73))  # fmt: skip
+        grid = figure.add_gridspec(3, 2, height_ratios=_ROWS, left=0.1, right=0.91, wspace=0.42,
+                                   bottom=(foot + 0.46) / height, top=1 - (head + 0.27) / height,
+                                   hspace=_GAP_IN * 3 / (panels - 0.73 - 2 * _GAP_IN))  # fmt: skip
         if title:
             figure.text(0.02, 1 - 0.08 / height, title, va="top", fontsize=9.5,
                         weight="bold", parse_math=False)  # fmt: skip
@@ -304,7 +309,8 @@ def spectrum_figure(
         if thinned:
             figure.text(0.99, 0.05 / height, thinned, ha="right", va="bottom", fontsize=6.5,
                         color="0.3", parse_math=False)  # fmt: skip
-        (nyq, bode), (res, kk_ax) = figure.subplots(2, 2)
+        nyq, bode, res, kk_ax = (figure.add_subplot(grid[i // 2, i % 2]) for i in range(4))
+        drt_ax = figure.add_subplot(grid[2, :])
         prefix, scale = si_prefix(np.abs(z))  # Nyquist and |Z| in mΩ, kΩ or MΩ as needed
         nyq.plot(z.real / scale, -z.imag / scale, "o", color=DATA, mfc="none", label="data")
         if model is not None:
@@ -342,7 +348,8 @@ def spectrum_figure(
         res.set_xlabel("f / Hz")
         res.set_ylabel("(Z − Z_fit) / |Z| / %")
         _kk_panel(kk_ax, kk, f, shown)
-        log_labels(bode, phase, res, kk_ax)
+        drt_panel(drt_ax, s, spectrum_drt(s), arc_time_constants(view.contributions))
+        log_labels(bode, phase, res, kk_ax, drt_ax)
     return figure
 
 

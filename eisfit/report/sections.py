@@ -45,7 +45,11 @@ __all__ = [
 ]
 
 
-CAPTION = "Nyquist (equal axes), Bode, fit residuals and lin-KK residuals"
+CAPTION = (
+    "Nyquist (equal axes), Bode, fit residuals, lin-KK residuals, and the DRT (γ per unit ln τ; "
+    "triangles: its peaks; dashed: τ = 1/(2π f0) of each fitted arc, by role; shaded: outside "
+    "the measured band)"
+)
 
 
 def versions() -> str:
