@@ -142,6 +142,14 @@ def run_eisfit(spectrum: Spectrum) -> Outcome:
     return Outcome(result.peaks, result.r_inf_ohm, result.inductance_h, seconds)
 
 
+def try_pydrttools(runs: Any, spectrum: Spectrum) -> Outcome | str:
+    """`run_pydrttools`, or the error it raised (e.g. cvxopt: "Rank(A) < p")."""
+    try:
+        return run_pydrttools(runs, spectrum)
+    except Exception as exc:  # a peer's failure is a result to report
+        return f"failed: {type(exc).__name__}: {str(exc)[:60]}"
+
+
 def run_pydrttools(runs: Any, spectrum: Spectrum) -> Outcome:
     f = np.array(spectrum.frequency_hz, dtype=float)
     z = np.array(spectrum.impedance_ohm)
@@ -246,9 +254,11 @@ def real_spectra() -> list[tuple[str, Spectrum]]:
     return out
 
 
-def _peak_text(outcome: Outcome | None) -> str:
+def _peak_text(outcome: Outcome | str | None) -> str:
     if outcome is None:
         return "-"
+    if isinstance(outcome, str):
+        return outcome
     return " ".join(f"{p.frequency_hz:.3g}" for p in outcome.peaks) or "none"
 
 
@@ -257,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-real", action="store_true")
+    parser.add_argument("--real-limit", type=int, default=None,
+                        help="only the first N distinct real spectra")  # fmt: skip
     parser.add_argument("--skip-pydrttools", action="store_true")
     args = parser.parse_args(argv)
     runs = None if args.skip_pydrttools else _import_pydrttools()
@@ -281,18 +293,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"time ratio pyDRTtools / eisfit per spectrum: median {np.median(ratio):.0f}x "
               f"(range {min(ratio):.0f}-{max(ratio):.0f}x)")  # fmt: skip
     if not args.no_real:
-        spectra = real_spectra()
+        spectra = real_spectra()[: args.real_limit]
         print(f"\n== real spectra ({len(spectra)} distinct, {REAL}); peak frequencies in Hz")
         times: dict[str, list[float]] = {"eisfit": [], "pyDRTtools": []}
+        statuses: dict[str, int] = {}
         for label, s in spectra:
             mine = run_eisfit(s)
+            status = drt(s).status
+            statuses[status] = statuses.get(status, 0) + 1
             times["eisfit"].append(mine.seconds)
-            theirs = run_pydrttools(runs, s) if runs is not None else None
-            if theirs is not None:
+            theirs = try_pydrttools(runs, s) if runs is not None else None
+            if isinstance(theirs, Outcome):
                 times["pyDRTtools"].append(theirs.seconds)
-            print(f"{label} ({len(s)} pts): eisfit [{_peak_text(mine)}] "
-                  f"{1e3 * mine.seconds:.1f} ms | pyDRTtools [{_peak_text(theirs)}]"
-                  + (f" {1e3 * theirs.seconds:.0f} ms" if theirs else ""))
+            took = f" {1e3 * theirs.seconds:.0f} ms" if isinstance(theirs, Outcome) else ""
+            print(f"{label} ({len(s)} pts): eisfit {status} [{_peak_text(mine)}] "
+                  f"{1e3 * mine.seconds:.1f} ms | pyDRTtools [{_peak_text(theirs)}]{took}")
+        print("eisfit statuses: " + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())))
+        if runs is not None:
+            failed = len(spectra) - len(times["pyDRTtools"])
+            print(f"pyDRTtools failed on {failed} of {len(spectra)} real spectra")
         for name, values in times.items():
             if values:
                 print(f"{name}: median {1e3 * np.median(values):.1f} ms per real spectrum")

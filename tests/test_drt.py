@@ -315,3 +315,21 @@ def test_cli_plot_must_be_png(tmp_path, capsys):
     path = _csv(tmp_path, _two_arcs())
     assert main(["drt", str(path), "--plot", str(tmp_path / "x.svg")]) == 2
     assert "PNG" in capsys.readouterr().err
+
+
+def test_series_capacitance_of_a_blocking_electrode():
+    """R0-(R1||C1)-C2: with capacitance="auto" the spike becomes a series C and the arc
+    keeps its peak; without it gamma piles up at the slow end of the grid."""
+    values = {"R0.R": 50.0, "R1.R": 500.0, "C1.C": 1e-7, "C2.C": 1e-5}
+    s = simulate("R0-p(R1,C1)-C2", values, F, noise=0.005)
+    result = drt(s, capacitance="auto")
+    assert result.capacitance_f == pytest.approx(1e-5, rel=0.05)
+    assert result.details["capacitance"].startswith("fitted")
+    peak = max(result.peaks, key=lambda p: p.resistance_ohm)
+    assert _decades(peak.tau_s, 500.0 * 1e-7) < 0.1
+    assert peak.resistance_ohm == pytest.approx(500.0, rel=0.10)
+    plain = drt(s)
+    assert plain.capacitance_f is None
+    assert max(plain.peaks, key=lambda p: p.resistance_ohm).tau_s > 1.0  # the spike as a peak
+    with pytest.raises(DRTError):
+        drt(s, capacitance="sometimes")

@@ -53,6 +53,11 @@ def register(commands: Any) -> None:
         help="write a PNG: gamma against tau and the Nyquist plot with the reconstruction "
         "(of the first spectrum, or of --spectrum N)",
     )  # fmt: skip
+    parser.add_argument(
+        "--series-c", choices=("auto", "yes", "no"), default="no",
+        help="fit a series capacitance: 'auto' when gamma is otherwise largest beyond the slow "
+        "end of the band (a blocking electrode's capacitive spike), 'yes', or 'no' (default)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(command=run)
 
@@ -73,10 +78,11 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
     if args.plot is not None and Path(args.plot).suffix.lower() != ".png":
         raise OutputError(f"--plot {args.plot}: the plot is a PNG file (name it *.png)")
     spectra = _chosen(list(read(path)), args.spectrum, path)
+    capacitance = {"auto": "auto", "yes": True, "no": False}[args.series_c]
     results: list[tuple[Spectrum, DRTResult]] = []
     for spectrum in spectra:
         try:
-            results.append((spectrum, drt(spectrum)))
+            results.append((spectrum, drt(spectrum, capacitance=capacitance)))
         except DRTError as exc:
             raise DRTError(f"{path}: {spectrum_label(spectrum)}: {exc.reason}") from None
     if args.plot is not None:

@@ -37,7 +37,8 @@ class DRTResult:
     ``tau_s`` / ``gamma_ohm``: gamma (ohm per unit ln tau: the area of a peak over
     ln tau is its resistance) on a fine output grid of time constants in s;
     ``r_inf_ohm``: the high-frequency resistance; ``inductance_h``: the series
-    inductance (None when not fitted); ``regularization``: lambda, and
+    inductance (None when not fitted); ``capacitance_f``: a series capacitance (None
+    when not fitted, inf when fitted and not needed); ``regularization``: lambda, and
     ``regularization_method`` how it was chosen (``gcv``, ``re-im``, ``discrepancy``,
     ``given``); ``peaks``: the `DRTPeak` s in order of increasing tau;
     ``polarization_resistance_ohm``: the area of gamma (sum of the peaks' resistances);
@@ -67,6 +68,7 @@ class DRTResult:
     message: str = ""
     source: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    capacitance_f: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("tau_s", "gamma_ohm", "frequency_hz", "residual_re", "residual_im"):
@@ -94,6 +96,7 @@ class DRTResult:
             "message": self.message,
             "r_inf_ohm": finite_or_none(self.r_inf_ohm),
             "inductance_h": finite_or_none(self.inductance_h),
+            "capacitance_f": finite_or_none(self.capacitance_f),
             "regularization": finite_or_none(self.regularization),
             "regularization_method": self.regularization_method,
             "polarization_resistance_ohm": finite_or_none(self.polarization_resistance_ohm),
@@ -130,6 +133,7 @@ class DRTResult:
                 return None if data.get(key) is None else arr(key)
 
             inductance = data["inductance_h"]
+            capacitance = data.get("capacitance_f")
             return cls(
                 tau_s=arr("tau_s"),
                 gamma_ohm=arr("gamma_ohm"),
@@ -151,6 +155,7 @@ class DRTResult:
                 source=data.get("source"),
                 details={k: (math.nan if v is None else v)
                          for k, v in dict(data.get("details") or {}).items()},
+                capacitance_f=None if capacitance is None else float(capacitance),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise JsonError(f"not a DRT result: {exc}") from None
@@ -164,6 +169,8 @@ class DRTResult:
         lines.append(f"  R_inf = {_g(self.r_inf_ohm)} ohm, "
                      + ("L not fitted" if self.inductance_h is None
                         else f"L = {_g(self.inductance_h)} H")
+                     + ("" if self.capacitance_f is None
+                        else f", series C = {_g(self.capacitance_f)} F")
                      + f", R_pol = {_g(self.polarization_resistance_ohm)} ohm")
         lines.append(f"  lambda = {_g(self.regularization)} ({self.regularization_method}), "
                      f"residual rms = {_pct(self.residual_rms)}"
