@@ -226,3 +226,44 @@ def test_eisfit_fit_refuses_parameter_names_without_a_circuit(capsys) -> None:
     path = SAMPLES / "na_nzsp_na_single.csv"
     assert cli.main(["fit", str(path), "--fix", "R0.R=10"]) == 2
     assert "give --circuit or --model" in capsys.readouterr().err
+
+
+def _run_with_a_new_arc() -> list[Spectrum]:
+    """Eight spectra of one cell: the interphase arc grows, and in the last two a third
+    (charge-transfer-like) arc at 1 Hz has appeared."""
+    out = []
+    for i in range(8):
+        values = {"L0.L": 1e-6, "R0.R": 100.0, **arc(1, 500.0, 1e5, 0.9),
+                  **arc(2, 800.0 + 100.0 * i, 300.0, 0.85)}  # fmt: skip
+        circuit = "L0-R0-p(R1,CPE1)-p(R2,CPE2)"
+        if i >= 6:
+            values |= arc(3, 1500.0, 1.0, 0.85)
+            circuit += "-p(R3,CPE3)"
+        out.append(spectrum(circuit, values, seed=10 + i))
+    return out
+
+
+def test_a_run_gets_one_circuit_by_consensus_and_flags_the_new_arc() -> None:
+    from eisfit import fit
+    from eisfit.identify.consensus import alternative, consensus
+
+    run = _run_with_a_new_arc()
+    chosen = consensus(run, sample=3)
+    assert chosen.sampled == (0, 4, 7) and len(chosen.identifications) == 3
+    assert chosen.circuit == "L0-R0-p(R1,CPE1)-p(R2,CPE2)"
+    assert chosen.accepted[chosen.circuit] == 2
+    assert "accepted by 2 of 3 sampled spectra (positions 0, 4, 7)" in chosen.report()
+    assert alternative(fit(run[1], chosen.circuit)) is None  # explains its data: no check
+    flagged = alternative(fit(run[7], chosen.circuit))
+    assert flagged is not None
+    circuit, why = flagged
+    assert circuit.count("p(") == 3 and "explains this spectrum better" in why
+
+
+def test_a_consensus_needs_spectra() -> None:
+    from eisfit.identify.consensus import consensus
+
+    with pytest.raises(IdentifyError, match="at least one spectrum"):
+        consensus([])
+    with pytest.raises(IdentifyError, match="sample"):
+        consensus(_run_with_a_new_arc()[:1], sample=0)
