@@ -135,18 +135,22 @@ def _drt(
     z = spectrum.impedance_ohm
     omega = spectrum.angular_frequency
     weight = 1.0 / np.abs(z)
+    # unknowns in units of the median |Z|: the problem (and lambda) do not depend on
+    # whether the cell has 1 mohm or 1 Tohm
+    scale = float(np.median(np.abs(z)))
     grid = basis.make_grid(
         f, per_decade=PER_DECADE, extend_decades=EXTEND_DECADES, fwhm_spacings=FWHM_SPACINGS
     )
     k_re, k_im = basis.kernel(omega, grid)
     n = f.size
-    a = np.vstack([k_re * weight[:, None], k_im * weight[:, None]])
+    w = weight * scale
+    a = np.vstack([k_re * w[:, None], k_im * w[:, None]])
     data = np.concatenate([z.real * weight, z.imag * weight])
     root = _root(grid)
     columns = {
-        "R": np.concatenate([weight, np.zeros(n)]),  # R_inf
-        "L": np.concatenate([np.zeros(n), omega * weight]),  # series L
-        "C": np.concatenate([np.zeros(n), -weight / omega]),  # 1 / C of a series C
+        "R": np.concatenate([w, np.zeros(n)]),  # R_inf
+        "L": np.concatenate([np.zeros(n), omega * w]),  # series L
+        "C": np.concatenate([np.zeros(n), -w / omega]),  # 1 / C of a series C
     }
 
     def attempt(names: tuple[str, ...]) -> _Attempt:
@@ -156,7 +160,8 @@ def _drt(
         if regularization != "auto":
             lam = float(regularization)
         x, c = solve.nnls_solve(problem, lam)
-        return _Attempt(problem, lam, scores, x, dict(zip(names, c.tolist(), strict=True)))
+        free = dict(zip(names, (c * scale).tolist(), strict=True))
+        return _Attempt(problem, lam, scores, x * scale, free)
 
     if inductance is True or (inductance == "auto" and _inductive_head(f, z)):
         names: tuple[str, ...] = ("R", "L")
@@ -194,7 +199,7 @@ def _drt(
     r_pol = float(np.sum(x) * grid.area)
     lower = upper = None
     if credible:
-        lower, upper = _band(problem, lam, phi, x, resid)
+        lower, upper = _band(problem, lam, phi, x, resid, scale)
     status, notes = "ok", []
     rms = float(np.sqrt(np.mean(np.concatenate([resid.real, resid.imag]) ** 2)))
     if rms > max(MISFIT_RATIO * noise_used, MISFIT_FLOOR):
@@ -212,7 +217,8 @@ def _drt(
             f"no relaxation above the noise (noise ~ {100 * noise_used:.2g} % of |Z|; {weak} "
             f"peak(s) smaller than {MIN_SIGNIFICANCE:g} x noise x |Z|)"
             if weak else "no peak: gamma is zero" if r_pol <= 0
-            else "no peak: gamma is largest at an end of its grid, beyond the measured band"
+            else "no peak: gamma is largest at an end of its grid, beyond the measured band "
+            "(at the slow end: a capacitive spike? see capacitance='auto')"
         ))  # fmt: skip
     return DRTResult(
         tau_s=np.exp(ln_out),
@@ -284,7 +290,12 @@ def _root(grid: basis.Grid) -> np.ndarray:
 
 
 def _band(
-    problem: solve.Problem, lam: float, phi: np.ndarray, x: np.ndarray, resid: np.ndarray
+    problem: solve.Problem,
+    lam: float,
+    phi: np.ndarray,
+    x: np.ndarray,
+    resid: np.ndarray,
+    scale: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """95 % band of gamma from the Gaussian posterior of the unconstrained regularised
     problem, centred on the non-negative solution and clipped at 0."""
@@ -295,6 +306,6 @@ def _band(
     r = np.concatenate([resid.real, resid.imag])
     sigma2 = float(r @ r) / max(r.size - 1, 1)
     cov = sigma2 * np.linalg.pinv(prec)[:m, :m]
-    sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", phi, cov, phi), 0.0))
+    sd = scale * np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", phi, cov, phi), 0.0))
     mean = phi @ x
     return np.maximum(mean - 1.96 * sd, 0.0), mean + 1.96 * sd

@@ -174,10 +174,26 @@ def choose(
         target = noise**2 * (dof if DISCREPANCY_DOF else sp.rows) * DISCREPANCY_TAU
         ok = np.flatnonzero(rss <= target)
         i = int(ok[-1]) if ok.size else i_gcv
+        if ok.size and i + 1 < lambdas.size and not DISCREPANCY_DOF:
+            lam = _bisect(sp, float(target), LOG10_LAMBDAS[i], LOG10_LAMBDAS[i + 1])
+            rms = math.sqrt(float(sp.residual2(np.array([lam]))[0]) / sp.rows)
+            return lam, {**scores, "residual_rms": rms}
     else:
         raise ValueError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
     scores["residual_rms"] = float(math.sqrt(rss[i] / sp.rows))
     return float(lambdas[i]), scores
+
+
+def _bisect(sp: Spectral, target: float, lo: float, hi: float) -> float:
+    """The lambda between 10^lo and 10^hi whose residual equals ``target`` (|r|^2 grows
+    with lambda), by bisection in log lambda to 1e-3 decade."""
+    while hi - lo > 1e-3:
+        mid = 0.5 * (lo + hi)
+        if float(sp.residual2(np.array([10.0**mid]))[0]) <= target:
+            lo = mid
+        else:
+            hi = mid
+    return float(10.0**lo)
 
 
 def nnls_solve(problem: Problem, lam: float) -> tuple[np.ndarray, np.ndarray]:
