@@ -167,7 +167,8 @@ def identify(
 
     if candidates is not None:
         drt = DrtEvidence("given", None, note="candidates given by the caller")
-        tried = [t for t in (fit_one(_checked(c), "given") for c in candidates) if t]
+        given = dict.fromkeys(_checked(c) for c in candidates)  # each circuit once
+        tried = [t for t in (fit_one(c, "given") for c in given) if t]
     else:
         drt = drt_evidence(spectrum, n_processes=n_processes)
         inductance = shape.inductive_head or kk_inductance

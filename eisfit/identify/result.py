@@ -30,7 +30,7 @@ __all__ = ["STATUSES", "Candidate", "Identification"]
 STATUSES = ("identified", "tie", "none")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Candidate:
     """One fitted candidate circuit and how it was judged (`eisfit.physics.ranking`).
 
@@ -39,6 +39,7 @@ class Candidate:
     rules' verdict, None when no cell was given (the rules were not applied);
     ``reasons``: why it was demoted; ``origin``: why it was tried; ``notes``: values
     whose standard error exceeds them (not a demotion: BIC weighs such a process).
+    Compared by identity (it holds a fit).
     """
 
     circuit: str
@@ -82,7 +83,7 @@ class Candidate:
         return f"{self.circuit:<48} k={self.n_parameters:<2} dBIC {delta:>7}  tier {self.tier}{why}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Identification:
     """The answer of `eisfit.identify.identify` (see the module docstring for ``status``).
 

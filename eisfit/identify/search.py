@@ -6,7 +6,8 @@ Cost decides the design: a well-posed chain fits in 3-10 ms, an over-parametrise
 1. **Arcs**: start from the DRT's count of processes k (less one when the spectrum has a
    tail, which the DRT counts too), fit k - 1, k and k + 1 arcs with the primary tail of
    the shape (`eisfit.identify.shape`), and keep going outward while the best of them
-   (`eisfit.physics.ranking.choose`) is at the edge of what was tried (0 to `MAX_ARCS`).
+   (`eisfit.physics.ranking.choose`, ties included) or the lowest BIC is at the edge of
+   what was tried (0 to `MAX_ARCS`).
    Without a DRT count the search starts at one arc (two without a tail) and goes up.
 2. **Other tails** the shape allows (an angle near a class boundary or a class with
    several elements) in place of the best candidate's tail: with the same arcs, and
@@ -28,6 +29,7 @@ again with it toggled at the end.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -133,17 +135,31 @@ def search(
         if lowest <= m <= MAX_ARCS:
             shift = "" if m == m0 else f" {m - m0:+d}"
             run(family.with_arcs(m), f"{where} count {m0}{shift}")
-    tried_m = {t.structure.arcs for t in fitted() if t.structure and t.structure.tail == primary}
-    while tried_m:
-        own = [t for t in fitted() if t.structure and t.structure.tail == primary]
-        chosen, ties = best(own)
-        m = max(t.structure.arcs for t in ties if t.structure)
-        up = m == max(tried_m) and m < MAX_ARCS
-        step = 1 if up else -1 if m == min(tried_m) and m > lowest else 0
-        nxt = m + step
-        if step == 0 or nxt in tried_m or run(family.with_arcs(nxt), "search outward") is None:
+
+    def own() -> list[Tried]:
+        return [
+            t
+            for t in fitted()
+            if t.structure and (t.structure.tail, t.structure.inductance) == (primary, inductance)
+        ]
+
+    while own():
+        members = own()
+        tried_m = {t.structure.arcs for t in members if t.structure}
+        _, ties = best(members)
+        finite = [t for t in members if t.fit.success and math.isfinite(t.fit.bic)]
+        lowest_bic = min(finite, key=lambda t: t.fit.bic) if finite else ties[0]
+        # the data asking for more structure show first in BIC, before every value of the
+        # extra arc is determined: follow the edge the choice or the lowest BIC sits on
+        reach = [t.structure.arcs for t in (*ties, lowest_bic) if t.structure]
+        if max(reach) == max(tried_m) < MAX_ARCS:
+            nxt = max(tried_m) + 1
+        elif min(reach) == min(tried_m) > lowest:
+            nxt = min(tried_m) - 1
+        else:
             break
-        tried_m.add(nxt)
+        if run(family.with_arcs(nxt), "search outward") is None:
+            break
     if not fitted():
         return []
     chosen, _ = best(fitted())
