@@ -3,12 +3,12 @@
 Cost decides the design: a well-posed chain fits in 3-10 ms, an over-parametrised one in
 50-300 ms, so the search fits few candidates and lets the data say when to go further:
 
-1. **Arcs**: start from the DRT's count of processes k (less one when the spectrum has a
-   tail, which the DRT counts too), fit k - 1, k and k + 1 arcs with the primary tail of
-   the shape (`eisfit.identify.shape`), and keep going outward while the best of them
+1. **Arcs**: start from the DRT's count of processes k when the spectrum's low-frequency
+   end closes (with a tail the count says little, `_start`: start at one arc; without a
+   DRT at two), fit k - 1, k and k + 1 arcs with the primary tail of the shape
+   (`eisfit.identify.shape`), and keep going outward while the best of them
    (`eisfit.physics.ranking.choose`, ties included) or the lowest BIC is at the edge of
    what was tried (0 to `MAX_ARCS`).
-   Without a DRT count the search starts at one arc (two without a tail) and goes up.
 2. **Other tails** the shape allows (an angle near a class boundary or a class with
    several elements) in place of the best candidate's tail: with the same arcs, and
    when it has no tail also in place of its last arc; a closed end (no tail) with the
