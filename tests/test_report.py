@@ -72,7 +72,7 @@ def test_report_is_self_contained_and_has_every_figure(run_dir: Path) -> None:
     assert "@import" not in text and "url(" not in text
     n_images = text.count("<img ")
     shown = len(pd.read_csv(run_dir / "tables" / "spectra_shown.csv"))
-    assert n_images == 3 + shown
+    assert n_images == 3 + 1 + shown  # trend figures, the DRT map, the spectra
 
 
 def test_everything_from_files_is_escaped(run_dir: Path) -> None:

@@ -16,7 +16,7 @@ from eisfit.report.render import Rendered
 from eisfit.runs.batch import BatchSettings, run_batch
 
 SETTINGS = BatchSettings.from_model("gb-soli", cell=Cell(1.0, 0.1))
-N_FIGURES = 3 + 5  # trend figures + spectra drawn (5 spectra, all representative)
+N_FIGURES = 3 + 1 + 5  # trend figures, the DRT map, spectra (5, all representative)
 
 
 def _spectra(n: int = 5) -> list:
@@ -66,7 +66,8 @@ def test_a_changed_spectrum_redraws_only_its_figure_and_the_trends(
     shutil.copytree(first_run / CACHE_DIR, out / CACHE_DIR)  # the earlier report's figures
     files = write_run_report(out, pdf=False)
     assert files.spectra_shown == 5
-    assert files.drawn == 1 + 3 and files.cached == 4  # the changed spectrum, the trends
+    # the changed spectrum, the trends and the DRT map (its record changed)
+    assert files.drawn == 1 + 3 + 1 and files.cached == 4
     old, new = _figures(first_run), _figures(out)
     differs = sorted(name for name in new if new[name] != old.get(name))
     assert [n for n in differs if n.startswith("spectrum_")] == [

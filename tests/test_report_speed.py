@@ -64,14 +64,15 @@ def _pdf_streams(data: bytes) -> list[bytes]:
 
 
 def test_same_report_serial_parallel_and_cached(run_dir: Path) -> None:
+    # figures: 3 trend figures, the DRT map, 6 spectra
     serial = write_run_report(run_dir, force=True, jobs=1, cache=False)
-    assert serial.drawn == 3 + 6 and serial.cached == 0
+    assert serial.drawn == 3 + 1 + 6 and serial.cached == 0
     first = _snapshot(run_dir)
     parallel = write_run_report(run_dir, force=True, jobs=2)  # fresh cache, 2 workers
-    assert parallel.drawn == 3 + 6 and parallel.cached == 0
+    assert parallel.drawn == 3 + 1 + 6 and parallel.cached == 0
     assert _snapshot(run_dir) == first  # byte for byte: figures, tables, page, PDF
     cached = write_run_report(run_dir, force=True)
-    assert cached.drawn == 0 and cached.cached == 3 + 6
+    assert cached.drawn == 0 and cached.cached == 3 + 1 + 6
     assert _snapshot(run_dir) == first
     assert cached.figures == serial.figures and cached.tables == serial.tables
     shown = [p for p in first if p.startswith("figures/spectrum_") and p.endswith(".svg")]
@@ -85,7 +86,7 @@ def test_page_embeds_the_same_svg_as_figures_folder(run_dir: Path) -> None:
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     embedded = {base64.b64decode(m) for m in re.findall(r"base64,([^\"]+)\"", html)}
     on_disk = {p.read_bytes() for p in (run_dir / "figures").glob("*.svg")}
-    assert embedded == on_disk and len(on_disk) == 3 + 6
+    assert embedded == on_disk and len(on_disk) == 3 + 1 + 6
 
 
 def _pdf_objects(data: bytes) -> dict[int, bytes]:
@@ -119,7 +120,7 @@ def test_pdf_pages_are_the_drawn_pngs_and_text(run_dir: Path) -> None:
     objects = _pdf_objects(data)
     pages = [o for o in objects.values() if b"/Type /Page " in o]
     images = [o for o in objects.values() if b"/Subtype /Image" in o]
-    assert len(images) == 3 + 6 and len(pages) >= 1 + 3 + 6
+    assert len(images) == 3 + 1 + 6 and len(pages) >= 1 + 3 + 1 + 6
     streams = {o.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0] for o in images}
     pngs = {_idat(p.read_bytes()) for p in (run_dir / "figures").glob("*.png")}
     assert streams == pngs  # every figure page holds a figure's PNG rows, unchanged

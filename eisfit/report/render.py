@@ -7,7 +7,9 @@ backend drew every figure a second time, which cost three quarters of a report.
 
 Spectrum figures are independent of each other, so `render_spectra` draws them in worker
 processes (`eisfit.runs.pools.worker_pool`) when there are enough of them to pay for the
-pool; a worker gets a fits/ record (plain JSON data) and returns a `Rendered`.
+pool; a worker gets a fits/ record (plain JSON data) and returns a `Rendered`.  Other work
+of the report that parallelises (the DRTs of the run's DRT map, `eisfit.report.drt_map`)
+goes to the same pool as a `SideWork`, submitted ahead of the figures.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "PARALLEL_FROM",
     "PNG_DPI",
     "Rendered",
+    "SideWork",
     "drawing",
     "png_bytes",
     "render",
@@ -55,6 +58,17 @@ class Rendered:
 
     svg: bytes
     png: bytes
+
+
+@dataclass(frozen=True)
+class SideWork:
+    """Work besides the spectrum figures: ``function`` (a module-level function, so a
+    worker can run it) over each of ``tasks``; ``finish`` gets the results, in order, in
+    this process (after ``meanwhile``, while the workers draw the figures)."""
+
+    function: Callable[[Any], Any]
+    tasks: Sequence[Any]
+    finish: Callable[[list[Any]], None]
 
 
 def png_bytes(figure: Figure, *, dpi: int | None = None) -> bytes:
@@ -114,9 +128,12 @@ def _preload() -> None:
     import matplotlib.backends.backend_agg
     import matplotlib.backends.backend_svg
     import matplotlib.figure  # noqa: F401
+    import scipy.linalg
+    import scipy.optimize  # noqa: F401  (the DRT solver: else loaded by each worker)
     from PIL import Image  # noqa: F401
 
-    from . import figures  # noqa: F401
+    from ..drt import api  # noqa: F401
+    from . import drt_panel, figures  # noqa: F401
 
 
 def _workers(n_jobs: int, jobs: int | None) -> int:
@@ -133,20 +150,25 @@ def render_spectra(
     *,
     jobs: int | None = None,
     meanwhile: Callable[[], None] | None = None,
+    side: SideWork | None = None,
 ) -> Iterator[Rendered]:
     """`render_record` of each record, in order.
 
     ``jobs``: worker processes (None: one per core, at most 4, when there are at least
-    `PARALLEL_FROM` figures; 1: drawn here).  ``meanwhile`` runs in this process while the
-    workers draw (the trend figures), or first when there are none.  A worker that dies
-    is a `ReportError`.
+    `PARALLEL_FROM` figures and side tasks; 1: drawn here).  ``meanwhile`` runs in this
+    process while the workers draw (the trend figures), or first when there are none;
+    then ``side.finish`` gets the results of ``side`` (computed by the workers first).
+    A worker that dies is a `ReportError`.
     """
     if len(records) != len(titles):
         raise ValueError("one title per record")
-    workers = _workers(len(records), jobs)
+    tasks = list(side.tasks) if side is not None else []
+    workers = _workers(len(records) + len(tasks), jobs)
     if workers <= 1:
         if meanwhile is not None:
             meanwhile()
+        if side is not None:
+            side.finish([side.function(t) for t in tasks])
         yield from map(render_record, records, titles)
         return
     from concurrent.futures.process import BrokenProcessPool
@@ -157,11 +179,14 @@ def render_spectra(
 
     with ExitStack() as stack:
         pool = stack.enter_context(worker_pool(workers))
-        chunk = max(1, len(records) // (4 * workers))
-        results = pool.map(render_record, records, titles, chunksize=chunk)
-        if meanwhile is not None:
-            meanwhile()
         try:
+            extra = pool.map(side.function, tasks) if side is not None else None
+            chunk = max(1, len(records) // (4 * workers))
+            results = pool.map(render_record, records, titles, chunksize=chunk)
+            if meanwhile is not None:
+                meanwhile()
+            if side is not None and extra is not None:
+                side.finish(list(extra))
             yield from results
         except BrokenProcessPool as exc:
             raise ReportError(f"a worker drawing the report's figures died ({exc})") from None

@@ -45,9 +45,12 @@ from .data import (
     select_spectra,
     spectrum_view,
 )
+from .drt_map import STEM as MAP_STEM
+from .drt_map import map_side
 from .fitreport import write_fit_report
 from .pdf import PdfReport
-from .render import PNG_DPI, Rendered, drawing, render, render_spectra
+from .per_spectrum import wrapped
+from .render import PNG_DPI, Rendered, SideWork, drawing, render, render_spectra
 
 __all__ = ["ReportFiles", "spectrum_key", "write_fit_report", "write_run_report"]
 
@@ -193,16 +196,18 @@ def _trend_figures(run: RunData, cache: FigureCache) -> dict[str, tuple[str, Ren
 
 
 def _spectrum_figures(
-    items: Sequence[_Drawn], cache: FigureCache, jobs: int | None, meanwhile: Any
+    items: Sequence[_Drawn], cache: FigureCache, jobs: int | None, meanwhile: Any,
+    side: SideWork | None = None,
 ) -> list[Rendered]:
     """The figure of every item: cached ones read, the others drawn (in worker processes
-    when there are enough, `render.render_spectra`) while ``meanwhile`` runs here."""
+    when there are enough, `render.render_spectra`, with ``side``'s tasks) while
+    ``meanwhile`` runs here."""
     keys = [spectrum_key(d.view) for d in items]
     found = [cache.get(key) for key in keys]
     missing = [i for i, r in enumerate(found) if r is None]
     drawn = render_spectra([items[i].record for i in missing],
                            [items[i].view.title for i in missing], jobs=jobs,
-                           meanwhile=meanwhile)  # fmt: skip
+                           meanwhile=meanwhile, side=side)  # fmt: skip
     for i, rendered in zip(missing, list(drawn), strict=True):
         cache.put(keys[i], rendered)
         found[i] = rendered
@@ -255,7 +260,9 @@ def write_run_report(
     figures = FigureCache(run.run_dir / CACHE_DIR if cache else None)
     items, skipped = _drawn(run, selection)
     trends: dict[str, tuple[str, Rendered]] = {}
-    spectra = _spectrum_figures(items, figures, jobs or None,
+    drt_map: dict[str, tuple[str, Rendered]] = {}  # the DRT map, when the run has one
+    side = map_side(run, figures, drt_map)  # its DRTs go to the workers with the spectra
+    spectra = _spectrum_figures(items, figures, jobs or None, side=side,
                                 meanwhile=lambda: trends.update(_trend_figures(run, figures)))
     from .figures import ERRORBARS_SHOWN, THIN_ABOVE
 
@@ -268,6 +275,9 @@ def write_run_report(
                 f"{ERRORBARS_SHOWN} evenly spaced ones); line: the chosen growth law; dashed: "
                 "events.")  # fmt: skip
         trend_html.append(h.figure_html(rendered.svg, caption, text, wide=True))
+    for stem, (text, rendered) in drt_map.items():
+        figure_paths += _write_figure(fig_dir, stem, rendered)
+        trend_html.append(h.figure_html(rendered.svg, "DRT map", text, wide=True))
     spectra_html = []
     for d, rendered in zip(items, spectra, strict=True):
         figure_paths += _write_figure(fig_dir, d.stem, rendered)
@@ -281,6 +291,8 @@ def write_run_report(
             book.text("Summary", sec.summary_lines(run, selection))
             for caption, rendered in trends.values():
                 book.figure(rendered.png, dpi=PNG_DPI, title=caption)
+            for text, rendered in drt_map.values():
+                book.figure(rendered.png, dpi=PNG_DPI, title="DRT map", notes=wrapped([text]))
             for d, rendered in zip(items, spectra, strict=True):
                 book.figure(rendered.png, dpi=PNG_DPI, title=f"{d.view.title} {d.when}".strip(),
                             notes=sec.param_lines(d.view))  # fmt: skip
@@ -356,6 +368,7 @@ def _drop_stale_figures(fig_dir: Path, keep: Sequence[Path]) -> None:
     """Remove figures of an earlier report that this one does not draw (spectra not
     selected now, trend figures left out for want of values)."""
     kept = {p.name for p in keep}
-    for path in [*fig_dir.glob("spectrum_*.*"), *fig_dir.glob("trends_*.*")]:
+    for path in [*fig_dir.glob("spectrum_*.*"), *fig_dir.glob("trends_*.*"),
+                 *fig_dir.glob(f"{MAP_STEM}.*")]:
         if path.name not in kept and path.suffix in (".png", ".svg"):
             path.unlink(missing_ok=True)
