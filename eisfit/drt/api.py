@@ -9,6 +9,17 @@ on both sides (`eisfit.drt.basis`), fitted to the real and imaginary parts toget
 modulus weighting (each row divided by |Z|) under Tikhonov regularisation of its
 derivative, with gamma, R_inf and L non-negative (`eisfit.drt.solve`); Wan, Saccoccio,
 Chen & Ciucci, Electrochim. Acta 184 (2015) 483 (DRTtools), is the method this follows.
+
+Peaks (`eisfit.drt.peaks`) smaller than `MIN_SIGNIFICANCE` x noise x |Z| are dropped, so
+that noise alone gives no peaks; a spectrum with none is ``undetermined``.  A fit that
+leaves residuals above `MISFIT_RATIO` x noise and `MISFIT_FLOOR` is a ``warning`` (an
+inductive loop, drift: what a non-negative sum of relaxations cannot follow).
+
+Measured (bench/drt_bench.py, 50 synthetic Na | SSE | Na spectra, 1 % noise, 1 MHz-0.1
+Hz): peak time constants of in-band arcs within 0.05 decade, their areas within 5 % for
+the large majority (median 1.4 %, p90 4.6 %); arcs cut by the band edge keep their peak
+(tau p90 0.09 decade) but their area trades against R_inf (median error 15 %); a few ms
+per spectrum, about 50 times faster than pyDRTtools' Tikhonov run.
 """
 
 from __future__ import annotations
@@ -46,7 +57,11 @@ MISFIT_RATIO = 2.0
 #: 1-2 % on many real cells), the 1-2 % at which lin-KK residuals are read as drift
 #: (docs/physics-notes.md sec. 7)
 MISFIT_FLOOR = 0.02
-#: a peak must have at least this many times noise x |Z| at its frequency as resistance
+#: a peak must have at least this many times noise x |Z| at its frequency as resistance:
+#: on 150 synthetic two-arc spectra at 1 % noise (three seeds of the bench set) the
+#: spurious peaks left by the discrepancy principle had 1.5-4.5 x noise x |Z|, the
+#: smallest true arc 7 x; on 200 noise-only spectra (a resistor, 0.1-3 % noise) every
+#: peak had less than 0.03 x
 MIN_SIGNIFICANCE = 5.0
 _INDUCTANCE = ("auto", True, False)
 
