@@ -42,7 +42,8 @@ _FONTS = {"F1": "Helvetica", "F2": "Helvetica-Bold", "F3": "Courier"}
 
 #: characters WinAnsiEncoding lacks, as the PDF spells them
 _SPELLED = str.maketrans({
-    "Ω": "ohm", "χ": "chi", "σ": "sigma", "τ": "tau", "ω": "omega", "π": "pi", "Δ": "Delta",
+    "Ω": "ohm", "χ": "chi", "σ": "sigma", "τ": "tau", "γ": "gamma", "ω": "omega", "π": "pi",
+    "Δ": "Delta",
     "−": "-", "–": "-", "—": "-", "′": "'", "″": "''", "⁻": "^-", "⁰": "0", "¹": "1",
     "ⁿ": "^n", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9", "₀": "0",
     "₁": "1", "₂": "2",
