@@ -14,9 +14,10 @@ Cost decides the design: a well-posed chain fits in 3-10 ms, an over-parametrise
    when it has no tail also in place of its last arc; a closed end (no tail) with the
    same arcs and with one arc more in place of the tail.
 3. **Closing tails**: when the best candidate ends in a closed arc, that arc is tried as
-   a Gerischer element, and when it is flatter than n = 0.75 also as a finite-length
-   Warburg: both close on the real axis from a 45-degree line, which a depressed arc,
-   or an ideal one with its neighbour taking the 45-degree part, imitates.
+   a Gerischer element (with one arc fewer again, and so on, while the Gerischer fits
+   better but leaves an arc undetermined), and when it is flatter than n = 0.75 also as
+   a finite-length Warburg: both close on the real axis from a 45-degree line, which a
+   depressed arc, or an ideal one with its neighbour taking the 45-degree part, imitates.
 4. **Ideal arcs**: the best candidate, when an arc's CPE exponent is at least `IDEAL_N`,
    is tried with those arcs as R||C: n near 1 is a tie between them, and the tie rule
    then prefers the capacitor (one parameter fewer).
@@ -178,7 +179,13 @@ def search(
     chosen, _ = best(fitted())
     s = chosen.structure
     if s is not None and not s.tail and s.arcs >= 1 and "closed" in shape.tail_classes:
-        run(Structure(s.arcs - 1, s.inductance, "G"), "closed end: last arc as a Gerischer")
+        arcs = s.arcs - 1
+        g = run(Structure(arcs, s.inductance, "G"), "closed end: last arc as a Gerischer")
+        # a Gerischer takes the place of several depressed arcs: while it fits better than
+        # the best candidate but leaves an arc undetermined, try it with one arc fewer
+        while g is not None and g.judgement.tier == 1 and g.fit.bic < chosen.fit.bic and arcs:
+            arcs -= 1
+            g = run(Structure(arcs, s.inductance, "G"), "Gerischer with an arc fewer")
         n_last = _arc_exponents(chosen).get(s.arcs)
         if n_last is not None and n_last < FLAT_N:
             run(Structure(s.arcs - 1, s.inductance, "Ws"), f"last arc n = {n_last:.2f}")
