@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -46,7 +48,8 @@ class DRTResult:
     frequencies (the spectrum's point order); ``residual_re`` / ``residual_im``:
     (Z - Z_fit) / |Z|; ``noise_estimate``: relative noise per component used or
     measured (NaN if unknown); ``gamma_lower_ohm`` / ``gamma_upper_ohm``: a 95 % credible
-    band (only with ``credible=True``); ``status`` (`eisfit.status`) and ``message``.
+    band (only with ``credible=True``); ``status`` (`eisfit.status`) and ``message``;
+    ``details``: how lambda and the series elements were chosen, read-only.
     """
 
     tau_s: np.ndarray
@@ -67,7 +70,7 @@ class DRTResult:
     status: str = "ok"
     message: str = ""
     source: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
     capacitance_f: float | None = None
 
     def __post_init__(self) -> None:
@@ -81,6 +84,7 @@ class DRTResult:
             if value is not None:
                 object.__setattr__(self, name, _array(value))
         object.__setattr__(self, "peaks", tuple(self.peaks))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
     @property
     def residual_rms(self) -> float:
