@@ -204,10 +204,13 @@ def _decide(
     by_circuit = {c.circuit: c for c in ranking}
     chosen = by_circuit[tried[decision.chosen].circuit]
     ties = [by_circuit[tried[i].circuit] for i in decision.ties]
-    ranking.sort(key=lambda c: (c is not chosen, c not in ties, c.tier, c.bic))
     # data lin-KK cannot judge (scatter above 5 % of |Z|) fit anything "to the noise"
     scattered = evidence.kk_verdict == "undetermined"
     explained = decision.explained and not scattered
+    if not explained:  # a best attempt, not a choice: the lowest BIC, and no ties
+        chosen = by_circuit[tried[decision.best_bic].circuit]
+        ties = [chosen]
+    ranking.sort(key=lambda c: (c is not chosen, c not in ties, c.tier, c.bic))
     status = "none" if not explained else "tie" if len(ties) > 1 else "identified"
     reasons = _reasons(chosen, ranking, ties, explained)
     if scattered:
