@@ -78,6 +78,7 @@ MIN_PER_CELL = 50
 CHUNK = 10
 _PER_DECADE = 25  # rows of the map per decade of tau
 STEM = "drt_map"  # file stem in figures/
+_DENSE = 60  # columns above which the role markers are drawn smaller
 
 
 @dataclass(frozen=True)
@@ -251,8 +252,9 @@ def _panel(ax: Any, cols: Sequence[MapColumn], time_label: str) -> Any:
             ys.append(arc.tau_s)
     for role, (xs, ys) in by_role.items():
         arc = ArcTau(role, 1.0)
-        ax.plot(xs, ys, "o", color=arc.colour, mec="k", mew=0.4, ms=3.2, ls="none",
-                label=f"{arc.label} arc τ (fit)")  # fmt: skip
+        # open circles: with a column every few pixels, filled ones hid the band they mark
+        ax.plot(xs, ys, "o", mfc="none", mec=arc.colour, mew=0.9, ls="none",
+                ms=3.5 if len(cols) <= _DENSE else 2.4, label=f"{arc.label} arc τ (fit)")
     return mesh
 
 
