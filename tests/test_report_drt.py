@@ -178,3 +178,21 @@ def test_a_long_spectrum_gets_its_drt_from_fewer_points() -> None:
     assert "of 2,000 points" in found.note
     (peak,) = found.result.peaks
     assert abs(math.log10(peak.tau_s * 2 * math.pi * 100.0)) < 0.15  # the arc, at 100 Hz
+
+
+def test_a_drt_without_relaxations_says_so_in_the_panel_title() -> None:
+    from eisfit import Spectrum
+    from eisfit.report.drt_panel import drt_panel
+    from eisfit.report.figures import blank_figure
+
+    rng = np.random.default_rng(0)
+    f = np.logspace(6, -1, 40)
+    z = 100.0 * (1 + 0.003 * rng.standard_normal(40)) + 300j * rng.standard_normal(40) * 1e-3
+    resistor = Spectrum(frequency_hz=f, impedance_ohm=z)  # a resistor and noise: no arc
+    found = spectrum_drt(resistor)
+    assert found.result is not None and found.result.status == "undetermined"
+    assert not found.result.peaks and found.note.startswith("undetermined")
+    ax = blank_figure(7.0, 2.0).subplots()
+    drt_panel(ax, resistor, found, ())
+    assert ax.get_title() == f"{PANEL_TITLE}: {found.note}"
+    assert ax.title.get_color() == "#b04000"  # not ok: in the warning colour
