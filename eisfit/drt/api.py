@@ -43,12 +43,14 @@ __all__ = ["EXTEND_DECADES", "MIN_POINTS", "PER_DECADE", "drt"]
 #: chosen from the data and a noise level estimated, which needs some redundancy
 MIN_POINTS = 10
 #: the basis (`eisfit.drt.basis`), measured on the 50 spectra of bench/drt_bench.py (seed
-#: 7, 1 % noise), arcs within 0.1 decade and 5 % of 100: 10 per decade 83; 5 per decade
-#: 77 (and 2 spurious peaks), 20 per decade 80 at twice the time; grid 1 decade beyond
-#: the band 83 with the cut arcs' area off by 15.6 % (median), 0.5 decade 86 but 28.4 %,
-#: 1.5 decades 81 and 10.6 % with 2 spurious peaks, 2 decades 80 and 21 % with 6; Gaussian
-#: FWHM 2 spacings 83, 3 spacings 84, 1 spacing 18 with 229 spurious peaks (gamma ripples
-#: between the centres); first-derivative penalty 83, second 82
+#: 7, 1 % noise; arcs within 0.1 decade and 5 % of 100 / median area error of the 11 arcs
+#: cut by the band edge): 10 per decade 82 / 15.6 %; 5 per decade 83 / 13.8 % in half the
+#: time, but Gaussians 0.4 decade wide cannot resolve arcs less than a decade apart; 20 per
+#: decade 83 / 17.3 % in three times the time.  Grid 1 decade beyond the band as above;
+#: 0.5 decade 86 / 28.7 % (cut arcs lose their area to R_inf); 1.5 decades 82 / 10.7 %
+#: with 1 spurious peak; 2 decades 78 / 21 % with 3.  Gaussian FWHM 2 spacings as above,
+#: 3 spacings 84 / 14.6 %, 1 spacing 19 with 203 spurious peaks (gamma ripples between
+#: the centres).  First-derivative penalty as above, second derivative 81 / 16.6 %.
 PER_DECADE = 10.0
 EXTEND_DECADES = 1.0
 FWHM_SPACINGS = 2.0
