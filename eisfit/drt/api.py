@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from .._blas import one_thread
 from ..errors import DRTError
 from ..spectrum import Spectrum
 from . import basis, solve
-from ._blas import one_thread
 from .peaks import DRTPeak, find_peaks
 from .result import DRTResult
 

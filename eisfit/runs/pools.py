@@ -3,6 +3,8 @@
 `worker_pool` is a `ProcessPoolExecutor` for the batch's fits and the report's figures
 whose workers
 
+- use their share of the cores for BLAS (`eisfit._blas.limit_threads`: one thread each
+  when there are as many workers as cores);
 - ignore SIGINT: Ctrl-C in a terminal reaches every process of the foreground group, and
   the decision to stop (and what to save) belongs to the parent, which then terminates
   them (`stop_pool`); SIGTERM ends them at once (a handler the parent had installed,
@@ -29,6 +31,8 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from .._blas import limit_threads
+
 __all__ = ["WATCH_INTERVAL_S", "stop_pool", "worker_pool"]
 
 #: how often a worker checks that its parent is alive (s)
@@ -48,7 +52,8 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(1)  # no clean-up to do: the parent owns every output file
 
 
-def _init_worker(parent_pid: int) -> None:
+def _init_worker(parent_pid: int, blas_threads: int) -> None:
+    limit_threads(blas_threads)  # the workers share the cores: no BLAS pool each on all
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGTERM"):  # not the parent's handler (inherited at fork): the
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # parent's SIGTERM ends a worker now
@@ -58,8 +63,9 @@ def _init_worker(parent_pid: int) -> None:
 def new_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes set up as the module describes (the caller stops
     it with `stop_pool` or ``shutdown``)."""
+    share = max((os.cpu_count() or 1) // max(workers, 1), 1)
     return ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),)
+        max_workers=workers, initializer=_init_worker, initargs=(os.getpid(), share)
     )
 
 
