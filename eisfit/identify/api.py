@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from ..errors import CircuitError, EisfitError, FitInputError, IdentifyError
 from ..fitting.api import fit
+from ..fitting.result import FitResult
 from ..fitting.weighting import Weighting, usable_points
 from ..kk.linkk import kk_check
 from ..notation.model import compile_circuit
 from ..physics.geometry import Cell
-from ..physics.ranking import TIE_BIC, choose, judge
+from ..physics.ranking import TIE_BIC, Judgement, choose, judge
 from ..screening.screen import screen
 from ..spectrum import Spectrum
 from .evidence import DrtEvidence, Evidence, drt_evidence
@@ -35,6 +37,7 @@ N_STARTS = 4  # starting points per chain candidate (the fit's default is 4 + 2 
 N_STARTS_OTHER = 2  # with W, Wo, Ws or G: fitted start by start (MINPACK), ~5x dearer
 CANDIDATE_TIMEOUT_S = 1.0  # wall-time cap per candidate
 MAX_NFEV = 600  # evaluation cap per candidate (a 4-arc chain needs up to ~2000 unbounded)
+MAX_REDECIDE = 2  # decisions taken again when the chosen circuit's full fit judges worse
 
 
 def _source(spectrum: Spectrum) -> str:
@@ -178,7 +181,11 @@ def identify(
             f"{where}: no candidate circuit could be fitted to {len(spectrum)} points"
         )
     evidence = Evidence(drt=drt, shape=shape, noise=noise, kk=kk_text, kk_verdict=kk_verdict)
-    return _decide(spectrum, tried, evidence, cell is not None, weighting, t0)
+
+    def rejudge(result: FitResult) -> Judgement:
+        return judge(result, noise=noise, cell=cell, roles=roles)
+
+    return _decide(spectrum, tried, evidence, cell is not None, weighting, t0, rejudge)
 
 
 def _checked(circuit: str) -> str:
@@ -197,6 +204,8 @@ def _decide(
     cell_rules: bool,
     weighting: Weighting,
     t0: float,
+    rejudge: Callable[[FitResult], Judgement],
+    depth: int = 0,
 ) -> Identification:
     decision = choose([t.score() for t in tried])
     reference = tried[decision.best_bic].fit.bic
@@ -221,6 +230,15 @@ def _decide(
     # first: the fit users get from `eisfit.fit`, with lin-KK in its status
     start = {k: v for k, v in chosen.fit.optimum.items() if math.isfinite(v)}
     final = fit(spectrum, chosen.circuit, weighting=weighting, initial=start)
+    again = rejudge(final)
+    if again.tier > chosen.tier and depth < MAX_REDECIDE and len(tried) > 1:
+        # the full search found a lower minimum that the candidate's short one missed and
+        # it is worse off (e.g. an arc run out of the band: a circuit with one arc too
+        # many): judge the circuit by that fit and decide again
+        k = next(i for i, t in enumerate(tried) if t.circuit == chosen.circuit)
+        tried = [*tried[:k], replace(tried[k], fit=final, judgement=again), *tried[k + 1 :]]
+        return _decide(spectrum, tried, evidence, cell_rules, weighting, t0, rejudge,
+                       depth + 1)  # fmt: skip
     return Identification(
         status=status,
         circuit=chosen.circuit,
