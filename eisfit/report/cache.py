@@ -36,15 +36,19 @@ _KEY = re.compile(r"[0-9a-f]{64}")
 @cache
 def drawing_digest() -> str:
     """sha256 of the code that decides a figure: the source of every eisfit module (the
-    drawing, and what it computes on the way: lin-KK, the circuit, thinning, growth
-    laws; about a megabyte, read in milliseconds), the eisfit and matplotlib versions and
-    `PNG_DPI`.  An installed release never changes, so its cache stays valid; an edited
-    checkout redraws."""
+    drawing, and what it computes on the way: lin-KK, the DRT, the circuit, thinning,
+    growth laws; about a megabyte, read in milliseconds), the eisfit, matplotlib, numpy
+    and scipy versions (the DRT's non-negative least squares is scipy's) and `PNG_DPI`.
+    An installed release never changes, so its cache stays valid; an edited checkout
+    redraws."""
     import matplotlib
+    import numpy
+    import scipy  # the report's footer names its version anyway (`sections.versions`)
 
     from .._version import __version__
 
-    digest = hashlib.sha256(f"{__version__} {matplotlib.__version__} {PNG_DPI}".encode())
+    versions = f"{__version__} {matplotlib.__version__} {numpy.__version__} {scipy.__version__}"
+    digest = hashlib.sha256(f"{versions} {PNG_DPI}".encode())
     package = Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*.py")):
         try:
