@@ -203,6 +203,11 @@ COLUMNS: tuple[Column, ...] = (
            "earlier run (same data, same settings) instead of fitted again.", missing=False),
     _text("warnings", "warnings", "status", "What the reader, the fit and the physics "
           "analysis warned about ('; '-separated)."),
+    _text("alternative", "alternative circuit", "status", "Only with --model auto (one "
+          "circuit per cell, chosen by consensus): when another circuit explains this "
+          "spectrum decisively better than the cell's (eisfit.identify.consensus."
+          "alternative), that circuit and why: '<circuit> explains this spectrum better "
+          "than the run's <circuit> (<why>)', e.g. an arc has appeared; empty otherwise."),
     *_with_stderr(Column(PARAMETER, "", PARAMETER, "parameter", "The fitted value of a "
                          "circuit parameter (R0.R in ohm, CPE1.Q in F s^(n-1), CPE1.n, L0.L "
                          "in H; unit as the element's); empty when undetermined.",

@@ -115,7 +115,7 @@ def test_physics_columns_have_a_role_a_kind_unit_and_a_stderr_beside_them() -> N
 def test_parameter_columns_are_looked_up_by_pattern() -> None:
     c = schema.column("CPE2.n_stderr")
     assert (c.kind, c.error_of, c.label) == ("parameter", "CPE2.n", "CPE2.n_stderr")
-    assert schema.names(["R0.R"])[17:19] == ("R0.R", "R0.R_stderr")
+    assert schema.names(["R0.R"])[18:20] == ("R0.R", "R0.R_stderr")  # after "alternative"
     with pytest.raises(KeyError, match=r"not a results\.csv column"):
         schema.column("R_soli")
 

@@ -11,6 +11,12 @@ PATHs that hold no file at all (every one missing, an empty folder or a glob mat
 nothing: ``eisfit: error: nothing to fit: ...`` naming each, and nothing is written);
 such a PATH among good ones is an ``error`` row instead.
 
+``--model auto``: no circuit is given; each cell's circuit is chosen from a consensus of
+a few of its spectra (`eisfit.runs.auto`, stated in ``DIR/model.json`` and batch.log), and
+each spectrum whose data another circuit explains decisively better says so in the
+``alternative`` column.  Roles then come from ``--role`` or the automatic assignment;
+``--bound`` cannot be given (the parameter names are not known in advance).
+
 ``--config run.toml`` supplies any option as a top-level key (``paths``, ``circuit`` or
 ``model``, ``models_dir``, ``roles`` table, ``area_cm2``, ``thickness_cm``, ``symmetric``,
 ``out``, ``jobs``, ``cell_by``, ``kk``, ``weighting``, ``scheduler``, ``progress``,
@@ -55,6 +61,8 @@ from .options import (
 
 __all__ = ["batch_exit_code", "register"]
 
+#: ``--model auto``: a circuit per cell (as eisfit.runs.worker.AUTO; not imported: CLI start-up)
+AUTO = "auto"
 _CELL_BY = ("folder", "file", "all")  # as eisfit.runs.batch.CELL_BY (not imported: CLI start-up)
 #: config key -> (argparse dest, accepted types)
 _CONFIG_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
@@ -99,7 +107,11 @@ def register(commands: Any) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="file, folder or glob pattern")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--circuit", help="circuit in impedance.py notation, e.g. L0-R0-p(R1,CPE1)")
-    which.add_argument("--model", metavar="NAME", help="a named model (see: eisfit models)")
+    which.add_argument(
+        "--model", metavar="NAME",
+        help="a named model (see: eisfit models), or 'auto': one circuit per cell, chosen "
+        "from a consensus of its spectra (written to DIR/model.json)",
+    )  # fmt: skip
     parser.add_argument("--models-dir", metavar="DIR", help="a folder of extra *.toml models")
     parser.add_argument(
         "--role", action="append", default=[], metavar="ELEMENT=ROLE",
@@ -173,7 +185,8 @@ def _apply_config(args: argparse.Namespace) -> None:
 def _settings(args: argparse.Namespace) -> Any:
     from ..runs.batch import BatchSettings
 
-    circuit, model = model_from_args(args)
+    auto = args.model == AUTO
+    circuit, model = (AUTO, None) if auto else model_from_args(args)
     roles = {
         **(model.roles if model else {}), **(args.config_roles or {}), **parse_roles(args.role)
     }
@@ -182,12 +195,16 @@ def _settings(args: argparse.Namespace) -> Any:
         **(model.bounds if model else {}), **_config_bounds(args.config_bounds),
         **parse_bounds(args.bound),
     }  # fmt: skip
-    return BatchSettings(
-        circuit, model=model.name if model else None, roles=roles,
-        bounds=bounds or None, cell=cell_from_args(args),
-        weighting=args.weighting or "modulus", kk=args.kk is not False,
-        **screening_options(args),
-    )  # fmt: skip
+    if auto and bounds:
+        raise EisfitError("--model auto chooses the circuit per cell: its parameter names are "
+                          "not known in advance, so --bound (or a bounds table) cannot be "
+                          "given with it")  # fmt: skip
+    options = {"roles": roles, "cell": cell_from_args(args), "kk": args.kk is not False,
+               "weighting": args.weighting or "modulus", **screening_options(args)}  # fmt: skip
+    if auto:
+        return BatchSettings.auto(**options)
+    return BatchSettings(circuit, model=model.name if model else None, bounds=bounds or None,
+                         **options)  # fmt: skip
 
 
 def _config_bounds(table: dict[str, Any] | None) -> dict[str, tuple[float, float]]:

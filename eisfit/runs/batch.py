@@ -72,11 +72,12 @@ from .._version import __version__
 from ..errors import BatchInterrupted, EisfitError, JsonError
 from ..notation.model import compile_circuit
 from ..status import STATUSES
+from .auto import CellChoice, mark_row, plan_auto
 from .execute import SliceArgs, dask_client, dask_workers, run_slices
 from .interrupts import deferred
 from .lock import check_out_dir, run_lock
 from .plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch
-from .progress import log_file, progress_bar
+from .progress import log_file, log_row, progress_bar
 from .records import record_text
 from .row_index import RowIndexWriter
 from .safe_json import RUN_MAX_BYTES, load_json
@@ -123,7 +124,7 @@ def run_batch(
     cell_by = "folder" if cell_by is None else cell_by
     if cell_by not in CELL_BY:
         raise EisfitError(f"cell_by must be one of {', '.join(CELL_BY)}, got {cell_by!r}")
-    names = compile_circuit(settings.circuit).names
+    names = () if settings.is_auto else compile_circuit(settings.circuit).names
     out = Path(out_dir) if out_dir is not None else None
     with ExitStack() as stack:
         lock = stack.enter_context(run_lock(check_out_dir(out))) if out is not None else None
@@ -139,10 +140,14 @@ def run_batch(
                                                ("pid", "host", "started")))  # fmt: skip
         t0 = time.perf_counter()
         stored = stack.enter_context(closing(StoredRows(out, settings.digest())))
-        plan = plan_batch(sources, settings, cell_by, out, reuse=stored.exists)
+        plan = plan_batch(sources, settings, cell_by, out,
+                          reuse=None if settings.is_auto else stored.exists)  # fmt: skip
+        own = None
+        if settings.is_auto:  # a circuit per cell
+            plan, own, names = plan_auto(plan, settings, out, log, stored.exists)
         workers = _workers(jobs, client)
         items = chunks([len(c) for c in plan.cells], workers)
-        work = _Work(plan, items, settings, stored, out, workers)
+        work = _Work(plan, items, settings, stored, out, workers, own)
         log.info(_start_line(plan, out, workers, scheduler))
         for error in plan.errors:
             what = "unusable spectrum" if "index" in error else "unreadable file"
@@ -157,7 +162,7 @@ def run_batch(
         try:
             for k, i, (row, record) in outputs:  # saved as soon as done
                 spill.add(work.finish(k, i, row, record), work.key(k, i))
-                _log_row(log, row)
+                log_row(log, row)
                 bar.update(1)
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: save, then say so
             stopped = exc
@@ -188,21 +193,31 @@ def run_batch(
 
 class _Work:
     """The work items of a run (`eisfit.runs.execute.Items`) and what becomes of each
-    finished spectrum: its row completed, its fits/ record and row-index entry written."""
+    finished spectrum: its row completed, its fits/ record and row-index entry written.
+    ``own``: with ``--model auto``, each cell's settings and `CellChoice`."""
 
     def __init__(
         self, plan: Plan, items: list[tuple[int, int, int]], settings: BatchSettings,
         stored: StoredRows, out: Path | None, workers: int,
+        own: tuple[list[BatchSettings], list[CellChoice]] | None = None,
     ) -> None:  # fmt: skip
         self.plan, self.items, self.stored, self.out = plan, items, stored, out
         self.store = SpectrumStore(plan, settings, files_kept=2 * workers + 2)  # slices out
-        self.base = {"settings_digest": settings.digest(), "settings": settings.to_dict()}
+        self.settings = own[0] if own else [settings] * len(plan.cells)
+        self.choices = own[1] if own else None
+        self.bases = [{"settings_digest": s.digest(), "settings": s.to_dict()}
+                      for s in self.settings]  # fmt: skip
         self.reused: dict[tuple[int, int], dict[str, Any]] = {}  # out on a slice, not saved yet
         fits = out / "fits" if out is not None else None
         self.index = RowIndexWriter(out / ".cache", fits) if out is not None and fits else None
 
     def sizes(self) -> list[int]:
         return [b - a for _, a, b in self.items]
+
+    def common(self, k: int) -> tuple[BatchSettings, tuple[str, ...]]:
+        """Item ``k``'s settings and parameter names (`eisfit.runs.execute.run_slices`)."""
+        own = self.settings[self.items[k][0]]
+        return own, tuple(compile_circuit(own.circuit).names)
 
     def idle(self, k: int) -> bool:
         g, a, b = self.items[k]
@@ -213,7 +228,8 @@ class _Work:
         cell = self.plan.cells[g]
         packed, reuse, bands = [], [], []
         for j in range(a + start, a + stop):
-            row = self.stored.row(cell.stems[j], cell.digest(j)) if cell.reusable[j] else None
+            own = self.bases[g]["settings_digest"]
+            row = self.stored.row(cell.stems[j], cell.digest(j), own) if cell.reusable[j] else None
             if row is not None:
                 self.reused[k, j - a] = row
             reuse.append(row)
@@ -238,19 +254,21 @@ class _Work:
         row.update(cell.ident(j))  # what the spectrum says about itself
         row.update(time_h=float(cell.times[j]), time_source=self.plan.time_source,
                    fit_file=cell.stems[j], cell=cell.name)  # fmt: skip
+        if self.choices is not None:
+            mark_row(row, self.choices[g])
         if self.out is None or self.index is None:
             return row
         if record is not None:
             record["provenance"] = {
                 "file_sha256": self.plan.files[int(cell.files[j])].sha256,
-                "spectrum_digest": cell.digest(j), **self.base, "eisfit_version": __version__,
+                "spectrum_digest": cell.digest(j), **self.bases[g], "eisfit_version": __version__,
             }  # fmt: skip
             (self.out / "fits").mkdir(parents=True, exist_ok=True)
             text = record_text(json_ready(record))
             write_atomic(self.out / "fits" / f"{cell.stems[j]}.json", text)
             stored = record["row"]
         if stored is not None:
-            self.index.add(cell.stems[j], cell.digest(j), self.base["settings_digest"], stored)
+            self.index.add(cell.stems[j], cell.digest(j), self.bases[g]["settings_digest"], stored)
         return row
 
 
@@ -317,20 +335,6 @@ def _workers(jobs: int | None, client: Any) -> int:
     if client is not None:
         return dask_workers(client)
     return (os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
-
-
-def _log_row(log: logging.Logger, row: dict[str, Any]) -> None:
-    if row.get("reused"):
-        return
-    where = f"{row['source']} #{row['index']}"
-    said = [w for w in str(row.get("warnings") or "").split("; ") if w.startswith("reader:")]
-    if said and row["status"] not in ("failed", "error"):  # those say it in their message
-        log.warning("%s: %s", where, "; ".join(said))
-    if row["status"] != "ok":
-        why = row.get("reasons") or row["message"] or "no message"
-        log.warning("%s: %s: %s", row["status"], where, why)
-    if row.get("start_path") == "fallback":
-        log.info("fallback: %s: warm start rejected, refitted from scratch", where)
 
 
 def _start_line(plan: Plan, out: Path | None, workers: int, scheduler: Any) -> str:

@@ -75,10 +75,12 @@ class Items(Protocol):
 
 
 class _Chain:
-    """One item's progress: the next position and the warm-start row carried forward."""
+    """One item's progress: the next position, the warm-start row carried forward and the
+    item's (settings, parameter names)."""
 
-    def __init__(self, k: int, size: int) -> None:
+    def __init__(self, k: int, size: int, common: tuple) -> None:
         self.k, self.size, self.next, self.carry = k, size, 0, None
+        self.common = common
 
     def take(self) -> tuple[int, int]:
         start, self.next = self.next, min(self.next + SLICE_SPECTRA, self.size)
@@ -88,19 +90,20 @@ class _Chain:
         return self.next >= self.size
 
 
-def _call(items: Items, chain: _Chain, start: int, stop: int, common: tuple) -> tuple:
+def _call(items: Items, chain: _Chain, start: int, stop: int) -> tuple:
     """The `fit_group` arguments of a slice, with the carried row ahead of its spectra."""
     packed, reuse, bands = items.slice(chain.k, start, stop)
     if chain.carry is not None:
         packed, reuse = [None, *packed], [chain.carry, *reuse]
         bands = [None, *bands] if bands is not None else None
-    settings, names = common
+    settings, names = chain.common
     return packed, settings, reuse, names, bands
 
 
-def _outputs(chain: _Chain, start: int, outputs: Iterator[Output], names: tuple) -> Iterator[Done]:
+def _outputs(chain: _Chain, start: int, outputs: Iterator[Output]) -> Iterator[Done]:
     """A slice's outputs as `Done`, without the carried row; updates ``chain.carry``."""
     lead = chain.carry is not None
+    names = chain.common[1]
     for i, (row, record) in enumerate(outputs):
         if lead and i == 0:
             continue
@@ -116,30 +119,38 @@ def _all_reused(args: tuple) -> bool:
 def run_slices(
     items: Items, settings: Any, names: tuple[str, ...], *, workers: int, client: Any = None
 ) -> Iterator[Done]:
-    """Run every work item, slice by slice; items with nothing to fit always run here."""
+    """Run every work item, slice by slice; items with nothing to fit always run here.
+
+    Every item is fitted with ``settings`` and ``names``, unless ``items`` has a method
+    ``common(k) -> (settings, names)`` giving its own (``--model auto``: one circuit per
+    cell, `eisfit.runs.auto`)."""
     sizes = items.sizes()
     idle = [k for k in range(len(sizes)) if items.idle(k)]
     busy = [k for k in range(len(sizes)) if not items.idle(k)]
-    common = (settings, names)
+    own = getattr(items, "common", None)
+
+    def chain(k: int) -> _Chain:
+        return _Chain(k, sizes[k], own(k) if own is not None else (settings, names))
+
     for k in idle:
-        yield from _here(items, _Chain(k, sizes[k]), common)
+        yield from _here(items, chain(k))
     if client is None and (workers <= 1 or len(busy) <= 1):
         for k in busy:
-            yield from _here(items, _Chain(k, sizes[k]), common)
+            yield from _here(items, chain(k))
         return
-    chains = deque(_Chain(k, sizes[k]) for k in busy)
+    chains = deque(chain(k) for k in busy)
     if client is not None:
-        yield from _remote(items, chains, common, _Dask(client), 2 * dask_workers(client))
+        yield from _remote(items, chains, _Dask(client), 2 * dask_workers(client))
         return
     with worker_pool(min(workers, len(busy))) as pool:  # stopped at once if the consumer stops
-        yield from _remote(items, chains, common, _Pool(pool), 2 * workers)
+        yield from _remote(items, chains, _Pool(pool), 2 * workers)
 
 
-def _here(items: Items, chain: _Chain, common: tuple) -> Iterator[Done]:
+def _here(items: Items, chain: _Chain) -> Iterator[Done]:
     while not chain.done():
         start, stop = chain.take()
-        args = _call(items, chain, start, stop, common)
-        yield from _outputs(chain, start, iter_group(*args), common[1])
+        args = _call(items, chain, start, stop)
+        yield from _outputs(chain, start, iter_group(*args))
 
 
 class _Pool:
@@ -202,9 +213,7 @@ class _Dask:
             self.client.cancel(self.pending)
 
 
-def _remote(
-    items: Items, chains: deque[_Chain], common: tuple, runner: Any, limit: int
-) -> Iterator[Done]:
+def _remote(items: Items, chains: deque[_Chain], runner: Any, limit: int) -> Iterator[Done]:
     """Keep up to ``limit`` slices out, one per item; yield their outputs as they return."""
     out: dict[Any, tuple[_Chain, int]] = {}
 
@@ -212,9 +221,9 @@ def _remote(
         """Submit the item's next slice (a slice with nothing to fit runs here)."""
         while not chain.done():
             start, stop = chain.take()
-            args = _call(items, chain, start, stop, common)
+            args = _call(items, chain, start, stop)
             if _all_reused(args):
-                yield from _outputs(chain, start, iter_group(*args), common[1])
+                yield from _outputs(chain, start, iter_group(*args))
                 continue
             out[runner.submit(args)] = (chain, start)
             return
@@ -233,7 +242,7 @@ def _remote(
             except Exception as exc:  # fit_group itself never raises: the machinery failed
                 raise EisfitError(f"{runner.lost}: {type(exc).__name__}: {exc}; the finished "
                                   "fits are saved: re-run the same command to resume") from exc
-            yield from _outputs(chain, start, iter(outputs), common[1])
+            yield from _outputs(chain, start, iter(outputs))
             if not chain.done():
                 chains.appendleft(chain)  # its next slice goes out first
         finished = True

@@ -17,9 +17,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["LOGGER", "Progress", "log_file", "progress_bar"]
+__all__ = ["LOGGER", "Progress", "log_file", "log_row", "progress_bar"]
 
 LOGGER = logging.getLogger("eisfit.batch")
 _FORMAT = "%(asctime)s %(levelname)s %(message)s"
@@ -85,3 +85,20 @@ def log_file(path: Path | None) -> Iterator[logging.Logger]:
         LOGGER.removeHandler(handler)
         LOGGER.setLevel(level)
         handler.close()
+
+
+def log_row(log: logging.Logger, row: dict[str, Any]) -> None:
+    """What batch.log says about a finished row (nothing for a reused one)."""
+    if row.get("reused"):
+        return
+    where = f"{row['source']} #{row['index']}"
+    said = [w for w in str(row.get("warnings") or "").split("; ") if w.startswith("reader:")]
+    if said and row["status"] not in ("failed", "error"):  # those say it in their message
+        log.warning("%s: %s", where, "; ".join(said))
+    if row["status"] != "ok":
+        why = row.get("reasons") or row["message"] or "no message"
+        log.warning("%s: %s: %s", row["status"], where, why)
+    if row.get("alternative"):
+        log.warning("alternative circuit: %s: %s", where, row["alternative"])
+    if row.get("start_path") == "fallback":
+        log.info("fallback: %s: warm start rejected, refitted from scratch", where)

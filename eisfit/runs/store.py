@@ -100,33 +100,37 @@ class StoredRows:
         self._index = RowIndexFile(out / ".cache" if out is not None else None)
         self._settings = settings_digest
 
-    def row(self, stem: str, digest: str) -> dict[str, Any] | None:
-        """The stored row of fits/``stem``.json if it is of this spectrum and these settings."""
+    def row(self, stem: str, digest: str, settings: str | None = None) -> dict[str, Any] | None:
+        """The stored row of fits/``stem``.json if it is of this spectrum and these settings
+        (``settings``: a settings digest other than the run's, e.g. a cell's circuit of
+        ``--model auto``)."""
         if self._fits is None:
             return None
+        wanted = self._settings if settings is None else settings
         path = self._fits / f"{stem}.json"
-        row = indexed_row(self._index, stem, path, digest, self._settings)
+        row = indexed_row(self._index, stem, path, digest, wanted)
         if row is None:
             data = load_record(path) or {}  # {} when missing, changed on disk or not eisfit's
             prov = data.get("provenance")
             if not isinstance(prov, dict) or (
                 prov.get("spectrum_digest"),
                 prov.get("settings_digest"),
-            ) != (digest, self._settings):
+            ) != (digest, wanted):
                 return None
             row = data.get("row")
             if not isinstance(row, dict):
                 return None
         return {k: (math.nan if v is None else v) for k, v in row.items()}
 
-    def exists(self, stem: str, digest: str) -> bool:
+    def exists(self, stem: str, digest: str, settings: str | None = None) -> bool:
         """Whether a stored row of this spectrum and these settings is likely there: an index
         entry with both digests (checked in full when its row is read, `row`), else
         a record that passes `row`."""
+        wanted = self._settings if settings is None else settings
         entry = self._index.get(stem)
-        if isinstance(entry, list) and len(entry) == 6 and entry[:2] == [digest, self._settings]:
+        if isinstance(entry, list) and len(entry) == 6 and entry[:2] == [digest, wanted]:
             return True
-        return self.row(stem, digest) is not None
+        return self.row(stem, digest, settings) is not None
 
     def close(self) -> None:
         self._index.close()

@@ -50,6 +50,7 @@ from .rows import (
 )
 
 __all__ = [
+    "AUTO",
     "CHI2_GROWTH",
     "JUMP_FACTOR",
     "BatchSettings",
@@ -61,6 +62,8 @@ __all__ = [
 
 CHI2_GROWTH = 4.0
 JUMP_FACTOR = 3.0
+#: ``circuit`` and ``model`` of settings whose circuit is chosen per cell (`BatchSettings.auto`)
+AUTO = "auto"
 
 
 def _pairs(value: Mapping[str, Any] | None, convert: Any) -> tuple[tuple[str, Any], ...]:
@@ -78,6 +81,11 @@ class BatchSettings:
     ``f_min_hz``, ``f_max_hz``, ``drop_flagged``: data screening before fitting
     (`eisfit.screening.screen.prepare`, applied to each cell).  Mappings are stored as sorted
     tuples of pairs so that settings are hashable and picklable.
+
+    ``model`` `AUTO` (made by `auto`): the circuit is chosen per cell by `eisfit.runs.auto`
+    (``circuit`` `AUTO` until then; each cell's settings then carry its circuit, so that
+    their digest, the resume key, names it), and every fit is checked for a decisively
+    better circuit (the ``alternative`` column).
     """
 
     circuit: str
@@ -107,6 +115,18 @@ class BatchSettings:
             model.circuit, model=model.name, roles=model.roles, bounds=model.bounds,
             cell=cell, **options,
         )  # fmt: skip
+
+    @classmethod
+    def auto(cls, *, cell: Cell | None = None, **options: Any) -> BatchSettings:
+        """Settings of ``eisfit batch --model auto``: one circuit per cell, chosen from a
+        consensus of its spectra (`eisfit.identify.consensus`); ``roles`` given here apply
+        to every cell's circuit, otherwise `eisfit.analyse` assigns them."""
+        return cls(AUTO, model=AUTO, cell=cell, **options)
+
+    @property
+    def is_auto(self) -> bool:
+        """True for `auto` settings (also once a cell's circuit is filled in)."""
+        return self.model == AUTO
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -293,6 +313,22 @@ def iter_group(
         yield row, record
 
 
+def _alternative(result: FitResult, settings: BatchSettings) -> str | None:
+    """``"<circuit> ...<why>"`` when a circuit other than the cell's explains the spectrum
+    decisively better (`eisfit.identify.consensus.alternative`; it identifies the spectrum
+    only when the cell's circuit does not explain it), else None."""
+    from ..identify.consensus import alternative
+
+    try:
+        found = alternative(result, cell=settings.cell, roles=dict(settings.roles) or None)
+    except EisfitError as exc:  # the fit stands; say that it could not be checked
+        return f"not checked: {exc}"
+    if found is None:
+        return None
+    circuit, why = found
+    return why if why.startswith(circuit) else f"{circuit}: {why}"
+
+
 def _unfitted(row: dict[str, Any], spectrum: Spectrum) -> Output:
     """A row without a fit and its fits/ record (the measured points, for the report)."""
     record = {"fit": None, "analysis": None, "row": json_ready(row)}
@@ -344,6 +380,8 @@ def _process(
         row[name] = result.values[name]
         row[stderr_of(name)] = result.stderr[name]
     row.update(role_values(analysis))
+    if settings.is_auto:
+        row["alternative"] = _alternative(result, settings)
     # the large parts leave the worker as canonical JSON (`eisfit.runs.records`): the
     # process writing fits/ then only seals them
     record = {
