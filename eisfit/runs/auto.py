@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -164,10 +165,12 @@ def choose_circuits(
     for g, cell in enumerate(plan.cells):
         key = _key(cell, settings, DEFAULT_SAMPLE)
         old = stored.get(cell.name)
+        t0 = time.perf_counter()
         choice = old if old is not None and old.key == key else _choose(
             cell, g, store, settings, key)  # fmt: skip
         choices.append(choice)
-        how = "kept from model.json" if choice.reused else "by consensus"
+        took = time.perf_counter() - t0
+        how = "kept from model.json" if choice.reused else f"by consensus in {took:.1f} s"
         if choice.error is not None:
             log.warning("cell %s: %s", cell.name, choice.error)
         elif not choice.explained:

@@ -120,7 +120,11 @@ class BatchSettings:
     def auto(cls, *, cell: Cell | None = None, **options: Any) -> BatchSettings:
         """Settings of ``eisfit batch --model auto``: one circuit per cell, chosen from a
         consensus of its spectra (`eisfit.identify.consensus`); ``roles`` given here apply
-        to every cell's circuit, otherwise `eisfit.analyse` assigns them."""
+        to every cell's circuit, otherwise `eisfit.analyse` assigns them.  ``bounds`` cannot
+        be given (`EisfitError`): the parameter names are not known in advance."""
+        if options.get("bounds"):
+            raise EisfitError("bounds cannot be given with an automatic circuit: its "
+                              "parameter names are not known in advance")  # fmt: skip
         return cls(AUTO, model=AUTO, cell=cell, **options)
 
     @property
@@ -313,10 +317,10 @@ def iter_group(
         yield row, record
 
 
-def _alternative(result: FitResult, settings: BatchSettings) -> str | None:
+def _alternative(result: FitResult, settings: BatchSettings) -> str:
     """``"<circuit> ...<why>"`` when a circuit other than the cell's explains the spectrum
     decisively better (`eisfit.identify.consensus.alternative`; it identifies the spectrum
-    only when the cell's circuit does not explain it), else None."""
+    only when the cell's circuit does not explain it), else ``""`` (the column's empty)."""
     from ..identify.consensus import alternative
 
     try:
@@ -324,7 +328,7 @@ def _alternative(result: FitResult, settings: BatchSettings) -> str | None:
     except EisfitError as exc:  # the fit stands; say that it could not be checked
         return f"not checked: {exc}"
     if found is None:
-        return None
+        return ""
     circuit, why = found
     return why if why.startswith(circuit) else f"{circuit}: {why}"
 
