@@ -47,6 +47,8 @@ VARIANTS = {
 def _run(folder: Path, out: Path, options: list[str], jobs: int) -> dict[str, float]:
     argv = [sys.executable, "-m", "eisfit", "batch", str(folder), *options,
             "--out", str(out), "--no-report", "--jobs", str(jobs)]  # fmt: skip
+    log = out / "batch.log"
+    seen = log.stat().st_size if log.is_file() else 0  # batch.log is appended to
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load, t0 = os.getloadavg()[0], time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -55,7 +57,9 @@ def _run(folder: Path, out: Path, options: list[str], jobs: int) -> dict[str, fl
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    said = re.findall(r"by consensus in ([0-9.]+) s", (out / "batch.log").read_text())
+    with log.open("rb") as handle:
+        handle.seek(seen)
+        said = re.findall(r"by consensus in ([0-9.]+) s", handle.read().decode())
     return {"wall_s": wall, "cpu_s": cpu, "load": (load + os.getloadavg()[0]) / 2,
             "consensus_s": float(said[-1]) if said else 0.0}  # fmt: skip
 

@@ -70,8 +70,9 @@ def _cell(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def test_two_cells_get_their_own_circuits_and_a_new_arc_is_flagged(tmp_path: Path) -> None:
     out = tmp_path / "out"
+    # two workers: each cell's settings (its circuit) travel with its work item
     frame = run_batch(two_arc_run() + one_arc_run(), BatchSettings.auto(), out_dir=out,
-                      jobs=1, cell_by="file")  # fmt: skip
+                      jobs=2, cell_by="file")  # fmt: skip
     model = _model(out)
     assert model["a.csv"]["circuit"] == TWO_ARCS
     assert model["b.csv"]["circuit"] == ONE_ARC
