@@ -17,7 +17,7 @@ pyDRTtools), so their times are measured under the same machine load:
    (files that do not read, duplicates and spectra of fewer than 10 points skipped): the
    peak frequencies of both methods side by side, and times.
 
-Peaks of both methods are found by the same rules (`eisfit.drt.peaks.find_peaks`: local
+Peaks of both methods are found by the same rules (`eisfit.relaxation.peaks.find_peaks`: local
 maxima above 5 % of the largest, prominence 5 %, area split at the minima), applied to
 each method's gamma on its own output grid; the arc of the truth is matched to the
 nearest peak in log tau, and peaks matched to no arc are spurious.  eisfit's own
@@ -60,8 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from eisfit.drt import drt
-from eisfit.drt.peaks import DRTPeak, find_peaks
+from eisfit.relaxation import drt
+from eisfit.relaxation.peaks import DRTPeak, find_peaks
 from eisfit.spectrum import Spectrum
 from eisfit.synthetic import cpe_q, simulate
 

@@ -3,7 +3,8 @@
 The public API, in the order of the work: read exports (`read`, `read_many`, `iter_read`,
 `detect`; `write_csv`, `write_zview`), hold a `Spectrum`, parse a circuit (`parse`,
 `compile_circuit`, `Circuit`), check the data (`kk_check`), fit without starting values
-(`fit`, `fit_best` -> `FitResult`), turn a fit into cell physics (`Cell`, `analyse` ->
+(`fit`, `fit_best` -> `FitResult`), look without a circuit (`drt` -> `DRTResult`;
+`identify` -> `Identification`), turn a fit into cell physics (`Cell`, `analyse` ->
 `CellAnalysis` of `Contribution`; named models `get_model` -> `NamedModel`; Arrhenius
 `arrhenius_series`, `arrhenius_fit`), run many spectra (`run_batch` with `BatchSettings`)
 and report (`write_run_report`, `write_fit_report`).  Every error is an `EisfitError`.
@@ -24,8 +25,10 @@ from .errors import (
     BatchInterrupted,
     CircuitError,
     CircuitSyntaxError,
+    DRTError,
     EisfitError,
     FitInputError,
+    IdentifyError,
     JsonError,
     ModelFileError,
     OutputError,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and editors see
     )
     from .physics.arrhenius import ArrheniusSeries, arrhenius_series
     from .physics.selection import ModelChoice, fit_best
+    from .relaxation import DRTPeak, DRTResult, drt
     from .report.writer import write_fit_report, write_run_report
     from .runs.batch import run_batch
     from .runs.worker import BatchSettings
@@ -78,6 +82,9 @@ _LAZY = {
     "compile_circuit": "eisfit.notation.model",
     "KKResult": "eisfit.kk",
     "kk_check": "eisfit.kk",
+    "DRTPeak": "eisfit.relaxation",
+    "DRTResult": "eisfit.relaxation",
+    "drt": "eisfit.relaxation",
     "FitResult": "eisfit.fitting.result",
     "fit": "eisfit.fitting.api",
     "ArrheniusFit": "eisfit.physics",
@@ -110,9 +117,13 @@ __all__ = [
     "CircuitError",
     "CircuitSyntaxError",
     "Contribution",
+    "DRTError",
+    "DRTPeak",
+    "DRTResult",
     "EisfitError",
     "FitInputError",
     "FitResult",
+    "IdentifyError",
     "JsonError",
     "KKResult",
     "ModelChoice",
@@ -133,6 +144,7 @@ __all__ = [
     "arrhenius_series",
     "compile_circuit",
     "detect",
+    "drt",
     "fit",
     "fit_best",
     "format_circuit",

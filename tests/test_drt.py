@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from eisfit.drt import DRTPeak, DRTResult, basis, drt
+from eisfit.relaxation import DRTPeak, DRTResult, basis, drt
 from eisfit.errors import DRTError, EisfitError
 from eisfit.spectrum import Spectrum, SpectrumMeta
 from eisfit.synthetic import cpe_q, simulate

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import eisfit.drt
+import eisfit.relaxation
 from eisfit import Cell, fit
 from eisfit.report import drt_map, load_run, write_fit_report, write_run_report
 from eisfit.report.data import spectrum_view
@@ -97,7 +97,7 @@ def test_a_cached_map_computes_no_drt(appearing: Path, monkeypatch: pytest.Monke
         raise AssertionError("a DRT was computed for a cached figure")
 
     before = (appearing / "figures" / "drt_map.svg").read_bytes()
-    monkeypatch.setattr(eisfit.drt, "drt", refuse)
+    monkeypatch.setattr(eisfit.relaxation, "drt", refuse)
     files = write_run_report(appearing, pdf=False, force=True, jobs=1,
                              n_representative=2, max_flagged=0)  # fmt: skip
     assert files.drawn == 0 and files.cached >= 1 + 2

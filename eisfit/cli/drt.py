@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..drt import DRTResult, drt
+from ..relaxation import DRTResult, drt
 from ..errors import DRTError, OutputError, ReadError
 from ..io import read
 from ..spectrum import Spectrum

@@ -1,7 +1,7 @@
 """`identify`: which equivalent circuit the data support, with the evidence.
 
 Steps: screen the spectrum once; lin-KK once (its noise estimate is what residuals are
-judged against); the DRT's peak count (`eisfit.drt`) and the shape of the spectrum's
+judged against); the DRT's peak count (`eisfit.relaxation`) and the shape of the spectrum's
 ends (`eisfit.identify.shape`); candidates fitted without guesses
 (`eisfit.identify.search`, each with ``kk=False`` and a small start/time budget); the
 ranking of `eisfit.physics.ranking` (tiers: explains the data, determined, plausible;

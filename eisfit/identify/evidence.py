@@ -88,14 +88,14 @@ def _num(value: float | None) -> str:
 
 
 def drt_evidence(spectrum: Spectrum, *, n_processes: int | None = None) -> DrtEvidence:
-    """The DRT's peak count for ``spectrum`` (`eisfit.drt.drt`), or ``n_processes`` when
+    """The DRT's peak count for ``spectrum`` (`eisfit.relaxation.drt`), or ``n_processes`` when
     given; source "none" with the reason when the DRT cannot be computed."""
     if n_processes is not None:
         return DrtEvidence("given", int(n_processes))
     try:
-        from ..drt import drt  # type: ignore[attr-defined]
+        from ..relaxation import drt  # type: ignore[attr-defined]
     except ImportError as exc:
-        return DrtEvidence("none", None, note=f"eisfit.drt is not available: {exc}")
+        return DrtEvidence("none", None, note=f"the DRT (eisfit.relaxation) is not available: {exc}")
     try:
         result = drt(spectrum)
     except EisfitError as exc:

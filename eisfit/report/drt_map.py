@@ -1,6 +1,6 @@
 """The DRT map of a run: time on x, tau on y (log), colour = gamma of each spectrum.
 
-Each column is the DRT (`eisfit.drt.drt`, via `drt_panel.spectrum_drt`) of one spectrum
+Each column is the DRT (`eisfit.relaxation.drt`, via `drt_panel.spectrum_drt`) of one spectrum
 of the run, computed at report time from its fits/ record: at most `MAX_SPECTRA` evenly
 spaced spectra (first and last included) of each cell, so a 1,000-spectrum run costs
 about as much as a 200-spectrum one; the caption says how many were used.  Colour is

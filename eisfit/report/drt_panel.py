@@ -1,12 +1,12 @@
 """The DRT panel of a spectrum figure: gamma against tau, its peaks and the fit's arcs.
 
-The distribution of relaxation times (`eisfit.drt.drt`: Tikhonov-regularised, gamma in
+The distribution of relaxation times (`eisfit.relaxation.drt`: Tikhonov-regularised, gamma in
 ohm per unit ln tau, so the area of a peak over ln tau is its resistance; Wan, Saccoccio,
 Chen & Ciucci, Electrochim. Acta 184 (2015) 483) is drawn on a log tau axis with its peaks
 marked.  Each fitted contribution with an apex frequency f0 is drawn at its time constant
 tau = 1 / (2 pi f0) (domain notes sec. 3), labelled by its role (bulk, gb, SOLI, ct), so a
 reader sees whether the circuit's arcs sit on the data's relaxations.  The DRT's grid
-reaches a decade beyond the measured band on each side (`eisfit.drt.api.EXTEND_DECADES`);
+reaches a decade beyond the measured band on each side (`eisfit.relaxation.api.EXTEND_DECADES`);
 that part is shaded: there gamma is an extrapolation.
 
 A spectrum of more than `MAX_DRT_POINTS` points gets its DRT from that many points chosen
@@ -30,7 +30,7 @@ from .thin import drawn_points
 from .units import si_prefix
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..drt.result import DRTResult
+    from ..relaxation.result import DRTResult
     from ..spectrum import Spectrum
 
 __all__ = [
@@ -120,7 +120,7 @@ def _one_line(text: str) -> str:
 def spectrum_drt(spectrum: Spectrum, *, max_points: int | None = None) -> SpectrumDRT:
     """The DRT of ``spectrum`` from at most ``max_points`` (default `MAX_DRT_POINTS`)
     points; a spectrum the DRT refuses gives ``result=None`` and the reason as ``note``."""
-    from ..drt import drt
+    from ..relaxation import drt
 
     limit = MAX_DRT_POINTS if max_points is None else max(int(max_points), 2)
     n = len(spectrum)

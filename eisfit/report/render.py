@@ -132,7 +132,7 @@ def _preload() -> None:
     import scipy.optimize  # noqa: F401  (the DRT solver: else loaded by each worker)
     from PIL import Image  # noqa: F401
 
-    from ..drt import api  # noqa: F401
+    from ..relaxation import api  # noqa: F401
     from . import drt_panel, figures  # noqa: F401
 
 

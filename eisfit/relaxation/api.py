@@ -5,12 +5,12 @@ Model (units: ohm, s, H).  Z(omega) = R_inf + j omega L + integral gamma(ln tau)
 over ln tau is its resistance (Schoenleber & Ivers-Tiffee, Electrochem. Commun. 58 (2015)
 15, for reading a DRT; Boukamp, J. Phys. Energy 2 (2020) 042001, review).  gamma is a
 sum of Gaussians on a log-tau grid that reaches `EXTEND_DECADES` beyond the measured band
-on both sides (`eisfit.drt.basis`), fitted to the real and imaginary parts together with
+on both sides (`eisfit.relaxation.basis`), fitted to the real and imaginary parts together with
 modulus weighting (each row divided by |Z|) under Tikhonov regularisation of its
-derivative, with gamma, R_inf and L non-negative (`eisfit.drt.solve`); Wan, Saccoccio,
+derivative, with gamma, R_inf and L non-negative (`eisfit.relaxation.solve`); Wan, Saccoccio,
 Chen & Ciucci, Electrochim. Acta 184 (2015) 483 (DRTtools), is the method this follows.
 
-Peaks (`eisfit.drt.peaks`) smaller than `MIN_SIGNIFICANCE` x noise x |Z| are dropped, so
+Peaks (`eisfit.relaxation.peaks`) smaller than `MIN_SIGNIFICANCE` x noise x |Z| are dropped, so
 that noise alone gives no peaks; a spectrum with none is ``undetermined``.  A fit that
 leaves residuals above `MISFIT_RATIO` x noise and `MISFIT_FLOOR` is a ``warning`` (an
 inductive loop, drift: what a non-negative sum of relaxations cannot follow).
@@ -42,7 +42,7 @@ __all__ = ["EXTEND_DECADES", "MIN_POINTS", "PER_DECADE", "drt"]
 #: fewest points accepted: the basis has ~10 functions per decade, but lambda must be
 #: chosen from the data and a noise level estimated, which needs some redundancy
 MIN_POINTS = 10
-#: the basis (`eisfit.drt.basis`), measured on the 50 spectra of bench/drt_bench.py (seed
+#: the basis (`eisfit.relaxation.basis`), measured on the 50 spectra of bench/drt_bench.py (seed
 #: 7, 1 % noise; arcs within 0.1 decade and 5 % of 100 / median area error of the 11 arcs
 #: cut by the band edge): 10 per decade 82 / 15.6 %; 5 per decade 83 / 13.8 % in half the
 #: time, but Gaussians 0.4 decade wide share close arcs worse (two 200-ohm RCs 0.6 decade
@@ -124,7 +124,7 @@ def drt(
     """The DRT of ``spectrum`` (see the module docstring for the model and units).
 
     ``regularization``: lambda, or ``"auto"`` to choose it by ``criterion`` (default
-    `DEFAULT_CRITERION`; ``gcv``, ``re-im`` or ``discrepancy``, `eisfit.drt.solve`).
+    `DEFAULT_CRITERION`; ``gcv``, ``re-im`` or ``discrepancy``, `eisfit.relaxation.solve`).
     ``inductance``: ``"auto"`` fits a series L >= 0 when Z'' > 0 at the highest measured
     frequency (an inductive head), True always fits it, False never; without it
     ``inductance_h`` is None and ``details["inductance"]`` says why.  (An L fitted
@@ -134,7 +134,7 @@ def drt(
     areas: 80 of 100 arcs within target against 83 with the head rule, 50 spectra of
     bench/drt_bench.py.)  ``credible``: add a 95 % band from the Gaussian posterior of
     the regularised problem.  ``noise``: relative noise per component for
-    ``discrepancy`` (default: Wahba's estimate, `eisfit.drt.solve.choose`).
+    ``discrepancy`` (default: Wahba's estimate, `eisfit.relaxation.solve.choose`).
     Raises `DRTError` (naming the spectrum) for fewer than `MIN_POINTS` points, Z = 0,
     or bad options.
     """

@@ -2,7 +2,7 @@
 continuous sum of RC relaxations, gamma(ln tau), found without a circuit (issue 16).
 
 ``drt(spectrum)`` returns a `DRTResult` (gamma on a log-tau grid, R_inf, L, the peaks as
-`DRTPeak` s with time constant, resistance, width and share); see `eisfit.drt.api`.
+`DRTPeak` s with time constant, resistance, width and share); see `eisfit.relaxation.api`.
 """
 
 from .api import drt

@@ -1,4 +1,4 @@
-"""`DRTResult`: what `eisfit.drt.drt` returns, with strict JSON and a short text report."""
+"""`DRTResult`: what `eisfit.relaxation.drt` returns, with strict JSON and a short text report."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Gaussian radial basis functions on a log-tau grid, their RC-kernel integrals and the
-derivative penalty: the linear algebra behind `eisfit.drt.drt`.
+derivative penalty: the linear algebra behind `eisfit.relaxation.drt`.
 
 Convention.  gamma(y), y = ln(tau / 1 s), is in ohm per unit ln tau, so that
 

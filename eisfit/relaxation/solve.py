@@ -4,7 +4,7 @@ non-negative solution.
 Rows are the real parts, then the imaginary parts, each divided by |Z| at its frequency
 (modulus weighting, as eisfit's fits and lin-KK: the residuals are relative, and the 1 %
 noise of a frequency-response analyser weighs the same at every point).  Columns are the
-basis coefficients x (penalised by lambda x^T P x, `eisfit.drt.basis.penalty`) and the
+basis coefficients x (penalised by lambda x^T P x, `eisfit.relaxation.basis.penalty`) and the
 free columns R_inf and, when fitted, L and 1/C (not penalised).
 
 Choosing lambda.  For the unconstrained problem everything a criterion needs is a
@@ -27,13 +27,13 @@ microseconds.  Three criteria are implemented (`CRITERIA`):
   does not exceed what the noise leaves, |r|^2 <= tau sigma^2 n with tau = 1.2 (Hansen
   1998, sec. 7.2: tau slightly above 1), sigma the relative noise per component:
   Wahba's estimate from the same SVD (`choose`), at least `NOISE_FLOOR`.  (Not lin-KK's
-  estimate: `eisfit.kk` and `eisfit.drt` are siblings in the import layers.)  The
+  estimate: `eisfit.kk` and `eisfit.relaxation` are siblings in the import layers.)  The
   lambda is refined between grid points by bisection.
 
-``discrepancy`` is the default (`eisfit.drt.api.DEFAULT_CRITERION`) because it is the
+``discrepancy`` is the default (`eisfit.relaxation.api.DEFAULT_CRITERION`) because it is the
 only one that does not under-smooth at 1 % noise.  Measured on the two-arc set of
 bench/drt_bench.py (50 spectra each, seeds 7 and 8, 1 % noise), arcs within 0.1 decade
-and 5 % / spurious peaks (with the 5 x noise significance rule of `eisfit.drt.api`;
+and 5 % / spurious peaks (with the 5 x noise significance rule of `eisfit.relaxation.api`;
 without it in brackets): gcv 69 and 55 of 100 / 28 and 30 (54, 55); re-im 68 and 62 /
 21 and 17 (40, 45); discrepancy 82 and 85 / 0 and 0 (1, 3).  GCV's under-smoothing is
 the failure the issue reported for pyDRTtools; tau = 1.0 left 1-11 spurious peaks per
