@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from eisfit.relaxation import DRTPeak, DRTResult, basis, drt
 from eisfit.errors import DRTError, EisfitError
+from eisfit.relaxation import DRTPeak, DRTResult, basis, drt
 from eisfit.spectrum import Spectrum, SpectrumMeta
 from eisfit.synthetic import cpe_q, simulate
 
@@ -351,3 +351,17 @@ def test_series_capacitance_of_a_blocking_electrode():
     assert plain.tau_s[np.argmax(plain.gamma_ohm)] > 1.0  # the spike piles up at the slow end
     with pytest.raises(DRTError):
         drt(s, capacitance="sometimes")
+
+
+def test_data_scattering_beyond_five_percent_give_undetermined_peaks() -> None:
+    """Every other point 30 % off: lin-KK calls such data undetermined, and so does the
+    DRT (its noise estimate takes the distortion in, so the fit itself looked fine)."""
+    f = np.logspace(6, -1, 60)
+    values = {"R0.R": 110.0, "R1.R": 80.0, "CPE1.Q": 2e-8, "CPE1.n": 0.9, "R2.R": 400.0,
+              "CPE2.Q": 1.4e-5, "CPE2.n": 0.8}  # fmt: skip
+    clean = simulate("R0-p(R1,CPE1)-p(R2,CPE2)", values, f, noise=0.0)
+    z = clean.impedance_ohm.copy()
+    z[::2] *= 1.3
+    result = drt(Spectrum(frequency_hz=f, impedance_ohm=z))
+    assert result.status == "undetermined" and "scatter" in result.message
+    assert drt(clean).status == "ok"

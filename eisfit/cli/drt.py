@@ -16,9 +16,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..relaxation import DRTResult, drt
 from ..errors import DRTError, OutputError, ReadError
 from ..io import read
+from ..relaxation import DRTResult, drt
 from ..spectrum import Spectrum
 from ..status import exit_code
 from .kk import spectrum_label

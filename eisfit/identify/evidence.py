@@ -95,7 +95,7 @@ def drt_evidence(spectrum: Spectrum, *, n_processes: int | None = None) -> DrtEv
     try:
         from ..relaxation import drt  # type: ignore[attr-defined]
     except ImportError as exc:
-        return DrtEvidence("none", None, note=f"the DRT (eisfit.relaxation) is not available: {exc}")
+        return DrtEvidence("none", None, note=f"no DRT (eisfit.relaxation): {exc}")
     try:
         result = drt(spectrum)
     except EisfitError as exc:

@@ -67,6 +67,9 @@ MISFIT_RATIO = 2.0
 #: 1-2 % on many real cells), the 1-2 % at which lin-KK residuals are read as drift
 #: (docs/physics-notes.md sec. 7)
 MISFIT_FLOOR = 0.02
+#: noise (fraction of |Z|) above which the peaks are not determined: lin-KK's ceiling
+#: (`eisfit.kk.noise.NOISE_CEILING`, not imported: kk and the DRT are sibling layers)
+NOISE_CEILING = 0.05
 #: a peak must have at least this many times noise x |Z| at its frequency as resistance:
 #: on 150 synthetic two-arc spectra at 1 % noise (three seeds of the bench set) the
 #: spurious peaks left by the discrepancy principle had 1.5-4.5 x noise x |Z|, the
@@ -236,6 +239,14 @@ def _drt(
         )
     if weak:
         scores["peaks_below_noise"] = weak
+    if noise_used > NOISE_CEILING and peaks:
+        # lin-KK's rule (`eisfit.kk.noise.NOISE_CEILING`): at this scatter the shapes a
+        # regularised DRT draws are the regularisation's as much as the data's
+        status = "undetermined"
+        notes.insert(0, (
+            f"the data scatter by ~{100 * noise_used:.2g} % of |Z| (more than "
+            f"{100 * NOISE_CEILING:g} %): the peaks are not determined by these data"
+        ))  # fmt: skip
     if not peaks:
         status = "undetermined"
         notes.insert(0, (
