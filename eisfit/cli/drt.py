@@ -126,7 +126,11 @@ def drt_figure(spectrum: Spectrum, result: DRTResult) -> Any:
             left.axvline(peak.tau_s, color="0.5", lw=0.6, ls=":")
         f = spectrum.frequency_hz
         band = 1.0 / (2.0 * np.pi * np.array([f.max(), f.min()]))
-        left.axvspan(band[0], band[1], color="0.9", zorder=0, label="measured band")
+        # as the report's DRT panel: what lies outside the measured band is shaded
+        shade = {"color": "0.5", "alpha": 0.15, "lw": 0, "zorder": 0}
+        left.axvspan(float(result.tau_s[0]), band[0], label="outside the band", **shade)
+        left.axvspan(band[1], float(result.tau_s[-1]), **shade)
+        left.set_xlim(float(result.tau_s[0]), float(result.tau_s[-1]))
         left.set_xlabel("τ / s")
         left.set_ylabel("γ / Ω")
         left.set_title("Distribution of relaxation times")
