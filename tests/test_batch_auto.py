@@ -117,6 +117,11 @@ def test_a_rerun_reuses_the_rows_and_the_consensus(
     columns = [c for c in first.columns if c != "reused"]
     pd.testing.assert_frame_equal(first[columns], again[columns])
     assert "kept from model.json" in (out / "batch.log").read_text()
+    # a given circuit into the same folder: model.json no longer describes the run
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / MODEL_JSON).write_text("{}")
+    run_batch(spectra, BatchSettings(TWO_ARCS), out_dir=tmp_path / "other", jobs=1)
+    assert not (tmp_path / "other" / MODEL_JSON).exists()
     # changed data: this cell's consensus is taken again (and refused here)
     changed = [*spectra[:-1], two_arc_run(n=6, new_arc_from=None)[-1]]
     with pytest.raises(AssertionError, match="consensus was taken again"):

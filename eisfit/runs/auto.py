@@ -8,7 +8,8 @@ batch with that ``--circuit`` would be (warm starts, chunks, workers, Dask, resu
 fit is then checked for a circuit that explains its spectrum decisively better (the
 ``alternative`` column, `eisfit.runs.worker`).
 
-The choices are written to ``model.json`` in the run folder (strict JSON, `MODEL_JSON`):
+The choices are written to ``model.json`` in the run folder (and a run with a given
+circuit removes one left by an earlier automatic run there) (strict JSON, `MODEL_JSON`):
 ``{"version": 1, "eisfit_version": ..., "cells": [{"cell", "circuit", "statement",
 "accepted", "sampled", "explained", "error", "key"}, ...]}`` in the order of the table's
 cells.  ``statement`` is `Consensus.report` (the sentence a run report states for the

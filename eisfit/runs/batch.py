@@ -72,7 +72,7 @@ from .._version import __version__
 from ..errors import BatchInterrupted, EisfitError, JsonError
 from ..notation.model import compile_circuit
 from ..status import STATUSES
-from .auto import CellChoice, mark_row, plan_auto
+from .auto import MODEL_JSON, CellChoice, mark_row, plan_auto
 from .execute import SliceArgs, dask_client, dask_workers, run_slices
 from .interrupts import deferred
 from .lock import check_out_dir, run_lock
@@ -145,6 +145,8 @@ def run_batch(
         own = None
         if settings.is_auto:  # a circuit per cell
             plan, own, names = plan_auto(plan, settings, out, log, stored.exists)
+        elif out is not None:  # the circuits of an earlier --model auto run are not these
+            (out / MODEL_JSON).unlink(missing_ok=True)
         workers = _workers(jobs, client)
         items = chunks([len(c) for c in plan.cells], workers)
         work = _Work(plan, items, settings, stored, out, workers, own)
