@@ -39,6 +39,7 @@ ignore SIGINT and exit by themselves when this process dies (`eisfit.runs.pools`
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
@@ -163,7 +164,11 @@ class _Pool:
         self.pending: set[Any] = set()
 
     def submit(self, args: tuple) -> Any:
-        future = self.pool.submit(fit_group, *args)
+        try:
+            future = self.pool.submit(fit_group, *args)
+        except concurrent.futures.process.BrokenProcessPool as exc:  # a worker died before
+            raise EisfitError(f"{self.lost}: {exc}; the finished fits are saved: re-run the "
+                              "same command to resume") from exc  # its slice came back
         self.pending.add(future)
         return future
 
