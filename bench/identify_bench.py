@@ -11,7 +11,7 @@ or 1.0-2.0 decades apart ("separated"), squeezed when the band is too short for 
 (the table bins the smallest separation actually used).
 
 **Scoring.**  A circuit is compared with the truth by structure: an R||C arc counts as
-the R||CPE it stands for (n near 1 is a tie between them, `eisfit.identify`), and a lead
+the R||CPE it stands for (n near 1 is a tie between them, `eisfit.identification`), and a lead
 inductance whose reactance at 1 MHz stays below 3 noise standard deviations of |Z|
 there is invisible: with or without L0 is then right.
 
@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 
 import eisfit
-from eisfit.identify import identify
+from eisfit.identification import identify
 from eisfit.synthetic import cpe_q, simulate
 
 FREQUENCY_HZ = np.logspace(6, -1, 71)

@@ -43,6 +43,7 @@ from .errors import (
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and editors see
     from .fitting.api import fit
     from .fitting.result import FitResult
+    from .identification import Candidate, Identification, identify
     from .io import detect, iter_read, read, read_many, write_csv, write_zview
     from .kk import KKResult, kk_check
     from .notation.grammar import format_circuit, parse
@@ -97,6 +98,9 @@ _LAZY = {
     "get_model": "eisfit.physics",
     "load_models": "eisfit.physics",
     "fit_best": "eisfit.physics.selection",
+    "Candidate": "eisfit.identification",
+    "Identification": "eisfit.identification",
+    "identify": "eisfit.identification",
     "ModelChoice": "eisfit.physics.selection",
     "arrhenius_series": "eisfit.physics.arrhenius",
     "ArrheniusSeries": "eisfit.physics.arrhenius",
@@ -111,6 +115,7 @@ __all__ = [
     "ArrheniusSeries",
     "BatchInterrupted",
     "BatchSettings",
+    "Candidate",
     "Cell",
     "CellAnalysis",
     "Circuit",
@@ -123,6 +128,7 @@ __all__ = [
     "EisfitError",
     "FitInputError",
     "FitResult",
+    "Identification",
     "IdentifyError",
     "JsonError",
     "KKResult",
@@ -149,6 +155,7 @@ __all__ = [
     "fit_best",
     "format_circuit",
     "get_model",
+    "identify",
     "iter_read",
     "kk_check",
     "load_models",

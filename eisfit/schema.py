@@ -205,7 +205,7 @@ COLUMNS: tuple[Column, ...] = (
           "analysis warned about ('; '-separated)."),
     _text("alternative", "alternative circuit", "status", "Only with --model auto (one "
           "circuit per cell, chosen by consensus): when another circuit explains this "
-          "spectrum decisively better than the cell's (eisfit.identify.consensus."
+          "spectrum decisively better than the cell's (eisfit.identification.consensus."
           "alternative), that circuit and why: '<circuit> explains this spectrum better "
           "than the run's <circuit> (<why>)', e.g. an arc has appeared; empty otherwise."),
     *_with_stderr(Column(PARAMETER, "", PARAMETER, "parameter", "The fitted value of a "

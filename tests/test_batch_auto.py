@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import eisfit.cli.main as cli
-import eisfit.identify.consensus as consensus_module
+import eisfit.identification.consensus as consensus_module
 from eisfit.runs.auto import MODEL_JSON
 from eisfit.runs.batch import BatchSettings, run_batch
 from eisfit.spectrum import Spectrum, SpectrumMeta

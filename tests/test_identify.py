@@ -13,9 +13,9 @@ from reader_checks import NO_REAL, REAL
 import eisfit
 import eisfit.cli.main as cli
 from eisfit.errors import IdentifyError
-from eisfit.identify import Identification, identify
-from eisfit.identify.candidates import Structure
-from eisfit.identify.shape import shape_features
+from eisfit.identification import Identification, identify
+from eisfit.identification.candidates import Structure
+from eisfit.identification.shape import shape_features
 from eisfit.physics import Cell
 from eisfit.physics.ranking import Score, choose
 from eisfit.spectrum import Spectrum, SpectrumMeta
@@ -247,7 +247,7 @@ def _run_with_a_new_arc() -> list[Spectrum]:
 
 def test_a_run_gets_one_circuit_by_consensus_and_flags_the_new_arc() -> None:
     from eisfit import fit
-    from eisfit.identify.consensus import alternative, consensus
+    from eisfit.identification.consensus import alternative, consensus
 
     run = _run_with_a_new_arc()
     chosen = consensus(run, sample=3)
@@ -263,7 +263,7 @@ def test_a_run_gets_one_circuit_by_consensus_and_flags_the_new_arc() -> None:
 
 
 def test_a_consensus_needs_spectra() -> None:
-    from eisfit.identify.consensus import consensus
+    from eisfit.identification.consensus import consensus
 
     with pytest.raises(IdentifyError, match="at least one spectrum"):
         consensus([])

@@ -1,7 +1,7 @@
 """``eisfit fit FILE``: fit a circuit or a named model to every spectrum of a file.
 
 Without ``--circuit`` and ``--model`` the circuit of each spectrum is identified from the
-data (`eisfit.identify`): a short block names the chosen circuit, the runner-up and why
+data (`eisfit.identification`): a short block names the chosen circuit, the runner-up and why
 (``"identification"`` in the JSON), and the spectrum is then fitted and analysed with it
 as if it had been given (with the geometry given, the Na-cell rules join the ranking).
 
@@ -110,7 +110,7 @@ def _no_names_without_circuit(args: argparse.Namespace) -> None:
 
 def _identified(spectrum: Any, weighting: str, cell: Any, roles: Any) -> Any:
     """The `Identification` of ``spectrum`` (the identify stage loads only when used)."""
-    from ..identify import identify
+    from ..identification import identify
 
     return identify(spectrum, cell=cell, roles=roles, weighting=weighting)  # type: ignore[arg-type]
 

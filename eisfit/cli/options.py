@@ -125,7 +125,7 @@ def parse_roles(items: Sequence[str]) -> dict[str, str]:
 def model_from_args(args: argparse.Namespace) -> tuple[str | None, NamedModel | None]:
     """The circuit text and the named model (if ``--model``); both checked before reading.
     ``(None, None)`` when neither ``--circuit`` nor ``--model`` is given (``eisfit fit``
-    then identifies the circuit, `eisfit.identify`)."""
+    then identifies the circuit, `eisfit.identification`)."""
     if args.model is None:
         if args.circuit is None:
             return None, None

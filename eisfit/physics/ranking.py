@@ -1,4 +1,4 @@
-"""Rank fitted candidate circuits: the one decision rule of `fit_best` and `eisfit.identify`.
+"""Rank fitted candidate circuits: the one decision rule of `fit_best` and `eisfit.identification`.
 
 Each fitted candidate is judged (`judge`) and put in a tier; the best tier that has
 members decides, and within it the information criterion (`choose`):

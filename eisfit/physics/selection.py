@@ -2,7 +2,7 @@
 
 Every candidate (a named model, a model name, or a circuit string) is fitted and judged
 by the one decision rule eisfit has for comparing circuits, `eisfit.physics.ranking`
-(shared with `eisfit.identify`):
+(shared with `eisfit.identification`):
 
 1. **tiers**: a candidate that explains the data (residuals at the noise lin-KK sees),
    with every parameter determined and nothing implausible, beats one with an

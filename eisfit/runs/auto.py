@@ -2,8 +2,8 @@
 
 Arc identities must stay stable through a run (the same R2 is the interphase in every
 row), so each cell (``cell_by``) is fitted with one circuit, chosen once from a few of its
-spectra spread over the run (`eisfit.identify.consensus.consensus`: the first and last
-included, `eisfit.identify.consensus.DEFAULT_SAMPLE` in all), then fitted exactly as a
+spectra spread over the run (`eisfit.identification.consensus.consensus`: the first and last
+included, `eisfit.identification.consensus.DEFAULT_SAMPLE` in all), then fitted exactly as a
 batch with that ``--circuit`` would be (warm starts, chunks, workers, Dask, resume).  Each
 fit is then checked for a circuit that explains its spectrum decisively better (the
 ``alternative`` column, `eisfit.runs.worker`).
@@ -23,7 +23,7 @@ Resume: ``key`` is the sha256 of the settings, the cell's spectrum digests in ti
 (`eisfit.runs.plan.CellPlan.digests`), the sample size and the eisfit version.  A re-run
 whose cell has the same key takes its circuit from model.json without identifying
 anything (the identification caps each candidate's fit at a wall time,
-`eisfit.identify.api.CANDIDATE_TIMEOUT_S`, so on a loaded machine it is not guaranteed to
+`eisfit.identification.api.CANDIDATE_TIMEOUT_S`, so on a loaded machine it is not guaranteed to
 come out the same: it is not redone).  The cell's fits are then reused as for any
 circuit: their settings digest names the circuit.
 """
@@ -139,7 +139,7 @@ def _stored(out: Path | None) -> dict[str, CellChoice]:
 
 def _choose(cell: CellPlan, g: int, store: SpectrumStore, settings: BatchSettings,
             key: str) -> CellChoice:  # fmt: skip
-    from ..identify.consensus import DEFAULT_SAMPLE, consensus
+    from ..identification.consensus import DEFAULT_SAMPLE, consensus
 
     roles = dict(settings.roles) or None
     try:
@@ -158,7 +158,7 @@ def choose_circuits(
 ) -> list[CellChoice]:
     """One `CellChoice` per cell of ``plan`` (in order), from model.json when its key is
     unchanged, else by consensus; model.json is written again (module docstring)."""
-    from ..identify.consensus import DEFAULT_SAMPLE
+    from ..identification.consensus import DEFAULT_SAMPLE
 
     stored = _stored(out)
     store = SpectrumStore(plan, settings)

@@ -119,7 +119,7 @@ class BatchSettings:
     @classmethod
     def auto(cls, *, cell: Cell | None = None, **options: Any) -> BatchSettings:
         """Settings of ``eisfit batch --model auto``: one circuit per cell, chosen from a
-        consensus of its spectra (`eisfit.identify.consensus`); ``roles`` given here apply
+        consensus of its spectra (`eisfit.identification.consensus`); ``roles`` given here apply
         to every cell's circuit, otherwise `eisfit.analyse` assigns them.  ``bounds`` cannot
         be given (`EisfitError`): the parameter names are not known in advance."""
         if options.get("bounds"):
@@ -319,9 +319,9 @@ def iter_group(
 
 def _alternative(result: FitResult, settings: BatchSettings) -> str:
     """``"<circuit> ...<why>"`` when a circuit other than the cell's explains the spectrum
-    decisively better (`eisfit.identify.consensus.alternative`; it identifies the spectrum
+    decisively better (`eisfit.identification.consensus.alternative`; it identifies the spectrum
     only when the cell's circuit does not explain it), else ``""`` (the column's empty)."""
-    from ..identify.consensus import alternative
+    from ..identification.consensus import alternative
 
     try:
         found = alternative(result, cell=settings.cell, roles=dict(settings.roles) or None)

@@ -2,8 +2,8 @@
 
 Steps: screen the spectrum once; lin-KK once (its noise estimate is what residuals are
 judged against); the DRT's peak count (`eisfit.relaxation`) and the shape of the spectrum's
-ends (`eisfit.identify.shape`); candidates fitted without guesses
-(`eisfit.identify.search`, each with ``kk=False`` and a small start/time budget); the
+ends (`eisfit.identification.shape`); candidates fitted without guesses
+(`eisfit.identification.search`, each with ``kk=False`` and a small start/time budget); the
 ranking of `eisfit.physics.ranking` (tiers: explains the data, determined, plausible;
 then BIC with ties); the chosen circuit fitted again with `eisfit.fit`'s defaults.
 """

@@ -6,7 +6,7 @@ Cost decides the design: a well-posed chain fits in 3-10 ms, an over-parametrise
 1. **Arcs**: start from the DRT's count of processes k when the spectrum's low-frequency
    end closes (with a tail the count says little, `_start`: start at one arc; without a
    DRT at two), fit k - 1, k and k + 1 arcs with the primary tail of the shape
-   (`eisfit.identify.shape`), and keep going outward while the best of them
+   (`eisfit.identification.shape`), and keep going outward while the best of them
    (`eisfit.physics.ranking.choose`, ties included) or the lowest BIC is at the edge of
    what was tried (0 to `MAX_ARCS`).
 2. **Other tails** the shape allows (an angle near a class boundary or a class with

@@ -1,4 +1,4 @@
-"""`Identification` and `Candidate`: what `eisfit.identify.identify` hands back.
+"""`Identification` and `Candidate`: what `eisfit.identification.identify` hands back.
 
 Vocabulary of ``Identification.status`` (separate from a fit's `eisfit.status`, which
 the chosen ``fit`` carries as usual):
@@ -85,7 +85,7 @@ class Candidate:
 
 @dataclass(frozen=True, eq=False)
 class Identification:
-    """The answer of `eisfit.identify.identify` (see the module docstring for ``status``).
+    """The answer of `eisfit.identification.identify` (see the module docstring for ``status``).
 
     ``circuit`` / ``fit``: the chosen circuit (or best attempt) and its fit with
     `eisfit.fit`'s defaults, lin-KK included; ``ranking``: every candidate, best first;

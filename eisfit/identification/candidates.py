@@ -17,7 +17,7 @@ tail       element                                                             c
 
 ``Ws`` and ``G`` replace the lowest-frequency arc (they are a process that closes on the
 real axis, as an arc does); the others are added below the arcs.  Tail classes are those
-of `eisfit.identify.shape`; the element formulas are those of `eisfit.notation.elements`.
+of `eisfit.identification.shape`; the element formulas are those of `eisfit.notation.elements`.
 """
 
 from __future__ import annotations

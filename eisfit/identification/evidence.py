@@ -1,10 +1,10 @@
 """The evidence an identification starts from: lin-KK's noise, the DRT's peaks, the shape.
 
-`Evidence` is what `eisfit.identify.identify` shows with every answer: how many
+`Evidence` is what `eisfit.identification.identify` shows with every answer: how many
 relaxation processes the DRT found (each peak's time constant, resistance and width),
 where that count came from (``source``: "drt", "given" when the caller passed it, or
 "none" when no DRT could be computed, with the reason), the shape of the spectrum's ends
-(`eisfit.identify.shape`) and the noise level the residuals are judged against.
+(`eisfit.identification.shape`) and the noise level the residuals are judged against.
 """
 
 from __future__ import annotations
