@@ -262,6 +262,23 @@ def test_a_run_gets_one_circuit_by_consensus_and_flags_the_new_arc() -> None:
     assert circuit.count("p(") == 3 and "explains this spectrum better" in why
 
 
+def test_an_undetermined_fit_with_an_arc_too_many_is_checked() -> None:
+    """Before a new arc appears, the run's three-arc circuit leaves the third undetermined
+    while the fit still explains the data (tier 0): the spectrum is checked, and the
+    two-arc circuit it supports is named."""
+    from eisfit import fit
+    from eisfit.identification.consensus import alternative
+
+    values = {"L0.L": 2e-7, "R0.R": 110.0, "R1.R": 80.0, "CPE1.Q": 2e-8, "CPE1.n": 0.9,
+              "R2.R": 400.0, "CPE2.Q": 1.4e-5, "CPE2.n": 0.8}  # fmt: skip
+    spectrum = simulate("L0-R0-p(R1,CPE1)-p(R2,CPE2)", values, np.logspace(6, -1, 60),
+                        noise=0.005, rng=np.random.default_rng(0))  # fmt: skip
+    result = fit(spectrum, "L0-R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)")
+    assert result.status == "undetermined"
+    flagged = alternative(result)
+    assert flagged is not None and flagged[0].count("p(") == 2
+
+
 def test_a_consensus_needs_spectra() -> None:
     from eisfit.identification.consensus import consensus
 

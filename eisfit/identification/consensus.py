@@ -11,7 +11,8 @@ every row), so a run is fitted with one circuit per cell, chosen once:
   (n near 1 is a tie between them); the R || CPE form is fitted, so that an arc that
   becomes non-ideal later in the run keeps its element.
 * `alternative` checks one spectrum's fit with that circuit: when the fit no longer
-  explains the data or leaves a value undetermined (`eisfit.physics.ranking` tier >= 1),
+  explains the data or leaves a value undetermined (`eisfit.physics.ranking` tier >= 1,
+  or a fit whose status is undetermined or failed),
   the spectrum is identified on its own, and a different circuit that beats the run's
   circuit outright (a better tier, or more than `eisfit.physics.ranking.TIE_BIC` lower
   BIC in the same tier) is returned with the reason: e.g. an arc has appeared.  Fits
@@ -142,7 +143,9 @@ def alternative(
     if noise is None and result.kk is not None:
         noise = result.kk.noise_estimate
     own = judge(result, noise=noise, cell=cell, roles=roles)
-    if own.tier == 0:
+    if own.tier == 0 and result.status in ("ok", "warning"):
+        # an undetermined fit can still be tier 0 (e.g. an arc absent from these data,
+        # before it appears in the run): that is a spectrum to check too
         return None
     try:
         found = identify(result.spectrum, cell=cell, roles=roles)
