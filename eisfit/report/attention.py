@@ -13,7 +13,14 @@ import pandas as pd
 
 from ..schema import column
 from . import html as h
-from .data import GEOMETRY_NOTE, RunData, Selection, common_warnings, without_geometry_notes
+from .data import (
+    GEOMETRY_NOTE,
+    RunData,
+    Selection,
+    common_warnings,
+    warning_set,
+    without_geometry_notes,
+)
 from .units import display_text
 
 __all__ = ["MAX_LISTED", "attention"]
@@ -121,16 +128,42 @@ def _kk_items(table: pd.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
+def _alternative_items(run: RunData) -> list[tuple[str, str]]:
+    """``--model auto``: cells with no explaining circuit, and spectra another circuit
+    explains decisively better than their cell's (the ``alternative`` column)."""
+    out = [("warn", f"cell {c.get('cell')}: no candidate circuit explains its sampled "
+                    f"spectra; fitted with the best attempt {c.get('circuit')}")
+           for c in run.auto_circuits if c.get("circuit") and c.get("explained") is False]
+    if "alternative" not in run.table.columns:
+        return out
+    text = run.table["alternative"].astype(str).where(run.table["alternative"].notna(), "")
+    flagged = text[text.str.strip() != ""]
+    if len(flagged):
+        first = run.table.loc[flagged.index[0]]
+        out.append(("warn", f"{len(flagged)} spectra are explained decisively better by "
+                            "another circuit than their cell's (results.csv column "
+                            f"'alternative'); the first, {first.get('source')} spectrum "
+                            f"{first.get('index')}: {display_text(flagged.iloc[0])}"))
+    return out  # fmt: skip
+
+
+def _as_written(table: pd.DataFrame, key: str) -> str:
+    """A shared warning as the rows write it when they all write it alike (e.g. an assumed
+    geometry), else with each spectrum's own numbers shown as "…" (`data.warning_set`)."""
+    if "…" not in key:
+        return key
+    texts = {w.strip() for value in table["warnings"] if isinstance(value, str)
+             for w in value.split(";") if warning_set(w) == {key}}  # fmt: skip
+    return texts.pop() if len(texts) == 1 else key
+
+
 def _warning_items(table: pd.DataFrame) -> list[tuple[str, str]]:
     common = common_warnings(table)
-    out = [("warn", f"on most spectra: {display_text(w)}")
+    out = [("warn", f"on most spectra: {display_text(_as_written(table, w))}")
            for w in without_geometry_notes(sorted(common))]  # fmt: skip
     if "warnings" in table.columns:
         def own(value: object) -> bool:
-            if not isinstance(value, str):
-                return False
-            mine = {x.strip() for x in value.split(";") if x.strip()} - common
-            return bool(without_geometry_notes(sorted(mine)))
+            return bool(without_geometry_notes(sorted(warning_set(value) - common)))
 
         warned = table["warnings"].map(own)
         if warned.any():
@@ -149,7 +182,7 @@ def attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
     items += [("warn", display_text(note)) for note in run.missing]
     if not run.has_geometry and not any(GEOMETRY_NOTE in n for n in run.missing):
         items.append(("warn", GEOMETRY_NOTE))
-    items += _growth_law_items(run) + _kk_items(table)
+    items += _growth_law_items(run) + _kk_items(table) + _alternative_items(run)
     if "start_path" in table.columns:
         fallback = int((table["start_path"] == "fallback").sum())
         if fallback:

@@ -12,6 +12,7 @@ record into what the per-spectrum section draws.  Anything missing becomes a not
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ __all__ = [
     "read_record",
     "select_spectra",
     "spectrum_view",
+    "warning_set",
     "without_geometry_notes",
 ]
 
@@ -71,6 +73,9 @@ class RunData:
     files: tuple[FileInfo, ...]
     time_source: str  # "timestamp", "file_order" or "none"
     missing: tuple[str, ...] = ()
+    #: ``--model auto``: each cell's choice from model.json (cell, circuit, statement,
+    #: explained, error); empty when the circuit was given
+    auto_circuits: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -148,6 +153,20 @@ def _trends(run_dir: Path, missing: list[str]) -> Mapping[str, Any]:
     return trends if isinstance(trends, dict) else {}
 
 
+def _auto_circuits(run_dir: Path, settings: Mapping[str, Any] | None,
+                   missing: list[str]) -> tuple[Mapping[str, Any], ...]:  # fmt: skip
+    """The cells' circuits a ``--model auto`` batch chose (model.json, `eisfit.runs.auto`)."""
+    path = run_dir / "model.json"
+    if (settings or {}).get("model") != "auto":
+        return ()
+    try:
+        cells = load_json(path, max_bytes=RUN_MAX_BYTES).get("cells")
+    except (JsonError, OSError, AttributeError) as exc:
+        missing.append(f"model.json unreadable ({exc}): the cells' chosen circuits unknown")
+        return ()
+    return tuple(c for c in cells or () if isinstance(c, dict))
+
+
 def _files(table: pd.DataFrame, run_dir: Path) -> tuple[list[FileInfo], dict[str, Any] | None]:
     """Per-source counts and hashes; the provenance of the first readable record."""
     infos, provenance = [], None
@@ -184,9 +203,10 @@ def load_run(run_dir: str | Path) -> RunData:
     known = sources.dropna().astype(str).unique() if sources is not None else []
     time_source = str(known[0]) if len(known) else "none"
     version = provenance.get("eisfit_version") if provenance else None
+    auto = _auto_circuits(run_dir, settings, missing)
     return RunData(
         run_dir, table, trends, settings, version if isinstance(version, str) else None,
-        tuple(files), time_source, tuple(missing),
+        tuple(files), time_source, tuple(missing), auto,
     )  # fmt: skip
 
 
@@ -220,10 +240,16 @@ def drawable(table: pd.DataFrame, quantities: Sequence[str]) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-def _warning_set(value: Any) -> frozenset[str]:
+#: a number in a warning (a value of that spectrum: "capacitance (3.95e-09 F/cm2)")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")  # not R1, cm2
+
+
+def warning_set(value: Any) -> frozenset[str]:
+    """The warnings of a row, numbers written as "…": a warning that every spectrum carries
+    with its own value (an automatic role's capacitance) is the same warning."""
     if not isinstance(value, str):
         return frozenset()
-    return frozenset(w.strip() for w in value.split(";") if w.strip())
+    return frozenset(_NUMBER.sub("…", w.strip()) for w in value.split(";") if w.strip())
 
 
 def common_warnings(table: pd.DataFrame) -> frozenset[str]:
@@ -233,7 +259,7 @@ def common_warnings(table: pd.DataFrame) -> frozenset[str]:
         return frozenset()
     counts: dict[str, int] = {}
     for value in table["warnings"]:
-        for w in _warning_set(value):
+        for w in warning_set(value):
             counts[w] = counts.get(w, 0) + 1
     return frozenset(w for w, n in counts.items() if n > len(table) / 2)
 
@@ -255,7 +281,7 @@ def _flags(
         reasons.append("Kramers-Kronig check failed")
     if row.get("start_path") == "fallback":
         reasons.append("warm start rejected (fallback fit)")
-    if _warning_set(row.get("warnings")) - common:
+    if warning_set(row.get("warnings")) - common:
         reasons.append("warnings")
     t = row.get("time_h")
     if isinstance(t, float) and any(math.isclose(t, e, rel_tol=1e-9) for e in event_times):

@@ -69,6 +69,21 @@ def now() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _auto_facts(run: RunData) -> list[tuple[str, str]]:
+    """One line per cell of a ``--model auto`` run: its circuit and how it was chosen."""
+    facts = []
+    for choice in run.auto_circuits:
+        name = f"circuit of cell {choice.get('cell')}" if len(run.auto_circuits) > 1 else "circuit"
+        if not choice.get("circuit"):
+            facts.append((name, f"none could be chosen: {choice.get('error')}"))
+            continue
+        text = f"{choice['circuit']}: {choice.get('statement') or 'chosen automatically'}"
+        if choice.get("explained") is False:
+            text += " (no candidate explains its sampled spectra: the best attempt)"
+        facts.append((name, text))
+    return facts
+
+
 def summary(run: RunData) -> str:
     s = run.settings or {}
     cell = s.get("cell") or None
@@ -84,8 +99,9 @@ def summary(run: RunData) -> str:
     else:
         facts.append(("cell", f"{GEOMETRY_NOTE} (no area and thickness given)"))
     facts += [
-        ("model", s.get("model") or "(circuit given directly)"),
-        ("circuit", s.get("circuit", "unknown")),
+        ("model", "auto: one circuit per cell, identified from a few of its spectra"
+         if run.auto_circuits else s.get("model") or "(circuit given directly)"),
+        *(_auto_facts(run) or [("circuit", s.get("circuit", "unknown"))]),
         ("weighting", s.get("weighting", "unknown")),
         ("Kramers-Kronig check", "lin-KK on every spectrum" if s.get("kk") else "off"),
         ("spectra", ", ".join(f"{counts[k]} {k}" for k in STATUSES)
