@@ -35,7 +35,10 @@ __all__ = ["MIN_POINTS", "identify"]
 MIN_POINTS = 5  # lin-KK's minimum, and 10 values for the 4 of the simplest arc circuit
 N_STARTS = 4  # starting points per chain candidate (the fit's default is 4 + 2 per arc)
 N_STARTS_OTHER = 2  # with W, Wo, Ws or G: fitted start by start (MINPACK), ~5x dearer
-CANDIDATE_TIMEOUT_S = 1.0  # wall-time cap per candidate
+#: wall-time guard per candidate against a runaway fit, not its budget (that is
+#: `MAX_NFEV` and the starts): a cap near a fit's usual time made the choice depend on the
+#: machine's load (a 1 s cap was hit by over-parametrised candidates on a busy machine)
+CANDIDATE_TIMEOUT_S = 10.0
 MAX_NFEV = 600  # evaluation cap per candidate (a 4-arc chain needs up to ~2000 unbounded)
 MAX_REDECIDE = 2  # decisions taken again when the chosen circuit's full fit judges worse
 
@@ -124,8 +127,9 @@ def identify(
     (`eisfit.physics.ranking.cell_reasons`) judge the candidates, with ``roles``
     (element -> role) overriding the automatic role assignment.  ``n_processes``: the
     number of relaxation processes, instead of the DRT's peak count.  ``timeout_s``:
-    wall-time cap per candidate fit (default 1 s).  Raises `IdentifyError` (naming the
-    spectrum's source) when no candidate can be fitted at all (e.g. too few points).
+    wall-time guard per candidate fit (default `CANDIDATE_TIMEOUT_S`).  Raises
+    `IdentifyError` (naming the spectrum's source) when no candidate can be fitted at all
+    (e.g. too few points).
     """
     t0 = time.perf_counter()
     if not isinstance(spectrum, Spectrum):
