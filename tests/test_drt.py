@@ -346,9 +346,13 @@ def test_series_capacitance_of_a_blocking_electrode():
     assert peak.resistance_ohm == pytest.approx(500.0, rel=0.10)
     plain = drt(s)
     assert plain.capacitance_f is None
-    assert plain.peaks == () and plain.status == "undetermined"
-    assert "largest at an end of its grid" in plain.message
     assert plain.tau_s[np.argmax(plain.gamma_ohm)] > 1.0  # the spike piles up at the slow end
+    # heights are judged inside the band, so the arc keeps its peak beside the spike's tail,
+    # and the result says what the tail is
+    arc = min(plain.peaks, key=lambda p: p.tau_s)
+    assert _decades(arc.tau_s, 500.0 * 1e-7) < 0.1
+    assert arc.resistance_ohm == pytest.approx(500.0, rel=0.10)
+    assert plain.status == "warning" and "beyond the slow end of the band" in plain.message
     with pytest.raises(DRTError):
         drt(s, capacitance="sometimes")
 

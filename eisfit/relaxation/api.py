@@ -79,6 +79,12 @@ MIN_SIGNIFICANCE = 5.0
 _INDUCTANCE = ("auto", True, False)
 
 
+def _rms(problem: solve.Problem, x: np.ndarray, c: np.ndarray) -> float:
+    """Root mean square of the weighted residual of a solution (relative to |Z|)."""
+    fit = problem.a @ x + problem.free @ c
+    return float(np.sqrt(np.mean((problem.data - fit) ** 2)))
+
+
 def _where(spectrum: Spectrum) -> str:
     source, index = spectrum.meta.source, spectrum.meta.index
     return f"{source}, spectrum {index}" if source else f"spectrum {index}"
@@ -188,6 +194,16 @@ def _drt(
         if regularization != "auto":
             lam = float(regularization)
         x, c = solve.nnls_solve(problem, lam)
+        rms = _rms(problem, x, c)
+        if regularization == "auto" and criterion == "discrepancy" and (
+            rms > MISFIT_RATIO * scores["noise"]
+        ):
+            # gamma >= 0 cannot reach the residual the unconstrained solve (and so lambda)
+            # was chosen for (an inductive loop, a CPE spike, artefacts): a lambda picked
+            # for the noise then rings.  Choose again for the residual it can reach.
+            lam, again = solve.choose(problem, criterion, noise=rms)
+            x, c = solve.nnls_solve(problem, lam)
+            scores = {**again, "noise": scores["noise"], "reachable_rms": rms}
         free = dict(zip(names, (c * scale).tolist(), strict=True))
         return _Attempt(problem, lam, scores, x * scale, free)
 
@@ -223,14 +239,31 @@ def _drt(
     ln_out = np.linspace(log_lo, log_hi, count) * math.log(10.0)
     phi = basis.basis_matrix(ln_out, grid)
     gamma = phi @ x
-    peaks, weak = _significant(find_peaks(ln_out, gamma), f, z, noise_used)
+    # heights are judged against gamma inside the measured band: a blocking electrode's
+    # capacitive tail rising beyond the slow end would otherwise dwarf every arc
+    inside = (ln_out >= -math.log(2.0 * math.pi * f.max())) & (
+        ln_out <= -math.log(2.0 * math.pi * f.min()))  # fmt: skip
+    top = float(np.max(gamma[inside])) if inside.any() else None
+    # where gamma >= 0 cannot reach the noise, what it can reach is the level a peak must
+    # stand out from (the model's own error, not only the noise)
+    floor = max(noise_used, scores.get("reachable_rms", 0.0))
+    peaks, weak = _significant(find_peaks(ln_out, gamma, top=top), f, z, floor)
     r_pol = float(np.sum(x) * grid.area)
     lower = upper = None
     if credible:
         lower, upper = _band(problem, lam, phi, x, resid, scale)
     status, notes = "ok", []
     rms = float(np.sqrt(np.mean(np.concatenate([resid.real, resid.imag]) ** 2)))
-    if rms > max(MISFIT_RATIO * noise_used, MISFIT_FLOOR):
+    slow_end = bool(peaks) and float(ln_out[int(np.argmax(gamma))]) > -math.log(
+        2.0 * math.pi * f.min())  # the largest gamma lies beyond the slow end of the band
+    if slow_end:
+        status = "warning"
+        notes.append(
+            "gamma is largest beyond the slow end of the band: a capacitive spike (blocking "
+            "electrode) or an arc that does not close; the area there is not a resistance "
+            "these data determine (capacitance='auto' fits a series C for a spike)"
+        )
+    elif rms > max(MISFIT_RATIO * noise_used, MISFIT_FLOOR):
         status = "warning"
         notes.append(
             f"residuals {100 * rms:.2g} % of |Z| against noise ~ {100 * noise_used:.2g} %: the "

@@ -3,7 +3,8 @@
 Rules (`find_peaks`):
 
 * a peak is a local maximum of gamma on the output grid at least ``MIN_HEIGHT`` (5 %)
-  of the largest value and with a prominence (height above the higher of the two
+  of the largest value (inside the measured band when the caller says so) and with a
+  prominence (height above the higher of the two
   minima that separate it from higher ground, the topographic definition used by
   scipy.signal.peak_prominences) of at least ``MIN_PROMINENCE`` (5 %) of the largest
   value: a ripple on the flank of a peak is not a peak of its own;
@@ -125,12 +126,16 @@ def _crossing(ln_tau: np.ndarray, gamma: np.ndarray, i: int, stop: int, half: fl
     return math.nan
 
 
-def find_peaks(ln_tau: np.ndarray, gamma: np.ndarray) -> tuple[DRTPeak, ...]:
+def find_peaks(
+    ln_tau: np.ndarray, gamma: np.ndarray, *, top: float | None = None
+) -> tuple[DRTPeak, ...]:
     """The peaks of ``gamma`` (ohm per unit ln tau) on the equally spaced ``ln_tau``
-    grid, by the rules of the module docstring, in order of increasing tau."""
+    grid, by the rules of the module docstring, in order of increasing tau.  ``top``: the
+    value the height and prominence rules are fractions of (default: gamma's largest;
+    `eisfit.relaxation.api` gives its largest inside the measured band)."""
     if gamma.size < 3 or not np.all(np.isfinite(gamma)):
         return ()
-    top = float(np.max(gamma))
+    top = float(np.max(gamma)) if top is None or not top > 0 else float(top)
     if top <= 0.0:
         return ()
     kept = [

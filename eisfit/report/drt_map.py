@@ -4,7 +4,9 @@ Each column is the DRT (`eisfit.relaxation.drt`, via `drt_panel.spectrum_drt`) o
 of the run, computed at report time from its fits/ record: at most `MAX_SPECTRA` evenly
 spaced spectra (first and last included) of each cell, so a 1,000-spectrum run costs
 about as much as a 200-spectrum one; the caption says how many were used.  Colour is
-gamma divided by its maximum in that spectrum, on a square-root scale: a run whose
+gamma divided by its maximum inside that spectrum's measured band (a capacitive tail
+beyond the slow end saturates instead of darkening every arc), on a square-root scale: a
+run whose
 interphase resistance grows tenfold would otherwise paint everything but the late
 interphase dark, and a process that appears with a tenth of the largest peak's height
 (a new band) would be invisible in ohm; the square root lifts a 5 % peak to about a
@@ -40,7 +42,7 @@ import pandas as pd
 
 from ..status import USABLE
 from .cache import figure_key
-from .drt_panel import ROLE_COLOURS, ROLE_LABELS, ArcTau, arc_time_constants
+from .drt_panel import ROLE_COLOURS, ROLE_LABELS, ArcTau, arc_time_constants, band_tau, in_band_max
 from .render import SideWork
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,8 +116,9 @@ class MapPlan:
 @dataclass(frozen=True)
 class MapColumn:
     """The DRT of one spectrum as the map draws it: ``log10_tau`` (s) and ``gamma_norm``
-    (gamma over its maximum, 0 without a relaxation above the noise), the fitted arcs'
-    time constants (usable fits only), and ``note`` when there is no DRT."""
+    (gamma over its maximum in the band, at most 1; 0 without a relaxation above the
+    noise), the fitted arcs' time constants (usable fits only), and ``note`` when there is
+    no DRT."""
 
     time_h: float
     log10_tau: np.ndarray
@@ -201,8 +204,10 @@ def column(task: MapTask) -> MapColumn:
     if result is None:
         return MapColumn(task.time_h, empty, empty, arcs, found.note)
     gamma = np.asarray(result.gamma_ohm, dtype=float)
-    top = float(np.max(gamma)) if gamma.size else 0.0
-    norm = gamma / top if result.peaks and top > 0 else np.zeros_like(gamma)
+    # over its maximum inside the measured band: a capacitive tail beyond the slow end
+    # would otherwise leave every arc dark (it saturates instead)
+    top = in_band_max(result.tau_s, gamma, band_tau(view.spectrum.frequency_hz))
+    norm = np.minimum(gamma / top, 1.0) if result.peaks and top > 0 else np.zeros_like(gamma)
     return MapColumn(task.time_h, np.log10(result.tau_s), norm.astype(np.float32), arcs)
 
 
@@ -278,7 +283,7 @@ def map_figure(cells: Sequence[Sequence[MapColumn]], time_label: str) -> Figure:
                 title += f"{', ' if title else ''}{missing} of {len(cols)} spectra without a DRT"
             ax.set_title(title, fontsize=8, loc="left")
             log_labels(ax)
-        figure.colorbar(mesh, ax=list(axes), label="γ / γ_max of its spectrum (√ scale)",
+        figure.colorbar(mesh, ax=list(axes), label="γ / γ_max in its band (√ scale)",
                         ticks=[0.0, 0.05, 0.2, 0.5, 1.0])  # fmt: skip
         handles: dict[str, Any] = {}
         for ax in axes:
@@ -297,7 +302,8 @@ def caption(plan: MapPlan) -> str:
     plan alone: a cached map gets the same caption without computing anything)."""
     parts = [
         "DRT map: each column is the distribution of relaxation times of one spectrum; colour "
-        "γ divided by its maximum in that spectrum (square-root scale), so a new process "
+        "γ divided by its maximum inside that spectrum's band (square-root scale; beyond the "
+        "band it saturates), so a new process "
         "shows as a new band even while another arc grows tenfold; a spectrum without a "
         "relaxation above the noise is dark, white is outside that spectrum's τ range or no "
         "DRT (counted in the figure). Markers: τ = 1/(2π f0) of each fitted arc, by role "

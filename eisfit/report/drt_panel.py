@@ -41,7 +41,9 @@ __all__ = [
     "ArcTau",
     "SpectrumDRT",
     "arc_time_constants",
+    "band_tau",
     "drt_panel",
+    "in_band_max",
     "spectrum_drt",
 ]
 
@@ -66,6 +68,7 @@ _OTHER_COLOUR = "#8c564b"
 _GAMMA = "#1f4e79"
 _PEAK = "#000000"
 _NOTE_CHARS = 110  # a note in the panel is one line
+_TITLE_NOTE_CHARS = 60  # what of the note fits in the title beside PANEL_TITLE
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,20 @@ def spectrum_drt(spectrum: Spectrum, *, max_points: int | None = None) -> Spectr
     return SpectrumDRT(result, _one_line("; ".join(notes)), used.size, n)
 
 
-def _band_tau(frequency_hz: np.ndarray) -> tuple[float, float]:
+def in_band_max(tau_s: np.ndarray, gamma_ohm: np.ndarray, band_tau: tuple[float, float]) -> float:
+    """The largest gamma at a time constant inside the measured band (0 when none)."""
+    inside = (tau_s >= band_tau[0]) & (tau_s <= band_tau[1])
+    return float(np.max(gamma_ohm[inside])) if inside.any() else 0.0
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut at a word before ``limit`` characters, with "…" (a title is one line)."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def band_tau(frequency_hz: np.ndarray) -> tuple[float, float]:
     """(shortest, longest) time constant of the measured band: 1 / (2 pi f)."""
     f = frequency_hz[np.isfinite(frequency_hz) & (frequency_hz > 0)]
     return 1.0 / (2.0 * math.pi * float(f.max())), 1.0 / (2.0 * math.pi * float(f.min()))
@@ -169,7 +185,10 @@ def drt_panel(
         ax.set_yticks([])
         return
     tau, gamma = result.tau_s, result.gamma_ohm
-    prefix, scale = si_prefix(gamma)
+    lo, hi = band_tau(spectrum.frequency_hz)
+    top_in_band = in_band_max(tau, gamma, (lo, hi))
+    clipped = top_in_band > 0 and float(np.max(gamma)) > 1.5 * top_in_band
+    prefix, scale = si_prefix(np.array([top_in_band if clipped else float(np.max(gamma))]))
     ax.set_ylabel(f"γ / {prefix}Ω")
     handles = ax.semilogx(tau, gamma / scale, "-", color=_GAMMA, label="γ (DRT)")
     # the area under gamma is the resistance: shaded, from every 4th point (a polygon is not
@@ -181,7 +200,10 @@ def drt_panel(
                            ms=5, label="DRT peaks")  # fmt: skip
     ax.set_xlim(float(tau[0]), float(tau[-1]))
     ax.set_ylim(bottom=0.0)
-    lo, hi = _band_tau(spectrum.frequency_hz)
+    if clipped:  # a capacitive tail beyond the band would flatten every arc: scale to the band
+        ax.set_ylim(0.0, 1.3 * top_in_band / scale)
+        ax.text(0.995, 0.5, "beyond the band: off scale", transform=ax.transAxes, ha="right",
+                va="center", rotation=90, fontsize=6.5, color="0.3", parse_math=False)  # fmt: skip
     shade = {"color": "0.5", "alpha": 0.15, "lw": 0}
     handles.append(ax.axvspan(float(tau[0]), lo, label="outside the band", **shade))
     ax.axvspan(hi, float(tau[-1]), **shade)
@@ -198,5 +220,5 @@ def drt_panel(
     legend_above_data(ax, handles)
     if found.note:  # the title says it, as the lin-KK panel's says its verdict
         ok = result.status == "ok"
-        ax.set_title(f"{PANEL_TITLE}: {found.note}", color="k" if ok else "#b04000",
-                     parse_math=False)  # fmt: skip
+        ax.set_title(f"{PANEL_TITLE}: {_clip(found.note, _TITLE_NOTE_CHARS)}",
+                     color="k" if ok else "#b04000", parse_math=False)  # fmt: skip
