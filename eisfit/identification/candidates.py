@@ -3,17 +3,12 @@
 A candidate is a `Structure`: how many arcs, which of them are ideal (R||C instead of
 R||CPE), a lead inductance or not, and the low-frequency tail element, if any:
 
-=========  ==================================================================  =======
-tail       element                                                             class
-=========  ==================================================================  =======
-``CPE``    series CPE: the blocking-electrode spike (docs/physics-notes.md     capacitive,
-           sec. 2), or a diffusion line with n near 1/2                        diffusion
-``W``      semi-infinite Warburg, Z = Aw (1 - j)/sqrt(w)                      diffusion
-``Wo``     finite-space (reflective) Warburg: 45 degrees, then capacitive      both of
-                                                                               these
-``Ws``     finite-length (transmissive) Warburg: 45 degrees, then closes       closed
-``G``      Gerischer, Z = R/sqrt(1 + j w tau): 45 degrees, then closes         closed
-=========  ==================================================================  =======
+* ``CPE``: a series CPE, the blocking-electrode spike (docs/physics-notes.md sec. 2), or
+  a diffusion line with n near 1/2 (tail class: capacitive, diffusion);
+* ``W``: semi-infinite Warburg, Z = Aw (1 - j)/sqrt(w) (diffusion);
+* ``Wo``: finite-space (reflective) Warburg: 45 degrees, then capacitive (both of these);
+* ``Ws``: finite-length (transmissive) Warburg: 45 degrees, then closes (closed);
+* ``G``: Gerischer, Z = R/sqrt(1 + j w tau): 45 degrees, then closes (closed).
 
 ``Ws`` and ``G`` replace the lowest-frequency arc (they are a process that closes on the
 real axis, as an arc does); the others are added below the arcs.  Tail classes are those

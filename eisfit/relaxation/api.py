@@ -79,7 +79,7 @@ MIN_SIGNIFICANCE = 5.0
 _INDUCTANCE = ("auto", True, False)
 
 
-def _rms(problem: solve.Problem, x: np.ndarray, c: np.ndarray) -> float:
+def _rms(problem: solve.DRTProblem, x: np.ndarray, c: np.ndarray) -> float:
     """Root mean square of the weighted residual of a solution (relative to |Z|)."""
     fit = problem.a @ x + problem.free @ c
     return float(np.sqrt(np.mean((problem.data - fit) ** 2)))
@@ -189,7 +189,7 @@ def _drt(
 
     def attempt(names: tuple[str, ...]) -> _Attempt:
         free = np.column_stack([columns[k] for k in names])
-        problem = solve.Problem(a, free, data, root, n)
+        problem = solve.DRTProblem(a, free, data, root, n)
         lam, scores = solve.choose(problem, criterion, noise=noise)
         if regularization != "auto":
             lam = float(regularization)
@@ -315,7 +315,7 @@ def _drt(
 
 @dataclass(frozen=True)
 class _Attempt:
-    problem: solve.Problem
+    problem: solve.DRTProblem
     lam: float
     scores: dict[str, Any]
     x: np.ndarray
@@ -359,7 +359,7 @@ def _root(grid: basis.Grid) -> np.ndarray:
 
 
 def _band(
-    problem: solve.Problem,
+    problem: solve.DRTProblem,
     lam: float,
     phi: np.ndarray,
     x: np.ndarray,

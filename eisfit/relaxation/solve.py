@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CRITERIA", "Problem", "Spectral", "choose", "nnls_solve", "spectral"]
+__all__ = ["CRITERIA", "DRTProblem", "Spectral", "choose", "nnls_solve", "spectral"]
 
 CRITERIA = ("gcv", "re-im", "discrepancy")
 #: log10 lambda grid on which criteria are evaluated (10 per decade)
@@ -66,7 +66,7 @@ NOISE_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
-class Problem:
+class DRTProblem:
     """Weighted design: ``a`` (rows x M basis columns), ``free`` (rows x k, R_inf and
     maybe L), ``data`` (rows), ``root`` (M x M upper, R^T R = P), ``n`` frequencies;
     rows 0..n-1 real parts, n..2n-1 imaginary parts."""
@@ -138,7 +138,7 @@ def _free_coefficients(free: np.ndarray, rest: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(free, rest, rcond=None)[0]
 
 
-def _re_im(problem: Problem, a_std: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
+def _re_im(problem: DRTProblem, a_std: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
     """The re-im discrepancy score (module docstring) for each lambda."""
     from scipy.linalg import solve_triangular
 
@@ -163,7 +163,7 @@ def _re_im(problem: Problem, a_std: np.ndarray, lambdas: np.ndarray) -> np.ndarr
 
 
 def choose(
-    problem: Problem, criterion: str, *, noise: float | None = None
+    problem: DRTProblem, criterion: str, *, noise: float | None = None
 ) -> tuple[float, dict[str, float]]:
     """(lambda, scores) for ``criterion``.  ``scores["noise"]`` is the relative noise
     per component: ``noise`` when given, else Wahba's estimate |r|^2 / (n - tr H) at the
@@ -209,7 +209,7 @@ def _bisect(sp: Spectral, target: float, lo: float, hi: float) -> float:
     return float(10.0**lo)
 
 
-def nnls_solve(problem: Problem, lam: float) -> tuple[np.ndarray, np.ndarray]:
+def nnls_solve(problem: DRTProblem, lam: float) -> tuple[np.ndarray, np.ndarray]:
     """(x, c): the non-negative solution of the stacked regularised system."""
     from scipy.optimize import nnls
 
