@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from .errors import SpectrumError
 
-__all__ = ["Finding", "Spectrum", "SpectrumMeta", "format_hz"]
+__all__ = ["Finding", "Spectrum", "SpectrumMeta", "format_hz", "spectrum_name"]
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class Spectrum:
         if keep.shape != self.frequency_hz.shape:
             raise SpectrumError("mask must have one entry per point")
         if not keep.any():
-            raise SpectrumError(f"no point of {_name(self.meta)} is kept")
+            raise SpectrumError(f"no point of {spectrum_name(self.meta)} is kept")
         return replace(
             self,
             frequency_hz=self.frequency_hz[keep],
@@ -185,8 +185,9 @@ class Spectrum:
         keep = ~(below | above)
         if not keep.any():
             raise SpectrumError(
-                f"cropping to {_band_text(low, high)} leaves no point of {_name(self.meta)},"
-                f" which covers {format_hz(f.min())} - {format_hz(f.max())}"
+                f"cropping to {_band_text(low, high)} leaves no point of "
+                f"{spectrum_name(self.meta)}, which covers "
+                f"{format_hz(f.min())} - {format_hz(f.max())}"
             )
         parts = []
         if above.any():
@@ -248,7 +249,7 @@ def _count(n: int) -> str:
     return f"{n} point" if n == 1 else f"{n} points"
 
 
-def _name(meta: SpectrumMeta) -> str:
+def spectrum_name(meta: SpectrumMeta) -> str:
     """'spectrum 3 of run.mpt' (or 'spectrum 3' without a source) for messages."""
     return f"spectrum {meta.index}" + (f" of {meta.source}" if meta.source else "")
 

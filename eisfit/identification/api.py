@@ -24,7 +24,7 @@ from ..notation.model import compile_circuit
 from ..physics.geometry import Cell
 from ..physics.ranking import TIE_BIC, Judgement, choose, judge
 from ..screening.screen import screen
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, spectrum_name
 from .evidence import DrtEvidence, Evidence, drt_evidence
 from .result import Candidate, Identification
 from .search import Tried, search
@@ -41,11 +41,6 @@ N_STARTS_OTHER = 2  # with W, Wo, Ws or G: fitted start by start (MINPACK), ~5x 
 CANDIDATE_TIMEOUT_S = 10.0
 MAX_NFEV = 600  # evaluation cap per candidate (a 4-arc chain needs up to ~2000 unbounded)
 MAX_REDECIDE = 2  # decisions taken again when the chosen circuit's full fit judges worse
-
-
-def _source(spectrum: Spectrum) -> str:
-    meta = spectrum.meta
-    return f"{meta.source}, spectrum {meta.index}" if meta.source else "the spectrum"
 
 
 def _candidate(t: Tried, delta: float) -> Candidate:
@@ -141,7 +136,7 @@ def identify(
     ):
         raise IdentifyError(f"n_processes must be a whole number >= 0, got {n_processes!r}")
     spectrum = usable_points(spectrum, weighting)
-    where = _source(spectrum)
+    where = spectrum_name(spectrum.meta)
     if len(spectrum) < MIN_POINTS:
         raise IdentifyError(
             f"{where}: {len(spectrum)} usable point(s), too few to identify a circuit "

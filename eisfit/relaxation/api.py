@@ -32,7 +32,7 @@ import numpy as np
 
 from .._blas import one_thread
 from ..errors import DRTError
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, spectrum_name
 from . import basis, solve
 from .peaks import DRTPeak, find_peaks
 from .result import DRTResult
@@ -85,11 +85,6 @@ def _rms(problem: solve.DRTProblem, x: np.ndarray, c: np.ndarray) -> float:
     return float(np.sqrt(np.mean((problem.data - fit) ** 2)))
 
 
-def _where(spectrum: Spectrum) -> str:
-    source, index = spectrum.meta.source, spectrum.meta.index
-    return f"{source}, spectrum {index}" if source else f"spectrum {index}"
-
-
 def _check(
     spectrum: Any, method: str, regularization: float | str, inductance: Any, criterion: str
 ) -> None:
@@ -109,7 +104,7 @@ def _check(
             f"unknown criterion {criterion!r}; choose one of {', '.join(solve.CRITERIA)}"
         )
     n = len(spectrum)
-    where = _where(spectrum)
+    where = spectrum_name(spectrum.meta)
     if n < MIN_POINTS:
         reason = f"a DRT needs at least {MIN_POINTS} points, this spectrum has {n}"
         raise DRTError(f"{where}: {reason}", reason=reason)

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..errors import SpectrumError
-from ..spectrum import Finding, Spectrum, format_hz
+from ..spectrum import Finding, Spectrum, format_hz, spectrum_name
 from .points import (
     MIN_POINTS,
     artefact_head,
@@ -196,8 +196,8 @@ def _drop_flagged(spectrum: Spectrum) -> Spectrum:
         return spectrum
     if drop.all():
         raise SpectrumError(
-            f"every point of {_name(spectrum)} is flagged: nothing would be left to fit after"
-            " dropping them"
+            f"every point of {spectrum_name(spectrum.meta)} is flagged: nothing would be left "
+            "to fit after dropping them"
         )
     renumber = np.cumsum(~drop) - 1
     kept = tuple(
@@ -216,11 +216,6 @@ _AS = {
     "negative_real": ("flagged with Z' < 0",) * 2,
     "inductive_artefact": ("of the high-frequency artefact",) * 2,
 }
-
-
-def _name(spectrum: Spectrum) -> str:
-    meta = spectrum.meta
-    return f"spectrum {meta.index}" + (f" of {meta.source}" if meta.source else "")
 
 
 def _points(n: int) -> str:
