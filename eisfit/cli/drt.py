@@ -107,34 +107,21 @@ def _write_png(path: Path, spectrum: Spectrum, result: DRTResult) -> None:
 
 
 def drt_figure(spectrum: Spectrum, result: DRTResult) -> Any:
-    """Two panels: gamma (ohm) against tau (s, log axis) with the peaks marked and the
-    credible band when there is one; Nyquist with the data and the DRT's reconstruction.
-    Only numbers go into the figure (no text from the file)."""
+    """Two panels: the report's DRT panel (`eisfit.report.drt_panel`: gamma against tau,
+    peaks, the band, scaled to it) and Nyquist with the data and the DRT's
+    reconstruction.  Only numbers go into the figure (no text from the file)."""
     import matplotlib as mpl
     import numpy as np
 
+    from ..report.drt_panel import SpectrumDRT, drt_panel
     from ..report.figures import DATA, FIT, STYLE, blank_figure
 
+    note = "" if result.status == "ok" else f"{result.status}: {result.message}"
     with mpl.rc_context(STYLE):
-        figure = blank_figure(8.0, 3.4)
+        figure = blank_figure(8.0, 3.6)
         left, right = figure.subplots(1, 2)
-        left.semilogx(result.tau_s, result.gamma_ohm, "-", color=FIT, label="γ")
-        if result.gamma_lower_ohm is not None and result.gamma_upper_ohm is not None:
-            left.fill_between(result.tau_s, result.gamma_lower_ohm, result.gamma_upper_ohm,
-                              color=FIT, alpha=0.2, lw=0, label="95 % band")  # fmt: skip
-        for peak in result.peaks:
-            left.axvline(peak.tau_s, color="0.5", lw=0.6, ls=":")
+        drt_panel(left, spectrum, SpectrumDRT(result, note, len(spectrum), len(spectrum)))
         f = spectrum.frequency_hz
-        band = 1.0 / (2.0 * np.pi * np.array([f.max(), f.min()]))
-        # as the report's DRT panel: what lies outside the measured band is shaded
-        shade = {"color": "0.5", "alpha": 0.15, "lw": 0, "zorder": 0}
-        left.axvspan(float(result.tau_s[0]), band[0], label="outside the band", **shade)
-        left.axvspan(band[1], float(result.tau_s[-1]), **shade)
-        left.set_xlim(float(result.tau_s[0]), float(result.tau_s[-1]))
-        left.set_xlabel("τ / s")
-        left.set_ylabel("γ / Ω")
-        left.set_title("Distribution of relaxation times")
-        left.legend(loc="best")
         z = spectrum.impedance_ohm
         order = np.argsort(f)[::-1]
         right.plot(z.real, -z.imag, "o", color=DATA, mfc="none", label="data")
