@@ -93,6 +93,27 @@ class Killed:
     stop_s: float
 
 
+def _wait_for_lock(process: subprocess.Popen, out: Path) -> None:
+    lock = out / LOCK_NAME
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if lock.exists() and lock.stat().st_size > 0:
+            break
+        time.sleep(0.01)
+
+
+def run_span_s(run: Path, out: Path) -> float:
+    """Seconds an uninterrupted batch runs once it holds its lock (see `run_and_signal`):
+    the window a signal "during the run" must fall in on this machine."""
+    process = subprocess.Popen(command(run, out), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    _wait_for_lock(process, out)
+    t0 = time.monotonic()
+    process.wait(timeout=300)
+    assert process.returncode == 0
+    return time.monotonic() - t0
+
+
 def run_and_signal(run: Path, out: Path, signum: int, delay_s: float) -> Killed:
     """Start the batch, send ``signum`` ``delay_s`` after the run began, wait for it to end.
 
@@ -104,12 +125,7 @@ def run_and_signal(run: Path, out: Path, signum: int, delay_s: float) -> Killed:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command(run, out), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
-    lock = out / LOCK_NAME
-    deadline = time.monotonic() + 120
-    while process.poll() is None and time.monotonic() < deadline:
-        if lock.exists() and lock.stat().st_size > 0:
-            break
-        time.sleep(0.01)
+    _wait_for_lock(process, out)
     time.sleep(delay_s)
     kids = children(process.pid)
     t0 = time.monotonic()
