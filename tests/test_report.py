@@ -68,7 +68,10 @@ def test_report_is_self_contained_and_has_every_figure(run_dir: Path) -> None:
     text = _html(run_dir)
     assert "<script" not in text.lower()
     links = re.findall(r'(?:src|href)="([^"]*)"', text)
-    assert links and all(u.startswith(("data:image/svg+xml;base64,", "#")) for u in links)
+    images = ("data:image/svg+xml;base64,", "data:image/png;base64,")
+    assert links and all(u.startswith((*images, "#")) for u in links)
+    # vector trend figures and DRT map, one drawing (a PNG) per spectrum figure
+    assert text.count(f'src="{images[0]}') == 3 + 1
     assert "@import" not in text and "url(" not in text
     n_images = text.count("<img ")
     shown = len(pd.read_csv(run_dir / "tables" / "spectra_shown.csv"))
@@ -261,7 +264,15 @@ def test_unchanged_inputs_reuse_the_report_and_force_redraws(tmp_path: Path) -> 
     assert again.reused and again.spectra_shown == 5
     fewer = write_run_report(out, pdf=False, n_representative=2)  # other options: redrawn
     assert not fewer.reused and fewer.spectra_shown == 2
-    assert len(list((out / "figures").glob("spectrum_*.svg"))) == 2  # stale ones removed
+    assert len(list((out / "figures").glob("spectrum_*.png"))) == 2  # stale ones removed
     (out / "trends.json").write_text("{}")
     assert not write_run_report(out, pdf=False, n_representative=2).reused
     assert not write_run_report(out, pdf=False, n_representative=2, force=True).reused
+    # --svg: the spectrum figures as SVG too (another option: redrawn), and gone without it
+    argv = ["report", str(out), "--no-pdf", "--report-spectra", "2"]
+    assert main([*argv, "--svg"]) == 0
+    assert len(list((out / "figures").glob("spectrum_*.svg"))) == 2
+    assert _html(out).count("data:image/svg+xml") == 2 + 3  # the spectra, the 3 others
+    assert main(argv) == 0
+    assert not list((out / "figures").glob("spectrum_*.svg"))
+    assert _html(out).count("data:image/png") == 2

@@ -75,18 +75,26 @@ def test_same_report_serial_parallel_and_cached(run_dir: Path) -> None:
     assert cached.drawn == 0 and cached.cached == 3 + 1 + 6
     assert _snapshot(run_dir) == first
     assert cached.figures == serial.figures and cached.tables == serial.tables
-    shown = [p for p in first if p.startswith("figures/spectrum_") and p.endswith(".svg")]
+    shown = [p for p in first if p.startswith("figures/spectrum_") and p.endswith(".png")]
     assert len(shown) == serial.spectra_shown == 6
+    assert not any(p.startswith("figures/spectrum_") and p.endswith(".svg") for p in first)
 
 
-def test_page_embeds_the_same_svg_as_figures_folder(run_dir: Path) -> None:
-    write_run_report(run_dir, force=True)
+@pytest.mark.parametrize("svg", [False, True])
+def test_page_embeds_the_same_figures_as_figures_folder(run_dir: Path, svg: bool) -> None:
+    """The page shows each figure's SVG when it has one (the trend figures and the DRT map;
+    the spectra with svg=True), else its PNG, byte for byte as in figures/."""
+    files = write_run_report(run_dir, force=True, svg=svg)
     import base64
 
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    embedded = {base64.b64decode(m) for m in re.findall(r"base64,([^\"]+)\"", html)}
-    on_disk = {p.read_bytes() for p in (run_dir / "figures").glob("*.svg")}
-    assert embedded == on_disk and len(on_disk) == 3 + 1 + 6
+    embedded = [base64.b64decode(m) for m in re.findall(r"base64,([^\"]+)\"", html)]
+    folder = run_dir / "figures"
+    svgs = {p.stem: p.read_bytes() for p in folder.glob("*.svg")}
+    shown = [svgs.get(p.stem, p.read_bytes()) for p in sorted(folder.glob("*.png"))]
+    assert sorted(embedded) == sorted(shown) and len(shown) == 3 + 1 + 6
+    assert len(svgs) == 3 + 1 + (6 if svg else 0)
+    assert len(files.figures) == len(shown) + len(svgs)
 
 
 def _pdf_objects(data: bytes) -> dict[int, bytes]:
@@ -126,12 +134,13 @@ def test_pdf_pages_are_the_drawn_pngs_and_text(run_dir: Path) -> None:
     assert streams == pngs  # every figure page holds a figure's PNG rows, unchanged
     text = b"".join(s for s in _pdf_streams(data) if s not in streams)
     assert b"(Summary) Tj" in text and b"(R2.R" in text
-    for png in (run_dir / "figures").glob("*.png"):  # RGB, at PNG_DPI: the SVG's size
+    write_run_report(run_dir, force=True, svg=True)  # every figure's size, from its SVG
+    for png in (run_dir / "figures").glob("*.png"):  # a palette, at PNG_DPI: the SVG's size
         svg = png.with_suffix(".svg").read_text(encoding="utf-8")
         size_pt = [float(re.search(rf'{k}="([0-9.]+)pt"', svg).group(1))  # type: ignore[union-attr]
                    for k in ("width", "height")]  # fmt: skip
         with Image.open(png) as image:
-            assert image.mode == "RGB"
+            assert image.mode == "P"
             assert image.size == pytest.approx([x / 72 * PNG_DPI for x in size_pt], abs=1.01)
 
 
@@ -236,7 +245,7 @@ def test_cli_fit_spectrum_n(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "--spectrum 7: no such spectrum (the file has 0 to 2)" in capsys.readouterr().err
 
 
-def test_png_is_deterministic_rgb() -> None:
+def test_png_is_deterministic_and_a_palette() -> None:
     from eisfit.report.figures import blank_figure
     from eisfit.report.render import png_bytes, render
 
@@ -247,7 +256,9 @@ def test_png_is_deterministic_rgb() -> None:
 
     a, b = render(figure()), render(figure())
     assert a == b  # same figure, same bytes (no dates, no random ids)
-    assert Image.open(io.BytesIO(a.png)).mode == "RGB"
+    png_only = render(figure(), svg=False)  # laid out at PNG_DPI: not the same pixels
+    assert a.svg is not None and png_only.svg is None and png_only == render(figure(), svg=False)
+    assert Image.open(io.BytesIO(a.png)).mode == "P"
     assert Image.open(io.BytesIO(png_bytes(figure(), dpi=72))).size == (144, 108)
 
 

@@ -278,10 +278,17 @@ def test_notebook_inductance_row(fitted) -> None:
 
 
 def test_figures_are_shown_at_one_scale() -> None:
+    from eisfit.report.figures import blank_figure
     from eisfit.report.html import figure_html
+    from eisfit.report.render import Rendered, render
 
     one = b'<?xml version="1.0"?><svg width="244.8pt" height="187.2pt" viewBox="0 0 1 1"/>'
     two = one.replace(b"244.8pt", b"489.6pt")
-    assert 'style="max-width:490px"' in figure_html(one, "a", "b")  # 3.4 in at 1.5 x 96 dpi
-    assert 'style="max-width:979px"' in figure_html(two, "a", "b")
-    assert "style=" not in figure_html(b"<svg/>", "a", "b")  # no size: the CSS class decides
+    html = figure_html(Rendered(one, b""), "a", "b")
+    assert 'style="max-width:490px"' in html and "image/svg+xml" in html  # 3.4 in, 1.5 x 96 dpi
+    assert 'style="max-width:979px"' in figure_html(Rendered(two, b""), "a", "b")
+    no_size = figure_html(Rendered(b"<svg/>", b""), "a", "b")
+    assert "style=" not in no_size  # no size: the CSS class decides
+    png_only = render(blank_figure(3.4, 2.6), svg=False)
+    html = figure_html(png_only, "a", "b")  # the PNG, shown at the same scale as the SVG
+    assert 'style="max-width:490px"' in html and "data:image/png;base64," in html

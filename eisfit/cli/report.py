@@ -1,8 +1,9 @@
 """``eisfit report DIR``: the run report of a batch folder (see `eisfit.report`).
 
-Registered from `eisfit.cli.main`.  Writes DIR/report.html (self-contained, offline), report.pdf,
-figures/ (PNG + SVG) and tables/ (CSV); figures an earlier report drew from the same data
-come from DIR/.report-cache (`eisfit.report.cache`).  Exit code 0 when written, 2 on bad input (no
+Registered from `eisfit.cli.main`.  Writes DIR/report.html (self-contained, offline),
+report.pdf, figures/ (PNG; SVG for the trend figures, and for the spectra with ``--svg``)
+and tables/ (CSV); figures an earlier report drew from the same data come from
+DIR/.report-cache (`eisfit.report.cache`).  Exit code 0 when written, 2 on bad input (no
 results.csv in DIR, unwritable folder), as every eisfit command.
 """
 
@@ -23,7 +24,7 @@ def register(commands: Any) -> None:
         "report",
         help="write the run report of a batch folder",
         description="Write DIR/report.html (one self-contained file that opens offline), "
-        "report.pdf, figures/ (PNG and SVG) and tables/ (CSV) from a folder written by "
+        "report.pdf, figures/ (PNG) and tables/ (CSV) from a folder written by "
         "`eisfit batch --out DIR`.",
     )
     parser.add_argument("run_dir", metavar="DIR", help="a batch output folder (results.csv)")
@@ -48,6 +49,11 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
         help="at most N flagged spectra (failed, KK, fallback, warnings) drawn (default 16)",
     )  # fmt: skip
     group.add_argument(
+        "--svg", action="store_true",
+        help="also write each spectrum figure as SVG (a second drawing of each; the trend "
+        "figures always have one)",
+    )  # fmt: skip
+    group.add_argument(
         "--report-jobs", type=int, default=None, metavar="N",
         help="processes drawing the report's figures (default: one per core, at most 4, "
         "when enough figures are not in the figure cache; 1: none started)",
@@ -61,6 +67,7 @@ def report_summary(args: argparse.Namespace, run_dir: str) -> str:
     files = write_run_report(
         run_dir, pdf=args.pdf, n_representative=args.report_spectra,
         max_flagged=args.report_flagged, force=args.force_report, jobs=args.report_jobs,
+        svg=args.svg,
     )  # fmt: skip
     if files.reused:
         return f"report: {files.html} is up to date (inputs unchanged; --force-report redraws)"

@@ -7,13 +7,13 @@ figure) together with the code itself (`drawing_digest`: the source of eisfit's
 modules, the matplotlib version and the PNG resolution).  So a re-run after a
 few spectra changed redraws only those, and a change to the drawing code redraws all.
 
-Layout of ``DIR/.report-cache/``: for each key ``<key>.svg``, ``<key>.png`` and
-``<key>.sha256`` (two lines, ``svg <hex>`` and ``png <hex>``: the digests of the two
-files' bytes).  Nothing is unpickled or parsed beyond that: an entry whose bytes do not
-match its digests (a torn write, a flipped bit, an edited file) is a miss, redrawn and
-overwritten, never trusted.  Every file is written through `eisfit._util.write_atomic`.
-After a report, `FigureCache.prune` removes the entries it did not use, so the folder
-holds one report's figures.
+Layout of ``DIR/.report-cache/``: for each key ``<key>.png``, ``<key>.svg`` (when the figure
+was drawn as SVG too) and ``<key>.sha256`` (two lines, ``svg <hex>`` or ``svg -``, and ``png
+<hex>``: the digests of the files' bytes).  Nothing is unpickled or parsed beyond that: an
+entry whose bytes do not match its digests (a torn write, a flipped bit, an edited file) is
+a miss, redrawn and overwritten, never trusted.  Every file is written through
+`eisfit._util.write_atomic`.  After a report, `FigureCache.prune` removes the entries it did
+not use, so the folder holds one report's figures.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ def drawing_digest() -> str:
     return digest.hexdigest()
 
 
-
 def figure_key(kind: str, *parts: bytes | str) -> str:
     """The cache key of a figure of ``kind`` drawn from ``parts`` (each length-prefixed,
     so no two different part lists give the same stream)."""
@@ -74,10 +73,8 @@ def figure_key(kind: str, *parts: bytes | str) -> str:
 
 
 def _sums(rendered: Rendered) -> str:
-    return (
-        f"svg {hashlib.sha256(rendered.svg).hexdigest()}\n"
-        f"png {hashlib.sha256(rendered.png).hexdigest()}\n"
-    )
+    svg = "-" if rendered.svg is None else hashlib.sha256(rendered.svg).hexdigest()
+    return f"svg {svg}\npng {hashlib.sha256(rendered.png).hexdigest()}\n"
 
 
 class FigureCache:
@@ -106,8 +103,8 @@ class FigureCache:
         base = self.folder / key
         try:
             sums = base.with_suffix(".sha256").read_text(encoding="ascii")
-            rendered = Rendered(base.with_suffix(".svg").read_bytes(),
-                                base.with_suffix(".png").read_bytes())  # fmt: skip
+            svg = None if sums.startswith("svg -\n") else base.with_suffix(".svg").read_bytes()
+            rendered = Rendered(svg, base.with_suffix(".png").read_bytes())
         except (OSError, UnicodeDecodeError):
             if any(base.with_suffix(s).exists() for s in (".svg", ".png", ".sha256")):
                 self.rejected += 1
@@ -126,7 +123,8 @@ class FigureCache:
         base = self.folder / key
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_atomic(base.with_suffix(".svg"), rendered.svg)
+            if rendered.svg is not None:
+                write_atomic(base.with_suffix(".svg"), rendered.svg)
             write_atomic(base.with_suffix(".png"), rendered.png)
             write_atomic(base.with_suffix(".sha256"), _sums(rendered))  # last: the seal
         except OSError:

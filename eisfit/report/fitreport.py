@@ -200,7 +200,7 @@ def write_fit_report(
                 book.figure(rendered.png, dpi=PNG_DPI, title=view.title,
                             notes=sec.param_lines(view))  # fmt: skip
         return path
-    parts = [sec.spectrum_html(view, h.figure_html(r.svg, view.title, sec.CAPTION), "")
+    parts = [sec.spectrum_html(view, h.figure_html(r, view.title, sec.CAPTION), "")
              for view, r in zip(full, figures, strict=True)]  # fmt: skip
     sections = [("summary", "Summary", h.facts_html(_facts(fits, views, model)))]
     if len(views) > len(full):

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .render import PNG_DPI, Rendered
+
 __all__ = ["Wide", "esc", "figure_html", "fmt", "page", "table_html", "value_pm"]
 
 _CSS = """
@@ -144,26 +146,33 @@ _SVG_WIDTH = re.compile(rb'<svg[^>]*?\swidth="([0-9.]+)pt"')
 #: a figure is shown at most this many times its natural size (96 px per inch, 72 pt per
 #: inch): a two-panel trend figure (6.8 in) and a spectrum figure (7.2 in) fill ~1000 px
 _ZOOM = 1.5
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _max_width_px(svg: bytes) -> int | None:
-    """The widest a figure is shown, from its own width: every figure at the same scale,
-    so a one-panel trend figure is not blown up to the width of a two-panel one."""
-    match = _SVG_WIDTH.search(svg[:2000])
+def _max_width_px(image: bytes, dpi: float) -> int | None:
+    """The widest a figure is shown, from its own width (in pt for SVG, pixels at ``dpi``
+    for PNG): every figure at the same scale, so a one-panel trend figure is not blown up
+    to the width of a two-panel one."""
+    if image[:8] == _PNG_MAGIC and image[12:16] == b"IHDR":
+        inches = int.from_bytes(image[16:20], "big") / dpi
+        return round(inches * 96 * _ZOOM)
+    match = _SVG_WIDTH.search(image[:2000])
     return round(float(match.group(1)) * 96 / 72 * _ZOOM) if match else None
 
 
-def figure_html(svg: bytes, alt: str, caption: str, *, wide: bool = True) -> str:
-    """An SVG figure as an <img> data URI (an image runs no script) with its caption.
+def figure_html(figure: Rendered, alt: str, caption: str, *, wide: bool = True) -> str:
+    """A figure as an <img> data URI (an image runs no script) with its caption: its SVG
+    when it has one, else its PNG.
 
     Its largest width follows the figure's own size (`_max_width_px`); ``wide`` only
-    chooses the fallback class for an SVG without a width in pt."""
-    data = base64.b64encode(svg).decode("ascii")
-    width = _max_width_px(svg)
+    chooses the fallback class for a figure whose width cannot be read."""
+    image, kind_of = (figure.svg, "svg+xml") if figure.svg is not None else (figure.png, "png")
+    data = base64.b64encode(image).decode("ascii")
+    width = _max_width_px(image, PNG_DPI)
     size = f' style="max-width:{width}px"' if width else ""
     kind = "wide" if wide else "narrow"
     return (
-        f'<figure class="{kind}"><img src="data:image/svg+xml;base64,{data}"{size} '
+        f'<figure class="{kind}"><img src="data:image/{kind_of};base64,{data}"{size} '
         f'alt="{esc(alt)}"><figcaption>{esc(caption)}</figcaption></figure>'
     )
 

@@ -5,11 +5,13 @@ fonts (ISO 32000-1 sec. 9.6.2.2: every reader has them, nothing is embedded), so
 summary, the growth laws and each spectrum's parameter lines are real text that can be
 searched and copied.  A figure page shows the PNG the report drew for the HTML page and
 ``figures/`` (`eisfit.report.render`), embedded byte for byte: the compressed rows of an
-8-bit RGB PNG are a FlateDecode stream with PNG predictors (sec. 7.4.4.4), so a page
-costs no drawing at all.  What the reader loses against matplotlib's vector PDF (which
-drew every figure a second time, three quarters of a report's time, issue 15): the
-figures are 150 dpi images (sharp in print at their size, pixelated when zoomed far in),
-and the tick labels inside them are not text.  The vector figures are in ``figures/*.svg``.
+8-bit RGB PNG are a FlateDecode stream with PNG predictors (sec. 7.4.4.4), so a page costs
+no drawing at all.  The palette PNGs the report draws (`render.png_bytes`) go in the same
+way, as an indexed colour space over their palette (sec. 8.6.6.3).  What the reader loses
+against matplotlib's vector PDF (which drew every figure a second time, three quarters of a
+report's time, issue 15): the figures are 150 dpi images (sharp in print at their size,
+pixelated when zoomed far in), and the tick labels inside them are not text.  Vector figures
+are in ``figures/*.svg`` (the spectrum figures with ``--svg``).
 
 Text is written in WinAnsiEncoding; characters it lacks are spelled out (Ω as "ohm",
 χ as "chi", superscript minus as "^-") or replaced by "?".  File structure: header,
@@ -78,17 +80,21 @@ def _num(x: float) -> bytes:
 
 
 class _Png:
-    """Width, height and the PDF image stream of a PNG."""
+    """Width, height, the PDF image dictionary entries and the image stream of a PNG."""
 
     def __init__(self, data: bytes) -> None:
         if data[:8] != b"\x89PNG\r\n\x1a\n":
             raise ReportError("a report figure is not a PNG image")
-        pos, idat, header = 8, [], b""
+        pos, idat, header, palette, alpha = 8, [], b"", b"", False
         while pos + 8 <= len(data):
             (length,), kind = struct.unpack(">I", data[pos : pos + 4]), data[pos + 4 : pos + 8]
             chunk = data[pos + 8 : pos + 8 + length]
             if kind == b"IHDR":
                 header = chunk
+            elif kind == b"PLTE":
+                palette = chunk
+            elif kind == b"tRNS":
+                alpha = True
             elif kind == b"IDAT":
                 idat.append(chunk)
             elif kind == b"IEND":
@@ -98,10 +104,16 @@ class _Png:
             raise ReportError("a report figure is a truncated PNG image")
         fields = struct.unpack(">IIBBBBB", header)
         self.width, self.height, depth, colour, interlace = *fields[:4], fields[6]
-        if (depth, colour, interlace) == (8, 2, 0):  # 8-bit RGB, not interlaced: as it is
+        plain = interlace == 0 and not alpha
+        if plain and (depth, colour) == (8, 2):  # 8-bit RGB: the rows as they are
             self.stream = b"".join(idat)
-            self.params = (b"/DecodeParms << /Predictor 15 /Colors 3 /BitsPerComponent 8 "
-                           b"/Columns " + str(self.width).encode() + b" >> ")  # fmt: skip
+            rgb = b"/ColorSpace /DeviceRGB /BitsPerComponent 8 "
+            self.params = rgb + _predictor(3, 8, self.width)
+        elif plain and colour == 3 and palette and len(palette) % 3 == 0:  # palette: same
+            self.stream = b"".join(idat)
+            self.params = (b"/ColorSpace [/Indexed /DeviceRGB %d <%s>] /BitsPerComponent %d "
+                           % (len(palette) // 3 - 1, palette.hex().encode(), depth)
+                           + _predictor(1, depth, self.width))  # fmt: skip
         else:  # any other PNG: decoded and stored as plain RGB rows
             import io
 
@@ -111,7 +123,13 @@ class _Png:
                 rgb = image.convert("RGB")
                 self.width, self.height = rgb.size
                 self.stream = zlib.compress(rgb.tobytes(), 6)
-            self.params = b""
+            self.params = b"/ColorSpace /DeviceRGB /BitsPerComponent 8 "
+
+
+def _predictor(colours: int, bits: int, columns: int) -> bytes:
+    """The decode parameters of PNG-predicted rows (ISO 32000-1 sec. 7.4.4.4)."""
+    return (b"/DecodeParms << /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >> "
+            % (colours, bits, columns))  # fmt: skip
 
 
 class PdfReport(AbstractContextManager["PdfReport"]):
@@ -167,7 +185,7 @@ class PdfReport(AbstractContextManager["PdfReport"]):
         if image is not None:
             number = self._new()
             self._object(number, b"<< /Type /XObject /Subtype /Image /Width %d /Height %d "
-                         b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode "
+                         b"/Filter /FlateDecode "
                          % (image.width, image.height) + image.params + b">>",
                          image.stream)  # fmt: skip
             xobject = b" /XObject << /Im1 %d 0 R >>" % number

@@ -1,9 +1,15 @@
 """Each report figure drawn once, into the bytes every output reuses.
 
-A figure (`eisfit.report.figures`) is saved as compact SVG (the HTML page and
-``figures/*.svg``) and rendered once by Agg into an RGB PNG (``figures/*.png`` and the
-PDF pages, which embed the PNG as it is: `eisfit.report.pdf`).  Until issue 15 the PDF
-backend drew every figure a second time, which cost three quarters of a report.
+A figure (`eisfit.report.figures`) is rendered once by Agg into a PNG (``figures/*.png``,
+the PDF pages, which embed it as it is: `eisfit.report.pdf`, and the HTML page for
+spectrum figures).  Trend figures and the DRT map are also saved as compact SVG (the page
+shows them as vectors); spectrum figures only on request (``svg=True``, ``--svg``),
+because a second format is a second drawing: it made up about 40 % of a spectrum figure
+(issue 15).  Until issue 15 the PDF backend also drew every figure a second time.
+
+The PNG is reduced to a 256-colour palette (median cut), which halves it against 8-bit
+RGB; the figures are flat colours and their anti-aliased blends, so nothing visible is
+lost, and the HTML page of a long run stays under 5 MB with its two dozen spectra.
 
 Spectrum figures are independent of each other, so `render_spectra` draws them in worker
 processes (`eisfit.runs.pools.worker_pool`) when there are enough of them to pay for the
@@ -54,9 +60,10 @@ DRAW_RC: dict[str, Any] = {"axes.titley": 1.0}
 
 @dataclass(frozen=True)
 class Rendered:
-    """One drawn figure: compact SVG bytes and an 8-bit RGB PNG (`PNG_DPI`)."""
+    """One drawn figure: compact SVG bytes (None: not asked for) and a palette PNG
+    (`PNG_DPI`)."""
 
-    svg: bytes
+    svg: bytes | None
     png: bytes
 
 
@@ -72,11 +79,14 @@ class SideWork:
 
 
 def png_bytes(figure: Figure, *, dpi: int | None = None) -> bytes:
-    """``figure`` rendered by Agg at ``dpi`` (default `PNG_DPI`) as an RGB PNG.
+    """``figure`` rendered by Agg at ``dpi`` (default `PNG_DPI`) as a palette PNG.
 
-    RGB, not matplotlib's RGBA: the report figures are opaque, and an RGB PNG's
-    compressed rows go into a PDF unchanged (ISO 32000-1 sec. 7.4.4.4, PNG predictors).
-    No text chunks: the same figure gives the same bytes.
+    256 colours by median cut (PIL), not matplotlib's RGBA: the report figures are opaque
+    and drawn in a few colours, and an 8-bit palette PNG is half the size of an RGB one
+    (octree quantising, five times faster, merged the pale fills with the grid's grey).
+    Its compressed rows go into a PDF unchanged (ISO 32000-1 sec. 7.4.4.4, PNG predictors;
+    sec. 8.6.6.3, indexed colour spaces).  No text chunks: the same figure gives the same
+    bytes.  A figure whose layout engine is still on is laid out by this drawing.
     """
     import matplotlib as mpl
     import numpy as np
@@ -93,17 +103,19 @@ def png_bytes(figure: Figure, *, dpi: int | None = None) -> bytes:
         rgb = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3])
     finally:
         figure.set_dpi(old_dpi)
+    image = Image.fromarray(rgb, mode="RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
     buffer = io.BytesIO()
-    Image.fromarray(rgb, mode="RGB").save(buffer, format="png")
+    image.save(buffer, format="png")
     return buffer.getvalue()
 
 
-def render(figure: Figure) -> Rendered:
-    """SVG (which also fixes the layout: `figures.svg_bytes`) and PNG of one figure."""
+def render(figure: Figure, *, svg: bool = True) -> Rendered:
+    """PNG of one figure, and its SVG when ``svg`` (drawn first: it also fixes the layout,
+    `figures.svg_bytes`); without SVG the figure is laid out and drawn once."""
     from .figures import svg_bytes
 
-    svg = svg_bytes(figure)
-    return Rendered(svg, png_bytes(figure))
+    vector = svg_bytes(figure) if svg else None
+    return Rendered(vector, png_bytes(figure))
 
 
 def drawing() -> AbstractContextManager[Any]:
@@ -113,14 +125,15 @@ def drawing() -> AbstractContextManager[Any]:
     return mpl.rc_context(DRAW_RC)
 
 
-def render_record(record: Mapping[str, Any], title: str) -> Rendered:
-    """Worker: the spectrum figure of one fits/ record (`data.spectrum_view`)."""
+def render_record(record: Mapping[str, Any], title: str, svg: bool = False) -> Rendered:
+    """Worker: the spectrum figure of one fits/ record (`data.spectrum_view`); its SVG
+    too when ``svg``."""
     from .data import spectrum_view
     from .figures import spectrum_figure
 
     with drawing():
         figure = spectrum_figure(spectrum_view(record, title))
-    return render(figure)
+    return render(figure, svg=svg)
 
 
 def _preload() -> None:
@@ -151,8 +164,9 @@ def render_spectra(
     jobs: int | None = None,
     meanwhile: Callable[[], None] | None = None,
     side: SideWork | None = None,
+    svg: bool = False,
 ) -> Iterator[Rendered]:
-    """`render_record` of each record, in order.
+    """`render_record` of each record, in order (with SVG when ``svg``).
 
     ``jobs``: worker processes (None: one per core, at most 4, when there are at least
     `PARALLEL_FROM` figures and side tasks; 1: drawn here).  ``meanwhile`` runs in this
@@ -169,7 +183,7 @@ def render_spectra(
             meanwhile()
         if side is not None:
             side.finish([side.function(t) for t in tasks])
-        yield from map(render_record, records, titles)
+        yield from map(render_record, records, titles, [svg] * len(records))
         return
     from concurrent.futures.process import BrokenProcessPool
 
@@ -182,7 +196,9 @@ def render_spectra(
         try:
             extra = pool.map(side.function, tasks) if side is not None else None
             chunk = max(1, len(records) // (4 * workers))
-            results = pool.map(render_record, records, titles, chunksize=chunk)
+            results = pool.map(
+                render_record, records, titles, [svg] * len(records), chunksize=chunk
+            )
             if meanwhile is not None:
                 meanwhile()
             if side is not None and extra is not None:

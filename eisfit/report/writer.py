@@ -4,7 +4,8 @@
 
 - ``report.html``: one self-contained page (figures inline, no network, printable);
 - ``report.pdf``: the same content as a multipage PDF (unless ``pdf=False``);
-- ``figures/``: every figure as PNG (150 dpi) and SVG;
+- ``figures/``: every figure as PNG (150 dpi); the trend figures and the DRT map also as
+  SVG, the spectrum figures too with ``svg=True``;
 - ``.report-cache/``: the figures by the digest of what they show, so that the next report
   draws only the figures whose data changed (`eisfit.report.cache`);
 - ``tables/``: ``growth_laws.csv``, ``events.csv``, ``files.csv`` and ``spectra_shown.csv``
@@ -12,8 +13,8 @@
 
 For a long run only a selection of spectra is drawn in full (`select_spectra`: evenly
 spaced ones plus the flagged ones), which keeps a 1,000-spectrum report small; every row is
-still in results.csv.  Each figure is drawn once (`eisfit.report.render`): its SVG goes into
-the page and figures/, its PNG into figures/ and the PDF (`eisfit.report.pdf`).  The
+still in results.csv.  Each figure is drawn once (`eisfit.report.render`): its PNG goes into
+figures/ and the PDF (`eisfit.report.pdf`), and into the page unless it has an SVG.  The
 single-fit report, `write_fit_report`, is `eisfit.report.fitreport`'s.  The content of the
 sections is `eisfit.report.sections`'.
 """
@@ -140,13 +141,15 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, default=repr, allow_nan=True).encode()
 
 
-def spectrum_key(view: SpectrumView) -> str:
+def spectrum_key(view: SpectrumView, svg: bool = False) -> str:
     """Cache key of a spectrum figure: everything the view holds (points, circuit,
-    values, parameters, contributions, summary, title, reasons)."""
+    values, parameters, contributions, summary, title, reasons), and whether it has an
+    SVG."""
     s = view.spectrum
     rest = [view.title, view.circuit, sorted(view.values.items()), list(view.parameters),
             list(view.contributions), dict(view.summary), list(view.reasons)]  # fmt: skip
-    return figure_key("spectrum", s.frequency_hz.tobytes(), s.impedance_ohm.tobytes(),
+    kind = "spectrum+svg" if svg else "spectrum"
+    return figure_key(kind, s.frequency_hz.tobytes(), s.impedance_ohm.tobytes(),
                       _json_bytes(rest))  # fmt: skip
 
 
@@ -168,10 +171,12 @@ def _trend_key(run: RunData, table_digest: bytes, quantities: Sequence[str]) -> 
 
 
 def _write_figure(fig_dir: Path, stem: str, rendered: Rendered) -> list[Path]:
-    paths = [fig_dir / f"{stem}.png", fig_dir / f"{stem}.svg"]
+    paths = [fig_dir / f"{stem}.png"]
     try:
         paths[0].write_bytes(rendered.png)
-        paths[1].write_bytes(rendered.svg)
+        if rendered.svg is not None:
+            paths.append(fig_dir / f"{stem}.svg")
+            paths[1].write_bytes(rendered.svg)
     except OSError as exc:
         raise ReportError(f"{fig_dir / stem}: cannot write the figure ({exc})") from None
     return paths
@@ -196,18 +201,22 @@ def _trend_figures(run: RunData, cache: FigureCache) -> dict[str, tuple[str, Ren
 
 
 def _spectrum_figures(
-    items: Sequence[_Drawn], cache: FigureCache, jobs: int | None, meanwhile: Any,
+    items: Sequence[_Drawn],
+    cache: FigureCache,
+    jobs: int | None,
+    meanwhile: Any,
     side: SideWork | None = None,
+    svg: bool = False,
 ) -> list[Rendered]:
-    """The figure of every item: cached ones read, the others drawn (in worker processes
-    when there are enough, `render.render_spectra`, with ``side``'s tasks) while
-    ``meanwhile`` runs here."""
-    keys = [spectrum_key(d.view) for d in items]
+    """The figure of every item (with SVG when ``svg``): cached ones read, the others
+    drawn (in worker processes when there are enough, `render.render_spectra`, with
+    ``side``'s tasks) while ``meanwhile`` runs here."""
+    keys = [spectrum_key(d.view, svg) for d in items]
     found = [cache.get(key) for key in keys]
     missing = [i for i, r in enumerate(found) if r is None]
     drawn = render_spectra([items[i].record for i in missing],
                            [items[i].view.title for i in missing], jobs=jobs,
-                           meanwhile=meanwhile, side=side)  # fmt: skip
+                           meanwhile=meanwhile, side=side, svg=svg)  # fmt: skip
     for i, rendered in zip(missing, list(drawn), strict=True):
         cache.put(keys[i], rendered)
         found[i] = rendered
@@ -223,6 +232,7 @@ def write_run_report(
     force: bool = False,
     jobs: int | None = None,
     cache: bool = True,
+    svg: bool = False,
 ) -> ReportFiles:
     """Write report.html (+ report.pdf, figures/, tables/) for the batch folder ``run_dir``.
 
@@ -234,13 +244,14 @@ def write_run_report(
     (`eisfit.report.cache`; ``cache=False``: drawn anew and not stored); the others are
     drawn in ``jobs`` worker processes (None: `render.render_spectra` decides).  Raises
     `ReportError` when ``run_dir`` holds no results table or cannot be written; missing
-    pieces only become notes.
+    pieces only become notes.  ``svg``: the spectrum figures as SVG too (a second drawing
+    of each; the trend figures and the DRT map always have one).
     """
     for name, value in (("n_representative", n_representative), ("max_flagged", max_flagged),
                         ("jobs", jobs)):  # fmt: skip
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ReportError(f"{name} must be a whole number >= 0, got {value!r}")
-    options = (pdf, n_representative, max_flagged)
+    options = (pdf, n_representative, max_flagged, svg)
     digest = _input_digest(Path(run_dir), options)
     if not force:
         done = _up_to_date(Path(run_dir), digest, pdf)
@@ -262,7 +273,7 @@ def write_run_report(
     trends: dict[str, tuple[str, Rendered]] = {}
     drt_map: dict[str, tuple[str, Rendered]] = {}  # the DRT map, when the run has one
     side = map_side(run, figures, drt_map)  # its DRTs go to the workers with the spectra
-    spectra = _spectrum_figures(items, figures, jobs or None, side=side,
+    spectra = _spectrum_figures(items, figures, jobs or None, side=side, svg=svg,
                                 meanwhile=lambda: trends.update(_trend_figures(run, figures)))
     from .figures import ERRORBARS_SHOWN, THIN_ABOVE
 
@@ -274,14 +285,14 @@ def write_run_report(
                 f"one standard error (above {THIN_ABOVE} points: dots, and error bars on "
                 f"{ERRORBARS_SHOWN} evenly spaced ones); line: the chosen growth law; dashed: "
                 "events.")  # fmt: skip
-        trend_html.append(h.figure_html(rendered.svg, caption, text, wide=True))
+        trend_html.append(h.figure_html(rendered, caption, text, wide=True))
     for stem, (text, rendered) in drt_map.items():
         figure_paths += _write_figure(fig_dir, stem, rendered)
-        trend_html.append(h.figure_html(rendered.svg, "DRT map", text, wide=True))
+        trend_html.append(h.figure_html(rendered, "DRT map", text, wide=True))
     spectra_html = []
     for d, rendered in zip(items, spectra, strict=True):
         figure_paths += _write_figure(fig_dir, d.stem, rendered)
-        figure = h.figure_html(rendered.svg, d.view.title, sec.CAPTION)
+        figure = h.figure_html(rendered, d.view.title, sec.CAPTION)
         spectra_html.append(sec.spectrum_html(d.view, figure, d.when))
     pdf_path = run.run_dir / "report.pdf" if pdf else None
     if pdf_path is None:  # an older PDF would no longer match the page
@@ -303,7 +314,7 @@ def write_run_report(
         f"<p>{shown} of {n_rows} rows drawn in full: evenly spaced representative spectra "
         "plus flagged ones (failed fit, failed Kramers-Kronig check, rejected warm start, "
         "warnings, events). Every row is in results.csv; the figures are also in figures/ "
-        "as PNG and SVG.</p>"
+        f"as PNG{' and SVG' if svg else ' (the trend figures also as SVG)'}.</p>"
     )
     if skipped:
         intro += "<p>Selected but not drawn:</p><ul>" + "".join(
@@ -360,7 +371,7 @@ def _up_to_date(run_dir: Path, digest: str, pdf: bool) -> ReportFiles | None:
         return None
     figures = tuple(sorted((run_dir / "figures").glob("*.[ps][nv]g")))
     tables = tuple(sorted((run_dir / "tables").glob("*.csv")))
-    shown = sum(1 for p in figures if p.name.startswith("spectrum_") and p.suffix == ".svg")
+    shown = sum(1 for p in figures if p.name.startswith("spectrum_") and p.suffix == ".png")
     return ReportFiles(html_path, pdf_path if pdf else None, figures, tables, shown, True)
 
 
@@ -369,6 +380,6 @@ def _drop_stale_figures(fig_dir: Path, keep: Sequence[Path]) -> None:
     selected now, trend figures left out for want of values)."""
     kept = {p.name for p in keep}
     for path in [*fig_dir.glob("spectrum_*.*"), *fig_dir.glob("trends_*.*"),
-                 *fig_dir.glob(f"{MAP_STEM}.*")]:
+                 *fig_dir.glob(f"{MAP_STEM}.*")]:  # fmt: skip
         if path.name not in kept and path.suffix in (".png", ".svg"):
             path.unlink(missing_ok=True)
