@@ -82,8 +82,8 @@ def test_same_report_serial_parallel_and_cached(run_dir: Path) -> None:
 
 @pytest.mark.parametrize("svg", [False, True])
 def test_page_embeds_the_same_figures_as_figures_folder(run_dir: Path, svg: bool) -> None:
-    """The page shows each figure's SVG when it has one (the trend figures and the DRT map;
-    the spectra with svg=True), else its PNG, byte for byte as in figures/."""
+    """The page shows each figure's SVG when it has one (every figure
+    with svg=True), else its PNG, byte for byte as in figures/."""
     files = write_run_report(run_dir, force=True, svg=svg)
     import base64
 
@@ -93,7 +93,7 @@ def test_page_embeds_the_same_figures_as_figures_folder(run_dir: Path, svg: bool
     svgs = {p.stem: p.read_bytes() for p in folder.glob("*.svg")}
     shown = [svgs.get(p.stem, p.read_bytes()) for p in sorted(folder.glob("*.png"))]
     assert sorted(embedded) == sorted(shown) and len(shown) == 3 + 1 + 6
-    assert len(svgs) == 3 + 1 + (6 if svg else 0)
+    assert len(svgs) == (3 + 1 + 6 if svg else 0)
     assert len(files.figures) == len(shown) + len(svgs)
 
 
@@ -254,7 +254,7 @@ def test_png_is_deterministic_and_a_palette() -> None:
         fig.subplots().plot(np.arange(5.0), np.arange(5.0) ** 2, "o-")
         return fig
 
-    a, b = render(figure()), render(figure())
+    a, b = render(figure(), svg=True), render(figure(), svg=True)
     assert a == b  # same figure, same bytes (no dates, no random ids)
     png_only = render(figure(), svg=False)  # laid out at PNG_DPI: not the same pixels
     assert a.svg is not None and png_only.svg is None and png_only == render(figure(), svg=False)

@@ -1,10 +1,10 @@
 """``eisfit report DIR``: the run report of a batch folder (see `eisfit.report`).
 
 Registered from `eisfit.cli.main`.  Writes DIR/report.html (self-contained, offline),
-report.pdf, figures/ (PNG; SVG for the trend figures, and for the spectra with ``--svg``)
-and tables/ (CSV); figures an earlier report drew from the same data come from
-DIR/.report-cache (`eisfit.report.cache`).  Exit code 0 when written, 2 on bad input (no
-results.csv in DIR, unwritable folder), as every eisfit command.
+report.pdf, figures/ (PNG, and SVG with ``--svg``) and tables/ (CSV); figures an earlier
+report drew from the same data come from DIR/.report-cache (`eisfit.report.cache`).  Exit
+code 0 when written, 2 on bad input (no results.csv in DIR, unwritable folder), as every
+eisfit command.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     group.add_argument(
         "--svg", action="store_true",
-        help="also write each spectrum figure as SVG (a second drawing of each; the trend "
-        "figures always have one)",
+        help="also write every figure as SVG, and show the SVGs in the page (each figure "
+        "is then drawn twice)",
     )  # fmt: skip
     group.add_argument(
         "--report-jobs", type=int, default=None, metavar="N",

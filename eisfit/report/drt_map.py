@@ -337,17 +337,18 @@ def chunks(tasks: Sequence[MapTask], size: int | None = None) -> list[tuple[MapT
 
 
 def map_side(
-    run: RunData, cache: FigureCache, out: dict[str, tuple[str, Rendered]]
+    run: RunData, cache: FigureCache, out: dict[str, tuple[str, Rendered]], svg: bool = False
 ) -> SideWork | None:
-    """Put the map into ``out[STEM]`` as (caption, figure): from ``cache`` at once, or
-    return the `SideWork` whose tasks compute the DRTs (in the report's workers) and whose
-    ``finish`` draws, caches and stores the map.  None (and nothing stored) when the run
-    has no map (`plan_map`) or it came from the cache."""
+    """Put the map into ``out[STEM]`` as (caption, figure; with SVG when ``svg``): from
+    ``cache`` at once, or return the `SideWork` whose tasks compute the DRTs (in the
+    report's workers) and whose ``finish`` draws, caches and stores the map.  None (and
+    nothing stored) when the run has no map (`plan_map`) or it came from the cache."""
     plan = plan_map(run)
     if plan is None:
         return None
     text = caption(plan)
-    found = cache.get(plan.key)
+    key = figure_key("with svg", plan.key) if svg else plan.key
+    found = cache.get(key)
     if found is not None:
         out[STEM] = (text, found)
         return None
@@ -358,8 +359,8 @@ def map_side(
         cols = split(plan, [c for chunk in results for c in chunk])
         with drawing():
             figure = map_figure(cols, run.time_label)
-        rendered = render(figure)
-        cache.put(plan.key, rendered)
+        rendered = render(figure, svg=svg)
+        cache.put(key, rendered)
         out[STEM] = (text, rendered)
 
     return SideWork(columns, chunks(plan.tasks), finish)

@@ -11,7 +11,7 @@ way, as an indexed colour space over their palette (sec. 8.6.6.3).  What the rea
 against matplotlib's vector PDF (which drew every figure a second time, three quarters of a
 report's time, issue 15): the figures are 150 dpi images (sharp in print at their size,
 pixelated when zoomed far in), and the tick labels inside them are not text.  Vector figures
-are in ``figures/*.svg`` (the spectrum figures with ``--svg``).
+are in ``figures/*.svg`` with ``--svg``.
 
 Text is written in WinAnsiEncoding; characters it lacks are spelled out (Ω as "ohm",
 χ as "chi", superscript minus as "^-") or replaced by "?".  File structure: header,

@@ -1,11 +1,10 @@
 """Each report figure drawn once, into the bytes every output reuses.
 
 A figure (`eisfit.report.figures`) is rendered once by Agg into a PNG (``figures/*.png``,
-the PDF pages, which embed it as it is: `eisfit.report.pdf`, and the HTML page for
-spectrum figures).  Trend figures and the DRT map are also saved as compact SVG (the page
-shows them as vectors); spectrum figures only on request (``svg=True``, ``--svg``),
-because a second format is a second drawing: it made up about 40 % of a spectrum figure
-(issue 15).  Until issue 15 the PDF backend also drew every figure a second time.
+the HTML page, and the PDF pages, which embed it as it is: `eisfit.report.pdf`).  SVG
+only on request (``svg=True``, ``--svg``; the page then shows the SVG), because a second
+format is a second drawing: it made up about 40 % of a spectrum figure (issue 15).
+Until issue 15 the PDF backend also drew every figure a second time.
 
 The PNG is reduced to a 256-colour palette (median cut), which halves it against 8-bit
 RGB; the figures are flat colours and their anti-aliased blends, so nothing visible is
@@ -109,7 +108,7 @@ def png_bytes(figure: Figure, *, dpi: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def render(figure: Figure, *, svg: bool = True) -> Rendered:
+def render(figure: Figure, *, svg: bool = False) -> Rendered:
     """PNG of one figure, and its SVG when ``svg`` (drawn first: it also fixes the layout,
     `figures.svg_bytes`); without SVG the figure is laid out and drawn once."""
     from .figures import svg_bytes

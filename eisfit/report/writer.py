@@ -4,8 +4,7 @@
 
 - ``report.html``: one self-contained page (figures inline, no network, printable);
 - ``report.pdf``: the same content as a multipage PDF (unless ``pdf=False``);
-- ``figures/``: every figure as PNG (150 dpi); the trend figures and the DRT map also as
-  SVG, the spectrum figures too with ``svg=True``;
+- ``figures/``: every figure as PNG (150 dpi), and as SVG too with ``svg=True``;
 - ``.report-cache/``: the figures by the digest of what they show, so that the next report
   draws only the figures whose data changed (`eisfit.report.cache`);
 - ``tables/``: ``growth_laws.csv``, ``events.csv``, ``files.csv`` and ``spectra_shown.csv``
@@ -162,12 +161,14 @@ def _table_digest(table: pd.DataFrame) -> bytes:
     return digest.digest()
 
 
-def _trend_key(run: RunData, table_digest: bytes, quantities: Sequence[str]) -> str:
+def _trend_key(
+    run: RunData, table_digest: bytes, quantities: Sequence[str], svg: bool = False
+) -> str:
     trends = run.trends.get("trends") or {}
     shown = {"trends": {q: trends.get(q) for q in quantities},
              "events": list(run.trends.get("events") or ())}  # fmt: skip
-    return figure_key("trend", table_digest, _json_bytes(shown), run.time_label,
-                      "\n".join(quantities))  # fmt: skip
+    return figure_key("trend+svg" if svg else "trend", table_digest, _json_bytes(shown),
+                      run.time_label, "\n".join(quantities))  # fmt: skip
 
 
 def _write_figure(fig_dir: Path, stem: str, rendered: Rendered) -> list[Path]:
@@ -182,19 +183,22 @@ def _write_figure(fig_dir: Path, stem: str, rendered: Rendered) -> list[Path]:
     return paths
 
 
-def _trend_figures(run: RunData, cache: FigureCache) -> dict[str, tuple[str, Rendered]]:
-    """stem -> (caption, figure) of every trend figure, from the cache or drawn here."""
+def _trend_figures(
+    run: RunData, cache: FigureCache, svg: bool = False
+) -> dict[str, tuple[str, Rendered]]:
+    """stem -> (caption, figure) of every trend figure (with SVG when ``svg``), from the
+    cache or drawn here."""
     from .figures import trend_figure, trend_figures
 
     table_digest = _table_digest(run.table)
     out = {}
     for stem, (caption, quantities) in trend_figures(run.table).items():
-        key = _trend_key(run, table_digest, quantities)
+        key = _trend_key(run, table_digest, quantities, svg)
         rendered = cache.get(key)
         if rendered is None:
             with drawing():
                 figure = trend_figure(run.table, run.trends, quantities, run.time_label)
-            rendered = render(figure)
+            rendered = render(figure, svg=svg)
             cache.put(key, rendered)
         out[stem] = (caption, rendered)
     return out
@@ -244,8 +248,8 @@ def write_run_report(
     (`eisfit.report.cache`; ``cache=False``: drawn anew and not stored); the others are
     drawn in ``jobs`` worker processes (None: `render.render_spectra` decides).  Raises
     `ReportError` when ``run_dir`` holds no results table or cannot be written; missing
-    pieces only become notes.  ``svg``: the spectrum figures as SVG too (a second drawing
-    of each; the trend figures and the DRT map always have one).
+    pieces only become notes.  ``svg``: every figure as SVG too (a second drawing of each,
+    about 40 % more; the page then shows the SVGs).
     """
     for name, value in (("n_representative", n_representative), ("max_flagged", max_flagged),
                         ("jobs", jobs)):  # fmt: skip
@@ -272,9 +276,9 @@ def write_run_report(
     items, skipped = _drawn(run, selection)
     trends: dict[str, tuple[str, Rendered]] = {}
     drt_map: dict[str, tuple[str, Rendered]] = {}  # the DRT map, when the run has one
-    side = map_side(run, figures, drt_map)  # its DRTs go to the workers with the spectra
+    side = map_side(run, figures, drt_map, svg)  # its DRTs go to the workers with the spectra
     spectra = _spectrum_figures(items, figures, jobs or None, side=side, svg=svg,
-                                meanwhile=lambda: trends.update(_trend_figures(run, figures)))
+                                meanwhile=lambda: trends.update(_trend_figures(run, figures, svg)))
     from .figures import ERRORBARS_SHOWN, THIN_ABOVE
 
     figure_paths: list[Path] = []
@@ -314,7 +318,7 @@ def write_run_report(
         f"<p>{shown} of {n_rows} rows drawn in full: evenly spaced representative spectra "
         "plus flagged ones (failed fit, failed Kramers-Kronig check, rejected warm start, "
         "warnings, events). Every row is in results.csv; the figures are also in figures/ "
-        f"as PNG{' and SVG' if svg else ' (the trend figures also as SVG)'}.</p>"
+        f"as PNG{' and SVG' if svg else ''}.</p>"
     )
     if skipped:
         intro += "<p>Selected but not drawn:</p><ul>" + "".join(
