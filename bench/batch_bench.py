@@ -124,7 +124,9 @@ def child(argv: list[str]) -> None:
 
 
 def batch_argv(folder: Path, out: Path, jobs: int, *, report: bool) -> list[str]:
-    argv = [sys.executable, "-m", "eisfit", "batch", str(folder), *MODEL_ARGS]
+    # -P: `python -m` would put the working directory first on sys.path, so a bench run
+    # from the checkout imported this tree even for the older one on PYTHONPATH
+    argv = [sys.executable, "-P", "-m", "eisfit", "batch", str(folder), *MODEL_ARGS]
     return [*argv, "--out", str(out), "--jobs", str(jobs), *([] if report else ["--no-report"])]
 
 

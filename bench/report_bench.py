@@ -88,7 +88,9 @@ def timed(args: list[str], *, pythonpath: str | None = None) -> tuple[float, flo
         env["PYTHONPATH"] = pythonpath
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "eisfit", *args], capture_output=True,
+    # -P: `python -m` would put the working directory first on sys.path, so a bench run
+    # from the checkout timed this tree as "before" too (the before column until 2026-12-07)
+    done = subprocess.run([sys.executable, "-P", "-m", "eisfit", *args], capture_output=True,
                           env=env, check=False)  # fmt: skip
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
