@@ -49,8 +49,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-import numpy as np
-
 from ..errors import ReadError
 from ..spectrum import Spectrum
 from ._biologic import (
@@ -62,6 +60,7 @@ from ._biologic import (
     run_spectra,
 )
 from ._biologic_columns import MPT_COLUMNS, TECHNIQUES
+from ._mpt_rows import read_rows
 from .registry import FileFormat
 from .sniffing import head_text, iter_lines, number
 
@@ -112,9 +111,10 @@ def _settings_error(path: str | Path) -> NoReturn:
 def read_mpt(path: str | Path) -> list[Spectrum]:
     """Read every impedance spectrum of an EC-Lab .mpt export (format: module docstring).
 
-    The file is read line by line and refused at the first line that cannot be part of an
-    .mpt (line 1 without the magic, line 2 without the header count, a data row that is
-    not numbers), so a large file of something else costs little.
+    The file is read as needed (the data rows a chunk of lines at a time: `_mpt_rows`) and
+    refused at the first line that cannot be part of an .mpt (line 1 without the magic,
+    line 2 without the header count, a data row that is not numbers), so a large file of
+    something else costs little.
     """
     lines = iter_lines(path)
     first = next(lines)[1].lstrip("\ufeff")
@@ -244,42 +244,17 @@ def _rows(
     loops: list[int],
 ) -> Run:
     start, excel = clock
-    numeric = [role for role in columns if role not in ("time", "stack_real", "stack_minus_imag")]
-    needed = max(columns[role] for role in ("frequency", "real", "minus_imag", "imag")
-                 if role in columns) + 1  # fmt: skip
-    values: dict[str, list[float]] = {role: [] for role in numeric}
-    times: list[str] = []
-    line_numbers: list[int] = []
-    for number_, text in lines:
-        if not text.strip():
-            continue
-        fields = [field.strip() for field in text.split("\t")]
-        if len(fields) < needed:
-            message = f"expected at least {needed} fields, found {len(fields)} (truncated row?)"
-            raise ReadError(path, message, line=number_)
-        for role in numeric:
-            index = columns[role]
-            value = number(fields[index], decimal_comma=True) if index < len(fields) else None
-            if value is None:
-                if role in ("frequency", "real", "minus_imag", "imag"):
-                    shown = fields[index][:40]
-                    message = f"non-numeric value {shown!r} in column {names[index]!r}"
-                    raise ReadError(path, message, line=number_)
-                value = float("nan")
-            values[role].append(value)
-        if "time" in columns:
-            index = columns["time"]
-            times.append(fields[index] if index < len(fields) else "")
-        line_numbers.append(number_)
-    array = {role: np.array(column, dtype=float) for role, column in values.items()}
+    rows = read_rows(path, lines, columns, names)
+    array, times, line_numbers = rows.values, rows.times, rows.line_numbers
     imag = -array["minus_imag"] if "minus_imag" in array else array["imag"]
 
     def timestamp_of(row: int) -> datetime | None:
         if not times:
             return None
-        seconds = number(times[row], decimal_comma=True)
+        text = times[row].strip()
+        seconds = number(text, decimal_comma=True)
         if seconds is None:
-            return parse_eclab_datetime(times[row])[0]
+            return parse_eclab_datetime(text)[0]
         return ole_datetime(seconds) if excel else add_seconds(start, seconds)
 
     return Run(
@@ -290,7 +265,7 @@ def _rows(
         cycle=array.get("cycle", array.get("z_cycle")),
         temperature_c=array.get("temperature"),
         timestamp_of=timestamp_of,
-        line_of=lambda row: line_numbers[row],
+        line_of=lambda row: int(line_numbers[row]),
     )
 
 
