@@ -28,6 +28,7 @@ file into a `Run` (all rows, impedance with the physical sign) and call `run_spe
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,31 +95,32 @@ def run_spectra(
             notes.append(f"dropped {count} of {n} rows {what}")
     if not valid.any():
         raise ReadError(path, f"none of the {n} data rows is an impedance point (f > 0 Hz)")
-    blocks, own = _blocks(run, valid)
+    rows, bounds, own = _blocks(run, valid)
+    firsts = rows[bounds[:-1]].tolist()  # the first row of each spectrum
     place = _placer(run)
     nan_rows = np.flatnonzero(~finite).tolist()
-    for row, owner in zip(nan_rows, owners([b[0] for b in blocks], nan_rows), strict=True):
+    for row, owner in zip(nan_rows, owners(firsts, nan_rows), strict=True):
         own[owner].append(("nan", row, row))
     temperature_k, temperature_note = _temperature(run.temperature_c, valid)
     if temperature_note:
         notes.append(temperature_note)
+    shared = tuple(notes)
+    cycles = run.cycle[firsts].tolist() if run.cycle is not None else [math.nan] * len(firsts)
+    f_points, z_points = f[rows], z[rows]
     spectra = []
-    for index, rows in enumerate(blocks):
-        first = rows[0]
-        cycle = None
-        if run.cycle is not None and np.isfinite(run.cycle[first]):
-            cycle = round(float(run.cycle[first]))
+    for index, (first, cycle) in enumerate(zip(firsts, cycles, strict=True)):
+        a, b = bounds[index], bounds[index + 1]
         spectra.append(
             make_spectrum(
                 path,
                 index,
-                f[rows].tolist(),
-                z[rows].tolist(),
+                f_points[a:b],
+                z_points[a:b],
                 line=run.line_of(first),
                 timestamp=run.timestamp_of(first),
-                cycle=cycle,
+                cycle=round(cycle) if math.isfinite(cycle) else None,
                 temperature_k=temperature_k,
-                extra={**extra, "warnings": (*notes, *_own_notes(own[index], f, place))},
+                extra={**extra, "warnings": shared + _own_notes(own[index], f, place)},
             )
         )
     return spectra
@@ -127,9 +129,11 @@ def run_spectra(
 Event = tuple[str, int, int]  # ("nan", row, row) or ("repeat", row, previous row)
 
 
-def _blocks(run: Run, valid: np.ndarray) -> tuple[list[list[int]], list[list[Event]]]:
-    """The rows of each spectrum, and each spectrum's own events: ("repeat", row, previous)
-    where a repeated frequency split it from its neighbour (on both spectra)."""
+def _blocks(run: Run, valid: np.ndarray) -> tuple[np.ndarray, list[int], list[list[Event]]]:
+    """The spectra: the valid rows (in order), where each spectrum starts among them and
+    where the last ends (spectrum ``k`` is ``rows[bounds[k]:bounds[k + 1]]``), and each
+    spectrum's own events: ("repeat", row, previous) where a repeated frequency split it
+    from its neighbour (on both spectra)."""
     f = run.frequency_hz
     n = f.size
     start = np.zeros(n, dtype=bool)
@@ -141,19 +145,49 @@ def _blocks(run: Run, valid: np.ndarray) -> tuple[list[list[int]], list[list[Eve
         if 0 < row < n:
             start[row] = True
     marks = np.cumsum(start)  # a change on a dropped row still starts the next spectrum
-    blocks: list[list[int]] = []
-    own: list[list[Event]] = []
-    for row in np.flatnonzero(valid).tolist():
-        last = blocks[-1][-1] if blocks else -1
-        if last >= 0 and marks[row] == marks[last] and f[row] == f[last]:
-            own[-1].append(("repeat", row, last))
-            own.append([("repeat", row, last)])
-            blocks.append([])
-        elif last < 0 or marks[row] != marks[last] or _breaks_sweep(f, blocks[-1], row):
-            own.append([])
-            blocks.append([])
-        blocks[-1].append(row)
-    return blocks, own
+    rows = np.flatnonzero(valid)
+    starts, repeat = _starts(f[rows], marks[rows])
+    bounds = [*np.flatnonzero(starts).tolist(), rows.size]
+    own: list[list[Event]] = [[] for _ in bounds[1:]]
+    block_of = np.cumsum(starts) - 1
+    for i in np.flatnonzero(repeat).tolist():
+        event = ("repeat", int(rows[i]), int(rows[i - 1]))
+        own[block_of[i] - 1].append(event)
+        own[block_of[i]].append(event)
+    return rows, bounds, own
+
+
+def _starts(points: np.ndarray, mark: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which points (frequencies in acquisition order, with their marks) start a spectrum,
+    and which of those start one by repeating the previous frequency.
+
+    A spectrum starts at the first point, where the mark changes, where the frequency
+    repeats, and where the sweep breaks.  A spectrum's direction is that of its first
+    step, and every later step goes the same way, so point ``i`` breaks the sweep exactly
+    when its step turns (``up[i] != up[i - 1]``) and point ``i - 1`` did not start a
+    spectrum.  In a run of consecutive turns (a zigzag) the starts thus alternate: on the
+    run's even offsets when the point before the run continues a spectrum, on its odd
+    offsets when it starts one, which (not being a turn) it does exactly when it is a
+    forced start (first point, new mark, repeat).
+    """
+    size = points.size
+    new_mark = mark[1:] != mark[:-1]
+    repeat = np.zeros(size, dtype=bool)
+    repeat[1:] = ~new_mark & (points[1:] == points[:-1])
+    forced = repeat.copy()
+    forced[0] = True
+    forced[1:] |= new_mark
+    up = np.zeros(size, dtype=bool)
+    up[1:] = points[1:] > points[:-1]
+    turn = np.zeros(size, dtype=bool)
+    turn[2:] = (up[2:] != up[1:-1]) & ~forced[2:]
+    index = np.arange(size)
+    run_start = turn.copy()
+    run_start[1:] &= ~turn[:-1]
+    first = np.maximum.accumulate(np.where(run_start, index, 0))  # of each run of turns
+    even = (index - first) % 2 == 0
+    starts = forced | (turn & (even != forced[np.maximum(first - 1, 0)]))
+    return starts, repeat
 
 
 def _carried(column: np.ndarray) -> np.ndarray:
@@ -188,16 +222,6 @@ def _own_notes(
             unit, where = place(row)
             out.append(repeat_note(where, float(f[row]), place(previous)[1], unit=unit))
     return tuple(out)
-
-
-def _breaks_sweep(f: np.ndarray, block: list[int], row: int) -> bool:
-    """Whether point ``row`` cannot continue the sweep of ``block``."""
-    step = f[row] - f[block[-1]]
-    if step == 0:
-        return True
-    if len(block) < 2:
-        return False
-    return (step > 0) != (f[block[1]] > f[block[0]])
 
 
 def _temperature(values: np.ndarray | None, valid: np.ndarray) -> tuple[float | None, str]:
