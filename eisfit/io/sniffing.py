@@ -32,7 +32,6 @@ Which column of a table holds what (header names, layouts): `eisfit.io._columns`
 from __future__ import annotations
 
 import codecs
-import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,6 +39,8 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
+
+import numpy as np
 
 from ..errors import ReadError, SpectrumError
 from ..spectrum import Spectrum, SpectrumMeta
@@ -372,11 +373,13 @@ def make_spectrum(
     temperature_k: float | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Spectrum:
-    """A `Spectrum` with ``meta.source=str(path)``; invalid data -> `ReadError`."""
-    for value in (*frequency_hz, *(x for z in impedance_ohm for x in (z.real, z.imag))):
-        if math.isinf(value):
-            message = f"spectrum {index}: infinite value in the data"
-            raise ReadError(path, message, line=line)
+    """A `Spectrum` with ``meta.source=str(path)``; invalid data -> `ReadError`.
+
+    ``frequency_hz`` and ``impedance_ohm``: sequences or arrays of numbers (Hz, ohm).
+    """
+    if _has_infinity(frequency_hz, impedance_ohm):
+        message = f"spectrum {index}: infinite value in the data"
+        raise ReadError(path, message, line=line)
     try:
         return Spectrum(
             frequency_hz=frequency_hz,
@@ -392,3 +395,15 @@ def make_spectrum(
         )
     except SpectrumError as exc:
         raise ReadError(path, f"spectrum {index}: {exc}", line=line) from None
+
+
+def _has_infinity(frequency_hz: Sequence[float], impedance_ohm: Sequence[complex]) -> bool:
+    """Whether a frequency, or the real or imaginary part of an impedance, is infinite (one
+    numpy pass per array).  Data that are not numbers are left to `Spectrum`, which
+    explains what is wrong with them."""
+    try:
+        f = np.asarray(frequency_hz, dtype=float)
+        z = np.asarray(impedance_ohm, dtype=complex)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.isinf(f).any() or np.isinf(z).any())
