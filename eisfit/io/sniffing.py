@@ -54,6 +54,7 @@ __all__ = [
     "file_size",
     "head_text",
     "is_binary",
+    "iter_line_blocks",
     "iter_lines",
     "make_spectrum",
     "monotonic",
@@ -203,6 +204,71 @@ def iter_lines(
             for line in lines:
                 done[0] += 1
                 yield done[0], line
+
+
+def iter_line_blocks(
+    path: str | Path,
+    *,
+    encodings: Sequence[str] = TEXT_ENCODINGS,
+    control: re.Pattern[str] | None = _CONTROL,
+) -> Iterator[tuple[int, list[str]]]:
+    """The lines of `iter_lines` (the same text, line numbers and errors, raised at the same
+    point of the reading), a block at a time: ``(1-based number of the block's first line,
+    its lines)``, a block being the whole lines that one read of `CHUNK_BYTES` completes.
+
+    For readers that take many lines at once (a large .mpt): no Python step per line, and
+    an ASCII block is checked on its bytes and split with ``str.splitlines`` (which splits
+    it at the same places when it holds no form feed or other C0 separator), about eight
+    times faster than the regular expressions `iter_lines` applies to every block.
+    """
+    done = [0]  # lines yielded so far, for the line of an error found while reading ahead
+    with open_binary(path) as handle:
+        first = _read(handle, path, max(CHUNK_BYTES, 2))  # 2: a byte-order mark
+        if "utf-16" in encodings and first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            texts = _utf16_texts(path, handle, first, done)
+            blocks: Iterator[tuple[str, bool]] = _blocks(path, texts, "\r", done)
+        else:
+            decoder = _LineDecoder(path, [e for e in encodings if e != "utf-16"])
+            raw = _blocks(path, _chunks(path, handle, first), b"\r", done)
+            blocks = ((decoder.text(block), final) for block, final in raw)
+        for text, final in blocks:
+            if (
+                control is not None
+                and not _clean_ascii(text, control)
+                and (bad := control.search(text))
+            ):
+                line = done[0] + 1 + len(_EOL_TEXT.findall(text, 0, bad.start()))
+                message = f"control character {ord(bad.group()):#04x}: not a text file"
+                raise ReadError(path, message + " (binary?)", line=line)
+            lines = _block_lines(text, final)
+            if lines:
+                yield done[0] + 1, lines
+                done[0] += len(lines)
+
+
+_SEPARATORS = "\x0b\x0c\x1c\x1d\x1e"  # ASCII line breaks of str.splitlines beyond CR, LF
+_NOT_CONTROL = bytes(b for b in range(128) if not _CONTROL.match(chr(b)))
+
+
+def _clean_ascii(text: str, control: re.Pattern[str]) -> bool:
+    """Whether ``text`` is ASCII without a character of the default ``control`` pattern,
+    judged on its bytes (False: not known, search it)."""
+    return (
+        control is _CONTROL
+        and text.isascii()
+        and not text.encode("ascii").translate(None, _NOT_CONTROL)
+    )
+
+
+def _block_lines(text: str, final: bool) -> list[str]:
+    """The lines of a block as `iter_lines` cuts them (`_EOL_TEXT`; a block that is not
+    the last ends with a line end, after which nothing is a line)."""
+    if not final and text.isascii() and not any(c in text for c in _SEPARATORS):
+        return text.splitlines()
+    lines = _EOL_TEXT.split(text)
+    if not final:
+        lines.pop()
+    return lines
 
 
 def _chunks(path: str | Path, handle: BinaryIO, first: bytes) -> Iterator[bytes]:
