@@ -1,11 +1,13 @@
 """The data rows of an EC-Lab .mpt export, read a chunk of lines at a time (`read_rows`).
 
 An .mpt data section is a tab-separated table of numbers, one row per line, often
-10^5 - 10^6 rows.  Reading it one cell at a time in Python cost about 11 of the 16 s of a
-profiled read of 10^4 spectra (issue 15), so the lines are taken `CHUNK_LINES` at a time
-(memory stays bounded: one chunk of lines, plus the columns kept: 8 bytes per row and
-column, and the ``time/s`` cells) and each chunk goes one of two ways, with the same
-result:
+10^5 - 10^6 rows.  Reading it one line and one cell at a time in Python cost about 11 of
+the 16 s of a profiled read of 10^4 spectra (issue 15), so the lines come a block at a time
+(`eisfit.io.sniffing.iter_line_blocks`, about 1 MB of text; `LineFeed` gives the header
+lines one by one first), each block is cut into chunks of `CHUNK_LINES` lines (memory
+stays bounded: one block of lines, plus the columns kept: 8 bytes per row and column, and
+the ``time/s`` cells as one string per chunk, `TextCells`), and each chunk goes one of two
+ways, with the same result:
 
 * **plain chunk**: every row has as many fields as the chunk's first row (at least one
   more than the last wanted column), and every cell of a wanted numeric column is a
@@ -24,18 +26,18 @@ result:
   `ReadError` naming its line and column, a short row says how many fields it lacks, an
   optional cell that is not a number (``cycle number``, ``Temperature/°C``...) reads NaN.
 
-A `ReadError` that `iter_lines` raises while a chunk is taken (a control character, an
-over-long line) is raised after the lines before it were read, so that an error in
-those lines is reported first, as when the lines were read one by one.
+A block is read whole before the next is asked for, so an error in its rows comes before
+the `ReadError` that reading a later block may raise (a control character, an over-long
+line), as when the lines were read one by one.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +45,12 @@ import numpy as np
 from ..errors import ReadError
 from .sniffing import number
 
-__all__ = ["CHUNK_LINES", "REQUIRED", "Rows", "read_rows"]
+__all__ = ["CHUNK_LINES", "REQUIRED", "LineFeed", "Rows", "TextCells", "read_rows"]
 
 CHUNK_LINES = 4096  # lines read and converted at once
 REQUIRED = ("frequency", "real", "minus_imag", "imag")  # a bad cell here is an error
 _NOT_NUMERIC = ("time", "stack_real", "stack_minus_imag")
+_SAMPLE = 256  # cells looked at to judge whether a column repeats its values
 
 # `sniffing._NUMBER` after ``number``'s strip and comma-to-dot replacement, ASCII letters
 # only, every quantifier possessive: a cell can be matched one way only, so a failing
@@ -60,14 +63,46 @@ _NUMERIC_CELL = rf" *+{_NUMBER} *+"
 _ANY_CELL = r"[^\t\n]*+"
 
 
+class TextCells:
+    """A column of text cells, kept as one LF-joined string per chunk of rows: a few bytes
+    a row instead of a string object each (``time/s`` of a 200 MB export would otherwise
+    take about as much memory as the file).  ``cells[row]`` splits the chunk holding
+    ``row`` and keeps that split until another chunk is asked for (rows are asked in
+    order, so each chunk is split about once)."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []  # the first row of each chunk
+        self._texts: list[str] = []
+        self._size = 0
+        self._split: tuple[int, list[str]] = (-1, [])
+
+    def extend(self, cells: list[str]) -> None:
+        """Add the cells of the next rows (none of them holds a line end)."""
+        if cells:
+            self._starts.append(self._size)
+            self._texts.append("\n".join(cells))
+            self._size += len(cells)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, row: int) -> str:
+        if not 0 <= row < self._size:
+            raise IndexError(f"row {row} of {self._size}")
+        chunk = bisect.bisect_right(self._starts, row) - 1
+        if self._split[0] != chunk:
+            self._split = (chunk, self._texts[chunk].split("\n"))
+        return self._split[1][row - self._starts[chunk]]
+
+
 @dataclass(frozen=True)
 class Rows:
     """The data rows of one file: each numeric column (NaN where an optional cell is not a
-    number), the ``time/s`` cells as written (not stripped; [] without that column), and
-    the 1-based line of each row."""
+    number), the ``time/s`` cells (not stripped; none without that column), and the
+    1-based line of each row."""
 
     values: Mapping[str, np.ndarray]
-    times: Sequence[str]
+    times: TextCells
     line_numbers: np.ndarray
 
 
@@ -89,27 +124,58 @@ class _Part:
     line_numbers: np.ndarray
 
 
+class LineFeed:
+    """The lines of `iter_line_blocks` one at a time (``next(feed)`` -> ``(line number,
+    text)``, as `iter_lines` gives them: for a header), then the rest a block at a time
+    (`rest`: for the data rows)."""
+
+    def __init__(self, blocks: Iterator[tuple[int, list[str]]]) -> None:
+        self._blocks = blocks
+        self._first = 1  # the line number of self._lines[0]
+        self._lines: list[str] = []
+        self._at = 0  # lines of self._lines given out
+
+    def __iter__(self) -> LineFeed:
+        return self
+
+    def __next__(self) -> tuple[int, str]:
+        while self._at == len(self._lines):
+            self._first, self._lines = next(self._blocks)
+            self._at = 0
+        self._at += 1
+        return self._first + self._at - 1, self._lines[self._at - 1]
+
+    def rest(self) -> Iterator[tuple[int, list[str]]]:
+        """The lines not given out yet, a block at a time: ``(first line number, lines)``."""
+        if self._at < len(self._lines):
+            yield self._first + self._at, self._lines[self._at :]
+        self._lines, self._at = [], 0
+        yield from self._blocks
+
+
 def read_rows(
     path: str | Path,
-    lines: Iterator[tuple[int, str]],
+    blocks: Iterator[tuple[int, list[str]]],
     columns: Mapping[str, int],
     names: Sequence[str],
 ) -> Rows:
-    """Every data row left in ``lines`` (``(line number, text)`` from `iter_lines`), with
-    the columns of ``columns`` (role -> field index; ``names``: the column names)."""
+    """Every data row of ``blocks`` (``(first line number, lines)``, from
+    `iter_line_blocks` or `LineFeed.rest`), with the columns of ``columns`` (role -> field
+    index; ``names``: the column names).  A block is read whole before the next one is
+    asked for, so an error of a row comes before the error of `iter_line_blocks` that a
+    later block would raise, as when the lines are read one by one."""
     layout = _layout(columns, names)
     values: dict[str, list[np.ndarray]] = {role: [] for role in layout.numeric}
-    times: list[str] = []
+    times = TextCells()
     line_numbers: list[np.ndarray] = []
-    for chunk, error in _chunks(lines):
-        if chunk:
-            part = _plain(chunk, layout) or _line_by_line(path, chunk, layout)
+    for block_first, block in blocks:
+        for at in range(0, len(block), CHUNK_LINES):
+            texts, first = block[at : at + CHUNK_LINES], block_first + at
+            part = _plain(first, texts, layout) or _line_by_line(path, first, texts, layout)
             for role, column in part.values.items():
                 values[role].append(column)
             times.extend(part.times)
             line_numbers.append(part.line_numbers)
-        if error is not None:
-            raise error
     return Rows(
         values={role: _concatenate(parts, float) for role, parts in values.items()},
         times=times,
@@ -124,35 +190,15 @@ def _layout(columns: Mapping[str, int], names: Sequence[str]) -> _Layout:
     return _Layout(dict(columns), list(names), numeric, needed, max(used))
 
 
-def _chunks(
-    lines: Iterator[tuple[int, str]],
-) -> Iterator[tuple[list[tuple[int, str]], ReadError | None]]:
-    """``lines`` in lists of `CHUNK_LINES`, each with the `ReadError` that ended the
-    iteration after its lines (None while the lines go on)."""
-    while True:
-        chunk: list[tuple[int, str]] = []
-        try:
-            for item in islice(lines, CHUNK_LINES):
-                chunk.append(item)
-        except ReadError as error:
-            yield chunk, error
-            return
-        yield chunk, None
-        if len(chunk) < CHUNK_LINES:
-            return
-
-
-def _plain(chunk: list[tuple[int, str]], layout: _Layout) -> _Part | None:
-    """The rows of a plain chunk (module docstring), or None when it is not plain.
-
-    A plain chunk has no blank line but at its end, so its rows are on consecutive lines
-    (`iter_lines` numbers every line), from the chunk's first line on.
-    """
-    texts = [text for _, text in chunk]
+def _plain(first: int, texts: list[str], layout: _Layout) -> _Part | None:
+    """The rows of a plain chunk of lines (``texts``, the first on line ``first``; module
+    docstring), or None when it is not plain.  A plain chunk has no blank line but at its
+    end, so its rows are on consecutive lines."""
     n = len(texts)
     while n and not texts[n - 1].strip():
         n -= 1
-    del texts[n:]
+    if n < len(texts):
+        texts = texts[:n]
     if n == 0:
         empty = np.empty(0)
         return _Part({role: empty for role in layout.numeric}, [], np.empty(0, np.int64))
@@ -169,7 +215,7 @@ def _plain(chunk: list[tuple[int, str]], layout: _Layout) -> _Part | None:
         role: _floats(fields[layout.columns[role] :: width], comma=comma) for role in layout.numeric
     }
     times = fields[layout.columns["time"] :: width] if "time" in layout.columns else []
-    return _Part(values, times, np.arange(chunk[0][0], chunk[0][0] + n, dtype=np.int64))
+    return _Part(values, times, np.arange(first, first + n, dtype=np.int64))
 
 
 @functools.lru_cache(maxsize=32)
@@ -181,20 +227,30 @@ def _row_re(width: int, numeric_fields: frozenset[int]) -> re.Pattern[str]:
 
 
 def _floats(cells: list[str], *, comma: bool) -> np.ndarray:
-    """Cells already checked to be numbers (`_NUMBER`) as floats; ``comma``: some cell of
-    the chunk may hold a decimal comma."""
+    """Cells already checked to be numbers (`_NUMBER`) as floats, each converted by
+    ``float`` (``comma``: some cell of the chunk may hold a decimal comma).
+
+    A column that repeats a few values (the frequencies of every loop, a cycle number) is
+    converted once per distinct cell and looked up, which is about twice as fast as
+    converting every cell; whether it repeats is judged on its first `_SAMPLE` cells.
+    """
     if comma:
         cells = "\n".join(cells).replace(",", ".").split("\n")
+    if len(set(cells[:_SAMPLE])) * 4 < min(len(cells), _SAMPLE):
+        table = dict.fromkeys(cells)
+        for cell in table:
+            table[cell] = float(cell)
+        return np.fromiter(map(table.__getitem__, cells), dtype=float, count=len(cells))
     return np.fromiter(map(float, cells), dtype=float, count=len(cells))
 
 
-def _line_by_line(path: str | Path, chunk: list[tuple[int, str]], layout: _Layout) -> _Part:
-    """The rows of any chunk, one line at a time: the errors name the line."""
+def _line_by_line(path: str | Path, first: int, texts: list[str], layout: _Layout) -> _Part:
+    """The rows of any chunk of lines, one line at a time: the errors name the line."""
     columns = layout.columns
     values: dict[str, list[float]] = {role: [] for role in layout.numeric}
     times: list[str] = []
     line_numbers: list[int] = []
-    for number_, text in chunk:
+    for number_, text in enumerate(texts, first):
         if not text.strip():
             continue
         fields = [field.strip() for field in text.split("\t")]

@@ -60,9 +60,9 @@ from ._biologic import (
     run_spectra,
 )
 from ._biologic_columns import MPT_COLUMNS, TECHNIQUES
-from ._mpt_rows import read_rows
+from ._mpt_rows import LineFeed, read_rows
 from .registry import FileFormat
-from .sniffing import head_text, iter_lines, number
+from .sniffing import head_text, iter_line_blocks, iter_lines, number
 
 __all__ = ["FORMATS", "read_mps", "read_mpt", "sniff_mps", "sniff_mpt"]
 
@@ -111,12 +111,12 @@ def _settings_error(path: str | Path) -> NoReturn:
 def read_mpt(path: str | Path) -> list[Spectrum]:
     """Read every impedance spectrum of an EC-Lab .mpt export (format: module docstring).
 
-    The file is read as needed (the data rows a chunk of lines at a time: `_mpt_rows`) and
-    refused at the first line that cannot be part of an .mpt (line 1 without the magic,
-    line 2 without the header count, a data row that is not numbers), so a large file of
-    something else costs little.
+    The file is read as needed, a block of lines at a time (`iter_line_blocks`; the data
+    rows a chunk of lines at a time: `_mpt_rows`), and refused at the first line that
+    cannot be part of an .mpt (line 1 without the magic, line 2 without the header count,
+    a data row that is not numbers), so a large file of something else costs little.
     """
-    lines = iter_lines(path)
+    lines = LineFeed(iter_line_blocks(path))
     first = next(lines)[1].lstrip("\ufeff")
     if _SETTINGS_MAGIC.fullmatch(first):
         _settings_error(path)
@@ -147,7 +147,7 @@ def read_mpt(path: str | Path) -> list[Spectrum]:
     raw = [name.strip() for name in names_text.split("\t")]
     names = [_normalise(name) for name in raw]
     columns = _find_columns(names, raw, path, n_header, warnings)
-    run = _rows(path, lines, columns, raw, (start, excel), loops)
+    run = _rows(path, lines.rest(), columns, raw, (start, excel), loops)
     if run.frequency_hz.size == 0:
         message = "header only: the file holds no data rows (the run recorded no points)"
         raise ReadError(path, message, line=n_header)
@@ -237,14 +237,14 @@ def _find_columns(
 
 def _rows(
     path: str | Path,
-    lines: Iterator[tuple[int, str]],
+    blocks: Iterator[tuple[int, list[str]]],
     columns: dict[str, int],
     names: list[str],
     clock: tuple[datetime | None, bool],
     loops: list[int],
 ) -> Run:
     start, excel = clock
-    rows = read_rows(path, lines, columns, names)
+    rows = read_rows(path, blocks, columns, names)
     array, times, line_numbers = rows.values, rows.times, rows.line_numbers
     imag = -array["minus_imag"] if "minus_imag" in array else array["imag"]
 
