@@ -2,21 +2,23 @@
 infinity check give what the line-by-line code gave (issue 15, reader speed).
 
 The reference is the code as it was before (commit 5c22dbf), kept here and only here:
-`_reference_rows` (the .mpt reader's row loop), `_reference_run_spectra` with
+`iter_lines` line by line (`_reference_lines`) and `_reference_rows` (the .mpt reader's
+row loop) instead of `iter_line_blocks` and the chunks, `_reference_run_spectra` with
 `_reference_blocks` (the split into spectra, one row at a time) and
 `_reference_make_spectrum`.  Every case reads a file with the library and with the
 reference patched in, and compares the outcome: the spectra (frequencies and impedances
 bit for bit, every meta field, the warnings) or the error (type, message, line).  The
 chunk size is made small (1, 2, 5 lines) so that plain and non-plain chunks and chunk
-boundaries meet every edit, and `iter_lines`' block size too, so that its errors (a
-control character) arrive in the middle of a chunk.
+boundaries meet every edit, and the size of a read (`sniffing.CHUNK_BYTES`) too, so that
+the reading's own errors (a control character, an over-long line) come between blocks.
+`iter_line_blocks` is also compared with `iter_lines` directly, on random bytes.
 """
 
 from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,18 @@ def _reference_rows(
         timestamp_of=timestamp_of,
         line_of=lambda row: line_numbers[row],
     )
+
+
+def _reference_lines(path: str | Path) -> Iterator[tuple[int, list[str]]]:
+    """`iter_lines`, one line a block: the reference reads the file line by line."""
+    return ((number_, [text]) for number_, text in sniffing.iter_lines(path))
+
+
+def _reference_rows_of_blocks(
+    path: str | Path, blocks: Iterator[tuple[int, list[str]]], *args: Any
+) -> Run:
+    lines = ((first + k, text) for first, block in blocks for k, text in enumerate(block))
+    return _reference_rows(path, lines, *args)
 
 
 def _reference_run_spectra(
@@ -258,7 +272,8 @@ def _compare(path: Path, reader: Callable[[Path], list[Spectrum]], chunk: int) -
         patch.setattr(mpt_rows, "CHUNK_LINES", chunk)
         got = _outcome(lambda: reader(path))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(biologic_mpt, "_rows", _reference_rows)
+        patch.setattr(biologic_mpt, "iter_line_blocks", _reference_lines)
+        patch.setattr(biologic_mpt, "_rows", _reference_rows_of_blocks)
         patch.setattr(biologic_mpt, "run_spectra", _reference_run_spectra)
         patch.setattr(biologic_mpr, "run_spectra", _reference_run_spectra)
         want = _outcome(lambda: reader(path))
@@ -463,16 +478,16 @@ def test_plain_files_take_the_fast_path(tmp_path: Path, monkeypatch: pytest.Monk
     calls: list[int] = []
     slow = mpt_rows._line_by_line
 
-    def counted(path: Any, chunk: Any, layout: Any) -> Any:
-        calls.append(len(chunk))
-        return slow(path, chunk, layout)
+    def counted(path: Any, first: int, texts: list[str], layout: Any) -> Any:
+        calls.append(len(texts))
+        return slow(path, first, texts, layout)
 
     monkeypatch.setattr(mpt_rows, "_line_by_line", counted)
     for case in ("plain", "decimal_comma", "rising", "nan_rows", "absolute_time", "no_header"):
         assert biologic_mpt.read_mpt(_write(tmp_path, case, CASES[case]()))
     assert calls == []
     biologic_mpt.read_mpt(_write(tmp_path, "junk", CASES["junk_optional"]()))
-    assert calls == [len(_split(CASES["junk_optional"]())[1]) + 1]  # + the final line end
+    assert len(calls) == 1 and calls[0] >= len(_split(CASES["junk_optional"]())[1])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -510,6 +525,37 @@ def test_random_edits_read_as_before(edits: list[tuple[str, int, int, str]], chu
 
     with tempfile.TemporaryDirectory() as folder:
         _compare(_write(Path(folder), "edited", _with_rows(edit)), biologic_mpt.read_mpt, chunk)
+
+
+_BYTES = st.lists(
+    st.sampled_from([b"1.5", b"\t", b"\n", b"\r", b"\r\n", b"\x0c", b"\x0b", b"\x00", b" ",
+                     b"\xe9", b"\x85", b"\x81", "\u2028".encode(), "é".encode(), b"abc"]),
+    max_size=60,
+).map(b"".join)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=_BYTES | st.binary(max_size=80),
+    chunk_bytes=st.sampled_from([2, 3, 7, 64]),
+    bom=st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"]),
+    control=st.booleans(),
+)
+def test_line_blocks_are_the_lines_of_iter_lines(
+    data: bytes, chunk_bytes: int, bom: bytes, control: bool
+) -> None:
+    """Same lines, numbers and errors, whatever the bytes, encoding and size of a read."""
+    options: dict[str, Any] = {} if control else {"control": None}
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sniffing, "CHUNK_BYTES", chunk_bytes)
+        patch.setattr(sniffing, "MAX_LINE_BYTES", 50)
+        path = Path(folder) / "any.txt"
+        path.write_bytes(bom + data)
+        got = _outcome(lambda: [(first + k, line)
+                                for first, lines in sniffing.iter_line_blocks(path, **options)
+                                for k, line in enumerate(lines)])  # fmt: skip
+        want = _outcome(lambda: list(sniffing.iter_lines(path, **options)))
+    assert got == want
 
 
 # --- the split into spectra ------------------------------------------------------------
@@ -564,6 +610,23 @@ def test_the_column_conversion_gives_the_doubles_of_float() -> None:
     assert got.dtype == np.float64 and np.array_equal(got.view(np.int64), want.view(np.int64))
     commas = [c.replace(".", ",") for c in cells]
     assert np.array_equal(mpt_rows._floats(commas, comma=True).view(np.int64), want.view(np.int64))
+    repeated = [cells[k % 7] for k in range(1000)]  # converted once per distinct cell
+    want = np.array([float(c) for c in repeated])
+    got = mpt_rows._floats(repeated, comma=False)
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_text_cells_give_back_every_cell() -> None:
+    cells = mpt_rows.TextCells()
+    written = [f"{k}.5" for k in range(23)]
+    for start in (0, 5, 5, 12, 20):
+        cells.extend(written[start : start + 7] if start < 20 else written[20:])
+    expected = written[0:7] + written[5:12] + written[5:12] + written[12:19] + written[20:]
+    assert len(cells) == len(expected)
+    assert [cells[row] for row in range(len(cells))] == expected
+    assert [cells[row] for row in reversed(range(len(cells)))] == expected[::-1]
+    with pytest.raises(IndexError):
+        cells[len(cells)]
 
 
 @pytest.mark.parametrize("cell", [*CELLS, "1.5", " 2 ", "\xa01", "1\x0c", "", "12,"])
