@@ -11,10 +11,10 @@ ways, with the same result:
 
 * **plain chunk**: every row has as many fields as the chunk's first row (at least one
   more than the last wanted column), and every cell of a wanted numeric column is a
-  number.  This is checked with one regular expression over the chunk's text (`_row_re`),
-  then the chunk is split into fields at once and each numeric column is converted with
-  Python's ``float`` into a numpy array (`_floats`): the same doubles as the line-by-line
-  path, which converts with ``float`` too (checked in ``tests/test_mpt_fast.py``).
+  number.  The chunk is split into fields at once; each numeric column is checked with
+  one regular expression over its joined text and converted with Python's ``float`` into
+  a numpy array (`_floats`): the same doubles as the line-by-line path, which converts
+  with ``float`` too (checked in ``tests/test_mpt_fast.py``).
   A cell is accepted when it is a number as `eisfit.io.sniffing.number` with
   ``decimal_comma=True`` reads one (``1.5``, ``-2e-3``, ``1,5``, ``.5``, ``5.``, ``nan``,
   ``inf``, ``infinity`` in any ASCII case), with spaces around it; anything else (a
@@ -34,10 +34,10 @@ line), as when the lines were read one by one.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +59,8 @@ _NUMBER = (
     r"[+-]?+(?:(?:[0-9]++(?:[.,][0-9]*+)?+|[.,][0-9]++)(?:[eE][+-]?+[0-9]++)?+"
     r"|[nN][aA][nN]|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?+)"
 )
-_NUMERIC_CELL = rf" *+{_NUMBER} *+"
-_ANY_CELL = r"[^\t\n]*+"
+_CELL_RE = re.compile(rf" *+{_NUMBER} *+")
+_COLUMN_RE = re.compile(rf"(?: *+{_NUMBER} *+\n)*+ *+{_NUMBER} *+")  # cells joined by LF
 
 
 class TextCells:
@@ -203,44 +203,42 @@ def _plain(first: int, texts: list[str], layout: _Layout) -> _Part | None:
         empty = np.empty(0)
         return _Part({role: empty for role in layout.numeric}, [], np.empty(0, np.int64))
     width = texts[0].count("\t") + 1
-    if width <= layout.last:
+    if width <= layout.last or max(map(str.count, texts, repeat("\t"))) != width - 1:
+        return None  # some row is narrower or wider than the first
+    fields = "\t".join(texts).split("\t")
+    if len(fields) != width * n:
         return None
-    text = "\n".join(texts)
-    numeric_fields = frozenset(layout.columns[role] for role in layout.numeric)
-    if not _row_re(width, numeric_fields).fullmatch(text):
-        return None
-    fields = text.replace("\n", "\t").split("\t")
-    comma = "," in text
-    values = {
-        role: _floats(fields[layout.columns[role] :: width], comma=comma) for role in layout.numeric
-    }
+    values = {}
+    for role in layout.numeric:
+        column = _floats(fields[layout.columns[role] :: width])
+        if column is None:
+            return None
+        values[role] = column
     times = fields[layout.columns["time"] :: width] if "time" in layout.columns else []
     return _Part(values, times, np.arange(first, first + n, dtype=np.int64))
 
 
-@functools.lru_cache(maxsize=32)
-def _row_re(width: int, numeric_fields: frozenset[int]) -> re.Pattern[str]:
-    """Lines of exactly ``width`` tab-separated fields, those of ``numeric_fields`` numbers,
-    joined by LF."""
-    row = "\t".join(_NUMERIC_CELL if i in numeric_fields else _ANY_CELL for i in range(width))
-    return re.compile(rf"(?:{row}\n)*+{row}")
+def _floats(cells: list[str]) -> np.ndarray | None:
+    """The cells of a column as floats, or None when one is not a number (`_NUMBER`).
 
-
-def _floats(cells: list[str], *, comma: bool) -> np.ndarray:
-    """Cells already checked to be numbers (`_NUMBER`) as floats, each converted by
-    ``float`` (``comma``: some cell of the chunk may hold a decimal comma).
-
-    A column that repeats a few values (the frequencies of every loop, a cycle number) is
-    converted once per distinct cell and looked up, which is about twice as fast as
-    converting every cell; whether it repeats is judged on its first `_SAMPLE` cells.
+    The column is checked with one regular expression over its LF-joined text and each
+    cell converted by ``float`` (after a decimal comma became a point).  A column that
+    repeats a few values (the frequencies of every loop, a cycle number) is checked and
+    converted once per distinct cell instead, about twice as fast; whether it repeats is
+    judged on its first `_SAMPLE` cells.
     """
-    if comma:
-        cells = "\n".join(cells).replace(",", ".").split("\n")
     if len(set(cells[:_SAMPLE])) * 4 < min(len(cells), _SAMPLE):
         table = dict.fromkeys(cells)
         for cell in table:
-            table[cell] = float(cell)
+            if not _CELL_RE.fullmatch(cell):
+                return None
+            table[cell] = float(cell.replace(",", "."))
         return np.fromiter(map(table.__getitem__, cells), dtype=float, count=len(cells))
+    text = "\n".join(cells)
+    if not _COLUMN_RE.fullmatch(text):
+        return None
+    if "," in text:
+        cells = text.replace(",", ".").split("\n")
     return np.fromiter(map(float, cells), dtype=float, count=len(cells))
 
 
