@@ -54,7 +54,7 @@ _SAMPLE = 256  # cells looked at to judge whether a column repeats its values
 
 # `sniffing._NUMBER` after ``number``'s strip and comma-to-dot replacement, ASCII letters
 # only, every quantifier possessive: a cell can be matched one way only, so a failing
-# chunk fails in time linear in its length (no backtracking over earlier rows).
+# column fails in time linear in its length (no backtracking over earlier cells).
 _NUMBER = (
     r"[+-]?+(?:(?:[0-9]++(?:[.,][0-9]*+)?+|[.,][0-9]++)(?:[eE][+-]?+[0-9]++)?+"
     r"|[nN][aA][nN]|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?+)"
