@@ -67,8 +67,10 @@ __all__ = [
     "text_lines",
 ]
 
+# re.ASCII: with re.I alone, "ınf" (dotless i) matched and then float() raised ValueError
 _NUMBER = re.compile(
-    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)", re.I
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)",
+    re.I | re.ASCII,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _EOL_TEXT = re.compile(r"\r\n|\r|\n")
@@ -183,27 +185,8 @@ def iter_lines(
     longer than `MAX_LINE_BYTES` (not a text table).  The file is closed when the
     iteration ends or is abandoned.
     """
-    done = [0]  # lines yielded so far, for the line of an error found while reading ahead
-    with open_binary(path) as handle:
-        first = _read(handle, path, max(CHUNK_BYTES, 2))  # 2: a byte-order mark
-        if "utf-16" in encodings and first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            texts = _utf16_texts(path, handle, first, done)
-            blocks: Iterator[tuple[str, bool]] = _blocks(path, texts, "\r", done)
-        else:
-            decoder = _LineDecoder(path, [e for e in encodings if e != "utf-16"])
-            raw = _blocks(path, _chunks(path, handle, first), b"\r", done)
-            blocks = ((decoder.text(block), final) for block, final in raw)
-        for text, final in blocks:  # pieces of whole lines, each decoded at once
-            if control is not None and (bad := control.search(text)):
-                line = done[0] + 1 + len(_EOL_TEXT.findall(text, 0, bad.start()))
-                message = f"control character {ord(bad.group()):#04x}: not a text file"
-                raise ReadError(path, message + " (binary?)", line=line)
-            lines = _EOL_TEXT.split(text)
-            if not final:
-                lines.pop()  # "" after the block's last line end
-            for line in lines:
-                done[0] += 1
-                yield done[0], line
+    for first, lines in iter_line_blocks(path, encodings=encodings, control=control):
+        yield from enumerate(lines, first)
 
 
 def iter_line_blocks(
