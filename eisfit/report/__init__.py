@@ -1,7 +1,7 @@
 """Reports a scientist can hand on: a run report for a batch folder, a single-fit report.
 
 ``write_run_report(DIR)`` turns a batch folder into ``report.html`` (self-contained,
-offline, printable), ``report.pdf``, ``figures/`` (PNG + SVG) and ``tables/`` (CSV);
+offline, printable), ``report.pdf``, ``figures/`` (PNG; SVG too on request) and ``tables/`` (CSV);
 ``write_fit_report([(result, analysis), ...], "fit.html")`` does the per-spectrum part for
 single fits.  The pieces: `data` (what is shown), `sections` (its content as escaped
 HTML and PDF text), `figures` (matplotlib), `html` (the page and its escaping), `pdf`,

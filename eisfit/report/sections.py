@@ -276,7 +276,7 @@ def outputs_html(pdf: bool) -> str:
         ("results.csv", "one row per spectrum: parameters, stderr, roles, ASR, status"),
         ("fits/*.json", "each fit with its measured points and provenance"),
         ("trends.json", "growth-law fits and events"),
-        ("figures/", "every figure of this report as PNG and SVG"),
+        ("figures/", "every figure of this report as PNG (and as SVG with --svg)"),
         ("tables/", "growth laws, events, files and the rows drawn here, as CSV"),
     ]
     if pdf:
