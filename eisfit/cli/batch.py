@@ -279,7 +279,7 @@ def batch_exit_code(statuses: Any) -> int:
 
 #: the columns of the results table `_summary` reads: the batch returns only these (the
 #: whole table is in results.csv), so the command does not hold a 10^5-spectrum table
-#: in memory at its end (issue 15: 45 MB of the parent's 200 MB at 10^4 spectra)
+#: in memory at its end (issue 15)
 SUMMARY_COLUMNS = ("status", "reused", "start_path", "cell", "time_source")
 
 
