@@ -106,14 +106,17 @@ def test_a_signal_after_the_last_fit_still_writes_results(
     real = eisfit.runs.batch._write_table
 
     def signalled(out: Path, frame: pd.DataFrame) -> None:
-        # lands while the table is being written.  raise_signal, not os.kill(getpid()): a
-        # signal sent to the process may be taken by any of its threads (pyarrow's,
-        # OpenBLAS'); once, in a loaded fresh-clone run, it was never acted on (exit 0)
-        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # lands while the table is being written
         real(out, frame)
 
     monkeypatch.setattr(eisfit.runs.batch, "_write_table", signalled)
-    code, err = _in_process(run, tmp_path, capsys)
+    # Ctrl-C as in a terminal: pytest started in the background by a non-interactive shell
+    # (`make test &`) inherits SIGINT ignored, and Python then leaves it ignored
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code, err = _in_process(run, tmp_path, capsys)
+    finally:
+        signal.signal(signal.SIGINT, old)
     assert code == 130 and "interrupted: 20 of 20 spectra saved" in err
     pd.testing.assert_frame_equal(table(tmp_path), reference, check_exact=False, rtol=1e-6)
 
@@ -123,7 +126,7 @@ def test_a_signal_during_the_trend_analysis(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     def stopped(frame: pd.DataFrame) -> dict:
-        signal.raise_signal(signal.SIGTERM)  # in this thread, now (see above)
+        signal.raise_signal(signal.SIGTERM)
         time.sleep(1.0)  # the handler raises here
         raise AssertionError("SIGTERM did not stop the trend analysis")
 
