@@ -27,7 +27,7 @@ from pathlib import Path
 from .._util import write_atomic
 from .render import PNG_DPI, Rendered
 
-__all__ = ["CACHE_DIR", "FigureCache", "drawing_digest", "figure_key"]
+__all__ = ["CACHE_DIR", "FigureCache", "drawing_digest", "figure_key", "with_svg"]
 
 CACHE_DIR = ".report-cache"
 _KEY = re.compile(r"[0-9a-f]{64}")
@@ -70,6 +70,12 @@ def figure_key(kind: str, *parts: bytes | str) -> str:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()
+
+
+def with_svg(key: str, svg: bool) -> str:
+    """The key of the figure of ``key`` drawn with its SVG too (``svg``), else ``key``: an
+    entry without SVG is never served to a report that asks for one."""
+    return figure_key("with svg", key) if svg else key
 
 
 def _sums(rendered: Rendered) -> str:

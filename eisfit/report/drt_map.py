@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..status import USABLE
-from .cache import figure_key
+from .cache import figure_key, with_svg
 from .drt_panel import ROLE_COLOURS, ROLE_LABELS, ArcTau, arc_time_constants, band_tau, in_band_max
 from .render import SideWork
 
@@ -347,7 +347,7 @@ def map_side(
     if plan is None:
         return None
     text = caption(plan)
-    key = figure_key("with svg", plan.key) if svg else plan.key
+    key = with_svg(plan.key, svg)
     found = cache.get(key)
     if found is not None:
         out[STEM] = (text, found)

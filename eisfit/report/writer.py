@@ -35,7 +35,7 @@ from ..runs.csv_cells import neutralise
 from ..status import STATUSES
 from . import html as h
 from . import sections as sec
-from .cache import CACHE_DIR, FigureCache, figure_key
+from .cache import CACHE_DIR, FigureCache, figure_key, with_svg
 from .data import (
     RunData,
     Selection,
@@ -147,9 +147,9 @@ def spectrum_key(view: SpectrumView, svg: bool = False) -> str:
     s = view.spectrum
     rest = [view.title, view.circuit, sorted(view.values.items()), list(view.parameters),
             list(view.contributions), dict(view.summary), list(view.reasons)]  # fmt: skip
-    kind = "spectrum+svg" if svg else "spectrum"
-    return figure_key(kind, s.frequency_hz.tobytes(), s.impedance_ohm.tobytes(),
-                      _json_bytes(rest))  # fmt: skip
+    key = figure_key("spectrum", s.frequency_hz.tobytes(), s.impedance_ohm.tobytes(),
+                     _json_bytes(rest))  # fmt: skip
+    return with_svg(key, svg)
 
 
 def _table_digest(table: pd.DataFrame) -> bytes:
@@ -167,8 +167,9 @@ def _trend_key(
     trends = run.trends.get("trends") or {}
     shown = {"trends": {q: trends.get(q) for q in quantities},
              "events": list(run.trends.get("events") or ())}  # fmt: skip
-    return figure_key("trend+svg" if svg else "trend", table_digest, _json_bytes(shown),
-                      run.time_label, "\n".join(quantities))  # fmt: skip
+    key = figure_key("trend", table_digest, _json_bytes(shown), run.time_label,
+                     "\n".join(quantities))  # fmt: skip
+    return with_svg(key, svg)
 
 
 def _write_figure(fig_dir: Path, stem: str, rendered: Rendered) -> list[Path]:
