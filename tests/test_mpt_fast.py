@@ -9,7 +9,7 @@ row loop) instead of `iter_line_blocks` and the chunks, `_reference_run_spectra`
 reference patched in, and compares the outcome: the spectra (frequencies and impedances
 bit for bit, every meta field, the warnings) or the error (type, message, line).  The
 chunk size is made small (1, 2, 5 lines) so that plain and non-plain chunks and chunk
-boundaries meet every edit, and the size of a read (`sniffing.CHUNK_BYTES`) too, so that
+boundaries meet every edit, and the size of a read (`textfile.CHUNK_BYTES`) too, so that
 the reading's own errors (a control character, an over-long line) come between blocks.
 `iter_line_blocks` is also compared with `iter_lines` directly, on random bytes.
 """
@@ -34,6 +34,7 @@ import eisfit.io._mpt_rows as mpt_rows
 import eisfit.io.biologic_mpr as biologic_mpr
 import eisfit.io.biologic_mpt as biologic_mpt
 import eisfit.io.sniffing as sniffing
+import eisfit.io.textfile as textfile
 from eisfit import ReadError, Spectrum
 from eisfit.errors import SpectrumError
 from eisfit.io._biologic import (
@@ -452,7 +453,7 @@ def test_an_error_of_iter_lines_inside_a_chunk_comes_in_file_order(
 ) -> None:
     """`iter_lines` checks a block of bytes before yielding its lines: a NUL in a later
     block must not hide a bad row of an earlier one, and the reverse."""
-    monkeypatch.setattr(sniffing, "CHUNK_BYTES", 200)
+    monkeypatch.setattr(textfile, "CHUNK_BYTES", 200)
     bad, nul = (5, 30) if order == "bad_row_first" else (30, 5)
 
     def edit(rows: list[list[str]]) -> list[list[str]]:
@@ -466,8 +467,8 @@ def test_an_error_of_iter_lines_inside_a_chunk_comes_in_file_order(
 
 
 def test_a_long_line_inside_a_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sniffing, "CHUNK_BYTES", 150)
-    monkeypatch.setattr(sniffing, "MAX_LINE_BYTES", 400)
+    monkeypatch.setattr(textfile, "CHUNK_BYTES", 150)
+    monkeypatch.setattr(textfile, "MAX_LINE_BYTES", 400)
     path = _write(tmp_path, "long", _with_rows(lambda rows: [*rows[:20], "9" * 2000, *rows[20:]]))
     for chunk in CHUNK_SIZES:
         assert "longer than" in _compare(path, biologic_mpt.read_mpt, chunk)[1]
@@ -547,8 +548,8 @@ def test_line_blocks_are_the_lines_of_iter_lines(
     """Same lines, numbers and errors, whatever the bytes, encoding and size of a read."""
     options: dict[str, Any] = {} if control else {"control": None}
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sniffing, "CHUNK_BYTES", chunk_bytes)
-        patch.setattr(sniffing, "MAX_LINE_BYTES", 50)
+        patch.setattr(textfile, "CHUNK_BYTES", chunk_bytes)
+        patch.setattr(textfile, "MAX_LINE_BYTES", 50)
         path = Path(folder) / "any.txt"
         path.write_bytes(bom + data)
         got = _outcome(lambda: [(first + k, line)

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import eisfit
 from eisfit import EisfitError, ReadError
-from eisfit.io import read, read_csv, sniffing, write_csv
+from eisfit.io import read, read_csv, sniffing, textfile, write_csv
 from eisfit.io.biologic_mpt import read_mpt
 
 MIB = 1 << 20
@@ -185,7 +185,7 @@ def test_a_line_longer_than_the_limit_is_refused_with_its_number(
     with pytest.raises(ReadError, match="line longer than") as info:
         read(path, format="csv")
     assert info.value.line == 2
-    assert bytes_read[0] <= sniffing.MAX_LINE_BYTES + 2 * sniffing.CHUNK_BYTES
+    assert bytes_read[0] <= textfile.MAX_LINE_BYTES + 2 * textfile.CHUNK_BYTES
 
 
 def test_binary_readers_check_their_header_before_the_rest(
@@ -244,12 +244,12 @@ def test_iter_lines_equals_decoding_the_whole_file(
         data = bom + data.decode("latin-1").encode(utf16)
     path = tmp_path_factory.mktemp("lines") / "f.txt"
     path.write_bytes(data)
-    saved = sniffing.CHUNK_BYTES
-    sniffing.CHUNK_BYTES = chunk
+    saved = textfile.CHUNK_BYTES
+    textfile.CHUNK_BYTES = chunk
     try:
         assert _streamed(path) == _whole(path)
     finally:
-        sniffing.CHUNK_BYTES = saved
+        textfile.CHUNK_BYTES = saved
 
 
 def test_the_encoding_is_decided_for_the_whole_file_even_when_late(tmp_path: Path) -> None:
@@ -281,7 +281,7 @@ def test_valid_files_read_the_same_in_small_chunks(
     mpt_path = tmp_path / "many.mpt"
     mpt_path.write_bytes(mpt_text(spectra, decimal_comma=True).encode("cp1252"))
     expected = {p: eisfit.read(p) for p in (csv_path, mpt_path)}
-    monkeypatch.setattr(sniffing, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(textfile, "CHUNK_BYTES", chunk)
     for path, want in expected.items():
         got = read_csv(path) if path.suffix == ".csv" else read_mpt(path)
         assert len(got) == len(want) == 40
@@ -297,5 +297,5 @@ def test_a_valid_file_is_read_to_its_end(tmp_path: Path, bytes_read: list[int]) 
     path.write_bytes(mpt_text(spectra).encode("cp1252"))
     bytes_read[0] = 0
     assert len(read(path)) == 500
-    assert path.stat().st_size > 2 * sniffing.CHUNK_BYTES
+    assert path.stat().st_size > 2 * textfile.CHUNK_BYTES
     assert bytes_read[0] >= path.stat().st_size
