@@ -73,7 +73,7 @@ from ..errors import BatchInterrupted, EisfitError, JsonError
 from ..notation.model import compile_circuit
 from ..status import STATUSES
 from .auto import MODEL_JSON, CellChoice, mark_row, plan_auto
-from .execute import SliceArgs, dask_client, dask_workers, run_slices
+from .execute import SliceArgs, dask_client, dask_workers, local_pool, run_slices
 from .interrupts import deferred
 from .lock import check_out_dir, run_lock
 from .plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch
@@ -139,6 +139,8 @@ def run_batch(
                         "resuming its work", *(lock.previous.get(k) for k in
                                                ("pid", "host", "started")))  # fmt: skip
         t0 = time.perf_counter()
+        workers = _workers(jobs, client)
+        pool = stack.enter_context(local_pool(workers, client))  # forked before the plan grows
         stored = stack.enter_context(closing(StoredRows(out, settings.digest())))
         plan = plan_batch(sources, settings, cell_by, out,
                           reuse=None if settings.is_auto else stored.exists)  # fmt: skip
@@ -147,7 +149,6 @@ def run_batch(
             plan, own, names = plan_auto(plan, settings, out, log, stored.exists)
         elif out is not None:  # the circuits of an earlier --model auto run are not these
             (out / MODEL_JSON).unlink(missing_ok=True)
-        workers = _workers(jobs, client)
         items = chunks([len(c) for c in plan.cells], workers)
         work = _Work(plan, items, settings, stored, out, workers, own)
         log.info(_start_line(plan, out, workers, scheduler))
@@ -159,7 +160,8 @@ def run_batch(
             closing(RowSpill(schema.names(names), out / ".cache" if out is not None else None))
         )
         job = _TableJob(plan, spill, work.index, columns)
-        outputs = run_slices(work, settings, tuple(names), workers=workers, client=client)
+        outputs = run_slices(work, settings, tuple(names), workers=workers, client=client,
+                              pool=pool)  # fmt: skip
         stopped: KeyboardInterrupt | None = None
         try:
             for k, i, (row, record) in outputs:  # saved as soon as done

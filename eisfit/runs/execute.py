@@ -40,16 +40,19 @@ from __future__ import annotations
 
 import concurrent.futures
 import concurrent.futures.process
+import os
 from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from ..errors import EisfitError
-from .pools import worker_pool
+from .pools import new_pool, stop_pool, worker_pool
 from .worker import Output, fit_group, iter_group, previous_from_row
 
-__all__ = ["SLICE_SPECTRA", "Done", "Items", "dask_client", "dask_workers", "run_items",
-           "run_slices"]  # fmt: skip
+__all__ = ["SLICE_SPECTRA", "Done", "Items", "dask_client", "dask_workers", "local_pool",
+           "run_items", "run_slices"]  # fmt: skip
 
 #: the most spectra in one call of `fit_group`
 SLICE_SPECTRA = 64
@@ -117,14 +120,45 @@ def _all_reused(args: tuple) -> bool:
     return all(stored is not None for stored in args[2])
 
 
+@contextmanager
+def local_pool(workers: int, client: Any = None) -> Iterator[ProcessPoolExecutor | None]:
+    """The batch's ``workers`` processes, forked now, before this process reads the files
+    (None: a Dask ``client`` or a single worker, nothing to start).
+
+    A forked worker maps every page its parent held at the fork, and ``VmRSS`` counts
+    them: forked after the plan of 10^5 spectra, each worker started at the parent's
+    ~210 MiB instead of ~150 MiB, which was the whole growth of the workers' peak RSS
+    from 10^3 to 10^5 spectra (``bench/scale_bench.py``, issue 15).  Forking costs a few
+    milliseconds; the workers stay idle until `run_slices` uses them, which stops them
+    when it no longer needs them (and the block's end, whatever happened)."""
+    if client is not None or workers <= 1:
+        yield None
+        return
+    _preload_for_workers()
+    pool = new_pool(workers)
+    try:
+        pool.submit(os.getpid)  # with fork, the first task starts every worker
+        yield pool
+    finally:
+        stop_pool(pool)
+
+
 def run_slices(
-    items: Items, settings: Any, names: tuple[str, ...], *, workers: int, client: Any = None
+    items: Items,
+    settings: Any,
+    names: tuple[str, ...],
+    *,
+    workers: int,
+    client: Any = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[Done]:
     """Run every work item, slice by slice; items with nothing to fit always run here.
 
     Every item is fitted with ``settings`` and ``names``, unless ``items`` has a method
     ``common(k) -> (settings, names)`` giving its own (``--model auto``: one circuit per
-    cell, `eisfit.runs.auto`)."""
+    cell, `eisfit.runs.auto`).  ``pool``: worker processes started earlier (`local_pool`)
+    to use instead of starting ``workers`` new ones; it is stopped as soon as no slice
+    needs it."""
     sizes = items.sizes()
     idle = [k for k in range(len(sizes)) if items.idle(k)]
     busy = [k for k in range(len(sizes)) if not items.idle(k)]
@@ -133,6 +167,8 @@ def run_slices(
     def chain(k: int) -> _Chain:
         return _Chain(k, sizes[k], own(k) if own is not None else (settings, names))
 
+    if pool is not None and (workers <= 1 or len(busy) <= 1):
+        stop_pool(pool)  # not needed: let its workers go before the fits here
     for k in idle:
         yield from _here(items, chain(k))
     if client is None and (workers <= 1 or len(busy) <= 1):
@@ -143,9 +179,13 @@ def run_slices(
     if client is not None:
         yield from _remote(items, chains, _Dask(client), 2 * dask_workers(client))
         return
-    _preload_for_workers()
-    with worker_pool(min(workers, len(busy))) as pool:  # stopped at once if the consumer stops
+    if pool is not None:
         yield from _remote(items, chains, _Pool(pool), 2 * workers)
+        stop_pool(pool)  # every slice is back: its workers' memory goes before the table's
+        return
+    _preload_for_workers()
+    with worker_pool(min(workers, len(busy))) as started:  # stopped at once if the consumer stops
+        yield from _remote(items, chains, _Pool(started), 2 * workers)
 
 
 def _preload_for_workers() -> None:
