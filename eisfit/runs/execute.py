@@ -42,7 +42,7 @@ import concurrent.futures
 import concurrent.futures.process
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -51,8 +51,8 @@ from ..errors import EisfitError
 from .pools import new_pool, stop_pool, worker_pool
 from .worker import Output, fit_group, iter_group, previous_from_row
 
-__all__ = ["SLICE_SPECTRA", "Done", "Items", "dask_client", "dask_workers", "local_pool",
-           "run_items", "run_slices"]  # fmt: skip
+__all__ = ["SLICE_SPECTRA", "Done", "Items", "Workers", "dask_client", "dask_workers",
+           "local_pool", "run_items", "run_slices"]  # fmt: skip
 
 #: the most spectra in one call of `fit_group`
 SLICE_SPECTRA = 64
@@ -120,8 +120,34 @@ def _all_reused(args: tuple) -> bool:
     return all(stored is not None for stored in args[2])
 
 
+class Workers:
+    """Worker processes started early (`local_pool`), used for the fits and then for the
+    trends of the cells, and whether they still run."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+        self.stopped = False
+
+    def stop(self) -> None:
+        """Stop the workers now (`eisfit.runs.pools.stop_pool`); nothing is running on them."""
+        if not self.stopped:
+            self.stopped = True
+            stop_pool(self.pool)
+
+    def map(self, function: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """``[function(x) for x in items]``, on the workers while they run, else here (also
+        when a worker dies meanwhile: the results are the same)."""
+        items = list(items)
+        if not self.stopped:
+            try:
+                return list(self.pool.map(function, items))
+            except concurrent.futures.process.BrokenProcessPool:
+                self.stop()
+        return [function(x) for x in items]
+
+
 @contextmanager
-def local_pool(workers: int, client: Any = None) -> Iterator[ProcessPoolExecutor | None]:
+def local_pool(workers: int, client: Any = None) -> Iterator[Workers | None]:
     """The batch's ``workers`` processes, forked now, before this process reads the files
     (None: a Dask ``client`` or a single worker, nothing to start).
 
@@ -129,18 +155,19 @@ def local_pool(workers: int, client: Any = None) -> Iterator[ProcessPoolExecutor
     them: forked after the plan of 10^5 spectra, each worker started at the parent's
     ~210 MiB instead of ~150 MiB, which was the whole growth of the workers' peak RSS
     from 10^3 to 10^5 spectra (``bench/scale_bench.py``, issue 15).  Forking costs a few
-    milliseconds; the workers stay idle until `run_slices` uses them, which stops them
-    when it no longer needs them (and the block's end, whatever happened)."""
+    milliseconds; the workers stay idle until `run_slices` uses them (which stops them
+    at once when the fits all run here), then the batch analyses the trends of its cells
+    on them (`Workers.map`); they are stopped when the block ends, whatever happened."""
     if client is not None or workers <= 1:
         yield None
         return
     _preload_for_workers()
-    pool = new_pool(workers)
+    started = Workers(new_pool(workers))
     try:
-        pool.submit(os.getpid)  # with fork, the first task starts every worker
-        yield pool
+        started.pool.submit(os.getpid)  # with fork, the first task starts every worker
+        yield started
     finally:
-        stop_pool(pool)
+        started.stop()
 
 
 def run_slices(
@@ -150,15 +177,15 @@ def run_slices(
     *,
     workers: int,
     client: Any = None,
-    pool: ProcessPoolExecutor | None = None,
+    pool: Workers | None = None,
 ) -> Iterator[Done]:
     """Run every work item, slice by slice; items with nothing to fit always run here.
 
     Every item is fitted with ``settings`` and ``names``, unless ``items`` has a method
     ``common(k) -> (settings, names)`` giving its own (``--model auto``: one circuit per
     cell, `eisfit.runs.auto`).  ``pool``: worker processes started earlier (`local_pool`)
-    to use instead of starting ``workers`` new ones; it is stopped as soon as no slice
-    needs it."""
+    to use instead of starting ``workers`` new ones (stopped here when the fits all run
+    in this process)."""
     sizes = items.sizes()
     idle = [k for k in range(len(sizes)) if items.idle(k)]
     busy = [k for k in range(len(sizes)) if not items.idle(k)]
@@ -168,7 +195,7 @@ def run_slices(
         return _Chain(k, sizes[k], own(k) if own is not None else (settings, names))
 
     if pool is not None and (workers <= 1 or len(busy) <= 1):
-        stop_pool(pool)  # not needed: let its workers go before the fits here
+        pool.stop()  # not needed: let its workers go before the fits here
     for k in idle:
         yield from _here(items, chain(k))
     if client is None and (workers <= 1 or len(busy) <= 1):
@@ -180,8 +207,7 @@ def run_slices(
         yield from _remote(items, chains, _Dask(client), 2 * dask_workers(client))
         return
     if pool is not None:
-        yield from _remote(items, chains, _Pool(pool), 2 * workers)
-        stop_pool(pool)  # every slice is back: its workers' memory goes before the table's
+        yield from _remote(items, chains, _Pool(pool.pool), 2 * workers)
         return
     _preload_for_workers()
     with worker_pool(min(workers, len(busy))) as started:  # stopped at once if the consumer stops
