@@ -146,3 +146,20 @@ def test_a_batch_of_cells_writes_the_same_trends_with_workers(tmp_path) -> None:
     one, two = ((tmp_path / f"jobs{j}" / "trends.json").read_text() for j in (1, 2))
     assert json.loads(one)["cells"].keys() == {"cell0", "cell1", "cell2"}
     assert one == two
+
+
+def test_ctrl_c_during_the_fits_stops_the_workers_before_the_table_is_saved(
+    monkeypatch, tmp_path
+) -> None:
+    from eisfit.errors import BatchInterrupted
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "log_row", interrupted)  # Ctrl-C as the first row arrives
+    alive = _children_at(monkeypatch, batch, "_save")
+    with pytest.raises(BatchInterrupted):
+        run_batch(_spectra(cells=3, per_cell=4), SETTINGS, jobs=2, cell_by="file",
+                  progress=False, out_dir=tmp_path)  # fmt: skip
+    assert alive == [0]  # no worker left computing while the finished rows are saved
+    assert multiprocessing.active_children() == []

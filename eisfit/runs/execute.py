@@ -129,7 +129,7 @@ class Workers:
         self.stopped = False
 
     def stop(self) -> None:
-        """Stop the workers now (`eisfit.runs.pools.stop_pool`); nothing is running on them."""
+        """Stop the workers now, ending whatever they run (`eisfit.runs.pools.stop_pool`)."""
         if not self.stopped:
             self.stopped = True
             stop_pool(self.pool)
@@ -207,7 +207,7 @@ def run_slices(
         yield from _remote(items, chains, _Dask(client), 2 * dask_workers(client))
         return
     if pool is not None:
-        yield from _remote(items, chains, _Pool(pool.pool), 2 * workers)
+        yield from _remote(items, chains, _Pool(pool.pool, pool.stop), 2 * workers)
         return
     _preload_for_workers()
     with worker_pool(min(workers, len(busy))) as started:  # stopped at once if the consumer stops
@@ -238,8 +238,12 @@ class _Pool:
 
     lost = "a worker process ended while fitting (killed, or out of memory?)"
 
-    def __init__(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
-        self.pool = pool
+    def __init__(
+        self,
+        pool: concurrent.futures.ProcessPoolExecutor,
+        stop: Callable[[], None] | None = None,
+    ) -> None:
+        self.pool, self.stop = pool, stop
         self.pending: set[Any] = set()
 
     def submit(self, args: tuple) -> Any:
@@ -261,7 +265,8 @@ class _Pool:
         return future.result()
 
     def cancel(self) -> None:
-        pass  # the pool's context stops it
+        if self.stop is not None:  # workers started by the caller: no running slice is kept
+            self.stop()  # (else the pool's context in `run_slices` stops them)
 
 
 class _Dask:
