@@ -2,15 +2,13 @@
 
 A forked worker maps every page its parent held at the fork, so workers started after the
 plan of 10^5 spectra each counted the plan in their RSS.  `eisfit.runs.execute.local_pool`
-starts them first; `run_slices` stops them as soon as it no longer needs them.
+starts them first; `run_slices` stops them as soon as it no longer needs them, before the
+table is written.
 """
 
 from __future__ import annotations
 
-import json
 import multiprocessing
-import os
-import signal
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -92,60 +90,15 @@ def test_a_failure_while_planning_stops_the_workers(monkeypatch) -> None:
     assert multiprocessing.active_children() == []
 
 
-def _cell_table() -> pd.DataFrame:
-    """A results table of three cells whose interphase grows as sqrt(t) at three rates."""
-    rng = np.random.default_rng(5)
-    t = np.arange(1.0, 41.0)
-    rows = []
-    for c, k in enumerate((20.0, 35.0, 50.0)):
-        r = 300.0 + k * np.sqrt(t)
-        rows += [{"cell": f"cell{c}", "time_h": ti, "time_source": "timestamp", "status": "ok",
-                  "partial": False, "R_soli_ohm": ri * (1 + 0.01 * rng.standard_normal()),
-                  "R_soli_ohm_stderr": 0.01 * ri, "R_total_ohm": ri + 180.0}
-                 for ti, ri in zip(t, r, strict=True)]  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def test_the_trends_of_cells_are_the_same_on_workers() -> None:
-    from eisfit.trends.analysis import analyse_trends
-
-    table = _cell_table()
-    here = analyse_trends(table)
-    with execute.local_pool(2) as pool:
-        assert pool is not None
-        there = analyse_trends(table, mapper=pool.map)
-    assert set(there["cells"]) == {"cell0", "cell1", "cell2"}
-    assert json.dumps(there, sort_keys=True, default=str) == json.dumps(
-        here, sort_keys=True, default=str
-    )
-    fits = [there["cells"][c]["trends"]["R_soli_ohm"]["chosen"] for c in ("cell0", "cell2")]
-    assert fits[0] != fits[1]  # each cell fitted on its own rows
-
-
-def test_a_worker_lost_during_the_trends_costs_nothing() -> None:
-    table = _cell_table()
-    from eisfit.trends.analysis import analyse_trends
-
-    with execute.local_pool(2) as pool:
-        assert pool is not None
-        for process in list(pool.pool._processes.values()):
-            os.kill(process.pid, signal.SIGKILL)
-            process.join(5)
-        got = analyse_trends(table, mapper=pool.map)  # done here instead
-        assert pool.stopped
-    assert json.dumps(got, sort_keys=True, default=str) == json.dumps(
-        analyse_trends(table), sort_keys=True, default=str
-    )
-
-
-def test_a_batch_of_cells_writes_the_same_trends_with_workers(tmp_path) -> None:
-    spectra = _spectra(cells=3, per_cell=5)
-    for jobs in (1, 2):
-        run_batch(spectra, SETTINGS, jobs=jobs, cell_by="file", progress=False,
-                  out_dir=tmp_path / f"jobs{jobs}")  # fmt: skip
-    one, two = ((tmp_path / f"jobs{j}" / "trends.json").read_text() for j in (1, 2))
-    assert json.loads(one)["cells"].keys() == {"cell0", "cell1", "cell2"}
-    assert one == two
+def test_the_workers_are_gone_before_the_table_and_trends_are_written(monkeypatch, tmp_path):
+    """The batch process peaks while it writes the table and the trends: its idle workers
+    must not sit beside it then."""
+    alive = _children_at(monkeypatch, batch, "_save")
+    trends = _children_at(monkeypatch, batch, "_write_trends")
+    run_batch(_spectra(cells=3, per_cell=4), SETTINGS, jobs=2, cell_by="file",
+              progress=False, out_dir=tmp_path)  # fmt: skip
+    assert alive == [0] and trends == [0]
+    assert (tmp_path / "trends.json").is_file()
 
 
 def test_ctrl_c_during_the_fits_stops_the_workers_before_the_table_is_saved(

@@ -125,7 +125,7 @@ def test_a_signal_during_the_trend_analysis(
     run: Path, reference: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    def stopped(frame: pd.DataFrame, mapper: object = None) -> dict:
+    def stopped(frame: pd.DataFrame) -> dict:
         signal.raise_signal(signal.SIGTERM)
         time.sleep(1.0)  # the handler raises here
         raise AssertionError("SIGTERM did not stop the trend analysis")

@@ -73,7 +73,7 @@ from ..errors import BatchInterrupted, EisfitError, JsonError
 from ..notation.model import compile_circuit
 from ..status import STATUSES
 from .auto import MODEL_JSON, CellChoice, mark_row, plan_auto
-from .execute import SliceArgs, Workers, dask_client, dask_workers, local_pool, run_slices
+from .execute import SliceArgs, dask_client, dask_workers, local_pool, run_slices
 from .interrupts import deferred
 from .lock import check_out_dir, run_lock
 from .plan import CELL_BY, CHUNK_MIN, Plan, chunks, plan_batch
@@ -187,7 +187,7 @@ def run_batch(
         if stopped is None:
             log.info(_end_line(table, time.perf_counter() - t0))
         try:
-            _write_trends(out, table, pool)
+            _write_trends(out, table)
         except KeyboardInterrupt as exc:  # results.csv is whole; trends.json is not there
             raise _interrupted(log, table, plan, t0, "trends") from exc
         if stopped is not None:
@@ -358,32 +358,28 @@ def _end_line(table: Table, elapsed_s: float) -> str:
     )
 
 
-def trends_of(frame: pd.DataFrame, mapper: Any = None) -> dict[str, Any]:
-    """`eisfit.trends.analysis.analyse_trends` of the table (its cells through ``mapper``),
-    or a stub saying it is unavailable."""
+def trends_of(frame: pd.DataFrame) -> dict[str, Any]:
+    """`eisfit.trends.analysis.analyse_trends` of the table, or a stub saying it is unavailable."""
     try:
         from ..trends.analysis import analyse_trends
     except ImportError:
         return {"trends": {}, "events": [], "message": "trends module unavailable"}
     try:
-        return analyse_trends(frame, mapper=mapper)
+        return analyse_trends(frame)
     except (EisfitError, ValueError) as exc:  # a trend failure must not lose the fits
         return {"trends": {}, "events": [], "message": f"trend analysis failed: {exc}"}
 
 
-def _write_trends(out: Path | None, table: Table, pool: Workers | None = None) -> None:
+def _write_trends(out: Path | None, table: Table) -> None:
     """trends.json of the table (skipped when the one in place was made from the same
-    table: `Table.digest`), its cells analysed on ``pool``'s workers when there are some
-    (at 10^5 spectra in 100 cells, the trends took 44 s here alone).  Interrupted, it
-    leaves no trends.json of another table behind."""
+    table: `Table.digest`).  Interrupted, it leaves no trends.json of another table behind."""
     if out is None:
         return
     path = out / "trends.json"
     if _trends_digest(path) == table.digest:
         return  # same table, same eisfit: the trends on disk are the ones it would compute
     try:
-        found = trends_of(table.trend_frame, pool.map if pool is not None else None)
-        trends = {**json_ready(found), "results_digest": table.digest}
+        trends = {**json_ready(trends_of(table.trend_frame)), "results_digest": table.digest}
         write_atomic(path, json.dumps(trends, indent=1, allow_nan=False))
     except KeyboardInterrupt:
         path.unlink(missing_ok=True)  # it described an older table

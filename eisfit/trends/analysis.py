@@ -26,7 +26,7 @@ the first spectrum, or the spectrum number when the run has no timestamps (``tim
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -211,9 +211,7 @@ def _excluded(df: pd.DataFrame, used: int) -> dict[str, int]:
             "unusable_or_no_time": len(df) - partial - used}  # fmt: skip
 
 
-def analyse_trends(
-    df: pd.DataFrame, *, mapper: Callable[[Callable, list], Iterable[dict]] | None = None
-) -> dict:
+def analyse_trends(df: pd.DataFrame) -> dict:
     """JSON-ready trends of a batch results table: law fits per quantity and events.
 
     Uses `usable_rows` (status ok, warning or undetermined; all rows when there is no status
@@ -231,17 +229,13 @@ def analyse_trends(
     cells are different samples, so a law or a jump across them would mean nothing.  Then
     ``"trends"`` and ``"skipped"`` are empty, ``"cells"`` maps each cell to its own
     ``{"trends", "skipped", "rows"}``, every event carries its ``"cell"``, and
-    ``"message"`` says so.  ``mapper(function, items)`` computes ``[function(x) for x in
-    items]`` for the cells (None: here, one after the other), e.g. on worker processes:
-    the cells are independent, and the result does not depend on where they ran.
+    ``"message"`` says so.
     """
     cells = list(dict.fromkeys(df["cell"].dropna())) if "cell" in df.columns else []
     if len(cells) <= 1:
         return _analyse_cell(df)
     axis = time_axis_of(df)
-    frames = [df[df["cell"] == c] for c in cells]
-    done = mapper(_analyse_cell, frames) if mapper is not None else map(_analyse_cell, frames)
-    per_cell = dict(zip(map(str, cells), done, strict=True))
+    per_cell = {str(c): _analyse_cell(df[df["cell"] == c]) for c in cells}
     events = [{**e, "cell": c} for c, one in per_cell.items() for e in one["events"]]
     events.sort(key=lambda e: (e["time_h"], e["cell"]))
     return {
