@@ -147,9 +147,9 @@ def local_pool(workers: int, client: Any = None) -> Iterator[Workers | None]:
     milliseconds; the workers stay idle until `run_slices` uses them, which stops them
     as soon as no slice needs them (at once when the fits all run here), so that they
     are gone before the table and the trends are written; and the block's end stops them
-    whatever happened.  (Analysing the cells' trends on them instead, 44 s of a 10^5
-    run done in half the time, left them 18 MiB larger beside the batch process's peak:
-    the sampled peak of the run grew from +6 % to +23 % over 10^3 spectra.)"""
+    whatever happened.  (Analysing the cells' trends on them instead, about 26 s of a
+    10^5 run done in half the time, left them 18 MiB larger beside the batch process's
+    peak: the sampled peak of the run grew from +6 % to +23 % over 10^3 spectra.)"""
     if client is not None or workers <= 1:
         yield None
         return

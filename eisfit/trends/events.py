@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,7 +152,10 @@ def _shorts(t: np.ndarray, r: np.ndarray) -> list[tuple[int, float]]:
                 history = [r[i]]
             continue
         if history:
-            ref = float(np.median(history[-SHORT_WINDOW:]))
+            # statistics.median: the same number as np.median (the middle value, or the
+            # two middle ones' (a + b) / 2), 40x faster on a list of 5 (the trends of
+            # 10^5 rows in 100 cells: 26.3 -> 24.4 s, trends.json identical)
+            ref = float(statistics.median(history[-SHORT_WINDOW:]))
             if r[i] < SHORT_FRACTION * ref:
                 found.append((i, ref))
                 shorted_ref = ref
