@@ -141,9 +141,9 @@ def local_pool(workers: int, client: Any = None) -> Iterator[Workers | None]:
     (None: a Dask ``client`` or a single worker, nothing to start).
 
     A forked worker maps every page its parent held at the fork, and ``VmRSS`` counts
-    them: forked after the plan of 10^5 spectra, each worker started at the parent's
-    ~210 MiB instead of ~150 MiB, which was the whole growth of the workers' peak RSS
-    from 10^3 to 10^5 spectra (``bench/scale_bench.py``, issue 15).  Forking costs a few
+    them: forked after the plan of 10^5 spectra, each worker showed 243 MiB from its
+    first second (the parent held 212 MiB then), against 223 MiB at 10^3 spectra; forked
+    first, 224 MiB at 10^5 (``bench/scale_bench.py``, issue 15).  Forking costs a few
     milliseconds; the workers stay idle until `run_slices` uses them, which stops them
     as soon as no slice needs them (at once when the fits all run here), so that they
     are gone before the table and the trends are written; and the block's end stops them
