@@ -42,7 +42,7 @@ import concurrent.futures
 import concurrent.futures.process
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -51,8 +51,8 @@ from ..errors import EisfitError
 from .pools import new_pool, stop_pool, worker_pool
 from .worker import Output, fit_group, iter_group, previous_from_row
 
-__all__ = ["SLICE_SPECTRA", "Done", "Items", "Workers", "dask_client", "dask_workers",
-           "local_pool", "run_items", "run_slices"]  # fmt: skip
+__all__ = ["SLICE_SPECTRA", "Done", "Items", "dask_client", "dask_workers", "local_pool",
+           "run_items", "run_slices"]  # fmt: skip
 
 #: the most spectra in one call of `fit_group`
 SLICE_SPECTRA = 64
@@ -120,23 +120,8 @@ def _all_reused(args: tuple) -> bool:
     return all(stored is not None for stored in args[2])
 
 
-class Workers:
-    """Worker processes started early (`local_pool`) for the fits, and whether they still
-    run."""
-
-    def __init__(self, pool: ProcessPoolExecutor) -> None:
-        self.pool = pool
-        self.stopped = False
-
-    def stop(self) -> None:
-        """Stop the workers now, ending whatever they run (`eisfit.runs.pools.stop_pool`)."""
-        if not self.stopped:
-            self.stopped = True
-            stop_pool(self.pool)
-
-
 @contextmanager
-def local_pool(workers: int, client: Any = None) -> Iterator[Workers | None]:
+def local_pool(workers: int, client: Any = None) -> Iterator[ProcessPoolExecutor | None]:
     """The batch's ``workers`` processes, forked now, before this process reads the files
     (None: a Dask ``client`` or a single worker, nothing to start).
 
@@ -154,12 +139,12 @@ def local_pool(workers: int, client: Any = None) -> Iterator[Workers | None]:
         yield None
         return
     _preload_for_workers()
-    started = Workers(new_pool(workers))
+    pool = new_pool(workers)
     try:
-        started.pool.submit(os.getpid)  # with fork, the first task starts every worker
-        yield started
+        pool.submit(os.getpid)  # with fork, the first task starts every worker
+        yield pool
     finally:
-        started.stop()
+        stop_pool(pool)  # a second stop_pool (after run_slices's) does nothing
 
 
 def run_slices(
@@ -169,7 +154,7 @@ def run_slices(
     *,
     workers: int,
     client: Any = None,
-    pool: Workers | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[Done]:
     """Run every work item, slice by slice; items with nothing to fit always run here.
 
@@ -187,7 +172,7 @@ def run_slices(
         return _Chain(k, sizes[k], own(k) if own is not None else (settings, names))
 
     if pool is not None and (workers <= 1 or len(busy) <= 1):
-        pool.stop()  # not needed: let its workers go before the fits here
+        stop_pool(pool)  # not needed: let its workers go before the fits here
     for k in idle:
         yield from _here(items, chain(k))
     if client is None and (workers <= 1 or len(busy) <= 1):
@@ -199,8 +184,8 @@ def run_slices(
         yield from _remote(items, chains, _Dask(client), 2 * dask_workers(client))
         return
     if pool is not None:
-        yield from _remote(items, chains, _Pool(pool.pool, pool.stop), 2 * workers)
-        pool.stop()  # every slice is back: the workers go before the table is written
+        yield from _remote(items, chains, _Pool(pool, stop_on_cancel=True), 2 * workers)
+        stop_pool(pool)  # every slice is back: the workers go before the table is written
         return
     _preload_for_workers()
     with worker_pool(min(workers, len(busy))) as started:  # stopped at once if the consumer stops
@@ -232,11 +217,9 @@ class _Pool:
     lost = "a worker process ended while fitting (killed, or out of memory?)"
 
     def __init__(
-        self,
-        pool: concurrent.futures.ProcessPoolExecutor,
-        stop: Callable[[], None] | None = None,
+        self, pool: concurrent.futures.ProcessPoolExecutor, *, stop_on_cancel: bool = False
     ) -> None:
-        self.pool, self.stop = pool, stop
+        self.pool, self.stop_on_cancel = pool, stop_on_cancel
         self.pending: set[Any] = set()
 
     def submit(self, args: tuple) -> Any:
@@ -258,8 +241,8 @@ class _Pool:
         return future.result()
 
     def cancel(self) -> None:
-        if self.stop is not None:  # workers started by the caller: no running slice is kept
-            self.stop()  # (else the pool's context in `run_slices` stops them)
+        if self.stop_on_cancel:  # workers started by the caller: no running slice is kept
+            stop_pool(self.pool)  # (else the pool's context in `run_slices` stops them)
 
 
 class _Dask:

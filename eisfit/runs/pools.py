@@ -87,7 +87,7 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
     ``shutdown(wait=False)`` alone would still let the interpreter wait at exit for the
     running items; Python < 3.14 has no public way to terminate the workers, hence the
     private ``_processes`` (taken before shutdown, which clears it).  A worker that
-    survives SIGTERM for 5 s is killed.
+    survives SIGTERM for 5 s is killed.  Stopping a stopped pool does nothing.
     """
     table = getattr(pool, "_processes", None) or {}  # the dict itself: shutdown drops the
     pool.shutdown(wait=False, cancel_futures=True)  # pool's reference, not the dict
