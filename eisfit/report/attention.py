@@ -9,6 +9,9 @@ per ASR and conductivity column and the physics' own repetitions of it.
 
 from __future__ import annotations
 
+import os
+from collections import Counter
+
 import pandas as pd
 
 from ..schema import column
@@ -26,7 +29,7 @@ from .units import display_text
 __all__ = ["MAX_LISTED", "attention"]
 
 MAX_LISTED = 40  # failed/error rows listed one by one under "needs attention"
-_EXAMPLES = 3  # rows named per status under "needs attention"
+_CLAUSE = 160  # characters of the first reason quoted per status under "needs attention"
 # results.csv kinds that need the cell geometry (`eisfit.schema`): empty without it
 _NEED_GEOMETRY = ("asr", "conductivity")
 
@@ -46,9 +49,26 @@ def _needs_geometry(quantity: str) -> bool:
         return False
 
 
-def _where(row: pd.Series) -> str:
+def _where(row: pd.Series, root: str = "") -> str:
+    """``source #index``, the source relative to ``root`` (`_root`) when it lies under it."""
+    source = str(row["source"])
+    if root and source.startswith(root) and len(source) > len(root):
+        source = source[len(root) :].lstrip("/\\")
     index = row.get("index")
-    return f"{row['source']}" + (f" #{int(index)}" if pd.notna(index) else "")
+    return source + (f" #{int(index)}" if pd.notna(index) else "")
+
+
+def _root(table: pd.DataFrame) -> str:
+    """The folder every source lies in (the run's input folder), "" when they share none:
+    the examples under "needs attention" name files relative to it (the Files table at
+    the end of the report gives the full paths)."""
+    sources = [s for s in table.get("source", pd.Series([], dtype=object)) if isinstance(s, str)]
+    if not sources or not all(os.path.isabs(s) for s in sources):
+        return ""
+    try:
+        return os.path.dirname(sources[0]) if len(sources) == 1 else os.path.commonpath(sources)
+    except ValueError:  # mixed drives
+        return ""
 
 
 def _events(run: RunData) -> list[tuple[str, str]]:
@@ -68,20 +88,40 @@ def _events(run: RunData) -> list[tuple[str, str]]:
 def _bad_rows(table: pd.DataFrame, status: pd.Series) -> list[tuple[str, str]]:
     bad = table[status.isin(["failed", "error"])]
     out = []
+    root = _root(table)
     for _, row in bad.head(MAX_LISTED).iterrows():
         message = str(row.get("message", ""))
         if message.startswith(str(row["source"])):  # a read error names its file already
             message = message[len(str(row["source"])) :].lstrip(":, ")
-        out.append(("bad", f"{row['status']}: {_where(row)}: {display_text(message)}"))
+        out.append(("bad", f"{row['status']}: {_where(row, root)}: {display_text(message)}"))
     if len(bad) > MAX_LISTED:
         out.append(("bad", f"... and {len(bad) - MAX_LISTED} more failed/error rows "
                            "(see results.csv)"))  # fmt: skip
     return out
 
 
+def _first_clause(text: str) -> str:
+    """The first of the ``;``-separated clauses of a reasons cell, at most `_CLAUSE` long."""
+    first = text.split("; ")[0].strip()
+    return first if len(first) <= _CLAUSE else first[: _CLAUSE - 1].rstrip() + "…"
+
+
+def _undetermined_counts(rows: pd.DataFrame) -> str:
+    """``R0.R in 15, R2.R in 10, ...``: how many of ``rows`` leave each quantity
+    undetermined (the ``undetermined`` column), most often first; "" without the column."""
+    if "undetermined" not in rows.columns:
+        return ""
+    counts = Counter(name.strip() for value in rows["undetermined"] if isinstance(value, str)
+                     for name in value.split(";") if name.strip())  # fmt: skip
+    return ", ".join(f"{name} in {n}" for name, n in counts.most_common())
+
+
 def _status_items(table: pd.DataFrame, status: pd.Series) -> list[tuple[str, str]]:
-    """One line each for the undetermined and the warning rows: how many, and examples."""
+    """One line each for the undetermined and the warning rows: how many, which quantities
+    (undetermined) and the first row's first reason; each row's full reasons are in
+    results.csv and under its figure, so the list stays a few lines at any run length."""
     out = []
+    root = _root(table)
     for word, kind, what in (
         ("undetermined", "warn", "have quantities the data do not determine (NaN in "
                                  "results.csv, left out of ASR, conductivity, trends, events)"),
@@ -90,13 +130,14 @@ def _status_items(table: pd.DataFrame, status: pd.Series) -> list[tuple[str, str
         rows = table[status == word]
         if rows.empty:
             continue
-        examples = []
-        for _, row in rows.head(_EXAMPLES).iterrows():
-            why = row.get("reasons") if isinstance(row.get("reasons"), str) else ""
-            examples.append(f"{_where(row)}: {display_text(why or str(row.get('message', '')))}")
-        more = (f" (and {len(rows) - _EXAMPLES} more: column 'reasons')"
-                if len(rows) > _EXAMPLES else "")  # fmt: skip
-        out.append((kind, f"{len(rows)} spectra {what}, e.g. " + " | ".join(examples) + more))
+        counts = _undetermined_counts(rows) if word == "undetermined" else ""
+        first = rows.iloc[0]
+        why = first.get("reasons") if isinstance(first.get("reasons"), str) else ""
+        why = display_text(_first_clause(why or str(first.get("message", ""))))
+        example = f"{_where(first, root)}: {why}"
+        text = f"{len(rows)} spectra {what}" + (f": {counts}" if counts else "")
+        out.append((kind, f"{text}; the first, {example} (every reason: column 'reasons' of "
+                          "results.csv, and under each drawn spectrum)"))  # fmt: skip
     return out
 
 
