@@ -16,8 +16,13 @@ it fails the Kramers-Kronig check and is drawn as flagged), fits each with ``eis
 
 Each is repeated ``--repeat`` times in rounds (all variants in each round, so they share
 the machine's load); the table gives medians of wall time and of CPU time (the process
-and its workers), the median load average seen, and the ratio before / after.  The
-single-fit part writes one ``--fit-loops``-loop .mpt file and times ``eisfit fit FILE
+and its workers), the median load average seen, and the ratio before / after.  After the
+rounds, ``floor``: in this process, the draw (Agg, `PNG_DPI`) and palette PNG of each
+drawn spectrum figure, complete and with its data taken out (lines, markers, fills,
+legends and notes removed; the six axes with their ticks, labels and titles kept), and
+the cold report that the stripped figures alone would allow on the cores at hand: the
+warm report plus the figures' axes, spread over the cores.  The single-fit part writes
+one ``--fit-loops``-loop .mpt file and times ``eisfit fit FILE
 --report x.html`` (before and now), ``--spectrum N``, and the fit alone (no report).
 No peer tool writes a run report, so there is no ratio against one.
 
@@ -155,6 +160,74 @@ def table(title: str, rows: dict[str, list]) -> list[str]:
     return lines
 
 
+def _strip_data(figure: object) -> None:
+    """Remove from ``figure`` everything a spectrum puts in it (lines, markers, fills,
+    spans, legends, notes), keeping the axes with their ticks, labels and titles."""
+    for text in list(figure.texts):
+        text.remove()
+    for ax in figure.axes:
+        for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images]:
+            artist.remove()
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+
+
+def floor_part(out: Path, warm_s: float, repeat: int) -> list[str]:
+    """How much of a spectrum figure's drawing is its six axes alone (`_strip_data`), and
+    the cold report time that leaves as a lower bound on this machine."""
+    from eisfit.report.data import read_record, spectrum_view
+    from eisfit.report.figures import spectrum_figure
+    from eisfit.report.render import drawing, png_bytes
+
+    records = []
+    for name in sorted(p.name for p in (out / "figures").glob("spectrum_*.png")):
+        row = int(name.split("_")[1].split(".")[0])
+        record = read_record(out, _fit_file(out, row))
+        if record is not None:
+            records.append(record)
+    if not records:
+        return ["floor: no spectrum figure in the report"]
+    timings: dict[str, list[float]] = {"build": [], "complete": [], "axes only": []}
+    for _ in range(repeat):
+        for record in records:
+            for key, strip in (("complete", False), ("axes only", True)):
+                start = time.perf_counter()
+                with drawing():
+                    figure = spectrum_figure(spectrum_view(record, "x"))
+                built = time.perf_counter()
+                if strip:
+                    _strip_data(figure)
+                else:
+                    timings["build"].append(built - start)
+                drawn = time.perf_counter()
+                png_bytes(figure)
+                timings[key].append(time.perf_counter() - drawn)
+    ms = {k: 1000 * statistics.median(v) for k, v in timings.items()}
+    cores = os.cpu_count() or 1
+    n = len(records)
+    bound = warm_s + n * ms["axes only"] / 1000 / cores
+    return [f"### floor: {n} spectrum figures, drawn here (median of {repeat} rounds)", "",
+            "| part | ms per figure |", "|---|---|",
+            f"| build (data, lin-KK, DRT, artists) | {ms['build']:.0f} |",
+            f"| draw + palette PNG, complete | {ms['complete']:.0f} |",
+            f"| draw + palette PNG, axes only (data taken out) | {ms['axes only']:.0f} |", "",
+            f"the axes alone are {ms['axes only'] / ms['complete']:.0%} of the drawing; a cold "
+            f"report drawing only them would take at least {bound:.1f} s here (warm "
+            f"{warm_s:.2f} s + {n} x {ms['axes only']:.0f} ms on {cores} cores), before any "
+            "data, trend figure or DRT map", ""]  # fmt: skip
+
+
+def _fit_file(out: Path, row: int) -> str | None:
+    """The fits/ record of table row ``row`` (results.csv's ``fit_file``)."""
+    import csv
+
+    with (out / "results.csv").open(encoding="utf-8", newline="") as handle:
+        for i, line in enumerate(csv.DictReader(handle)):
+            if i == row:
+                return line.get("fit_file") or None
+    return None
+
+
 def fit_report_part(work: Path, loops: int, repeat: int, before: str | None) -> list[str]:
     """``eisfit fit FILE --report`` on one ``loops``-loop file."""
     folder = work / "loops"
@@ -213,6 +286,8 @@ def main() -> None:
             out_lines += table(f"{n} spectra (batch --no-report: {batch_s:.1f} s)", rows)
             out_lines += [""] + ([f"before: {before_sizes}"] if before else [])
             out_lines += [f"after: {sizes(out)}", ""]
+            warm = statistics.median(v[0] for v in rows["warm"])
+            out_lines += floor_part(out, warm, args.repeat)
             print("\n".join(out_lines), flush=True)
             out_lines = []
         if args.fit_loops:
