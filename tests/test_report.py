@@ -156,8 +156,10 @@ def test_selection_spaces_representatives_and_caps_flagged() -> None:
     representative = [i for i, why in selection.reasons.items() if "representative" in why]
     assert representative == [0, 25, 50, 74, 99]  # evenly spaced, ends included
     flagged = [i for i, why in selection.reasons.items() if "Kramers-Kronig check failed" in why]
-    assert flagged == [3, 13, 23, 33]
+    # spread over the run (first, last, then the middles), not the first four
+    assert flagged == [3, 23, 43, 93]
     assert selection.flagged_not_shown == 6
+    assert list(selection.flagged) == list(range(3, n, 10))  # every flagged row is listed
 
 
 def test_large_run_report_stays_small(tmp_path: Path, run_dir: Path) -> None:

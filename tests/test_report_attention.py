@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from eisfit.report.attention import attention
-from eisfit.report.data import RunData, Selection
+from eisfit.report.data import RunData
+from eisfit.report.selection import Selection
 
 LONG_REASON = (
     "R0.R undetermined: ended on its physical bound 0 Ω: this resistance is not resolved "

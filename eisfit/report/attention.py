@@ -9,7 +9,6 @@ per ASR and conductivity column and the physics' own repetitions of it.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import pandas as pd
@@ -19,11 +18,13 @@ from . import html as h
 from .data import (
     GEOMETRY_NOTE,
     RunData,
-    Selection,
     common_warnings,
+    row_label,
+    source_root,
     warning_set,
     without_geometry_notes,
 )
+from .selection import Selection
 from .units import display_text
 
 __all__ = ["MAX_LISTED", "attention"]
@@ -49,28 +50,6 @@ def _needs_geometry(quantity: str) -> bool:
         return False
 
 
-def _where(row: pd.Series, root: str = "") -> str:
-    """``source #index``, the source relative to ``root`` (`_root`) when it lies under it."""
-    source = str(row["source"])
-    if root and source.startswith(root) and len(source) > len(root):
-        source = source[len(root) :].lstrip("/\\")
-    index = row.get("index")
-    return source + (f" #{int(index)}" if pd.notna(index) else "")
-
-
-def _root(table: pd.DataFrame) -> str:
-    """The folder every source lies in (the run's input folder), "" when they share none:
-    the examples under "needs attention" name files relative to it (the Files table at
-    the end of the report gives the full paths)."""
-    sources = [s for s in table.get("source", pd.Series([], dtype=object)) if isinstance(s, str)]
-    if not sources or not all(os.path.isabs(s) for s in sources):
-        return ""
-    try:
-        return os.path.dirname(sources[0]) if len(sources) == 1 else os.path.commonpath(sources)
-    except ValueError:  # mixed drives
-        return ""
-
-
 def _events(run: RunData) -> list[tuple[str, str]]:
     axis = run.time_label.split(" /")[0]
     out = []
@@ -88,12 +67,12 @@ def _events(run: RunData) -> list[tuple[str, str]]:
 def _bad_rows(table: pd.DataFrame, status: pd.Series) -> list[tuple[str, str]]:
     bad = table[status.isin(["failed", "error"])]
     out = []
-    root = _root(table)
+    root = source_root(table)
     for _, row in bad.head(MAX_LISTED).iterrows():
         message = str(row.get("message", ""))
         if message.startswith(str(row["source"])):  # a read error names its file already
             message = message[len(str(row["source"])) :].lstrip(":, ")
-        out.append(("bad", f"{row['status']}: {_where(row, root)}: {display_text(message)}"))
+        out.append(("bad", f"{row['status']}: {row_label(row, root)}: {display_text(message)}"))
     if len(bad) > MAX_LISTED:
         out.append(("bad", f"... and {len(bad) - MAX_LISTED} more failed/error rows "
                            "(see results.csv)"))  # fmt: skip
@@ -121,7 +100,7 @@ def _status_items(table: pd.DataFrame, status: pd.Series) -> list[tuple[str, str
     (undetermined) and the first row's first reason; each row's full reasons are in
     results.csv and under its figure, so the list stays a few lines at any run length."""
     out = []
-    root = _root(table)
+    root = source_root(table)
     for word, kind, what in (
         ("undetermined", "warn", "have quantities the data do not determine (NaN in "
                                  "results.csv, left out of ASR, conductivity, trends, events)"),
@@ -134,7 +113,7 @@ def _status_items(table: pd.DataFrame, status: pd.Series) -> list[tuple[str, str
         first = rows.iloc[0]
         why = first.get("reasons") if isinstance(first.get("reasons"), str) else ""
         why = display_text(_first_clause(why or str(first.get("message", ""))))
-        example = f"{_where(first, root)}: {why}"
+        example = f"{row_label(first, root)}: {why}"
         text = f"{len(rows)} spectra {what}" + (f": {counts}" if counts else "")
         out.append((kind, f"{text}; the first, {example} (every reason: column 'reasons' of "
                           "results.csv, and under each drawn spectrum)"))  # fmt: skip
@@ -232,5 +211,6 @@ def attention(run: RunData, selection: Selection) -> list[tuple[str, str]]:
     items += _warning_items(table)
     if selection.flagged_not_shown:
         items.append(("info", f"{selection.flagged_not_shown} more flagged spectra are not "
-                              "drawn here to keep the report small (see results.csv)"))  # fmt: skip
+                              "drawn, to keep the report short: the table of flagged spectra "
+                              "(under Spectra) and tables/flagged.csv list every one"))  # fmt: skip
     return items

@@ -11,7 +11,7 @@ record into what the per-spectrum section draws.  Anything missing becomes a not
 
 from __future__ import annotations
 
-import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,13 +34,13 @@ __all__ = [
     "GEOMETRY_NOTE",
     "FileInfo",
     "RunData",
-    "Selection",
     "SpectrumView",
     "common_warnings",
     "drawable",
     "load_run",
     "read_record",
-    "select_spectra",
+    "row_label",
+    "source_root",
     "spectrum_view",
     "warning_set",
     "without_geometry_notes",
@@ -92,15 +92,6 @@ class RunData:
     def time_label(self) -> str:
         axis = TimeAxis(TIMESTAMP if self.time_source == TIMESTAMP else FILE_ORDER)
         return axis.label if axis.hours else f"{axis.label} (no timestamps)"
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Rows of the table shown in full: why each was chosen, and the flagged ones not shown."""
-
-    rows: tuple[int, ...]
-    reasons: Mapping[int, tuple[str, ...]]
-    flagged_not_shown: int
 
 
 @dataclass(frozen=True)
@@ -264,69 +255,26 @@ def common_warnings(table: pd.DataFrame) -> frozenset[str]:
     return frozenset(w for w, n in counts.items() if n > len(table) / 2)
 
 
-def _flags(
-    row: Mapping[str, Any], event_times: Sequence[float], common: frozenset[str] = frozenset()
-) -> list[str]:
-    reasons = []
-    if row.get("status") == "failed":
-        reasons.append("fit failed")
-    if row.get("status") == "undetermined":
-        reasons.append(f"undetermined: {row.get('undetermined') or 'see reasons'}")
-    if row.get("status") == "warning":
-        reasons.append("warning")
-    verdict = row.get("kk_verdict")
-    if isinstance(verdict, str) and verdict not in ("consistent", "nan"):
-        reasons.append(f"Kramers-Kronig: {verdict}")
-    elif row.get("kk_valid") is False or str(row.get("kk_valid")) == "False":
-        reasons.append("Kramers-Kronig check failed")
-    if row.get("start_path") == "fallback":
-        reasons.append("warm start rejected (fallback fit)")
-    if warning_set(row.get("warnings")) - common:
-        reasons.append("warnings")
-    t = row.get("time_h")
-    if isinstance(t, float) and any(math.isclose(t, e, rel_tol=1e-9) for e in event_times):
-        reasons.append("at an event")
-    return reasons
+def row_label(row: Mapping[str, Any], root: str = "") -> str:
+    """``source #index``, the source relative to ``root`` (`source_root`) when it lies under it."""
+    source = str(row["source"])
+    if root and source.startswith(root) and len(source) > len(root):
+        source = source[len(root) :].lstrip("/\\")
+    index = row.get("index")
+    return source + (f" #{int(index)}" if pd.notna(index) else "")
 
 
-def select_spectra(
-    table: pd.DataFrame,
-    events: Sequence[Mapping[str, Any]] = (),
-    *,
-    n_representative: int = 8,
-    max_flagged: int = 24,
-) -> Selection:
-    """Which rows get a full per-spectrum section.
-
-    ``n_representative`` evenly spaced ok spectra (first and last included), then every
-    flagged spectrum (failed fit, KK failed, fallback start, warnings, at an event) up to
-    ``max_flagged``; the count of flagged ones left out is kept so the report can say so.
-    Warnings shared by most rows (`common_warnings`) do not flag.  Rows without a fits/
-    record (unreadable files) are never selected.
-    """
-    event_times = [float(e["time_h"]) for e in events if isinstance(e.get("time_h"), int | float)]
-    has_record = table["fit_file"].notna() if "fit_file" in table else table["status"].ne("error")
-    candidates = table.index[has_record & table["status"].ne("error")]
-    ok = [i for i in candidates if table.at[i, "status"] == "ok"]
-    if not ok:  # no clean spectrum: the usable ones with warnings represent the run
-        ok = [i for i in candidates if table.at[i, "status"] == "warning"]
-    reasons: dict[int, list[str]] = {}
-    if ok and n_representative > 0:
-        picks = np.unique(np.linspace(0, len(ok) - 1, min(n_representative, len(ok))).round())
-        for p in picks.astype(int):
-            reasons.setdefault(int(ok[p]), []).append("representative")
-    flagged = []
-    common = common_warnings(table)
-    for i in candidates:
-        row = table.loc[i].to_dict()
-        found = _flags(row, event_times, common)
-        if found:
-            flagged.append((int(i), found))
-    for i, found in flagged[:max_flagged]:
-        reasons.setdefault(i, []).extend(found)
-    rows = tuple(sorted(reasons))
-    left = max(0, len(flagged) - max_flagged)
-    return Selection(rows, {i: tuple(reasons[i]) for i in rows}, left)
+def source_root(table: pd.DataFrame) -> str:
+    """The folder every source lies in (the run's input folder), "" when they share none:
+    the "needs attention" list and the flagged table name files relative to it (the
+    Files table at the end of the report gives the full paths)."""
+    sources = [s for s in table.get("source", pd.Series([], dtype=object)) if isinstance(s, str)]
+    if not sources or not all(os.path.isabs(s) for s in sources):
+        return ""
+    try:
+        return os.path.dirname(sources[0]) if len(sources) == 1 else os.path.commonpath(sources)
+    except ValueError:  # mixed drives
+        return ""
 
 
 def _spectrum(record: Mapping[str, Any], title: str) -> Spectrum:

@@ -18,8 +18,9 @@ from ..schema import COLUMNS, column, label
 from ..status import STATUSES
 from . import html as h
 from .attention import attention
-from .data import GEOMETRY_NOTE, RunData, Selection, drawable
+from .data import GEOMETRY_NOTE, RunData, drawable, row_label, source_root
 from .per_spectrum import apex_text, contributions_html, param_lines, spectrum_html, wrapped
+from .selection import SEVERITY, Selection
 from .units import display_text, display_unit
 
 __all__ = [
@@ -259,6 +260,45 @@ METHODS = (
     "they are left empty and out of ASR, conductivity, trends and events); failed (fit "
     "unusable); error (file unreadable)."
 )
+
+
+#: flagged spectra listed on the page at most (every one is in tables/flagged.csv)
+MAX_FLAGGED_LISTED = 200
+
+
+def flagged_rows(run: RunData, selection: Selection) -> list[list[Any]]:
+    """One row per flagged spectrum, in table order: the spectrum (its file relative to
+    the run's input folder), time, status, why it is flagged, and whether it is drawn."""
+    root = source_root(run.table)
+    drawn = set(selection.rows)
+    out = []
+    for i, reasons in selection.flagged.items():
+        row = run.table.loc[i]
+        out.append([row_label(row, root), row.get("time_h"), row.get("status"),
+                     "; ".join(display_text(r) for r in reasons),
+                     "yes" if i in drawn else ""])  # fmt: skip
+    return out
+
+
+def flagged_html(run: RunData, selection: Selection) -> str:
+    """The table of flagged spectra (at most `MAX_FLAGGED_LISTED` rows) and how the drawn
+    ones were chosen; "" when none is flagged."""
+    n = len(selection.flagged)
+    if not n:
+        return ""
+    drawn = sum(1 for i in selection.flagged if i in set(selection.rows))
+    kinds = ", ".join(SEVERITY[:-1]) + f", {SEVERITY[-1]}s"
+    rows = flagged_rows(run, selection)
+    more = (f" The first {MAX_FLAGGED_LISTED} are listed here." if n > MAX_FLAGGED_LISTED
+            else "")  # fmt: skip
+    how = ("all of them are drawn above" if drawn == n else
+           f"{drawn} of them are drawn above, chosen to show every kind of problem over the "
+           f"whole run (the most severe kind first: {h.esc(kinds)}; then spread over time)")
+    intro = (f"<h3>Flagged spectra</h3><p>{n} spectra are flagged; {how}. Every one is in "
+             f"tables/flagged.csv.{more}</p>")  # fmt: skip
+    header = ["spectrum", run.time_label, "status", "flagged because", "drawn"]
+    listed = [[r[0], h.fmt(r[1]), *r[2:]] for r in rows[:MAX_FLAGGED_LISTED]]
+    return intro + h.table_html(header, listed, numeric=(1,))
 
 
 def time_text(run: RunData, row: Mapping[str, Any]) -> str:

@@ -7,15 +7,17 @@
 - ``figures/``: every figure as PNG (150 dpi), and as SVG too with ``svg=True``;
 - ``.report-cache/``: the figures by the digest of what they show, so that the next report
   draws only the figures whose data changed (`eisfit.report.cache`);
-- ``tables/``: ``growth_laws.csv``, ``events.csv``, ``files.csv`` and ``spectra_shown.csv``
-  (the results.csv rows of the spectra drawn in full).
+- ``tables/``: ``growth_laws.csv``, ``events.csv``, ``files.csv``, ``spectra_shown.csv``
+  (the results.csv rows of the spectra drawn in full) and ``flagged.csv`` (every flagged
+  spectrum, why, and whether it is drawn).
 
-For a long run only a selection of spectra is drawn in full (`select_spectra`: evenly
-spaced ones plus the flagged ones), which keeps a 1,000-spectrum report small; every row is
-still in results.csv.  Each figure is drawn once (`eisfit.report.render`): its PNG goes into
-figures/ and the PDF (`eisfit.report.pdf`), and into the page unless it has an SVG.  The
-single-fit report, `write_fit_report`, is `eisfit.report.fitreport`'s.  The content of the
-sections is `eisfit.report.sections`'.
+For a long run only a selection of spectra is drawn in full (`eisfit.report.selection`:
+evenly spaced ones, plus flagged ones covering every kind of problem and the whole run),
+which keeps a 1,000-spectrum report small; every row is still in results.csv.  Each
+figure is drawn once (`eisfit.report.render`): its PNG goes into figures/ and the PDF
+(`eisfit.report.pdf`), and into the page unless it has an SVG.  The single-fit report,
+`write_fit_report`, is `eisfit.report.fitreport`'s.  The content of the sections is
+`eisfit.report.sections`'.
 """
 
 from __future__ import annotations
@@ -38,11 +40,9 @@ from . import sections as sec
 from .cache import CACHE_DIR, FigureCache, figure_key, with_svg
 from .data import (
     RunData,
-    Selection,
     SpectrumView,
     load_run,
     read_record,
-    select_spectra,
     spectrum_view,
 )
 from .drt_map import STEM as MAP_STEM
@@ -51,6 +51,7 @@ from .fitreport import write_fit_report
 from .pdf import PdfReport
 from .per_spectrum import wrapped
 from .render import PNG_DPI, Rendered, SideWork, drawing, render, render_spectra
+from .selection import Selection, select_spectra
 
 __all__ = ["ReportFiles", "spectrum_key", "write_fit_report", "write_run_report"]
 
@@ -98,11 +99,16 @@ def _tables(run: RunData, selection: Selection, out: Path) -> list[Path]:
         columns=["source", "sha256", *STATUSES],
     )
     shown = run.table.loc[list(selection.rows)]
+    keep = [c for c in ("source", "index", "time_h", "status") if c in run.table.columns]
+    flagged = run.table.loc[list(selection.flagged), keep].copy()
+    flagged["flagged_because"] = ["; ".join(r) for r in selection.flagged.values()]
+    flagged["drawn"] = [i in selection.reasons for i in selection.flagged]
     return [
         _csv(laws, out / "growth_laws.csv"),
         _csv(events, out / "events.csv"),
         _csv(files, out / "files.csv"),
         _csv(shown, out / "spectra_shown.csv"),
+        _csv(flagged, out / "flagged.csv"),
     ]
 
 
@@ -319,14 +325,17 @@ def write_run_report(
         f"<p>{shown} of {n_rows} rows drawn in full: evenly spaced representative spectra "
         "plus flagged ones (failed fit, failed Kramers-Kronig check, rejected warm start, "
         "warnings, events). Every row is in results.csv; the figures are also in figures/ "
-        f"as PNG{' and SVG' if svg else ''}.</p>"
+        f"as PNG{' and SVG' if svg else ''}"
+        + ("; every flagged spectrum is listed after them" if selection.flagged else "")
+        + ".</p>"
     )
     if skipped:
         intro += "<p>Selected but not drawn:</p><ul>" + "".join(
             f"<li>{h.esc(text)}</li>" for text in skipped
         ) + "</ul>"
     sections = sec.run_sections(run, selection, trend_figures=trend_html,
-                                spectra=intro + "".join(spectra_html), pdf=pdf)  # fmt: skip
+                                spectra=intro + "".join(spectra_html)
+                                + sec.flagged_html(run, selection), pdf=pdf)  # fmt: skip
     html_path = run.run_dir / "report.html"
     _drop_stale_figures(fig_dir, figure_paths)
     footer = f"Written {sec.now()} by {sec.versions()}."
