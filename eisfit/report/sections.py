@@ -9,6 +9,7 @@ their cells).  Units are written one way, with their symbols (`eisfit.report.uni
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import PurePath
@@ -266,13 +267,16 @@ METHODS = (
 MAX_FLAGGED_LISTED = 200
 
 
-def flagged_rows(run: RunData, selection: Selection) -> list[list[Any]]:
-    """One row per flagged spectrum, in table order: the spectrum (its file relative to
-    the run's input folder), time, status, why it is flagged, and whether it is drawn."""
+def flagged_rows(
+    run: RunData, selection: Selection, limit: int | None = None
+) -> list[list[Any]]:
+    """One row per flagged spectrum (the first ``limit``), in table order: the spectrum
+    (its file relative to the run's input folder), time, status, why it is flagged, and
+    whether it is drawn."""
     root = source_root(run.table)
     drawn = set(selection.rows)
     out = []
-    for i, reasons in selection.flagged.items():
+    for i, reasons in itertools.islice(selection.flagged.items(), limit):
         row = run.table.loc[i]
         out.append([row_label(row, root), row.get("time_h"), row.get("status"),
                      "; ".join(display_text(r) for r in reasons),
@@ -286,9 +290,9 @@ def flagged_html(run: RunData, selection: Selection) -> str:
     n = len(selection.flagged)
     if not n:
         return ""
-    drawn = sum(1 for i in selection.flagged if i in set(selection.rows))
+    drawn = len(selection.flagged.keys() & set(selection.rows))
     kinds = ", ".join(SEVERITY[:-1]) + f", {SEVERITY[-1]}s"
-    rows = flagged_rows(run, selection)
+    rows = flagged_rows(run, selection, MAX_FLAGGED_LISTED)
     more = (f" The first {MAX_FLAGGED_LISTED} are listed here." if n > MAX_FLAGGED_LISTED
             else "")  # fmt: skip
     how = ("all of them are drawn above" if drawn == n else
@@ -297,7 +301,7 @@ def flagged_html(run: RunData, selection: Selection) -> str:
     intro = (f"<h3>Flagged spectra</h3><p>{n} spectra are flagged; {how}. Every one is in "
              f"tables/flagged.csv.{more}</p>")  # fmt: skip
     header = ["spectrum", run.time_label, "status", "flagged because", "drawn"]
-    listed = [[r[0], h.fmt(r[1]), *r[2:]] for r in rows[:MAX_FLAGGED_LISTED]]
+    listed = [[r[0], h.fmt(r[1]), *r[2:]] for r in rows]
     return intro + h.table_html(header, listed, numeric=(1,))
 
 

@@ -9,9 +9,9 @@ warnings of its own.  All are listed (`Selection.flagged`: the report's table of
 spectra and ``tables/flagged.csv``); up to ``max_flagged`` are drawn in full, chosen so
 that the drawn ones show every kind of problem and the whole run: kinds in the order of
 `SEVERITY`, one of each kind before a second of any, and within a kind spread over the
-run (its first, its last, then the middles of the widest gaps).  Until issue 15 the first
-``max_flagged`` in table order were drawn: at 1,000 spectra with a lin-KK failure every
-20th, the figures covered the first third of the run only.
+run (`spread_order`: its first, its last, then the middles of the gaps left).  Until
+issue 15 the first ``max_flagged`` in table order were drawn: at 1,000 spectra with a
+lin-KK failure every 20th, the figures covered the first third of the run only.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def _kind(reasons: Sequence[str]) -> int:
 
 def spread_order(n: int) -> list[int]:
     """``0 .. n-1`` in an order whose every prefix is spread over the range: the first,
-    the last, then the middle of the widest gap left, and so on (``5 -> 0 4 2 1 3``)."""
+    the last, then the middles of the gaps left, halving them level by level
+    (``5 -> 0 4 2 1 3``)."""
     if n <= 2:
         return list(range(n))
     order, gaps = [0, n - 1], deque([(0, n - 1)])
