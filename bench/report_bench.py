@@ -176,8 +176,8 @@ def floor_part(out: Path, warm_s: float, repeat: int) -> list[str]:
     """How much of a spectrum figure's drawing is its six axes alone (`_strip_data`), and
     the cold report time that leaves as a lower bound on this machine."""
     from eisfit.report.data import read_record, spectrum_view
-    from eisfit.report.figures import spectrum_figure
     from eisfit.report.render import drawing, png_bytes
+    from eisfit.report.spectrum_plot import spectrum_figure
 
     records = []
     for name in sorted(p.name for p in (out / "figures").glob("spectrum_*.png")):

@@ -37,9 +37,10 @@ import matplotlib as mpl
 
 from eisfit.report import sections as sec
 from eisfit.report.data import load_run, read_record, select_spectra, spectrum_view
-from eisfit.report.figures import STYLE, TREND_FIGURES, spectrum_figure, trend_figure
+from eisfit.report.figures import STYLE, TREND_FIGURES, trend_figure
 from eisfit.report.pdf import PdfReport
 from eisfit.report.render import PNG_DPI, drawing, render
+from eisfit.report.spectrum_plot import spectrum_figure
 
 
 def _cpu() -> float:

@@ -21,8 +21,8 @@ from eisfit import Cell, fit
 from eisfit.report import drt_map, load_run, write_fit_report, write_run_report
 from eisfit.report.data import spectrum_view
 from eisfit.report.drt_panel import PANEL_TITLE, arc_time_constants, spectrum_drt
-from eisfit.report.figures import spectrum_figure
 from eisfit.report.fitreport import fit_record
+from eisfit.report.spectrum_plot import spectrum_figure
 from eisfit.runs.batch import BatchSettings, run_batch
 from eisfit.spectrum import SpectrumMeta
 from eisfit.synthetic import Arc, SyntheticCell, simulate

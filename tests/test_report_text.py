@@ -15,10 +15,11 @@ import pytest
 from eisfit import Cell, SpectrumMeta, analyse, fit
 from eisfit.cli.tables import contribution_report
 from eisfit.report.data import GEOMETRY_NOTE, FileInfo, RunData, spectrum_view
-from eisfit.report.figures import spectrum_figure, trend_figure, trend_figures
+from eisfit.report.figures import trend_figure, trend_figures
 from eisfit.report.per_spectrum import apex_text, contributions_html, param_lines
 from eisfit.report.sections import files_section, run_sections
 from eisfit.report.selection import Selection
+from eisfit.report.spectrum_plot import spectrum_figure
 from eisfit.report.units import display_text, display_unit, si_prefix
 from eisfit.runs.rows import spectrum_data
 from eisfit.synthetic import Arc, SyntheticCell, random_cell, simulate

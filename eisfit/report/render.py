@@ -128,10 +128,10 @@ def render_record(record: Mapping[str, Any], title: str, svg: bool = False) -> R
     """Worker: the spectrum figure of one fits/ record (`data.spectrum_view`); its SVG
     too when ``svg``."""
     from .data import spectrum_view
-    from .figures import spectrum_figure
+    from .spectrum_plot import spectrum_figure
 
-    with drawing():
-        figure = spectrum_figure(spectrum_view(record, title))
+    with drawing():  # into the process's previous figure: it is rendered before the next
+        figure = spectrum_figure(spectrum_view(record, title), reuse=True)
     return render(figure, svg=svg)
 
 
@@ -145,7 +145,7 @@ def _preload() -> None:
     from PIL import Image  # noqa: F401
 
     from ..relaxation import api  # noqa: F401
-    from . import drt_panel, figures  # noqa: F401
+    from . import drt_panel, figures, spectrum_plot  # noqa: F401
 
 
 def _workers(n_jobs: int, jobs: int | None) -> int:
