@@ -17,11 +17,12 @@ it fails the Kramers-Kronig check and is drawn as flagged), fits each with ``eis
 Each is repeated ``--repeat`` times in rounds (all variants in each round, so they share
 the machine's load); the table gives medians of wall time and of CPU time (the process
 and its workers), the median load average seen, and the ratio before / after.  After the
-rounds, ``floor``: in this process, the draw (Agg, `PNG_DPI`) and palette PNG of each
-drawn spectrum figure, complete and with its data taken out (lines, markers, fills,
-legends and notes removed; the six axes with their ticks, labels and titles kept), and
-the cold report that the stripped figures alone would allow on the cores at hand: the
-warm report plus the figures' axes, spread over the cores.  The single-fit part writes
+rounds, ``floor``: in this process, the build and the draw (Agg, `PNG_DPI`) with palette
+PNG of each drawn spectrum figure, as a new figure, as a reused one (what the report's
+workers do, `eisfit.report.spectrum_plot`), and reused with its data taken out (lines,
+markers, fills, legends and notes removed; the six axes with their ticks, labels and
+titles kept); and the cold report that the axes alone would allow on the cores at hand:
+the warm report plus the figures' axes, spread over the cores.  The single-fit part writes
 one ``--fit-loops``-loop .mpt file and times ``eisfit fit FILE
 --report x.html`` (before and now), ``--spectrum N``, and the fit alone (no report).
 No peer tool writes a run report, so there is no ratio against one.
@@ -187,34 +188,40 @@ def floor_part(out: Path, warm_s: float, repeat: int) -> list[str]:
             records.append(record)
     if not records:
         return ["floor: no spectrum figure in the report"]
-    timings: dict[str, list[float]] = {"build": [], "complete": [], "axes only": []}
+    variants = (("new figure", False, False), ("reused figure (the report's way)", True, False),
+                ("axes only, reused figure (data taken out)", True, True))  # fmt: skip
+    build: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+    draw: dict[str, list[float]] = {name: [] for name, _, _ in variants}
     for _ in range(repeat):
         for record in records:
-            for key, strip in (("complete", False), ("axes only", True)):
+            for name, reuse, strip in variants:
                 start = time.perf_counter()
                 with drawing():
-                    figure = spectrum_figure(spectrum_view(record, "x"))
+                    figure = spectrum_figure(spectrum_view(record, "x"), reuse=reuse)
                 built = time.perf_counter()
                 if strip:
                     _strip_data(figure)
-                else:
-                    timings["build"].append(built - start)
                 drawn = time.perf_counter()
                 png_bytes(figure)
-                timings[key].append(time.perf_counter() - drawn)
-    ms = {k: 1000 * statistics.median(v) for k, v in timings.items()}
+                build[name].append(built - start)
+                draw[name].append(time.perf_counter() - drawn)
+    ms_build = {k: 1000 * statistics.median(v) for k, v in build.items()}
+    ms_draw = {k: 1000 * statistics.median(v) for k, v in draw.items()}
+    floor = ms_draw[variants[2][0]]
     cores = os.cpu_count() or 1
     n = len(records)
-    bound = warm_s + n * ms["axes only"] / 1000 / cores
-    return [f"### floor: {n} spectrum figures, drawn here (median of {repeat} rounds)", "",
-            "| part | ms per figure |", "|---|---|",
-            f"| build (data, lin-KK, DRT, artists) | {ms['build']:.0f} |",
-            f"| draw + palette PNG, complete | {ms['complete']:.0f} |",
-            f"| draw + palette PNG, axes only (data taken out) | {ms['axes only']:.0f} |", "",
-            f"the axes alone are {ms['axes only'] / ms['complete']:.0%} of the drawing; a cold "
-            f"report drawing only them would take at least {bound:.1f} s here (warm "
-            f"{warm_s:.2f} s + {n} x {ms['axes only']:.0f} ms on {cores} cores), before any "
-            "data, trend figure or DRT map", ""]  # fmt: skip
+    bound = warm_s + n * floor / 1000 / cores
+    lines = [f"### floor: {n} spectrum figures, drawn here (median of {repeat} rounds)", "",
+             "| figure | build ms | draw + palette PNG ms |", "|---|---|---|"]  # fmt: skip
+    for name, _, strip in variants:
+        built = "" if strip else f"{ms_build[name]:.0f}"
+        lines.append(f"| {name} | {built} | {ms_draw[name]:.0f} |")
+    reused = ms_draw[variants[1][0]]
+    return [*lines, "",
+            f"the axes alone are {floor / reused:.0%} of the drawing; a cold report drawing "
+            f"only them would take at least {bound:.1f} s here (warm {warm_s:.2f} s + {n} x "
+            f"{floor:.0f} ms on {cores} cores), before any data, trend figure or DRT map",
+            ""]  # fmt: skip
 
 
 def _fit_file(out: Path, row: int) -> str | None:
