@@ -294,3 +294,20 @@ def test_figures_are_shown_at_one_scale() -> None:
     png_only = render(blank_figure(3.4, 2.6), svg=False)
     html = figure_html(png_only, "a", "b")  # the PNG, shown at the same scale as the SVG
     assert 'style="max-width:490px"' in html and "data:image/png;base64," in html
+
+
+def test_minor_log_labels_are_plain_numbers_below_one() -> None:
+    """An axis spanning less than 2 decades gets minor labels; below 1 they read 0.6, not
+    matplotlib's 6e-01 (|Z| in kΩ of a 200-1,000 Ω cell)."""
+    from eisfit.report.axes import log_labels
+    from eisfit.report.figures import blank_figure
+
+    figure = blank_figure(4.0, 3.0)
+    ax = figure.subplots()
+    ax.loglog([1.0, 10.0], [0.15, 1.1])
+    log_labels(ax)
+    figure.canvas.draw()
+    shown = [t.get_text() for t in ax.yaxis.get_minorticklabels()
+             if t.get_text() and 0.15 <= t.get_position()[1] <= 1.1]  # fmt: skip
+    assert shown and all("e" not in text for text in shown)
+    assert "0.6" in shown and "0.2" in shown

@@ -27,16 +27,38 @@ def decade_label(value: float, _pos: int) -> str:
     return "10" + str(round(exponent)).translate(_SUPERSCRIPT)
 
 
+def _minor_labels() -> Any:
+    """Minor log-axis labels where matplotlib's `LogFormatter` puts them (on an axis that
+    spans less than 2 decades), as plain numbers: 0.6 and 200, where it writes 6e-01."""
+    from matplotlib.ticker import Formatter, LogFormatter
+
+    class MinorLabels(Formatter):
+        def __init__(self) -> None:
+            self.inner = LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5))
+
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs: Any) -> None:
+            super().set_locs(locs)
+            self.inner.set_locs(locs)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return f"{x:.4g}" if self.inner(x, pos) else ""
+
+    return MinorLabels()
+
+
 def log_labels(*axes: Any) -> None:
-    from matplotlib.ticker import FuncFormatter, LogFormatter
+    from matplotlib.ticker import FuncFormatter
 
     for ax in axes:
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() == "log":
                 axis.set_major_formatter(FuncFormatter(decade_label))
-                # plain-number minor labels (200, 500) only when the axis spans < 2 decades
-                axis.set_minor_formatter(LogFormatter(labelOnlyBase=False,
-                                                      minor_thresholds=(2, 0.5)))  # fmt: skip
+                # plain-number minor labels (0.6, 200) only when the axis spans < 2 decades
+                axis.set_minor_formatter(_minor_labels())
 
 
 _HEADROOM = 0.32  # fraction of the data's height added above it for a legend row
