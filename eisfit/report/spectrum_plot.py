@@ -90,8 +90,6 @@ def _clear(layout: _Layout) -> None:
     (view limits (0, 1), no data limits, autoscaling on and no autoscaling pending: a
     panel without data, e.g. the residuals of a spectrum without a fit, keeps (0, 1) as
     new axes do), with the tick objects of the last drawing kept (what reuse saves)."""
-    from matplotlib.transforms import Bbox
-
     for text in list(layout.figure.texts):
         text.remove()
     colours = iter(layout.colours)
@@ -110,8 +108,7 @@ def _clear(layout: _Layout) -> None:
         if ax is not layout.phase:  # the phase axes share the Bode x axis: set with it
             ax.set_xlim(0.0, 1.0)  # also clears the autoscaling the scale change asked for
         ax.set_ylim(0.0, 1.0)
-        ax.dataLim.set_points(Bbox.null().get_points())
-        ax.ignore_existing_data_limits = True
+        ax.relim()  # no artist is left: no data limits, the next data set them anew
     for ax in layout.axes:  # after every limit is set: a shared axis turns its twin's off
         ax.set_autoscale_on(True)  # on, without asking for autoscaling now
 
