@@ -93,3 +93,28 @@ def test_reuse_keeps_one_figure_per_layout(views: dict) -> None:
         new = spectrum_figure(views["ok"])
     assert again is first and taller is not first and new is not first
     assert taller.get_figheight() > first.get_figheight()
+
+
+def test_threads_do_not_share_a_reused_figure(views: dict) -> None:
+    """Each thread reuses its own figure, so two threads never draw into one.  (Drawing in
+    threads is still not byte-stable: matplotlib's rc settings, which every report figure
+    is drawn under, are global to the process; the report draws in processes.)"""
+    import threading
+
+    found: dict[str, tuple] = {}
+    both_drawn = threading.Barrier(2)
+
+    def two_figures(name: str) -> None:
+        with drawing():
+            first = spectrum_figure(views[name], reuse=True)
+            both_drawn.wait(timeout=60)  # both threads alive, each with its figure
+            again = spectrum_figure(views[name], reuse=True)
+        found[name] = (first, again)
+
+    threads = [threading.Thread(target=two_figures, args=(n,)) for n in ("ok", "kk failed")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    (a1, a2), (b1, b2) = found["ok"], found["kk failed"]
+    assert a1 is a2 and b1 is b2 and a1 is not b1

@@ -4,7 +4,7 @@ lin-KK residuals, and across the width the DRT (`eisfit.report.drt_panel`).
 Drawing a figure with matplotlib builds its axes and, at the first drawing, their tick
 objects; for this figure that is about a third of its cost, and the same for every
 spectrum.  ``spectrum_figure(..., reuse=True)`` (what the report's workers call) keeps
-the figure of the previous spectrum with the same layout, takes its content out
+the figure of the thread's previous spectrum with the same layout, takes its content out
 (`_clear`: every line, marker, fill, text and legend taken out, titles and labels
 emptied, scales linear, view limits (0, 1), data limits forgotten, autoscaling on: the
 state of new axes) and draws
@@ -14,6 +14,7 @@ one a new figure gives (tested on runs of synthetic and real spectra, issue 15).
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,7 +61,9 @@ class _Layout:
         return self.nyquist, self.bode, self.phase, self.residuals, self.kk, self.drt
 
 
-_KEPT_LAYOUTS: OrderedDict[tuple[float, float], _Layout] = OrderedDict()
+#: each thread's kept layouts: two threads of one process (a report service) never draw
+#: into the same figure
+_KEPT_LAYOUTS = threading.local()
 
 
 def _texts(ax: Any) -> tuple[Any, ...]:
@@ -114,19 +117,22 @@ def _clear(layout: _Layout) -> None:
 
 
 def _axes_for(height: float, head: float, foot: float, reuse: bool) -> _Layout:
-    """New axes, or with ``reuse`` the cleared ones of this process's last figure of the
-    same layout (at most `_KEPT` layouts kept)."""
+    """New axes, or with ``reuse`` the cleared ones of this thread's last figure of the
+    same layout (at most `_KEPT` layouts kept per thread)."""
     if not reuse:
         return _layout(height, head, foot)
+    kept: OrderedDict[tuple[float, float], _Layout] | None = getattr(_KEPT_LAYOUTS, "kept", None)
+    if kept is None:
+        kept = _KEPT_LAYOUTS.kept = OrderedDict()
     key = (height, head)
-    layout = _KEPT_LAYOUTS.pop(key, None)
+    layout = kept.pop(key, None)
     if layout is None:
         layout = _layout(height, head, foot)
     else:
         _clear(layout)
-    _KEPT_LAYOUTS[key] = layout
-    while len(_KEPT_LAYOUTS) > _KEPT:
-        _KEPT_LAYOUTS.popitem(last=False)
+    kept[key] = layout
+    while len(kept) > _KEPT:
+        kept.popitem(last=False)
     return layout
 
 
@@ -144,8 +150,8 @@ def spectrum_figure(
     a heading above the panels and the lines under them, both printed verbatim.  A
     spectrum of more than `thin.MAX_DRAWN` points is drawn thinned (`eisfit.report.thin`;
     the figure says so under its panels); residuals and lin-KK use every point.
-    ``reuse``: draw into this process's previous figure of the same size (module
-    docstring); the figure returned is then valid until the next such call.
+    ``reuse``: draw into this thread's previous figure of the same size (module
+    docstring); the figure returned is then valid until the thread's next such call.
     """
     import matplotlib as mpl
 
