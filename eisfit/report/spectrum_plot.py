@@ -2,14 +2,14 @@
 lin-KK residuals, and across the width the DRT (`eisfit.report.drt_panel`).
 
 Drawing a figure with matplotlib builds its axes and, at the first drawing, their tick
-objects; for this figure that is about a third of its cost, and the same for every
+objects; for this figure that is a fifth to two fifths of its cost, the same for every
 spectrum.  ``spectrum_figure(..., reuse=True)`` (what the report's workers call) keeps
 the figure of the thread's previous spectrum with the same layout, takes its content out
 (`_clear`: every line, marker, fill, text and legend taken out, titles and labels
 emptied, scales linear, view limits (0, 1), data limits forgotten, autoscaling on: the
-state of new axes) and draws
-the next spectrum into it: 1.3-1.8x faster per figure, and the PNG is byte for byte the
-one a new figure gives (tested on runs of synthetic and real spectra, issue 15).
+state of new axes) and draws the next spectrum into it: 1.25-1.8x faster per figure
+(``bench/report_bench.py``), and the PNG is byte for byte the one a new figure gives
+(tested on runs of synthetic and real spectra, issue 15).
 """
 
 from __future__ import annotations
