@@ -180,10 +180,11 @@ def floor_part(out: Path, warm_s: float, repeat: int) -> list[str]:
     from eisfit.report.render import drawing, png_bytes
     from eisfit.report.spectrum_plot import spectrum_figure
 
+    fit_files = _fit_files(out)
     records = []
     for name in sorted(p.name for p in (out / "figures").glob("spectrum_*.png")):
         row = int(name.split("_")[1].split(".")[0])
-        record = read_record(out, _fit_file(out, row))
+        record = read_record(out, fit_files[row] if row < len(fit_files) else None)
         if record is not None:
             records.append(record)
     if not records:
@@ -224,15 +225,12 @@ def floor_part(out: Path, warm_s: float, repeat: int) -> list[str]:
             ""]  # fmt: skip
 
 
-def _fit_file(out: Path, row: int) -> str | None:
-    """The fits/ record of table row ``row`` (results.csv's ``fit_file``)."""
+def _fit_files(out: Path) -> list[str | None]:
+    """results.csv's ``fit_file`` of each table row (the fits/ record's name), read once."""
     import csv
 
     with (out / "results.csv").open(encoding="utf-8", newline="") as handle:
-        for i, line in enumerate(csv.DictReader(handle)):
-            if i == row:
-                return line.get("fit_file") or None
-    return None
+        return [line.get("fit_file") or None for line in csv.DictReader(handle)]
 
 
 def fit_report_part(work: Path, loops: int, repeat: int, before: str | None) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 __all__ = ["decade_label", "legend_above_data", "log_labels"]
@@ -27,9 +28,11 @@ def decade_label(value: float, _pos: int) -> str:
     return "10" + str(round(exponent)).translate(_SUPERSCRIPT)
 
 
-def _minor_labels() -> Any:
-    """Minor log-axis labels where matplotlib's `LogFormatter` puts them (on an axis that
-    spans less than 2 decades), as plain numbers: 0.6 and 200, where it writes 6e-01."""
+@cache
+def _minor_labels_class() -> type:
+    """A formatter of minor log-axis labels where matplotlib's `LogFormatter` puts them (on
+    an axis that spans less than 2 decades), as plain numbers: 0.6 and 200, where it writes
+    6e-01.  Built once, at the first use: matplotlib is imported only to draw."""
     from matplotlib.ticker import Formatter, LogFormatter
 
     class MinorLabels(Formatter):
@@ -47,7 +50,7 @@ def _minor_labels() -> Any:
         def __call__(self, x: float, pos: int | None = None) -> str:
             return f"{x:.4g}" if self.inner(x, pos) else ""
 
-    return MinorLabels()
+    return MinorLabels
 
 
 def log_labels(*axes: Any) -> None:
@@ -58,7 +61,7 @@ def log_labels(*axes: Any) -> None:
             if axis.get_scale() == "log":
                 axis.set_major_formatter(FuncFormatter(decade_label))
                 # plain-number minor labels (0.6, 200) only when the axis spans < 2 decades
-                axis.set_minor_formatter(_minor_labels())
+                axis.set_minor_formatter(_minor_labels_class()())
 
 
 _HEADROOM = 0.32  # fraction of the data's height added above it for a legend row

@@ -130,7 +130,7 @@ def render_record(record: Mapping[str, Any], title: str, svg: bool = False) -> R
     from .data import spectrum_view
     from .spectrum_plot import spectrum_figure
 
-    with drawing():  # into the process's previous figure: it is rendered before the next
+    with drawing():  # into the thread's previous figure: it is rendered before the next
         figure = spectrum_figure(spectrum_view(record, title), reuse=True)
     return render(figure, svg=svg)
 

@@ -274,13 +274,12 @@ def flagged_rows(
     (its file relative to the run's input folder), time, status, why it is flagged, and
     whether it is drawn."""
     root = source_root(run.table)
-    drawn = set(selection.rows)
     out = []
     for i, reasons in itertools.islice(selection.flagged.items(), limit):
         row = run.table.loc[i]
         out.append([row_label(row, root), row.get("time_h"), row.get("status"),
                      "; ".join(display_text(r) for r in reasons),
-                     "yes" if i in drawn else ""])  # fmt: skip
+                     "yes" if i in selection.reasons else ""])  # fmt: skip
     return out
 
 
@@ -290,7 +289,7 @@ def flagged_html(run: RunData, selection: Selection) -> str:
     n = len(selection.flagged)
     if not n:
         return ""
-    drawn = len(selection.flagged.keys() & set(selection.rows))
+    drawn = len(selection.flagged.keys() & selection.reasons.keys())
     kinds = ", ".join(SEVERITY[:-1]) + f", {SEVERITY[-1]}s"
     rows = flagged_rows(run, selection, MAX_FLAGGED_LISTED)
     more = (f" The first {MAX_FLAGGED_LISTED} are listed here." if n > MAX_FLAGGED_LISTED
